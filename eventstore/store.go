@@ -1,0 +1,386 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/heraldmail/herald/domain"
+)
+
+// Expected versions for Append besides an exact version number.
+const (
+	// Any appends whatever the stream's current version is.
+	Any int64 = -2
+	// NoStream demands that the stream has no events yet.
+	NoStream int64 = 0
+)
+
+var (
+	// ErrConcurrency means the stream's version was not the expected one.
+	ErrConcurrency = errors.New("eventstore: stream version conflict")
+	// ErrClaimTaken means a uniqueness claim is held by another owner.
+	ErrClaimTaken = errors.New("eventstore: unique key already claimed")
+)
+
+// ClaimTakenError names the claim that was refused; it matches ErrClaimTaken.
+type ClaimTakenError struct {
+	Scope, Key string
+}
+
+func (e *ClaimTakenError) Error() string {
+	return fmt.Sprintf("eventstore: %s %q already claimed", e.Scope, e.Key)
+}
+
+func (e *ClaimTakenError) Unwrap() error { return ErrClaimTaken }
+
+// Claim reserves Key within Scope for Owner, in the append's transaction.
+// Claiming a key the same owner already holds succeeds.
+type Claim struct {
+	Scope string
+	Key   string
+	Owner uuid.UUID
+}
+
+// Release frees a key, in the append's transaction.
+type Release struct {
+	Scope string
+	Key   string
+}
+
+// StreamAppend is the events for one stream with the version they expect.
+type StreamAppend struct {
+	Stream   domain.Stream
+	Expected int64
+	Events   []domain.NewEvent
+}
+
+// Commit is everything one transaction writes: events for one or more
+// streams, uniqueness claims and releases.
+type Commit struct {
+	Appends  []StreamAppend
+	Claims   []Claim
+	Releases []Release
+}
+
+// Result tells where the appended events landed.
+type Result struct {
+	// LastPosition is the store position of the last event written (or, for
+	// an idempotent retry, already stored).
+	LastPosition int64
+	// Version is the last stream's version after the append.
+	Version int64
+}
+
+// Store is the PostgreSQL event store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a store over pool.
+func New(pool *pgxpool.Pool) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("eventstore: nil pool")
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool exposes the pool for packages that share the database (projections).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+const appendSQL = `
+WITH cur AS (
+    SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = $2
+)
+INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+SELECT e.id, $1, $2, cur.v + e.n, e.type, e.data::jsonb, e.meta::jsonb
+FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(id, type, data, meta, n), cur
+WHERE $3::bigint < 0 OR cur.v = $3::bigint
+ORDER BY e.n
+ON CONFLICT (event_id) DO NOTHING
+RETURNING position, version`
+
+// Append writes events to one stream in one transaction. expected is Any,
+// NoStream or the exact current version; a mismatch is ErrConcurrency.
+// Events whose IDs are already stored are not written again, so a retried
+// append succeeds without duplicating anything.
+func (s *Store) Append(ctx context.Context, stream domain.Stream, expected int64, events ...domain.NewEvent) (Result, error) {
+	return s.Commit(ctx, Commit{Appends: []StreamAppend{{Stream: stream, Expected: expected, Events: events}}})
+}
+
+// Commit writes c in one transaction: all of it or none of it.
+func (s *Store) Commit(ctx context.Context, c Commit) (Result, error) {
+	if len(c.Appends) == 0 {
+		return Result{}, errors.New("eventstore: commit without events")
+	}
+	args := make([][]any, len(c.Appends))
+	for i, a := range c.Appends {
+		if len(a.Events) == 0 {
+			return Result{}, fmt.Errorf("eventstore: append to %s %s without events", a.Stream.Type, a.Stream.ID)
+		}
+		var err error
+		if args[i], err = appendArgs(a); err != nil {
+			return Result{}, err
+		}
+	}
+	// An Any append can lose a race for the next version; it simply retries.
+	for attempt := 0; ; attempt++ {
+		res, err := s.commitOnce(ctx, c, args)
+		if errors.Is(err, errVersionTaken) {
+			if onlyAny(c) && attempt < 20 {
+				continue
+			}
+			return Result{}, ErrConcurrency
+		}
+		return res, err
+	}
+}
+
+var errVersionTaken = errors.New("version taken")
+
+func onlyAny(c Commit) bool {
+	for _, a := range c.Appends {
+		if a.Expected != Any {
+			return false
+		}
+	}
+	return true
+}
+
+func appendArgs(a StreamAppend) ([]any, error) {
+	n := len(a.Events)
+	ids := make([]uuid.UUID, n)
+	types := make([]string, n)
+	datas := make([]string, n)
+	metas := make([]string, n)
+	for i, e := range a.Events {
+		if e.ID == uuid.Nil {
+			return nil, fmt.Errorf("eventstore: event %d of %s has no id", i, a.Stream.ID)
+		}
+		if e.Event == nil {
+			return nil, fmt.Errorf("eventstore: event %s has no data", e.ID)
+		}
+		d, err := json.Marshal(e.Event)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: encode %s: %w", e.Event.EventType(), err)
+		}
+		m, err := json.Marshal(e.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: encode metadata: %w", err)
+		}
+		ids[i], types[i], datas[i], metas[i] = e.ID, e.Event.EventType(), string(d), string(m)
+	}
+	expected := a.Expected
+	if expected < 0 {
+		expected = -1
+	}
+	return []any{a.Stream.Type, a.Stream.ID, expected, ids, types, datas, metas}, nil
+}
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func (s *Store) commitOnce(ctx context.Context, c Commit, args [][]any) (Result, error) {
+	// The common case, one stream and no claims, is one statement in its own
+	// implicit transaction: one round trip, as cheap as a plain INSERT.
+	if len(c.Appends) == 1 && len(c.Claims) == 0 && len(c.Releases) == 0 {
+		return appendOne(ctx, s.pool, c.Appends[0], args[0])
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("eventstore: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	for _, r := range c.Releases {
+		if _, err := tx.Exec(ctx, `DELETE FROM unique_claims WHERE scope = $1 AND key = $2`, r.Scope, r.Key); err != nil {
+			return Result{}, fmt.Errorf("eventstore: release %s: %w", r.Scope, err)
+		}
+	}
+	for _, cl := range c.Claims {
+		var owner uuid.UUID
+		err := tx.QueryRow(ctx, `
+INSERT INTO unique_claims (scope, key, owner_id) VALUES ($1, $2, $3)
+ON CONFLICT (scope, key) DO UPDATE SET scope = EXCLUDED.scope
+RETURNING owner_id`, cl.Scope, cl.Key, cl.Owner).Scan(&owner)
+		if err != nil {
+			return Result{}, fmt.Errorf("eventstore: claim %s: %w", cl.Scope, err)
+		}
+		if owner != cl.Owner {
+			return Result{}, &ClaimTakenError{Scope: cl.Scope, Key: cl.Key}
+		}
+	}
+	var res Result
+	for i, a := range c.Appends {
+		r, err := appendOne(ctx, tx, a, args[i])
+		if err != nil {
+			return Result{}, err
+		}
+		res.Version = r.Version
+		if r.LastPosition > res.LastPosition {
+			res.LastPosition = r.LastPosition
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if isUniqueViolation(err, "events_stream_id_version_key") {
+			return Result{}, errVersionTaken
+		}
+		return Result{}, fmt.Errorf("eventstore: commit: %w", err)
+	}
+	return res, nil
+}
+
+func appendOne(ctx context.Context, q querier, a StreamAppend, args []any) (Result, error) {
+	rows, err := q.Query(ctx, appendSQL, args...)
+	if err != nil {
+		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
+	}
+	var res Result
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(&res.LastPosition, &res.Version); err != nil {
+			rows.Close()
+			return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
+		}
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		if isUniqueViolation(err, "events_stream_id_version_key") {
+			return Result{}, errVersionTaken
+		}
+		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
+	}
+	if n > 0 {
+		return res, nil
+	}
+	// Nothing written: either every event is already stored (an idempotent
+	// retry, which succeeds) or the expected version did not hold.
+	ids := args[3].([]uuid.UUID)
+	var stored int
+	var last, version int64
+	err = q.QueryRow(ctx, `SELECT count(*), coalesce(max(position), 0), coalesce(max(version), 0) FROM events WHERE event_id = ANY($1)`, ids).
+		Scan(&stored, &last, &version)
+	if err != nil {
+		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
+	}
+	if stored == len(ids) {
+		return Result{LastPosition: last, Version: version}, nil
+	}
+	return Result{}, errVersionTaken
+}
+
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && (constraint == "" || pgErr.ConstraintName == constraint)
+}
+
+const selectEvent = `SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at FROM events`
+
+// Load returns a stream's events in version order (none for a new stream).
+func (s *Store) Load(ctx context.Context, streamID uuid.UUID) ([]domain.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, selectEvent+` WHERE stream_id = $1 ORDER BY version`, streamID)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
+	}
+	evs, err := scanEvents(rows, true)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
+	}
+	return evs, nil
+}
+
+// LoadUntil returns a stream's events recorded at or before at.
+func (s *Store) LoadUntil(ctx context.Context, streamID uuid.UUID, at time.Time) ([]domain.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, selectEvent+` WHERE stream_id = $1 AND recorded_at <= $2 ORDER BY version`, streamID, at)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
+	}
+	evs, err := scanEvents(rows, true)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
+	}
+	return evs, nil
+}
+
+// Cursor is a place in commit order: the writing transaction and position of
+// the last event read. The zero Cursor is the beginning.
+type Cursor struct {
+	TxID     uint64 `json:"tx_id"`
+	Position int64  `json:"position"`
+}
+
+// Less reports whether c comes before d in commit order.
+func (c Cursor) Less(d Cursor) bool {
+	return c.TxID < d.TxID || (c.TxID == d.TxID && c.Position < d.Position)
+}
+
+// CursorOf is the cursor just after e.
+func CursorOf(e domain.RecordedEvent) Cursor { return Cursor{TxID: e.TxID, Position: e.Position} }
+
+// ReadAll returns up to limit events after from, in commit order. It never
+// returns an event while an older transaction is still running, so an event
+// whose transaction commits late is read after, never skipped.
+func (s *Store) ReadAll(ctx context.Context, from Cursor, limit int) ([]domain.RecordedEvent, error) {
+	return ReadAllFrom(ctx, s.pool, from, limit, true)
+}
+
+// ReadAllFrom is ReadAll on any querier (a pool or a transaction);
+// decode=false leaves Event nil, for callers that only move the stored JSON.
+func ReadAllFrom(ctx context.Context, q querier, from Cursor, limit int, decode bool) ([]domain.RecordedEvent, error) {
+	rows, err := q.Query(ctx, selectEvent+`
+WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, position
+LIMIT $3`, strconv.FormatUint(from.TxID, 10), from.Position, limit)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: read all: %w", err)
+	}
+	evs, err := scanEvents(rows, decode)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: read all: %w", err)
+	}
+	return evs, nil
+}
+
+func scanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
+	defer rows.Close()
+	var out []domain.RecordedEvent
+	for rows.Next() {
+		var (
+			e        domain.RecordedEvent
+			tx       string
+			data     []byte
+			metadata []byte
+		)
+		if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamType, &e.StreamID, &e.Version, &e.Type, &data, &metadata, &e.RecordedAt); err != nil {
+			return nil, err
+		}
+		var err error
+		if e.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return nil, fmt.Errorf("tx id %q: %w", tx, err)
+		}
+		if err := json.Unmarshal(metadata, &e.Metadata); err != nil {
+			return nil, fmt.Errorf("metadata of %d: %w", e.Position, err)
+		}
+		e.Data = data
+		if decode {
+			if e.Event, err = domain.DecodeEvent(e.Type, data); err != nil {
+				return nil, fmt.Errorf("event %d: %w", e.Position, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
