@@ -5,26 +5,6 @@ import (
 	"time"
 )
 
-// Periodicity says how often a mailing sends between its start and its end.
-type Periodicity string
-
-// The periodicities a mailing may have.
-const (
-	Once    Periodicity = "once"
-	Daily   Periodicity = "daily"
-	Weekly  Periodicity = "weekly"
-	Monthly Periodicity = "monthly"
-)
-
-// ParsePeriodicity accepts the four names of API.md.
-func ParsePeriodicity(s string) (Periodicity, error) {
-	switch p := Periodicity(s); p {
-	case Once, Daily, Weekly, Monthly:
-		return p, nil
-	}
-	return "", Invalid("periodicity", "must be one of once, daily, weekly, monthly")
-}
-
 // Schedule is the arithmetic of a mailing's runs. Run k is at start_at
 // plus k periods, counted on the wall clock of the mailing's time zone:
 // a daily mailing at 09:00 stays at 09:00 local across DST changes, and a
@@ -98,12 +78,7 @@ func daysIn(y int, mo time.Month, loc *time.Location) int {
 
 // Valid reports whether the schedule can produce runs at all.
 func (s Schedule) Valid() bool {
-	switch s.Periodicity {
-	case Once, Daily, Weekly, Monthly:
-	default:
-		return false
-	}
-	return s.Start.Before(s.End)
+	return s.Periodicity.Valid() && s.Start.Before(s.End)
 }
 
 // Next returns the index and time of the first run at or after t that is

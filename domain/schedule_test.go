@@ -121,14 +121,3 @@ func TestScheduleDailyYearInvariant(t *testing.T) {
 		t.Fatalf("%d runs in 2026, want 365", n)
 	}
 }
-
-func TestParsePeriodicity(t *testing.T) {
-	for _, s := range []string{"once", "daily", "weekly", "monthly"} {
-		if p, err := ParsePeriodicity(s); err != nil || string(p) != s {
-			t.Fatalf("ParsePeriodicity(%q) = %q, %v", s, p, err)
-		}
-	}
-	if _, err := ParsePeriodicity("hourly"); err == nil {
-		t.Fatal("hourly accepted")
-	}
-}
