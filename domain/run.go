@@ -1,0 +1,187 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// RunStreamType names run streams: one stream per run of a mailing, holding
+// its start, its deliveries and its end, so a 100,000-client run does not
+// bloat the mailing's own stream.
+const RunStreamType = "run"
+
+// Run triggers: what asked for the run.
+const (
+	TriggerSchedule = "schedule" // the saga, at a scheduled time
+	TriggerManual   = "manual"   // the owner, POST /mailings/{id}/dispatch
+	TriggerConsole  = "console"  // herald send
+)
+
+// Run events.
+type (
+	// RunStarted says a run of a mailing was dispatched: from now on the
+	// senders deliver the mailing's message to its clients.
+	RunStarted struct {
+		RunID     uuid.UUID `json:"run_id"`
+		MailingID uuid.UUID `json:"mailing_id"`
+		OwnerID   uuid.UUID `json:"owner_id"`
+		MessageID uuid.UUID `json:"message_id"`
+		Trigger   string    `json:"trigger"`
+		// DueAt is the scheduled time the run stands for (for a manual or
+		// console run, the time it was asked for).
+		DueAt     time.Time `json:"due_at"`
+		StartedAt time.Time `json:"started_at"`
+		Clients   int       `json:"clients"`
+	}
+	// DeliveryAttempted is one SMTP attempt to deliver the run's message to
+	// one client, with the server's reply. A client may have several
+	// attempts in a run (temporary failures are retried); once one succeeds
+	// the client is never mailed again in that run.
+	DeliveryAttempted struct {
+		MailingID      uuid.UUID `json:"mailing_id"`
+		ClientID       uuid.UUID `json:"client_id"`
+		Email          string    `json:"email"`
+		Success        bool      `json:"success"`
+		ServerResponse string    `json:"server_response"`
+		AttemptedAt    time.Time `json:"attempted_at"`
+		Attempt        int       `json:"attempt"`
+	}
+	// RunFinished closes a run: Sent clients got the message, Failed did not.
+	RunFinished struct {
+		MailingID  uuid.UUID `json:"mailing_id"`
+		Sent       int       `json:"sent"`
+		Failed     int       `json:"failed"`
+		FinishedAt time.Time `json:"finished_at"`
+	}
+	// RunSkipped says a scheduled run was not made: it was missed by more
+	// than the grace period while Herald was down, and firing it late (or a
+	// burst of missed runs at once) would surprise the recipients.
+	RunSkipped struct {
+		RunID     uuid.UUID `json:"run_id"`
+		MailingID uuid.UUID `json:"mailing_id"`
+		OwnerID   uuid.UUID `json:"owner_id"`
+		DueAt     time.Time `json:"due_at"`
+		SkippedAt time.Time `json:"skipped_at"`
+		Reason    string    `json:"reason"`
+	}
+)
+
+func (RunStarted) EventType() string        { return "run.started" }
+func (DeliveryAttempted) EventType() string { return "run.delivery_attempted" }
+func (RunFinished) EventType() string       { return "run.finished" }
+func (RunSkipped) EventType() string        { return "run.skipped" }
+
+func init() {
+	RegisterEvents(RunStarted{}, DeliveryAttempted{}, RunFinished{}, RunSkipped{})
+}
+
+// ErrMailingInactive refuses a run of a disabled or paused mailing.
+var ErrMailingInactive = fmt.Errorf("%w: the mailing is disabled", ErrConflict)
+
+// ScheduledRunID is the id of the run that stands for a mailing's run due
+// at due. Every scheduler computes the same id, so two schedulers racing
+// for one due run write one run stream, never two.
+func ScheduledRunID(mailingID uuid.UUID, due time.Time) uuid.UUID {
+	return uuid.NewSHA1(mailingID, []byte("run@"+due.UTC().Format(time.RFC3339Nano)))
+}
+
+// DeliveryMessageID is the Message-ID of the message a run sends to a
+// client: stable for the delivery key (run, client), so a resend after a
+// crash is recognisable as the same message.
+func DeliveryMessageID(runID, clientID uuid.UUID) string {
+	return "<" + runID.String() + "." + clientID.String() + "@herald>"
+}
+
+// Run is one run of a mailing. Its deliveries are many; the aggregate keeps
+// only what its decisions need (started, finished, skipped), and the sender
+// keeps the per-client progress (see saga).
+type Run struct {
+	Root
+	id        uuid.UUID
+	mailingID uuid.UUID
+	ownerID   uuid.UUID
+	messageID uuid.UUID
+	trigger   string
+	dueAt     time.Time
+	started   bool
+	finished  bool
+	skipped   bool
+}
+
+// StartRun decides the start of run id of mailing m. A deleted, completed
+// or disabled mailing does not run.
+func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time) (*Run, error) {
+	if id == uuid.Nil {
+		return nil, errors.New("domain: run needs an id")
+	}
+	if err := m.live(); err != nil {
+		return nil, err
+	}
+	if m.IsCompleted() {
+		return nil, ErrMailingCompleted
+	}
+	if !m.IsActive() {
+		return nil, ErrMailingInactive
+	}
+	r := &Run{}
+	r.record(r.apply, RunStarted{
+		RunID: id, MailingID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), Trigger: trigger,
+		DueAt: due.UTC(), StartedAt: now.UTC(), Clients: len(m.clientIDs),
+	})
+	return r, nil
+}
+
+// SkipRun decides that mailing m's run id, due at due, is not made.
+func SkipRun(id uuid.UUID, m *Mailing, due, now time.Time, reason string) *Run {
+	r := &Run{}
+	r.record(r.apply, RunSkipped{RunID: id, MailingID: m.ID(), OwnerID: m.Owner(), DueAt: due.UTC(), SkippedAt: now.UTC(), Reason: reason})
+	return r
+}
+
+// LoadRun rebuilds a run from the head of its history. Deliveries change
+// nothing the aggregate decides on, so callers may pass only the
+// non-delivery events.
+func LoadRun(history []Event) *Run {
+	r := &Run{}
+	r.replay(r.apply, history)
+	return r
+}
+
+// Finish closes a started run with its totals; finishing twice records
+// nothing the second time.
+func (r *Run) Finish(sent, failed int, now time.Time) error {
+	if !r.started {
+		return NotFound("run")
+	}
+	if r.finished {
+		return nil
+	}
+	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, FinishedAt: now.UTC()})
+	return nil
+}
+
+func (r *Run) apply(e Event) {
+	switch e := e.(type) {
+	case RunStarted:
+		r.id, r.mailingID, r.ownerID, r.messageID = e.RunID, e.MailingID, e.OwnerID, e.MessageID
+		r.trigger, r.dueAt, r.started = e.Trigger, e.DueAt, true
+	case RunSkipped:
+		r.id, r.mailingID, r.ownerID, r.dueAt, r.skipped = e.RunID, e.MailingID, e.OwnerID, e.DueAt, true
+	case RunFinished:
+		r.finished = true
+	}
+}
+
+// Read accessors.
+func (r *Run) ID() uuid.UUID        { return r.id }
+func (r *Run) MailingID() uuid.UUID { return r.mailingID }
+func (r *Run) OwnerID() uuid.UUID   { return r.ownerID }
+func (r *Run) MessageID() uuid.UUID { return r.messageID }
+func (r *Run) Trigger() string      { return r.trigger }
+func (r *Run) DueAt() time.Time     { return r.dueAt }
+func (r *Run) Started() bool        { return r.started }
+func (r *Run) Finished() bool       { return r.finished }
+func (r *Run) Skipped() bool        { return r.skipped }
