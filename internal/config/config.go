@@ -1,0 +1,392 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/joho/godotenv"
+	"github.com/redis/go-redis/v9"
+)
+
+// Need names a group of variables a sub-command requires. Variables outside
+// the needs are still parsed when set (and refused when malformed), and take
+// their defaults when unset.
+type Need int
+
+const (
+	// NeedDatabase requires DATABASE_URL.
+	NeedDatabase Need = iota + 1
+	// NeedRedis requires REDIS_URL.
+	NeedRedis
+	// NeedSMTP requires SMTP_URL and MAIL_FROM (sending mail).
+	NeedSMTP
+	// NeedPublicURL requires PUBLIC_BASE_URL (links in emails).
+	NeedPublicURL
+)
+
+// TLSMode says how the SMTP client protects the connection.
+type TLSMode string
+
+const (
+	// StartTLSOpportunistic upgrades with STARTTLS when the server offers it
+	// (smtp:// without a starttls parameter).
+	StartTLSOpportunistic TLSMode = "opportunistic"
+	// StartTLSRequired refuses servers that do not offer STARTTLS
+	// (smtp://…?starttls=required).
+	StartTLSRequired TLSMode = "required"
+	// NoTLS never upgrades (smtp://…?starttls=none; local sinks only).
+	NoTLS TLSMode = "none"
+	// ImplicitTLS speaks TLS from the first byte (smtps://).
+	ImplicitTLS TLSMode = "implicit"
+)
+
+// SMTP is SMTP_URL, parsed.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	TLS      TLSMode
+}
+
+// String is the server address and TLS mode; it never shows the password.
+func (s SMTP) String() string {
+	if s.Host == "" {
+		return ""
+	}
+	user := ""
+	if s.Username != "" {
+		user = s.Username + "@"
+	}
+	return fmt.Sprintf("%s%s (tls: %s)", user, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), s.TLS)
+}
+
+// Config is every setting, parsed. Zero values mean "not set and not
+// needed" for the URL fields; the others hold their defaults.
+type Config struct {
+	DatabaseURL   string // DATABASE_URL
+	RedisURL      string // REDIS_URL
+	HTTPAddr      string // HTTP_ADDR, default 127.0.0.1:8080
+	SMTP          SMTP   // SMTP_URL
+	MailFrom      string // MAIL_FROM, an RFC 5322 address ("Herald <herald@example.com>")
+	PublicBaseURL string // PUBLIC_BASE_URL, absolute http(s) URL without a trailing slash
+	LogLevel      string // LOG_LEVEL: trace|debug|info|warn|error, default info
+	LogFormat     string // LOG_FORMAT: json|console, default json
+
+	SendConcurrency       int           // SEND_CONCURRENCY, default 8
+	SendRate              float64       // SEND_RATE messages/s, 0 = unlimited
+	SendFailurePauseRatio float64       // SEND_FAILURE_PAUSE_RATIO, default 0.5
+	TokenTTL              time.Duration // TOKEN_TTL, default 24h
+	SchedulerGrace        time.Duration // SCHEDULER_GRACE, default 1h
+	ShutdownTimeout       time.Duration // SHUTDOWN_TIMEOUT, default 15s
+	BusTopicPrefix        string        // BUS_TOPIC_PREFIX, default "herald."
+	BusMaxLen             int64         // BUS_MAXLEN, default 1000000
+}
+
+// Defaults returns the configuration with every default filled in and no
+// URLs; tests start from it.
+func Defaults() Config {
+	return Config{
+		HTTPAddr:              "127.0.0.1:8080",
+		LogLevel:              "info",
+		LogFormat:             "json",
+		SendConcurrency:       8,
+		SendRate:              0,
+		SendFailurePauseRatio: 0.5,
+		TokenTTL:              24 * time.Hour,
+		SchedulerGrace:        time.Hour,
+		ShutdownTimeout:       15 * time.Second,
+		BusTopicPrefix:        "herald.",
+		BusMaxLen:             1_000_000,
+	}
+}
+
+// LoadDotEnv merges the variables of the file at path (usually ".env") into
+// the process environment without overriding any that are already set. A
+// missing file is not an error: the environment alone is a valid set-up.
+func LoadDotEnv(path string) error {
+	err := godotenv.Load(path)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("config: %s: %v", path, err)
+}
+
+// Load parses the process environment (call LoadDotEnv first to include
+// `.env`) and requires the variables of needs.
+func Load(needs ...Need) (Config, error) {
+	return Parse(os.LookupEnv, needs...)
+}
+
+// Error is one variable's problem. Its text is one line naming the variable.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return "config: " + e.Var + ": " + e.Msg }
+
+// Errors is every problem found, reported on one line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Parse reads the variables through lookup (os.LookupEnv in production, a
+// map in tests). A variable set to blanks counts as unset. The error, when
+// not nil, is of type Errors.
+func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
+	p := parser{lookup: lookup, needs: map[Need]bool{}}
+	for _, n := range needs {
+		p.needs[n] = true
+	}
+	c := Defaults()
+
+	c.DatabaseURL = p.str("DATABASE_URL", NeedDatabase, checkPostgresURL)
+	c.RedisURL = p.str("REDIS_URL", NeedRedis, checkRedisURL)
+	c.HTTPAddr = p.strDefault("HTTP_ADDR", c.HTTPAddr, checkListenAddr)
+	if raw := p.str("SMTP_URL", NeedSMTP, nil); raw != "" {
+		s, err := parseSMTP(raw)
+		if err != nil {
+			p.fail("SMTP_URL", err.Error())
+		}
+		c.SMTP = s
+	}
+	c.MailFrom = p.str("MAIL_FROM", NeedSMTP, checkAddress)
+	c.PublicBaseURL = strings.TrimRight(p.str("PUBLIC_BASE_URL", NeedPublicURL, checkBaseURL), "/")
+	c.LogLevel = strings.ToLower(p.strDefault("LOG_LEVEL", c.LogLevel, oneOf("trace", "debug", "info", "warn", "error")))
+	c.LogFormat = strings.ToLower(p.strDefault("LOG_FORMAT", c.LogFormat, oneOf("json", "console")))
+
+	c.SendConcurrency = p.positiveInt("SEND_CONCURRENCY", c.SendConcurrency)
+	c.SendRate = p.float("SEND_RATE", c.SendRate, 0, false, -1, "a number of messages per second, 0 or more")
+	c.SendFailurePauseRatio = p.float("SEND_FAILURE_PAUSE_RATIO", c.SendFailurePauseRatio, 0, true, 1, "a number greater than 0 and at most 1")
+	c.TokenTTL = p.duration("TOKEN_TTL", c.TokenTTL)
+	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
+	c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
+	if v, ok := p.get("BUS_TOPIC_PREFIX"); ok {
+		c.BusTopicPrefix = v
+	}
+	c.BusMaxLen = int64(p.positiveInt("BUS_MAXLEN", int(c.BusMaxLen)))
+
+	if len(p.errs) > 0 {
+		return c, p.errs
+	}
+	return c, nil
+}
+
+type parser struct {
+	lookup func(string) (string, bool)
+	needs  map[Need]bool
+	errs   Errors
+}
+
+func (p *parser) fail(name, msg string) {
+	p.errs = append(p.errs, &Error{Var: name, Msg: msg})
+}
+
+// get returns the trimmed value and whether it is set to something.
+func (p *parser) get(name string) (string, bool) {
+	v, ok := p.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+// str reads a variable required when need is among the needs; check, when
+// not nil, validates a set value.
+func (p *parser) str(name string, need Need, check func(string) error) string {
+	v, ok := p.get(name)
+	if !ok {
+		if p.needs[need] {
+			p.fail(name, "required, not set")
+		}
+		return ""
+	}
+	if check != nil {
+		if err := check(v); err != nil {
+			p.fail(name, err.Error())
+		}
+	}
+	return v
+}
+
+func (p *parser) strDefault(name, def string, check func(string) error) string {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	if err := check(v); err != nil {
+		p.fail(name, err.Error())
+		return def
+	}
+	return v
+}
+
+func (p *parser) positiveInt(name string, def int) int {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		p.fail(name, fmt.Sprintf("must be a positive integer, got %q", v))
+		return def
+	}
+	return n
+}
+
+// float parses a number in [lo, hi] (lo excluded when loOpen; hi < 0 means
+// no upper bound).
+func (p *parser) float(name string, def, lo float64, loOpen bool, hi float64, want string) float64 {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	bad := err != nil || f != f || f < lo || (loOpen && f == lo) || (hi >= 0 && f > hi)
+	if bad {
+		p.fail(name, fmt.Sprintf("must be %s, got %q", want, v))
+		return def
+	}
+	return f
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, fmt.Sprintf("must be a positive duration such as 30s, 15m or 24h, got %q", v))
+		return def
+	}
+	return d
+}
+
+func oneOf(values ...string) func(string) error {
+	return func(v string) error {
+		for _, w := range values {
+			if strings.EqualFold(v, w) {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s, got %q", strings.Join(values, "|"), v)
+	}
+}
+
+// checkPostgresURL accepts what pgx accepts, but insists on the URL form
+// API.md documents; the parse error text is not repeated because it could
+// contain the password.
+func checkPostgresURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return errors.New("must be a PostgreSQL URL such as postgres://user:pass@host:5432/db")
+	}
+	if _, err := pgconn.ParseConfig(v); err != nil {
+		return errors.New("is not a valid PostgreSQL connection URL")
+	}
+	return nil
+}
+
+func checkRedisURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		return errors.New("must be a Redis URL such as redis://host:6379/0")
+	}
+	if _, err := redis.ParseURL(v); err != nil {
+		return errors.New("is not a valid Redis URL (redis://[user:pass@]host:port/db)")
+	}
+	return nil
+}
+
+func checkListenAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("must be host:port such as 127.0.0.1:8080, got %q", v)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port must be a number from 0 to 65535, got %q", v)
+	}
+	return nil
+}
+
+func checkAddress(v string) error {
+	if _, err := mail.ParseAddress(v); err != nil {
+		return fmt.Errorf("must be an email address such as \"Herald <herald@example.com>\", got %q", v)
+	}
+	return nil
+}
+
+func checkBaseURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must be an absolute http(s) URL such as https://herald.example.com, got %q", v)
+	}
+	return nil
+}
+
+// parseSMTP reads smtp://[user[:pass]@]host[:port][?starttls=required|opportunistic|none]
+// and smtps://… (implicit TLS). Error texts never contain the password.
+func parseSMTP(v string) (SMTP, error) {
+	u, err := url.Parse(v)
+	if err != nil {
+		return SMTP{}, errors.New("must be a URL such as smtp://user:pass@host:587 or smtps://host:465")
+	}
+	s := SMTP{Host: u.Hostname()}
+	switch u.Scheme {
+	case "smtp":
+		s.TLS, s.Port = StartTLSOpportunistic, 587
+	case "smtps":
+		s.TLS, s.Port = ImplicitTLS, 465
+	default:
+		return SMTP{}, fmt.Errorf("scheme must be smtp or smtps, got %q", u.Scheme)
+	}
+	if s.Host == "" {
+		return SMTP{}, errors.New("must name a host, such as smtp://host:587")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return SMTP{}, fmt.Errorf("port must be a number from 1 to 65535, got %q", p)
+		}
+		s.Port = n
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	q := u.Query()
+	for k := range q {
+		if k != "starttls" {
+			return SMTP{}, fmt.Errorf("unknown parameter %q (only starttls is understood)", k)
+		}
+	}
+	if q.Has("starttls") {
+		mode := strings.ToLower(q.Get("starttls"))
+		if s.TLS == ImplicitTLS {
+			return SMTP{}, errors.New("starttls does not apply to smtps:// (implicit TLS)")
+		}
+		switch TLSMode(mode) {
+		case StartTLSRequired, StartTLSOpportunistic, NoTLS:
+			s.TLS = TLSMode(mode)
+		default:
+			return SMTP{}, fmt.Errorf("starttls must be required, opportunistic or none, got %q", mode)
+		}
+	}
+	return s, nil
+}
