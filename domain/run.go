@@ -48,6 +48,9 @@ type (
 		ServerResponse string    `json:"server_response"`
 		AttemptedAt    time.Time `json:"attempted_at"`
 		Attempt        int       `json:"attempt"`
+		// Permanent marks a failure the run does not retry: a 5xx reply, or
+		// the last of the temporary failures it allows.
+		Permanent bool `json:"permanent,omitempty"`
 	}
 	// RunFinished closes a run: Sent clients got the message, Failed did not.
 	RunFinished struct {
@@ -55,6 +58,9 @@ type (
 		Sent       int       `json:"sent"`
 		Failed     int       `json:"failed"`
 		FinishedAt time.Time `json:"finished_at"`
+		// Stopped says why the run ended before trying every client (its
+		// failure share crossed the pause threshold); empty when it did not.
+		Stopped string `json:"stopped,omitempty"`
 	}
 	// RunSkipped says a scheduled run was not made: it was missed by more
 	// than the grace period while Herald was down, and firing it late (or a
@@ -152,14 +158,14 @@ func LoadRun(history []Event) *Run {
 
 // Finish closes a started run with its totals; finishing twice records
 // nothing the second time.
-func (r *Run) Finish(sent, failed int, now time.Time) error {
+func (r *Run) Finish(sent, failed int, now time.Time, stopped string) error {
 	if !r.started {
 		return NotFound("run")
 	}
 	if r.finished {
 		return nil
 	}
-	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, FinishedAt: now.UTC()})
+	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, FinishedAt: now.UTC(), Stopped: stopped})
 	return nil
 }
 
