@@ -1,0 +1,194 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+)
+
+// Dispatch is the DispatchMailing command as it travels to the senders on
+// the command stream: which run of which mailing to deliver. The run's
+// start is already in the store when it is sent, so a sender needs nothing
+// else.
+type Dispatch struct {
+	RunID     uuid.UUID `json:"run_id"`
+	MailingID uuid.UUID `json:"mailing_id"`
+}
+
+// DispatchQueue carries Dispatch commands to the senders (a Redis stream
+// with a consumer group). Enqueue is at least once: senders are idempotent.
+type DispatchQueue interface {
+	Enqueue(ctx context.Context, d Dispatch) error
+}
+
+// DispatchMailing asks for a run of a mailing now.
+type DispatchMailing struct {
+	MailingID uuid.UUID
+	// RunID is the run's id; nil means a new one. The saga passes the id
+	// derived from the due time, so a repeated dispatch is the same run.
+	RunID uuid.UUID
+	// Trigger is domain.TriggerSchedule, TriggerManual or TriggerConsole.
+	Trigger string
+	// DueAt is the scheduled time the run stands for; zero means now.
+	DueAt time.Time
+	// Owner, when set, must own the mailing (anyone else gets not found,
+	// never forbidden: no existence leak).
+	Owner uuid.UUID
+}
+
+// Runs handles the commands about mailing runs: dispatch, skip, and the
+// saga's completion and pause of a mailing.
+type Runs struct {
+	store EventStore
+	queue DispatchQueue
+	now   func() time.Time
+}
+
+// NewRuns returns the handler. now is the clock (the saga injects its own).
+func NewRuns(store EventStore, queue DispatchQueue, now func() time.Time) (*Runs, error) {
+	if store == nil || queue == nil || now == nil {
+		return nil, errors.New("commands: runs handler needs a store, a queue and a clock")
+	}
+	return &Runs{store: store, queue: queue, now: now}, nil
+}
+
+// eventID derives a stable event id from a run id, so a repeated step of
+// the same run writes nothing new.
+func eventID(runID uuid.UUID, what string) uuid.UUID {
+	return uuid.NewSHA1(runID, []byte(what))
+}
+
+// Dispatch starts a run (run.started on the run stream and mailing.started
+// on the mailing, in one transaction) and puts it on the command stream.
+// Dispatching a run that already started only enqueues it again, which is
+// how the saga recovers from a crash between the two steps.
+func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Metadata) (eventstore.Result, uuid.UUID, error) {
+	runID := cmd.RunID
+	if runID == uuid.Nil {
+		runID = uuid.Must(uuid.NewV7())
+	}
+	if cmd.Trigger == "" {
+		cmd.Trigger = domain.TriggerManual
+	}
+	meta.Command = "DispatchMailing"
+	res, err := retry(false, func() (eventstore.Result, error) {
+		m, err := h.mailing(ctx, cmd.MailingID, cmd.Owner)
+		if err != nil {
+			return eventstore.Result{}, err
+		}
+		now := h.now()
+		due := cmd.DueAt
+		if due.IsZero() {
+			due = now
+		}
+		run, err := domain.StartRun(runID, m, cmd.Trigger, due, now)
+		if err != nil {
+			return eventstore.Result{}, err
+		}
+		if err := m.Start(runID, now); err != nil {
+			return eventstore.Result{}, err
+		}
+		// The event ids derive from the run id: repeating the dispatch of a
+		// run that started already writes nothing and succeeds.
+		return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{
+			{
+				Stream:   domain.Stream{Type: domain.RunStreamType, ID: runID},
+				Expected: eventstore.NoStream,
+				Events:   []domain.NewEvent{{ID: eventID(runID, "run.started"), Event: run.Changes()[0], Metadata: meta}},
+			},
+			{
+				Stream:   domain.Stream{Type: domain.MailingStreamType, ID: m.ID()},
+				Expected: m.Version(),
+				Events:   []domain.NewEvent{{ID: eventID(runID, "mailing.started"), Event: m.Changes()[0], Metadata: meta}},
+			},
+		}})
+	})
+	if err != nil {
+		// A run that started before the mailing changed (disabled, say)
+		// still goes to the senders: its start is history.
+		if started, lerr := h.runStarted(ctx, runID); lerr != nil || !started || cmd.RunID == uuid.Nil {
+			return res, runID, err
+		}
+	}
+	if err := h.queue.Enqueue(ctx, Dispatch{RunID: runID, MailingID: cmd.MailingID}); err != nil {
+		return res, runID, fmt.Errorf("enqueue run %s: %w", runID, err)
+	}
+	return res, runID, nil
+}
+
+// SkipRun records that the scheduled run runID of a mailing, due at due,
+// is not made, with the reason.
+func (h *Runs) SkipRun(ctx context.Context, mailingID, runID uuid.UUID, due time.Time, reason string, meta domain.Metadata) (eventstore.Result, error) {
+	meta.Command = "SkipRun"
+	m, err := h.mailing(ctx, mailingID, uuid.Nil)
+	if err != nil {
+		return eventstore.Result{}, err
+	}
+	run := domain.SkipRun(runID, m, due, h.now(), reason)
+	return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+		Stream:   domain.Stream{Type: domain.RunStreamType, ID: runID},
+		Expected: eventstore.NoStream,
+		Events:   []domain.NewEvent{{ID: eventID(runID, "run.skipped"), Event: run.Changes()[0], Metadata: meta}},
+	}}})
+}
+
+// CompleteMailing records that a mailing will not send again.
+func (h *Runs) CompleteMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error) {
+	meta.Command = "CompleteMailing"
+	return h.change(ctx, mailingID, meta, func(m *domain.Mailing) error { return m.Complete(h.now(), reason) })
+}
+
+// PauseMailing stops a mailing whose runs keep failing, saying why.
+func (h *Runs) PauseMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error) {
+	meta.Command = "PauseMailing"
+	return h.change(ctx, mailingID, meta, func(m *domain.Mailing) error { return m.Pause(reason) })
+}
+
+func (h *Runs) change(ctx context.Context, mailingID uuid.UUID, meta domain.Metadata, decide func(*domain.Mailing) error) (eventstore.Result, error) {
+	return retry(false, func() (eventstore.Result, error) {
+		m, err := h.mailing(ctx, mailingID, uuid.Nil)
+		if err != nil {
+			return eventstore.Result{}, err
+		}
+		if err := decide(m); err != nil {
+			return eventstore.Result{}, err
+		}
+		if len(m.Changes()) == 0 {
+			return eventstore.Result{Version: m.Version()}, nil
+		}
+		return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+			Stream:   domain.Stream{Type: domain.MailingStreamType, ID: mailingID},
+			Expected: m.Version(),
+			Events:   newEvents(meta, m.Changes()),
+		}}})
+	})
+}
+
+// mailing loads a mailing; with owner set, someone else's is not found.
+func (h *Runs) mailing(ctx context.Context, id, owner uuid.UUID) (*domain.Mailing, error) {
+	evs, err := history(ctx, h.store, id)
+	if err != nil {
+		return nil, fmt.Errorf("load mailing %s: %w", id, err)
+	}
+	m := domain.LoadMailing(evs)
+	if !m.Exists() || m.IsDeleted() || (owner != uuid.Nil && m.Owner() != owner) {
+		return nil, domain.NotFound("mailing")
+	}
+	return m, nil
+}
+
+// runStarted reports whether run runID's stream exists (rare path: only a
+// repeated dispatch of a run whose mailing changed since asks).
+func (h *Runs) runStarted(ctx context.Context, runID uuid.UUID) (bool, error) {
+	recs, err := h.store.Load(ctx, runID)
+	if err != nil {
+		return false, fmt.Errorf("load run %s: %w", runID, err)
+	}
+	return len(recs) > 0, nil
+}
