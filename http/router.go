@@ -1,0 +1,134 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Module is one area of the API (identity, clients, messages, mailings,
+// reports…). Mount receives the ROOT router, with every global middleware
+// already installed (request id, logging, metrics, panic recovery,
+// authenticate), and registers its routes with their full paths, so a
+// route in the code reads exactly as its URL:
+//
+//	r.With(requireAuth).Get("/api/v1/me", h.me)
+//	r.Route("/api/v1/clients", func(r chi.Router) { r.Use(requireAuth); … })
+//	r.Get("/", h.home) // a top-level page
+//
+// Never r.Route("/api/v1", …): chi panics when two modules mount the same
+// prefix. Protected routes use requireAuth; reads that offer read-your-writes
+// use minPosition("<projector name>", …).
+type Module interface {
+	Mount(r chi.Router)
+}
+
+// ModuleFunc adapts a function to Module.
+type ModuleFunc func(r chi.Router)
+
+// Mount calls f.
+func (f ModuleFunc) Mount(r chi.Router) { f(r) }
+
+// Waiter answers "have these projectors applied store position N?" by
+// blocking until they have or ctx ends (projections.Runtime provides it).
+type Waiter interface {
+	WaitFor(ctx context.Context, projectors []string, position int64) error
+}
+
+// WaiterFunc adapts a function to Waiter.
+type WaiterFunc func(ctx context.Context, projectors []string, position int64) error
+
+// WaitFor calls f.
+func (f WaiterFunc) WaitFor(ctx context.Context, projectors []string, position int64) error {
+	return f(ctx, projectors, position)
+}
+
+// Config is what the router needs; cmd/herald fills it in.
+type Config struct {
+	// Logger is the base logger; each request gets a child with its id.
+	Logger zerolog.Logger
+	// Authenticator resolves bearer tokens; nil makes every token invalid.
+	Authenticator Authenticator
+	// Waiter serves X-Min-Position; nil answers 503 projection_lag to
+	// requests that send the header (read-your-writes is then unavailable).
+	Waiter Waiter
+	// MinPositionTimeout bounds an X-Min-Position wait (default 5s, API.md).
+	MinPositionTimeout time.Duration
+	// Checkers are run by /readyz.
+	Checkers []Checker
+	// Modules add the API's areas.
+	Modules []Module
+	// Registry receives the HTTP metrics and is served at /metrics. Nil
+	// means a fresh registry with the Go and process collectors; cmd/herald
+	// passes one shared with the background components.
+	Registry *prometheus.Registry
+}
+
+type depsKey struct{}
+
+// deps are router-wide values handlers reach through the request context.
+type deps struct {
+	waiter      Waiter
+	waitTimeout time.Duration
+}
+
+func depsOf(ctx context.Context) deps {
+	d, _ := ctx.Value(depsKey{}).(deps)
+	return d
+}
+
+// NewRouter builds the HTTP handler: global middleware, the operations
+// endpoints, every module, and problem documents for 404 and 405. It panics
+// only on programming errors (a metric registered twice in cfg.Registry).
+func NewRouter(cfg Config) http.Handler {
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	metrics, err := newHTTPMetrics(reg)
+	if err != nil {
+		panic("http: register metrics: " + err.Error())
+	}
+	d := deps{waiter: cfg.Waiter, waitTimeout: cfg.MinPositionTimeout}
+	if d.waitTimeout <= 0 {
+		d.waitTimeout = 5 * time.Second
+	}
+
+	r := chi.NewRouter()
+	// Outermost first: metrics and the access log must see the status the
+	// recoverer writes after a panic.
+	r.Use(requestContext(cfg.Logger))
+	r.Use(metrics.middleware)
+	r.Use(accessLog)
+	r.Use(recoverer)
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), depsKey{}, d)))
+		})
+	})
+	r.Use(authenticate(cfg.Authenticator))
+
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, Problem{Code: CodeNotFound, Detail: "no such endpoint: " + r.URL.Path})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, Problem{Code: CodeMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
+	})
+
+	r.Get("/healthz", healthz)
+	r.Get("/readyz", readyz(cfg.Checkers))
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	r.Get("/api/openapi.yaml", openAPIDocument)
+
+	for _, m := range cfg.Modules {
+		m.Mount(r)
+	}
+	return r
+}
