@@ -57,7 +57,7 @@ func (p *Users) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) er
 	case domain.UserGroupsChanged:
 		return updateUser(ctx, tx, e, `groups = $4`, userStrings(ev.Groups))
 	case domain.UserVerificationIssued, domain.UserPasswordResetRequested, domain.UserPasswordChanged:
-		return updateUser(ctx, tx, e, `version = version`)
+		return updateUser(ctx, tx, e, `email = email`)
 	case domain.GroupCreated:
 		_, err := tx.Exec(ctx, `
 INSERT INTO access_groups (id, name, permissions, updated_at, version) VALUES ($1, $2, $3, $4, $5)
