@@ -1,0 +1,77 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/heraldmail/herald/domain"
+)
+
+// ClientsProjector keeps the clients table: one row per client, its owner,
+// fields and the stream version it reflects.
+type ClientsProjector struct{}
+
+// Name implements Projector.
+func (ClientsProjector) Name() string { return "clients" }
+
+// EventTypes implements Projector.
+func (ClientsProjector) EventTypes() []string {
+	return []string{"client.created", "client.updated", "client.deleted"}
+}
+
+// Tables implements Projector.
+func (ClientsProjector) Tables() []string { return []string{"clients"} }
+
+// Apply implements Projector.
+func (ClientsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	switch ev := e.Event.(type) {
+	case domain.ClientCreated:
+		_, err := tx.Exec(ctx, `
+INSERT INTO clients (id, owner_id, email, full_name, comment, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+ON CONFLICT (id) DO NOTHING`, e.StreamID, ev.OwnerID, ev.Email, ev.FullName, ev.Comment, e.Version, e.RecordedAt)
+		return err
+	case domain.ClientUpdated:
+		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET email = $3, full_name = $4, comment = $5, version = $2, updated_at = $6
+WHERE id = $1 AND version < $2`, ev.Email, ev.FullName, ev.Comment, e.RecordedAt)
+	case domain.ClientDeleted:
+		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET deleted = true, version = $2, updated_at = $3
+WHERE id = $1 AND version < $2`, e.RecordedAt)
+	}
+	return nil
+}
+
+// errRowMissing says an event arrived for a row its creation has not made
+// yet: the runtime retries it rather than skipping it.
+var errRowMissing = errors.New("projections: row not created yet")
+
+// stepRow runs an update guarded by "version < event version" with $1 the
+// stream id and $2 the event's version. An event at or below the row's
+// version is a redelivery and changes nothing; an event for a row that does
+// not exist yet is an error, so it is retried and never skipped.
+func stepRow(ctx context.Context, tx pgx.Tx, table string, e domain.RecordedEvent, sql string, args ...any) error {
+	tag, err := tx.Exec(ctx, sql, append([]any{e.StreamID, e.Version}, args...)...)
+	if err != nil {
+		return err
+	}
+	return checkStep(ctx, tx, table, e, tag)
+}
+
+func checkStep(ctx context.Context, tx pgx.Tx, table string, e domain.RecordedEvent, tag pgconn.CommandTag) error {
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	var exists bool
+	// table is one of our constants, never input.
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = $1)`, e.StreamID).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return fmt.Errorf("%w: %s %s for %s", errRowMissing, e.Type, e.EventID, e.StreamID)
+	}
+	return nil
+}

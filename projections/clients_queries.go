@@ -1,0 +1,178 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/heraldmail/herald/domain"
+)
+
+// OwnerScope is whose rows a query may see: the caller's own, or, for
+// staff (All), everyone's, optionally narrowed to one Owner.
+type OwnerScope struct {
+	Caller uuid.UUID
+	All    bool
+	// Owner narrows the rows to one owner (staff's ?owner_id=). A caller who
+	// is not staff naming someone else sees nothing.
+	Owner uuid.UUID
+}
+
+// IDPage is one page of a keyset list in id (creation) order.
+type IDPage struct {
+	Limit int
+	After uuid.UUID // the last id of the previous page; Nil for the first
+}
+
+// where builds the conditions of a scoped list, numbering arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(w.args))))
+}
+
+func (w *where) scope(s OwnerScope) {
+	if !s.All {
+		w.add("owner_id = ?", s.Caller)
+	}
+	if s.Owner != uuid.Nil {
+		w.add("owner_id = ?", s.Owner)
+	}
+}
+
+func (w *where) page(p IDPage) {
+	if p.After != uuid.Nil {
+		w.add("id > ?", p.After)
+	}
+}
+
+// sql is the statement ending with the page's order and limit (one row more
+// than the page, to know whether another page follows).
+func (w *where) sql(selectFrom string, p IDPage) string {
+	q := selectFrom + " WHERE NOT deleted"
+	for _, c := range w.conds {
+		q += " AND " + c
+	}
+	w.args = append(w.args, p.Limit+1)
+	return q + fmt.Sprintf(" ORDER BY id LIMIT $%d", len(w.args))
+}
+
+// pageOf trims the extra row and returns the cursor of the next page.
+func pageOf[T any](items []T, p IDPage, id func(T) uuid.UUID) ([]T, uuid.UUID) {
+	if len(items) > p.Limit {
+		items = items[:p.Limit]
+		return items, id(items[len(items)-1])
+	}
+	return items, uuid.Nil
+}
+
+// ResourceQueries reads the clients, messages, mailings and public stats
+// read models. Every list and get takes the caller's scope.
+type ResourceQueries struct {
+	pool *pgxpool.Pool
+}
+
+// NewResourceQueries returns queries over pool.
+func NewResourceQueries(pool *pgxpool.Pool) (*ResourceQueries, error) {
+	if pool == nil {
+		return nil, errors.New("projections: nil pool")
+	}
+	return &ResourceQueries{pool: pool}, nil
+}
+
+// ClientRow is a client as the API shows it.
+type ClientRow struct {
+	ID        uuid.UUID `json:"id"`
+	OwnerID   uuid.UUID `json:"owner_id"`
+	Email     string    `json:"email"`
+	FullName  string    `json:"full_name"`
+	Comment   string    `json:"comment"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+const selectClients = `SELECT id, owner_id, email, full_name, comment, version, created_at, updated_at FROM clients`
+
+func scanClient(row pgx.CollectableRow) (ClientRow, error) {
+	var c ClientRow
+	err := row.Scan(&c.ID, &c.OwnerID, &c.Email, &c.FullName, &c.Comment, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, err
+}
+
+// likePattern matches q anywhere, with LIKE's wildcards taken literally.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
+}
+
+// ListClients lists the clients in scope, optionally those whose email or
+// full name contains q (case-insensitive); the returned id is the next
+// page's cursor (Nil on the last page).
+func (q *ResourceQueries) ListClients(ctx context.Context, s OwnerScope, search string, p IDPage) ([]ClientRow, uuid.UUID, error) {
+	var w where
+	w.scope(s)
+	if search = strings.TrimSpace(search); search != "" {
+		w.add("(email ILIKE ? OR full_name ILIKE $"+fmt.Sprint(len(w.args)+1)+")", likePattern(search))
+	}
+	w.page(p)
+	rows, err := q.pool.Query(ctx, w.sql(selectClients, p), w.args...)
+	if err != nil {
+		return nil, uuid.Nil, fmt.Errorf("list clients: %w", err)
+	}
+	items, err := pgx.CollectRows(rows, scanClient)
+	if err != nil {
+		return nil, uuid.Nil, fmt.Errorf("list clients: %w", err)
+	}
+	items, next := pageOf(items, p, func(c ClientRow) uuid.UUID { return c.ID })
+	return items, next, nil
+}
+
+// GetClient returns one client in scope, or an ErrNotFound error.
+func (q *ResourceQueries) GetClient(ctx context.Context, s OwnerScope, id uuid.UUID) (ClientRow, error) {
+	var w where
+	w.add("id = ?", id)
+	w.scope(s)
+	rows, err := q.pool.Query(ctx, w.sql(selectClients, IDPage{Limit: 1}), w.args...)
+	if err != nil {
+		return ClientRow{}, fmt.Errorf("get client: %w", err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, scanClient)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ClientRow{}, domain.NotFound("client")
+	}
+	if err != nil {
+		return ClientRow{}, fmt.Errorf("get client: %w", err)
+	}
+	return c, nil
+}
+
+// ClientOwners returns the owner of each live client among ids, as the read
+// model knows it (a client created a moment ago may not be there yet).
+func (q *ResourceQueries) ClientOwners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+	rows, err := q.pool.Query(ctx, `SELECT id, owner_id FROM clients WHERE id = ANY($1) AND NOT deleted`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("client owners: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]uuid.UUID, len(ids))
+	for rows.Next() {
+		var id, owner uuid.UUID
+		if err := rows.Scan(&id, &owner); err != nil {
+			return nil, fmt.Errorf("client owners: %w", err)
+		}
+		out[id] = owner
+	}
+	return out, rows.Err()
+}
