@@ -147,7 +147,7 @@ func (c *Client) Update(f ClientFields) error {
 	if f.Email == c.email && f.FullName == c.fullName && f.Comment == c.comment {
 		return nil
 	}
-	c.record(c.apply, ClientUpdated{Email: f.Email, FullName: f.FullName, Comment: f.Comment})
+	c.record(c.apply, ClientUpdated(f))
 	return nil
 }
 

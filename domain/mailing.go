@@ -251,10 +251,7 @@ func (m *Mailing) Update(f MailingFields) error {
 		f.EndAt.Equal(m.endAt) && f.Periodicity == m.periodicity && f.Timezone == m.timezone {
 		return nil
 	}
-	m.record(m.apply, MailingUpdated{
-		MessageID: f.MessageID, ClientIDs: f.ClientIDs, StartAt: f.StartAt, EndAt: f.EndAt,
-		Periodicity: f.Periodicity, Timezone: f.Timezone,
-	})
+	m.record(m.apply, MailingUpdated(f))
 	return nil
 }
 

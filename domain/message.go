@@ -115,7 +115,7 @@ func (m *Message) Update(f MessageFields) error {
 	if f.Subject == m.subject && f.Body == m.body {
 		return nil
 	}
-	m.record(m.apply, MessageUpdated{Subject: f.Subject, Body: f.Body})
+	m.record(m.apply, MessageUpdated(f))
 	return nil
 }
 
