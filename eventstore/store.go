@@ -83,6 +83,9 @@ type Result struct {
 // Store is the PostgreSQL event store.
 type Store struct {
 	pool *pgxpool.Pool
+	// appended wakes an in-process relay at once after a commit; relays in
+	// other processes poll.
+	appended chan struct{}
 }
 
 // New returns a store over pool.
@@ -90,7 +93,7 @@ func New(pool *pgxpool.Pool) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("eventstore: nil pool")
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, appended: make(chan struct{}, 1)}, nil
 }
 
 // Pool exposes the pool for packages that share the database (projections).
@@ -134,6 +137,12 @@ func (s *Store) Commit(ctx context.Context, c Commit) (Result, error) {
 	// An Any append can lose a race for the next version; it simply retries.
 	for attempt := 0; ; attempt++ {
 		res, err := s.commitOnce(ctx, c, args)
+		if err == nil {
+			select {
+			case s.appended <- struct{}{}:
+			default:
+			}
+		}
 		if errors.Is(err, errVersionTaken) {
 			if onlyAny(c) && attempt < 20 {
 				continue
@@ -294,7 +303,7 @@ func (s *Store) Load(ctx context.Context, streamID uuid.UUID) ([]domain.Recorded
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
 	}
-	evs, err := scanEvents(rows, true)
+	evs, err := ScanEvents(rows, true)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
 	}
@@ -307,7 +316,7 @@ func (s *Store) LoadUntil(ctx context.Context, streamID uuid.UUID, at time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
 	}
-	evs, err := scanEvents(rows, true)
+	evs, err := ScanEvents(rows, true)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
 	}
@@ -347,14 +356,17 @@ LIMIT $3`, strconv.FormatUint(from.TxID, 10), from.Position, limit)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read all: %w", err)
 	}
-	evs, err := scanEvents(rows, decode)
+	evs, err := ScanEvents(rows, decode)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read all: %w", err)
 	}
 	return evs, nil
 }
 
-func scanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
+// ScanEvents reads rows selected with the events table's columns in the
+// order position, tx_id::text, event_id, stream_type, stream_id, version,
+// type, data, metadata, recorded_at.
+func ScanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
 	defer rows.Close()
 	var out []domain.RecordedEvent
 	for rows.Next() {

@@ -17,6 +17,8 @@ CREATE TABLE events (
     UNIQUE (stream_id, version)
 );
 CREATE INDEX events_commit_order ON events (tx_id, position);
+-- Projectors fill gaps per topic (one topic per stream type) from here.
+CREATE INDEX events_stream_type_order ON events (stream_type, tx_id, position);
 
 -- Set-based rules events alone cannot hold (one account per email, one
 -- client per email per owner) claim a key here in the append transaction.
@@ -28,11 +30,14 @@ CREATE TABLE unique_claims (
     PRIMARY KEY (scope, key)
 );
 
--- Where each reader of the store (the relay, rebuilds) has got to.
+-- Where each reader of the store (the relay, rebuilds) has got to. topics
+-- holds, per topic, the cursor of the last event published on it: each
+-- message names its predecessor so a consumer can tell a gap.
 CREATE TABLE store_checkpoints (
     name       text PRIMARY KEY,
     tx_id      xid8   NOT NULL,
     position   bigint NOT NULL,
+    topics     jsonb  NOT NULL DEFAULT '{}',
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -1,0 +1,191 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/domain"
+)
+
+// Config is how Herald talks to Redis.
+type Config struct {
+	Client redis.UniversalClient
+	// Prefix is put in front of every topic and consumer group, so several
+	// deployments (or parallel tests) can share one Redis.
+	Prefix string
+	// MaxLen bounds every stream (approximately). Consumers that fall further
+	// behind than this lose messages from Redis and fill the gap from the
+	// event store, so it trades memory for catch-up speed, not correctness.
+	MaxLen int64
+	Logger zerolog.Logger
+}
+
+// Connect opens a Redis client from a redis:// URL and checks it answers.
+func Connect(ctx context.Context, url string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("bus: REDIS_URL: %w", err)
+	}
+	c := redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pingCtx).Err(); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("bus: redis ping: %w", err)
+	}
+	return c, nil
+}
+
+// Topic is the full name of a topic.
+func (c Config) Topic(name string) string { return c.Prefix + name }
+
+// NewPublisher returns a publisher whose streams are capped at MaxLen.
+func NewPublisher(c Config) (message.Publisher, error) {
+	if c.Client == nil {
+		return nil, errors.New("bus: nil redis client")
+	}
+	maxLen := c.MaxLen
+	if maxLen <= 0 {
+		maxLen = 1_000_000
+	}
+	return redisstream.NewPublisher(redisstream.PublisherConfig{
+		Client:        borrowed{c.Client},
+		DefaultMaxlen: maxLen,
+	}, Logger(c.Logger))
+}
+
+// NewSubscriber returns a consumer-group subscriber. group and consumer must
+// be stable across restarts: a new consumer name per start would strand the
+// messages the previous one had read but not acknowledged.
+func NewSubscriber(c Config, group, consumer string) (message.Subscriber, error) {
+	if c.Client == nil {
+		return nil, errors.New("bus: nil redis client")
+	}
+	if group == "" || consumer == "" {
+		return nil, errors.New("bus: subscriber needs a group and a consumer name")
+	}
+	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
+		Client:        borrowed{c.Client},
+		ConsumerGroup: c.Prefix + group,
+		Consumer:      consumer,
+		// Handlers retry inside themselves; a Nack is only for shutdown, and
+		// must not spin.
+		NackResendSleep: 500 * time.Millisecond,
+		BlockTime:       time.Second,
+		// At start the subscriber first takes over what this consumer read
+		// but never acknowledged (idle longer than this), then reads new
+		// messages; the background claim is for crashed peers only.
+		MaxIdleTime:                   time.Millisecond,
+		ClaimInterval:                 time.Minute,
+		DisableIndefiniteInitialBlock: true,
+		OldestId:                      "0",
+		// A Redis that lost its data (restarted without persistence) has no
+		// group any more; watermill would fail to read forever. Stopping
+		// closes the subscription, and the consumer subscribes again, which
+		// recreates the group.
+		ShouldStopOnReadErrors: func(err error) bool { return strings.HasPrefix(err.Error(), "NOGROUP") },
+	}, Logger(c.Logger))
+}
+
+// borrowed shares the deployment's client with a watermill publisher or
+// subscriber, whose Close would otherwise close the client for everyone.
+// Whoever made Config.Client closes it.
+type borrowed struct{ redis.UniversalClient }
+
+func (borrowed) Close() error { return nil }
+
+// Message metadata keys set on every event message.
+const (
+	MetaEventType   = "event_type"
+	MetaPosition    = "position"
+	MetaTxID        = "tx_id"
+	MetaPrevTxID    = "prev_tx_id"
+	MetaPrevPositon = "prev_position"
+)
+
+// Cursor is a place in the store's commit order (see eventstore.Cursor; it is
+// repeated here so the bus does not depend on the store).
+type Cursor struct {
+	TxID     uint64 `json:"tx_id"`
+	Position int64  `json:"position"`
+}
+
+// EventMessage encodes a stored event as a message, naming prev: the event
+// published before it on the same topic, so consumers can tell a gap.
+func EventMessage(e domain.RecordedEvent, prev Cursor) (*message.Message, error) {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("bus: encode event %d: %w", e.Position, err)
+	}
+	m := message.NewMessage(e.EventID.String(), payload)
+	m.Metadata.Set(MetaEventType, e.Type)
+	m.Metadata.Set(MetaPosition, strconv.FormatInt(e.Position, 10))
+	m.Metadata.Set(MetaTxID, strconv.FormatUint(e.TxID, 10))
+	m.Metadata.Set(MetaPrevTxID, strconv.FormatUint(prev.TxID, 10))
+	m.Metadata.Set(MetaPrevPositon, strconv.FormatInt(prev.Position, 10))
+	return m, nil
+}
+
+// DecodeEventMessage reverses EventMessage. The event itself is decoded only
+// when decode is true (a consumer may not handle, or know, every type).
+func DecodeEventMessage(m *message.Message, decode bool) (domain.RecordedEvent, Cursor, error) {
+	var e domain.RecordedEvent
+	if err := json.Unmarshal(m.Payload, &e); err != nil {
+		return e, Cursor{}, fmt.Errorf("bus: decode message %s: %w", m.UUID, err)
+	}
+	prevTx, err1 := strconv.ParseUint(m.Metadata.Get(MetaPrevTxID), 10, 64)
+	prevPos, err2 := strconv.ParseInt(m.Metadata.Get(MetaPrevPositon), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return e, Cursor{}, fmt.Errorf("bus: message %s: bad predecessor: %w", m.UUID, err)
+	}
+	if decode {
+		ev, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return e, Cursor{}, err
+		}
+		e.Event = ev
+	}
+	return e, Cursor{TxID: prevTx, Position: prevPos}, nil
+}
+
+// Logger adapts zerolog to watermill's logger interface.
+func Logger(l zerolog.Logger) watermill.LoggerAdapter { return zlog{l: l} }
+
+type zlog struct {
+	l      zerolog.Logger
+	fields watermill.LogFields
+}
+
+func (z zlog) with(ev *zerolog.Event, fields watermill.LogFields) *zerolog.Event {
+	for k, v := range z.fields {
+		ev = ev.Interface(k, v)
+	}
+	for k, v := range fields {
+		ev = ev.Interface(k, v)
+	}
+	return ev
+}
+
+func (z zlog) Error(msg string, err error, fields watermill.LogFields) {
+	z.with(z.l.Error().Err(err), fields).Msg(msg)
+}
+func (z zlog) Info(msg string, fields watermill.LogFields) {
+	// watermill is chatty at info; its info is our debug.
+	z.with(z.l.Debug(), fields).Msg(msg)
+}
+func (z zlog) Debug(msg string, fields watermill.LogFields) { z.with(z.l.Trace(), fields).Msg(msg) }
+func (z zlog) Trace(msg string, fields watermill.LogFields) { z.with(z.l.Trace(), fields).Msg(msg) }
+func (z zlog) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return zlog{l: z.l, fields: z.fields.Add(fields)}
+}

@@ -1,0 +1,214 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/domain"
+)
+
+// Relay publishes the store, in commit order, to the bus: the events table is
+// the outbox. One relay is active at a time (an advisory lock elects it; a
+// second process waits and takes over when the first dies). Its checkpoint
+// moves only after Redis accepted a batch, so delivery is at-least-once.
+type Relay struct {
+	store *Store
+	pub   message.Publisher
+	bus   bus.Config
+	log   zerolog.Logger
+	// Name is the checkpoint and lock name; one per deployment.
+	name  string
+	batch int
+	idle  time.Duration
+}
+
+// NewRelay returns a relay publishing store's events through pub.
+func NewRelay(store *Store, pub message.Publisher, cfg bus.Config, log zerolog.Logger) (*Relay, error) {
+	if store == nil || pub == nil {
+		return nil, errors.New("eventstore: relay needs a store and a publisher")
+	}
+	return &Relay{store: store, pub: pub, bus: cfg, log: log.With().Str("component", "relay").Logger(),
+		name: "relay:" + cfg.Prefix, batch: 500, idle: 10 * time.Millisecond}, nil
+}
+
+// Run relays until ctx ends, taking part in the leader election.
+func (r *Relay) Run(ctx context.Context) error {
+	for {
+		err := RunExclusive(ctx, r.store.pool.Config().ConnConfig, r.name, time.Second, func(ctx context.Context) error {
+			r.log.Info().Msg("relay elected; publishing events")
+			return r.publishLoop(ctx)
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Warn().Err(err).Msg("relay stopped leading; standing for election again")
+	}
+}
+
+// relayState is the checkpoint: the last cursor published and, per topic,
+// the last cursor published on it.
+type relayState struct {
+	At     Cursor
+	Topics map[string]Cursor
+}
+
+func (r *Relay) loadState(ctx context.Context) (relayState, error) {
+	st := relayState{Topics: map[string]Cursor{}}
+	var tx string
+	var topics []byte
+	err := r.store.pool.QueryRow(ctx, `SELECT tx_id::text, position, topics FROM store_checkpoints WHERE name = $1`, r.name).
+		Scan(&tx, &st.At.Position, &topics)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("relay: load checkpoint: %w", err)
+	}
+	if st.At.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+		return st, fmt.Errorf("relay: checkpoint tx id: %w", err)
+	}
+	if err := json.Unmarshal(topics, &st.Topics); err != nil {
+		return st, fmt.Errorf("relay: checkpoint topics: %w", err)
+	}
+	return st, nil
+}
+
+func (r *Relay) saveState(ctx context.Context, st relayState) error {
+	topics, err := json.Marshal(st.Topics)
+	if err != nil {
+		return err
+	}
+	_, err = r.store.pool.Exec(ctx, `
+INSERT INTO store_checkpoints (name, tx_id, position, topics, updated_at)
+VALUES ($1, $2::text::xid8, $3, $4, now())
+ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,
+    topics = EXCLUDED.topics, updated_at = now()`,
+		r.name, strconv.FormatUint(st.At.TxID, 10), st.At.Position, topics)
+	if err != nil {
+		return fmt.Errorf("relay: save checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (r *Relay) publishLoop(ctx context.Context) error {
+	saved, err := r.loadState(ctx)
+	if err != nil {
+		return err
+	}
+	backoff := time.Duration(0)
+	for {
+		if backoff > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+		}
+		evs, err := ReadAllFrom(ctx, r.store.pool, saved.At, r.batch, false)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Error().Err(err).Msg("relay: read store")
+			backoff = nextBackoff(backoff)
+			continue
+		}
+		if len(evs) == 0 {
+			backoff = 0
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-r.store.appended:
+			case <-time.After(r.idle):
+			}
+			continue
+		}
+		next, err := r.publish(ctx, saved, evs)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// Nothing is lost: the checkpoint did not move, the batch is
+			// published again (consumers drop what they already have).
+			r.log.Error().Err(err).Int("events", len(evs)).Msg("relay: publish failed; will retry")
+			backoff = nextBackoff(backoff)
+			continue
+		}
+		if err := r.saveState(ctx, next); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Error().Err(err).Msg("relay: checkpoint")
+			backoff = nextBackoff(backoff)
+			continue
+		}
+		saved, backoff = next, 0
+		relayedEvents.Add(float64(len(evs)))
+	}
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return 100 * time.Millisecond
+	case d >= 5*time.Second:
+		return 5 * time.Second
+	default:
+		return d * 2
+	}
+}
+
+// publish sends evs in order, grouping runs of one topic into one call, and
+// returns the state after them. st is not modified.
+func (r *Relay) publish(ctx context.Context, st relayState, evs []domain.RecordedEvent) (relayState, error) {
+	next := relayState{At: st.At, Topics: make(map[string]Cursor, len(st.Topics)+1)}
+	for k, v := range st.Topics {
+		next.Topics[k] = v
+	}
+	var (
+		topic string
+		msgs  []*message.Message
+	)
+	flush := func() error {
+		if len(msgs) == 0 {
+			return nil
+		}
+		err := r.pub.Publish(r.bus.Topic(topic), msgs...)
+		msgs = msgs[:0]
+		return err
+	}
+	for _, e := range evs {
+		t := TopicOfStream(e.StreamType)
+		if t != topic {
+			if err := flush(); err != nil {
+				return st, err
+			}
+			topic = t
+		}
+		m, err := bus.EventMessage(e, bus.Cursor(next.Topics[t]))
+		if err != nil {
+			return st, err
+		}
+		m.SetContext(ctx)
+		msgs = append(msgs, m)
+		next.Topics[t] = CursorOf(e)
+		next.At = CursorOf(e)
+	}
+	if err := flush(); err != nil {
+		return st, err
+	}
+	return next, nil
+}
+
+// TopicOfStream is the topic (without the deployment prefix) carrying the
+// events of a stream type.
+func TopicOfStream(streamType string) string { return "events." + streamType }

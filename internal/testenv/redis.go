@@ -1,0 +1,92 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis returns a client of the shared test Redis, closed when t ends. Use
+// Name for topic prefixes so parallel tests do not see each other.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(RedisURL())
+	if err != nil {
+		t.Fatalf("testenv: redis url: %v", err)
+	}
+	c := redis.NewClient(opts)
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("testenv: test Redis not reachable (run `scripts/services.sh up test`): %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// PrivateRedis is a redis-server of t's own, on a free loopback port, that
+// the test may stop and start (to prove behaviour while Redis is down).
+type PrivateRedis struct {
+	t    testing.TB
+	Port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// StartPrivateRedis starts a redis-server without persistence.
+func StartPrivateRedis(t testing.TB) *PrivateRedis {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	r := &PrivateRedis{t: t, Port: port, dir: t.TempDir()}
+	r.Start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// URL is the server's redis:// URL.
+func (r *PrivateRedis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+
+// Start (re)starts the server and waits until it answers.
+func (r *PrivateRedis) Start() {
+	r.t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		r.t.Fatalf("testenv: redis-server not installed (run `scripts/services.sh up test`): %v", err)
+	}
+	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	r.cmd.Stdout, r.cmd.Stderr = os.Stderr, os.Stderr
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("testenv: start redis: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.Port)})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			r.t.Fatal("testenv: private redis did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server (SIGKILL: nothing is saved).
+func (r *PrivateRedis) Stop() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}

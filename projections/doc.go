@@ -1,0 +1,7 @@
+// Package projections owns the read side: the projectors that turn events
+// into per-user read models and reports, the runtime that feeds them from the
+// bus (one consumer group per projector, each event applied together with the
+// projector's checkpoint in one transaction, gaps filled from the event
+// store, poison events retried then parked), the Waiter behind X-Min-Position,
+// the read-model queries, and rebuilds from the event store.
+package projections

@@ -1,0 +1,309 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+)
+
+// RetryPolicy says how often a failing event is retried before it is parked.
+type RetryPolicy struct {
+	Attempts int
+	Base     time.Duration
+	Max      time.Duration
+}
+
+// DefaultRetry retries for about ten seconds before parking an event.
+var DefaultRetry = RetryPolicy{Attempts: 8, Base: 50 * time.Millisecond, Max: 3 * time.Second}
+
+// Runtime feeds projectors from the bus.
+type Runtime struct {
+	pool       *pgxpool.Pool
+	bus        bus.Config
+	log        zerolog.Logger
+	projectors []Projector
+	retry      RetryPolicy
+}
+
+// NewRuntime returns a runtime for projectors.
+func NewRuntime(pool *pgxpool.Pool, cfg bus.Config, log zerolog.Logger, projectors ...Projector) (*Runtime, error) {
+	if pool == nil || cfg.Client == nil {
+		return nil, errors.New("projections: runtime needs a pool and a redis client")
+	}
+	seen := map[string]bool{}
+	for _, p := range projectors {
+		if seen[p.Name()] {
+			return nil, fmt.Errorf("projections: two projectors named %q", p.Name())
+		}
+		seen[p.Name()] = true
+	}
+	return &Runtime{pool: pool, bus: cfg, log: log.With().Str("component", "projections").Logger(),
+		projectors: projectors, retry: DefaultRetry}, nil
+}
+
+// WithRetry replaces the retry policy (tests park poison events quickly).
+func (rt *Runtime) WithRetry(p RetryPolicy) *Runtime { rt.retry = p; return rt }
+
+// Run consumes until ctx ends. Each projector runs in at most one process at
+// a time (an advisory lock elects it), which keeps each topic in order.
+func (rt *Runtime) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range rt.projectors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rt.runProjector(ctx, p)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// LockName is the advisory lock a projector's applies share and a rebuild's
+// swap takes exclusively.
+func LockName(projector string) string { return "projection:" + projector }
+
+// Topics lists the topics (without the deployment prefix) p consumes.
+func Topics(p Projector) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range p.EventTypes() {
+		topic := TopicOf(t)
+		if !seen[topic] {
+			seen[topic] = true
+			out = append(out, topic)
+		}
+	}
+	return out
+}
+
+func (rt *Runtime) runProjector(ctx context.Context, p Projector) {
+	log := rt.log.With().Str("projector", p.Name()).Logger()
+	for ctx.Err() == nil {
+		err := eventstore.RunExclusive(ctx, rt.pool.Config().ConnConfig, "consumer:"+rt.bus.Prefix+p.Name(), time.Second,
+			func(ctx context.Context) error { return rt.consume(ctx, p, log) })
+		if ctx.Err() == nil {
+			log.Error().Err(err).Msg("projector stopped; restarting")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger) error {
+	sub, err := bus.NewSubscriber(rt.bus, "projector."+p.Name(), p.Name())
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	handled := map[string]bool{}
+	for _, t := range p.EventTypes() {
+		handled[t] = true
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(Topics(p)))
+	for _, topic := range Topics(p) {
+		msgs, err := sub.Subscribe(ctx, rt.bus.Topic(topic))
+		if err != nil {
+			return fmt.Errorf("subscribe %s: %w", topic, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range msgs {
+				if err := rt.handle(ctx, p, handled, topic, m, log); err != nil {
+					m.Nack()
+					if ctx.Err() == nil {
+						errs <- err
+					}
+					return
+				}
+				m.Ack()
+			}
+			if ctx.Err() == nil {
+				errs <- fmt.Errorf("subscription to %s ended", topic)
+			}
+		}()
+	}
+	log.Info().Strs("topics", Topics(p)).Msg("projector consuming")
+	select {
+	case <-ctx.Done():
+		_ = sub.Close()
+		wg.Wait()
+		return nil
+	case err := <-errs:
+		_ = sub.Close()
+		wg.Wait()
+		return err
+	}
+}
+
+// handle applies one message, retrying with backoff; an event that keeps
+// failing is parked so the topic moves on. It returns an error only when ctx
+// ends (the message is then redelivered on the next start).
+func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, m *message.Message, log zerolog.Logger) error {
+	e, prev, err := bus.DecodeEventMessage(m, false)
+	if err != nil {
+		// A message we cannot read at all carries no cursor: log and drop it;
+		// the next message's predecessor check fills the gap from the store.
+		log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped")
+		return nil
+	}
+	parked := map[uuid.UUID]string{}
+	delay := rt.retry.Base
+	for attempt := 1; ; attempt++ {
+		failed, err := rt.applyOnce(ctx, p, handled, topic, e, eventstore.Cursor(prev), parked)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if failed == nil || attempt < rt.retry.Attempts {
+			log.Warn().Err(err).Int("attempt", attempt).Int64("position", e.Position).Msg("apply failed; retrying")
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(delay):
+			}
+			delay = min(delay*2, rt.retry.Max)
+			if failed == nil {
+				attempt-- // infrastructure trouble, not the event's fault: retry without parking
+			}
+			continue
+		}
+		log.Error().Err(err).Str("event_id", failed.EventID.String()).Int64("position", failed.Position).
+			Str("type", failed.Type).Int("attempts", attempt).Msg("event parked: the projector could not apply it")
+		parked[failed.EventID] = err.Error()
+		parkedEvents.WithLabelValues(p.Name()).Inc()
+		attempt, delay = 0, rt.retry.Base
+	}
+}
+
+// applyOnce runs one transaction: checkpoint check, gap fill, apply, move the
+// checkpoint. On an Apply error it returns the event that failed.
+func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[string]bool, topic string,
+	e domain.RecordedEvent, prev eventstore.Cursor, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+	tx, err := rt.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// Read models are rebuilt from the store at will, and a lost tail is
+	// filled from the store by the next message's gap check: no need to wait
+	// for the disk on every event.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, eventstore.LockKey(LockName(p.Name()))); err != nil {
+		return nil, err
+	}
+	cp, err := checkpoint(ctx, tx, p.Name(), topic)
+	if err != nil {
+		return nil, err
+	}
+	cur := eventstore.CursorOf(e)
+	if !cp.Less(cur) {
+		duplicateEvents.WithLabelValues(p.Name()).Inc()
+		return nil, tx.Commit(ctx) // already applied: redelivery changes nothing
+	}
+	batch := []domain.RecordedEvent{}
+	if cp.Less(prev) {
+		// Messages between our checkpoint and this one never reached us
+		// (Redis lost or trimmed them): read them from the store.
+		gap, err := readTopic(ctx, tx, strings.TrimPrefix(topic, "events."), cp, cur)
+		if err != nil {
+			return nil, err
+		}
+		gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
+		batch = append(batch, gap...)
+	}
+	batch = append(batch, e)
+	for i := range batch {
+		ev := &batch[i]
+		if reason, ok := parked[ev.EventID]; ok {
+			if _, err := tx.Exec(ctx, `
+INSERT INTO projection_parked (projector, event_id, position, type, error, attempts)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, p.Name(), ev.EventID, ev.Position, ev.Type, reason, rt.retry.Attempts); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !handled[ev.Type] {
+			continue
+		}
+		if ev.Event == nil {
+			if ev.Event, err = domain.DecodeEvent(ev.Type, ev.Data); err != nil {
+				return ev, err
+			}
+		}
+		if err := p.Apply(ctx, tx, *ev); err != nil {
+			return ev, fmt.Errorf("%s: apply %s at %d: %w", p.Name(), ev.Type, ev.Position, err)
+		}
+		appliedEvents.WithLabelValues(p.Name()).Inc()
+	}
+	if err := setCheckpoint(ctx, tx, p.Name(), topic, cur); err != nil {
+		return nil, err
+	}
+	return nil, tx.Commit(ctx)
+}
+
+func checkpoint(ctx context.Context, tx pgx.Tx, projector, topic string) (eventstore.Cursor, error) {
+	var c eventstore.Cursor
+	var txid string
+	err := tx.QueryRow(ctx, `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = $1 AND topic = $2 FOR UPDATE`,
+		projector, topic).Scan(&txid, &c.Position)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("checkpoint %s/%s: %w", projector, topic, err)
+	}
+	c.TxID, err = strconv.ParseUint(txid, 10, 64)
+	return c, err
+}
+
+func setCheckpoint(ctx context.Context, tx pgx.Tx, projector, topic string, c eventstore.Cursor) error {
+	_, err := tx.Exec(ctx, `
+INSERT INTO projection_checkpoints (projector, topic, tx_id, position, updated_at)
+VALUES ($1, $2, $3::text::xid8, $4, now())
+ON CONFLICT (projector, topic) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position, updated_at = now()`,
+		projector, topic, strconv.FormatUint(c.TxID, 10), c.Position)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s/%s: %w", projector, topic, err)
+	}
+	return nil
+}
+
+// readTopic returns the events of one stream type strictly between from and
+// to in commit order, undecoded.
+func readTopic(ctx context.Context, tx pgx.Tx, streamType string, from, to eventstore.Cursor) ([]domain.RecordedEvent, error) {
+	rows, err := tx.Query(ctx, `
+SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
+FROM events
+WHERE stream_type = $1
+  AND (tx_id, position) > ($2::text::xid8, $3::bigint)
+  AND (tx_id, position) < ($4::text::xid8, $5::bigint)
+ORDER BY tx_id, position`,
+		streamType, strconv.FormatUint(from.TxID, 10), from.Position, strconv.FormatUint(to.TxID, 10), to.Position)
+	if err != nil {
+		return nil, fmt.Errorf("gap fill: %w", err)
+	}
+	return eventstore.ScanEvents(rows, false)
+}

@@ -1,0 +1,294 @@
+package projections_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/projections"
+)
+
+type pinged struct {
+	Text string `json:"text"`
+}
+
+func (pinged) EventType() string { return "ping.pinged" }
+
+func init() { domain.RegisterEvents(pinged{}) }
+
+// pingProjector counts how often each event was applied: the pipeline must
+// apply every event exactly once.
+type pingProjector struct {
+	failFor string // Apply fails for events with this text
+}
+
+func (*pingProjector) Name() string         { return "pings" }
+func (*pingProjector) EventTypes() []string { return []string{"ping.pinged"} }
+func (*pingProjector) Tables() []string     { return []string{"test_pings"} }
+func (p *pingProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	ev := e.Event.(pinged)
+	if p.failFor != "" && ev.Text == p.failFor {
+		return errors.New("cannot apply this one")
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO test_pings (event_id, text, applied) VALUES ($1, $2, 1)
+ON CONFLICT (event_id) DO UPDATE SET applied = test_pings.applied + 1`, e.EventID, ev.Text)
+	return err
+}
+
+type pipeline struct {
+	pool  *pgxpool.Pool
+	store *eventstore.Store
+	cfg   bus.Config
+}
+
+func newPipeline(t *testing.T, redisClient *redis.Client) *pipeline {
+	t.Helper()
+	pool := testenv.Pool(t)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE test_pings (event_id uuid PRIMARY KEY, text text, applied int)`); err != nil {
+		t.Fatal(err)
+	}
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline{pool: pool, store: store, cfg: bus.Config{
+		Client: redisClient, Prefix: testenv.Name("t") + ".", MaxLen: 10000, Logger: testenv.Logger(t, zerolog.WarnLevel),
+	}}
+}
+
+// start runs a relay and the runtime until the returned stop is called.
+func (p *pipeline) start(t *testing.T, proj projections.Projector) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pub, err := bus.NewPublisher(p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := eventstore.NewRelay(p.store, pub, p.cfg, p.cfg.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.WithRetry(projections.RetryPolicy{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = relay.Run(ctx) }()
+	go func() { defer wg.Done(); _ = rt.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			_ = pub.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func (p *pipeline) appendPings(t *testing.T, texts ...string) []uuid.UUID {
+	t.Helper()
+	var ids []uuid.UUID
+	for _, text := range texts {
+		id := uuid.Must(uuid.NewV7())
+		ids = append(ids, id)
+		if _, err := p.store.Append(context.Background(), domain.Stream{Type: "ping", ID: uuid.New()}, eventstore.NoStream,
+			domain.NewEvent{ID: id, Event: pinged{Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// waitApplied waits until n events are in the read model and checks each
+// was applied exactly once.
+func (p *pipeline) waitApplied(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var got int
+	for time.Now().Before(deadline) {
+		if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM test_pings`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got >= n {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got != n {
+		t.Fatalf("read model has %d events, want %d", got, n)
+	}
+	var twice int
+	if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM test_pings WHERE applied <> 1`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice != 0 {
+		t.Fatalf("%d events applied more than once", twice)
+	}
+}
+
+func TestPipelineAppliesEveryEventOnce(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	p.start(t, &pingProjector{})
+	p.appendPings(t, strings.Split(strings.Repeat("x,", 200), ",")[:200]...)
+	p.waitApplied(t, 200)
+
+	w := projections.NewWaiter(p.pool, &pingProjector{})
+	ids := p.appendPings(t, "last")
+	var pos int64
+	if err := p.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE event_id = $1`, ids[0]).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.WaitFor(ctx, []string{"pings"}, pos); err != nil {
+		t.Fatalf("WaitFor: %v", err)
+	}
+	var text string
+	if err := p.pool.QueryRow(context.Background(), `SELECT text FROM test_pings WHERE event_id = $1`, ids[0]).Scan(&text); err != nil || text != "last" {
+		t.Fatalf("after WaitFor the event is not in the read model: %q %v", text, err)
+	}
+}
+
+func TestPipelineRestartRedeliversNothingTwice(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	stop := p.start(t, &pingProjector{})
+	p.appendPings(t, "a", "b", "c")
+	p.waitApplied(t, 3)
+	stop()
+	// Reset the relay checkpoint: it publishes everything again, as after a
+	// crash between publishing and checkpointing.
+	if _, err := p.pool.Exec(context.Background(), `DELETE FROM store_checkpoints`); err != nil {
+		t.Fatal(err)
+	}
+	p.appendPings(t, "d")
+	p.start(t, &pingProjector{})
+	p.waitApplied(t, 4)
+}
+
+func TestPipelineSurvivesRedisOutage(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartPrivateRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(r.URL(), "redis://"), "/0"),
+		DialTimeout: 200 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second, MaxRetries: 1})
+	t.Cleanup(func() { _ = client.Close() })
+	p := newPipeline(t, client)
+	p.start(t, &pingProjector{})
+	p.appendPings(t, "before-1", "before-2")
+	p.waitApplied(t, 2)
+
+	r.Stop()
+	// Commands still append while Redis is down.
+	p.appendPings(t, "during-1", "during-2", "during-3")
+	time.Sleep(300 * time.Millisecond) // let the relay fail to publish at least once
+	r.Start()                          // a fresh, empty Redis: streams and groups are gone
+	p.appendPings(t, "after")
+	p.waitApplied(t, 6)
+}
+
+func TestPoisonEventIsParkedAndTheStreamMovesOn(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	p.start(t, &pingProjector{failFor: "poison"})
+	ids := p.appendPings(t, "ok-1", "poison", "ok-2")
+	p.waitApplied(t, 2)
+	var parked uuid.UUID
+	var reason string
+	if err := p.pool.QueryRow(context.Background(), `SELECT event_id, error FROM projection_parked WHERE projector = 'pings'`).Scan(&parked, &reason); err != nil {
+		t.Fatalf("parked row: %v", err)
+	}
+	if parked != ids[1] || !strings.Contains(reason, "cannot apply") {
+		t.Fatalf("parked %s (%q), want %s", parked, reason, ids[1])
+	}
+}
+
+func TestWaiterReportsLag(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	ids := p.appendPings(t, "nobody consumes this")
+	var pos int64
+	if err := p.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE event_id = $1`, ids[0]).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	w := projections.NewWaiter(p.pool, &pingProjector{})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := w.WaitFor(ctx, []string{"pings"}, pos); !errors.Is(err, projections.ErrLagging) {
+		t.Fatalf("err = %v, want ErrLagging", err)
+	}
+	if err := w.WaitFor(context.Background(), []string{"nope"}, pos); err == nil {
+		t.Fatal("unknown projector accepted")
+	}
+}
+
+func TestOnlyOneRelayLeads(t *testing.T) {
+	t.Parallel()
+	pool := testenv.Pool(t)
+	cfg := pool.Config().ConnConfig
+	var mu sync.Mutex
+	leading := 0
+	maxLeading := 0
+	run := func(ctx context.Context) {
+		_ = eventstore.RunExclusive(ctx, cfg, "test-leader", 20*time.Millisecond, func(ctx context.Context) error {
+			mu.Lock()
+			leading++
+			maxLeading = max(maxLeading, leading)
+			mu.Unlock()
+			<-ctx.Done()
+			mu.Lock()
+			leading--
+			mu.Unlock()
+			return nil
+		})
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	done1 := make(chan struct{})
+	go func() { run(ctx1); close(done1) }()
+	time.Sleep(100 * time.Millisecond)
+	go run(ctx2)
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	if leading != 1 {
+		mu.Unlock()
+		t.Fatalf("%d leaders, want 1", leading)
+	}
+	mu.Unlock()
+	cancel1() // the first dies; the second must take over
+	<-done1
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		l := leading
+		mu.Unlock()
+		if l == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second process never took over")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if maxLeading != 1 {
+		t.Fatalf("at one point %d processes led at once", maxLeading)
+	}
+}
