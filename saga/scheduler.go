@@ -1,0 +1,446 @@
+package saga
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+)
+
+// Runs is what the scheduler asks of the write side (commands.Runs).
+type Runs interface {
+	Dispatch(ctx context.Context, cmd commands.DispatchMailing, meta domain.Metadata) (eventstore.Result, uuid.UUID, error)
+	SkipRun(ctx context.Context, mailingID, runID uuid.UUID, due time.Time, reason string, meta domain.Metadata) (eventstore.Result, error)
+	CompleteMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error)
+}
+
+// SchedulerConfig tunes the scheduler.
+type SchedulerConfig struct {
+	// Grace is how late a run may fire (SCHEDULER_GRACE, default 1 h); a
+	// run missed by more is recorded as skipped.
+	Grace time.Duration
+	// Poll is the longest the loop sleeps without looking at the table
+	// (default 1 s). The loop wakes for the earliest due row and on every
+	// change of the table (LISTEN/NOTIFY, also across processes); Poll is
+	// the safety net for a lost notification.
+	Poll time.Duration
+	// Batch is how many due rows one claiming transaction takes (default 32).
+	Batch int
+	// RetryDelay is how long a row whose action failed (Redis down, say)
+	// waits before it is tried again (default 5 s).
+	RetryDelay time.Duration
+}
+
+func (c SchedulerConfig) withDefaults() SchedulerConfig {
+	if c.Grace <= 0 {
+		c.Grace = time.Hour
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Batch <= 0 {
+		c.Batch = 32
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 5 * time.Second
+	}
+	return c
+}
+
+// SchedulerName names the scheduler's consumer group and checkpoint.
+const SchedulerName = "saga.scheduler"
+
+// notifyChannel is the PostgreSQL channel the schedule table's writers
+// notify on commit, so every scheduler re-reads the earliest due row.
+const notifyChannel = "saga_schedule"
+
+// Scheduler is the mailing process manager. As a projections.Projector it
+// keeps saga_schedule from mailing events (run it in a projections.Runtime
+// of its own: it is not a read model to rebuild); Run is its loop that
+// claims and fires due rows.
+type Scheduler struct {
+	pool  *pgxpool.Pool
+	runs  Runs
+	clock Clock
+	cfg   SchedulerConfig
+	log   zerolog.Logger
+	wake  chan struct{}
+}
+
+// NewScheduler returns a scheduler.
+func NewScheduler(pool *pgxpool.Pool, runs Runs, clock Clock, cfg SchedulerConfig, log zerolog.Logger) (*Scheduler, error) {
+	if pool == nil || runs == nil || clock == nil {
+		return nil, errors.New("saga: scheduler needs a pool, the runs handler and a clock")
+	}
+	return &Scheduler{pool: pool, runs: runs, clock: clock, cfg: cfg.withDefaults(),
+		log: log.With().Str("component", "scheduler").Logger(), wake: make(chan struct{}, 1)}, nil
+}
+
+// Name is the projector name.
+func (s *Scheduler) Name() string { return SchedulerName }
+
+// EventTypes are the mailing events the schedule follows.
+func (s *Scheduler) EventTypes() []string {
+	return []string{"mailing.created", "mailing.updated", "mailing.deleted", "mailing.enabled", "mailing.disabled",
+		"mailing.paused", "mailing.started", "mailing.completed"}
+}
+
+// Tables is the schedule table.
+func (s *Scheduler) Tables() []string { return []string{"saga_schedule"} }
+
+// row is one mailing's line in saga_schedule.
+type row struct {
+	mailingID, ownerID uuid.UUID
+	version            int64
+	startAt, endAt     time.Time
+	periodicity        domain.Periodicity
+	timezone           string
+	active, started    bool
+	state              string
+	dueAt, runDue      *time.Time
+	lastDue            *time.Time
+	lastRunID          *uuid.UUID
+	runsFired          int
+	runsSkipped        int
+}
+
+const (
+	stateScheduled  = "scheduled"
+	stateCompleting = "completing"
+	stateDone       = "done"
+)
+
+const rowColumns = `mailing_id, owner_id, version, start_at, end_at, periodicity, timezone, active, started, state,
+due_at, run_due, last_due, last_run_id, runs_fired, runs_skipped`
+
+func (r *row) scanFrom(sc interface{ Scan(...any) error }) error {
+	var p string
+	err := sc.Scan(&r.mailingID, &r.ownerID, &r.version, &r.startAt, &r.endAt, &p, &r.timezone, &r.active, &r.started,
+		&r.state, &r.dueAt, &r.runDue, &r.lastDue, &r.lastRunID, &r.runsFired, &r.runsSkipped)
+	r.periodicity = domain.Periodicity(p)
+	return err
+}
+
+func (r *row) save(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `
+INSERT INTO saga_schedule (`+rowColumns+`, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
+ON CONFLICT (mailing_id) DO UPDATE SET version = EXCLUDED.version, start_at = EXCLUDED.start_at,
+  end_at = EXCLUDED.end_at, periodicity = EXCLUDED.periodicity, timezone = EXCLUDED.timezone,
+  active = EXCLUDED.active, started = EXCLUDED.started, state = EXCLUDED.state, due_at = EXCLUDED.due_at,
+  run_due = EXCLUDED.run_due, last_due = EXCLUDED.last_due, last_run_id = EXCLUDED.last_run_id,
+  runs_fired = EXCLUDED.runs_fired, runs_skipped = EXCLUDED.runs_skipped, updated_at = now()`,
+		r.mailingID, r.ownerID, r.version, r.startAt, r.endAt, string(r.periodicity), r.timezone, r.active, r.started,
+		r.state, r.dueAt, r.runDue, r.lastDue, r.lastRunID, r.runsFired, r.runsSkipped)
+	if err != nil {
+		return fmt.Errorf("save schedule of %s: %w", r.mailingID, err)
+	}
+	return nil
+}
+
+func (r *row) schedule() domain.Schedule {
+	loc, err := domain.LoadTimezone(r.timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return domain.Schedule{Start: r.startAt, End: r.endAt, Periodicity: r.periodicity, Location: loc}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// arm computes the next action after the mailing's setting or activity
+// changed at at (the event's time, so every replay computes the same). A
+// mailing that never ran and whose window is open runs at once; otherwise
+// the next run on its schedule that is not before at and not one already
+// fired; with none left, the mailing completes at its end.
+func (r *row) arm(at time.Time) {
+	if r.state == stateDone {
+		return
+	}
+	if !r.started && !at.Before(r.startAt) && at.Before(r.endAt) {
+		r.state, r.dueAt, r.runDue = stateScheduled, ptr(at), ptr(at)
+		return
+	}
+	from := at
+	if r.lastDue != nil && !from.After(*r.lastDue) {
+		from = r.lastDue.Add(time.Nanosecond)
+	}
+	if _, next, ok := r.schedule().Next(from); ok {
+		r.state, r.dueAt, r.runDue = stateScheduled, ptr(next), ptr(next)
+		return
+	}
+	r.complete()
+}
+
+// advance moves past the run just fired or skipped (r.lastDue).
+func (r *row) advance() {
+	if _, next, ok := r.schedule().After(*r.lastDue); ok {
+		r.state, r.dueAt, r.runDue = stateScheduled, ptr(next), ptr(next)
+		return
+	}
+	r.complete()
+}
+
+// complete leaves only the completion, due at the end of the window (a once
+// mailing's is brought forward when its run finishes, see RunFinished).
+func (r *row) complete() {
+	r.state, r.dueAt, r.runDue = stateCompleting, ptr(r.endAt), nil
+}
+
+// Apply keeps the mailing's row from its events. It reads and writes the
+// row under a lock, ignores an event not newer than the row (redelivery),
+// and notifies the schedulers on commit.
+func (s *Scheduler) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	var r row
+	err := r.scanFrom(tx.QueryRow(ctx, `SELECT `+rowColumns+` FROM saga_schedule WHERE mailing_id = $1 FOR UPDATE`, e.StreamID))
+	found := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("load schedule of %s: %w", e.StreamID, err)
+	}
+	at := e.RecordedAt
+	if c, ok := e.Event.(domain.MailingCreated); ok {
+		if found {
+			return nil
+		}
+		r = row{mailingID: e.StreamID, ownerID: c.OwnerID, version: e.Version, startAt: c.StartAt, endAt: c.EndAt,
+			periodicity: c.Periodicity, timezone: c.Timezone, active: c.IsActive, state: stateScheduled}
+		r.arm(at)
+		return s.saveAndNotify(ctx, tx, &r)
+	}
+	if !found || e.Version <= r.version {
+		return nil
+	}
+	r.version = e.Version
+	switch ev := e.Event.(type) {
+	case domain.MailingUpdated:
+		r.startAt, r.endAt, r.periodicity, r.timezone = ev.StartAt, ev.EndAt, ev.Periodicity, ev.Timezone
+		r.arm(at)
+	case domain.MailingEnabled:
+		r.active = true
+		r.arm(at)
+	case domain.MailingDisabled, domain.MailingPaused:
+		r.active = false
+	case domain.MailingStarted:
+		r.started = true
+	case domain.MailingDeleted, domain.MailingCompleted:
+		r.state, r.dueAt, r.runDue = stateDone, nil, nil
+	}
+	return s.saveAndNotify(ctx, tx, &r)
+}
+
+func (s *Scheduler) saveAndNotify(ctx context.Context, tx pgx.Tx, r *row) error {
+	if err := r.save(ctx, tx); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	return err
+}
+
+// RunFinished brings the completion of a once mailing forward to now when
+// its run finished: "once" is done then, not at the end of its window.
+func RunFinished(ctx context.Context, pool *pgxpool.Pool, mailingID, runID uuid.UUID, now time.Time) error {
+	tag, err := pool.Exec(ctx, `
+UPDATE saga_schedule SET due_at = least(due_at, $3), updated_at = now()
+WHERE mailing_id = $1 AND last_run_id = $2 AND state = 'completing' AND periodicity = 'once'`, mailingID, runID, now)
+	if err != nil {
+		return fmt.Errorf("schedule: run %s finished: %w", runID, err)
+	}
+	if tag.RowsAffected() > 0 {
+		_, err = pool.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	}
+	return err
+}
+
+// Run claims and fires due rows until ctx ends. It sleeps until the
+// earliest due row (by the Clock), a change notification, or Poll.
+func (s *Scheduler) Run(ctx context.Context) error {
+	go s.listen(ctx)
+	s.log.Info().Dur("grace", s.cfg.Grace).Msg("scheduler running")
+	for ctx.Err() == nil {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error().Err(err).Msg("scheduler tick failed")
+		}
+		var timer <-chan time.Time
+		if next, ok, err := s.nextDue(ctx); err == nil && ok {
+			if d := next.Sub(s.clock.Now()); d > 0 {
+				timer = s.clock.After(d)
+			} else {
+				// Due but held by another scheduler (or just retried):
+				// look again shortly rather than spin.
+				timer = time.After(20 * time.Millisecond)
+			}
+		}
+		poll := time.NewTimer(s.cfg.Poll)
+		select {
+		case <-ctx.Done():
+		case <-timer:
+		case <-s.wake:
+		case <-poll.C:
+		}
+		poll.Stop()
+	}
+	return nil
+}
+
+// listen turns notifications on the schedule channel into wake-ups.
+func (s *Scheduler) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+			if err != nil {
+				return err
+			}
+			defer conn.Close(context.WithoutCancel(ctx))
+			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
+				return err
+			}
+			for {
+				if _, err := conn.WaitForNotification(ctx); err != nil {
+					return err
+				}
+				select {
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn().Err(err).Msg("schedule notifications lost; reconnecting")
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Scheduler) nextDue(ctx context.Context) (time.Time, bool, error) {
+	var next *time.Time
+	err := s.pool.QueryRow(ctx, `
+SELECT min(due_at) FROM saga_schedule
+WHERE due_at IS NOT NULL AND (state = 'completing' OR (state = 'scheduled' AND active))`).Scan(&next)
+	if err != nil || next == nil {
+		return time.Time{}, false, err
+	}
+	return *next, true, nil
+}
+
+// Tick fires every row due by the clock's now and reports how many it
+// handled. Rows another scheduler holds are skipped (SKIP LOCKED), never
+// waited for.
+func (s *Scheduler) Tick(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.claimBatch(ctx)
+		total += n
+		if err != nil || n < s.cfg.Batch {
+			return total, err
+		}
+	}
+}
+
+func (s *Scheduler) claimBatch(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	rows, err := tx.Query(ctx, `SELECT `+rowColumns+` FROM saga_schedule
+WHERE due_at <= $1 AND (state = 'completing' OR (state = 'scheduled' AND active))
+ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, s.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("claim due rows: %w", err)
+	}
+	var due []row
+	for rows.Next() {
+		var r row
+		if err := r.scanFrom(rows); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		due = append(due, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for i := range due {
+		s.act(ctx, &due[i], now)
+		if err := due[i].save(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit claimed rows: %w", err)
+	}
+	return len(due), nil
+}
+
+// act does what a due row asks: fire its run, skip it, or complete the
+// mailing. A failure leaves the row as it was, due again after RetryDelay.
+func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
+	log := s.log.With().Str("mailing_id", r.mailingID.String()).Logger()
+	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7())}
+	retryLater := func(err error) {
+		log.Error().Err(err).Str("state", r.state).Msg("scheduled action failed; retrying later")
+		r.dueAt = ptr(now.Add(s.cfg.RetryDelay))
+	}
+	if r.state == stateCompleting {
+		reason := "the end of its window passed"
+		if r.periodicity == domain.Once && r.runsFired > 0 {
+			reason = "its run is done"
+		}
+		_, err := s.runs.CompleteMailing(ctx, r.mailingID, reason, meta)
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			retryLater(err)
+			return
+		}
+		log.Info().Str("reason", reason).Msg("mailing completed")
+		r.state, r.dueAt = stateDone, nil
+		return
+	}
+	due := *r.runDue
+	runID := domain.ScheduledRunID(r.mailingID, due)
+	log = log.With().Str("run_id", runID.String()).Time("due_at", due).Logger()
+	if late := now.Sub(due); late > s.cfg.Grace {
+		reason := fmt.Sprintf("missed by %s, more than the grace period of %s", late.Round(time.Second), s.cfg.Grace)
+		if _, err := s.runs.SkipRun(ctx, r.mailingID, runID, due, reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			retryLater(err)
+			return
+		}
+		log.Warn().Str("reason", reason).Msg("run skipped")
+		r.runsSkipped++
+		r.lastDue = ptr(due)
+		r.advance()
+		return
+	}
+	_, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{
+		MailingID: r.mailingID, RunID: runID, Trigger: domain.TriggerSchedule, DueAt: due}, meta)
+	switch {
+	case err == nil:
+		log.Info().Msg("run dispatched")
+		r.started, r.runsFired, r.lastDue, r.lastRunID = true, r.runsFired+1, ptr(due), ptr(runID)
+		r.advance()
+	case errors.Is(err, domain.ErrMailingInactive):
+		// Disabled since the row was written: enabling it re-arms the row.
+		r.active = false
+	case errors.Is(err, domain.ErrMailingCompleted), errors.Is(err, domain.ErrNotFound):
+		r.state, r.dueAt, r.runDue = stateDone, nil, nil
+	default:
+		retryLater(err)
+	}
+}

@@ -1,0 +1,561 @@
+package saga
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/mail"
+)
+
+// Mailer sends one message and classifies the server's answer (mail.Client).
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) mail.Result
+}
+
+// EventStore is what the sender needs of the store.
+type EventStore interface {
+	Load(ctx context.Context, streamID uuid.UUID) ([]domain.RecordedEvent, error)
+	Commit(ctx context.Context, c eventstore.Commit) (eventstore.Result, error)
+}
+
+// Pauser pauses a mailing whose run fails too often (commands.Runs).
+type Pauser interface {
+	PauseMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error)
+}
+
+// SenderConfig tunes the sender.
+type SenderConfig struct {
+	// Concurrency is how many deliveries are in flight (SEND_CONCURRENCY;
+	// the Mailer holds as many connections). Default 8.
+	Concurrency int
+	// MaxAttempts bounds the attempts per client in one run; temporary
+	// failures (4xx, no reply) are retried until then. Default 4.
+	MaxAttempts int
+	// RetryBase is the first backoff after a temporary failure; it doubles
+	// with each attempt. Default 2 s.
+	RetryBase time.Duration
+	// BatchSize is how many attempts one append records. Default 100.
+	BatchSize int
+	// FlushEvery bounds how long a recorded attempt waits for its batch to
+	// fill (it is the window in which a crash loses the record of a sent
+	// message). Default 50 ms.
+	FlushEvery time.Duration
+	// PauseRatio is SEND_FAILURE_PAUSE_RATIO: a run whose final failures
+	// exceed this share of its finished deliveries stops and pauses the
+	// mailing. Default 0.5; 1 or more never pauses.
+	PauseRatio float64
+	// PauseMinSample is how many deliveries must have finished before the
+	// ratio may stop a run midway (a run's end always checks). Default 20.
+	PauseMinSample int
+	// LookupBatch is how many clients are looked up per query. Default 500.
+	LookupBatch int
+}
+
+func (c SenderConfig) withDefaults() SenderConfig {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 8
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 4
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 2 * time.Second
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 100
+	}
+	if c.FlushEvery <= 0 {
+		c.FlushEvery = 50 * time.Millisecond
+	}
+	if c.PauseRatio <= 0 {
+		c.PauseRatio = 0.5
+	}
+	if c.PauseMinSample <= 0 {
+		c.PauseMinSample = 20
+	}
+	if c.LookupBatch <= 0 {
+		c.LookupBatch = 500
+	}
+	return c
+}
+
+// Sender delivers runs: DispatchMailing commands from the command stream.
+type Sender struct {
+	pool   *pgxpool.Pool
+	store  EventStore
+	mailer Mailer
+	pauser Pauser
+	clock  Clock
+	cfg    SenderConfig
+	log    zerolog.Logger
+}
+
+// NewSender returns a sender.
+func NewSender(pool *pgxpool.Pool, store EventStore, mailer Mailer, pauser Pauser, clock Clock, cfg SenderConfig, log zerolog.Logger) (*Sender, error) {
+	if pool == nil || store == nil || mailer == nil || pauser == nil || clock == nil {
+		return nil, errors.New("saga: sender needs a pool, a store, a mailer, a pauser and a clock")
+	}
+	return &Sender{pool: pool, store: store, mailer: mailer, pauser: pauser, clock: clock, cfg: cfg.withDefaults(),
+		log: log.With().Str("component", "sender").Logger()}, nil
+}
+
+// RunStats is what one Handle did.
+type RunStats struct {
+	Sent, Failed int // final outcomes of the run, earlier sessions included
+	Attempts     int // attempts made in this call
+	Resumed      int // clients already done when this call began
+	Stopped      string
+}
+
+// Handle delivers run d to completion. Only one sender works on a run at a
+// time (a PostgreSQL advisory lock on the run, released by the server if
+// the process dies); a command for a run being delivered elsewhere waits
+// and then finds it finished. Clients with a recorded success (or a final
+// failure) in the run are never mailed again, so a redelivered command or a
+// restart after a crash resumes the run.
+func (s *Sender) Handle(ctx context.Context, d commands.Dispatch) error {
+	_, err := s.handle(ctx, d)
+	return err
+}
+
+func (s *Sender) handle(ctx context.Context, d commands.Dispatch) (RunStats, error) {
+	var stats RunStats
+	err := eventstore.RunExclusive(ctx, s.pool.Config().ConnConfig, "run:"+d.RunID.String(), 200*time.Millisecond,
+		func(ctx context.Context) error {
+			var err error
+			stats, err = s.deliverRun(ctx, d.RunID)
+			return err
+		})
+	return stats, err
+}
+
+func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, error) {
+	var stats RunStats
+	log := s.log.With().Str("run_id", runID.String()).Logger()
+	head, err := s.runHead(ctx, runID)
+	if err != nil {
+		return stats, err
+	}
+	run := domain.LoadRun(head)
+	if !run.Started() {
+		log.Warn().Msg("dispatch of an unknown or skipped run ignored")
+		return stats, nil
+	}
+	if run.Finished() {
+		return stats, nil
+	}
+	log = log.With().Str("mailing_id", run.MailingID().String()).Logger()
+	mailing, err := s.loadMailing(ctx, run.MailingID())
+	if err != nil {
+		return stats, err
+	}
+	msg, err := s.loadMessage(ctx, run.MessageID())
+	if err != nil {
+		return stats, err
+	}
+	done, err := s.progress(ctx, runID)
+	if err != nil {
+		return stats, err
+	}
+	for _, ok := range done {
+		if ok {
+			stats.Sent++
+		} else {
+			stats.Failed++
+		}
+	}
+	stats.Resumed = len(done)
+	switch {
+	case !mailing.Exists() || mailing.IsDeleted():
+		stats.Stopped = "the mailing was deleted"
+	case !msg.Exists() || msg.IsDeleted():
+		stats.Stopped = "the message was deleted"
+	default:
+		if stats.Resumed > 0 {
+			log.Info().Int("done", stats.Resumed).Msg("resuming run")
+		}
+		if err := s.deliverAll(ctx, run, mailing.ClientIDs(), done, msg, &stats); err != nil {
+			return stats, err
+		}
+	}
+	return stats, s.finish(ctx, run, head, &stats, log)
+}
+
+// finish records the run's end, pauses the mailing when too many
+// deliveries failed, and lets a once mailing complete.
+func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Event, stats *RunStats, log zerolog.Logger) error {
+	final := stats.Sent + stats.Failed
+	if stats.Stopped == "" && final > 0 && float64(stats.Failed)/float64(final) > s.cfg.PauseRatio && s.cfg.PauseRatio < 1 {
+		stats.Stopped = s.ratioReason(stats.Failed, final)
+	}
+	now := s.clock.Now()
+	r := domain.LoadRun(head)
+	if err := r.Finish(stats.Sent, stats.Failed, now, stats.Stopped); err != nil {
+		return err
+	}
+	meta := domain.Metadata{CorrelationID: run.ID(), Command: "DispatchMailing"}
+	_, err := s.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+		Stream:   domain.Stream{Type: domain.RunStreamType, ID: run.ID()},
+		Expected: eventstore.Any,
+		Events:   []domain.NewEvent{{ID: uuid.NewSHA1(run.ID(), []byte("run.finished")), Event: r.Changes()[0], Metadata: meta}},
+	}}})
+	if err != nil {
+		return fmt.Errorf("record end of run %s: %w", run.ID(), err)
+	}
+	log.Info().Int("sent", stats.Sent).Int("failed", stats.Failed).Int("attempts", stats.Attempts).
+		Str("stopped", stats.Stopped).Msg("run finished")
+	if strings.HasPrefix(stats.Stopped, ratioPrefix) {
+		reason := fmt.Sprintf("run %s: %s", run.ID(), stats.Stopped)
+		if _, err := s.pauser.PauseMailing(ctx, run.MailingID(), reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("pause mailing %s: %w", run.MailingID(), err)
+		}
+		log.Warn().Str("reason", reason).Msg("mailing paused")
+	}
+	return RunFinished(ctx, s.pool, run.MailingID(), run.ID(), now)
+}
+
+const ratioPrefix = "too many failures: "
+
+func (s *Sender) ratioReason(failed, final int) string {
+	return fmt.Sprintf("%s%d of %d deliveries failed, more than the pause ratio %.2f", ratioPrefix, failed, final, s.cfg.PauseRatio)
+}
+
+type job struct {
+	clientID    uuid.UUID
+	email, name string
+}
+
+// deliverAll streams the clients through Concurrency workers and records
+// their attempts in batches. Memory holds the id list, the done set and a
+// few batches, never a message per client.
+func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uuid.UUID, done map[uuid.UUID]bool,
+	msg *domain.Message, stats *RunStats) error {
+	stopCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	jobs := make(chan job, 2*s.cfg.Concurrency)
+	attempts := make(chan domain.DeliveryAttempted, 4*s.cfg.BatchSize)
+	var producerErr error
+	go func() {
+		defer close(jobs)
+		producerErr = s.produce(stopCtx, clientIDs, done, jobs)
+	}()
+	var wg sync.WaitGroup
+	for range s.cfg.Concurrency {
+		wg.Go(func() {
+			for j := range jobs {
+				s.deliver(ctx, stopCtx, run, msg, j, attempts)
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(attempts)
+	}()
+
+	meta := domain.Metadata{CorrelationID: run.ID(), Command: "DispatchMailing"}
+	buf := make([]domain.NewEvent, 0, s.cfg.BatchSize)
+	var flushErr error
+	flush := func() {
+		if len(buf) == 0 || flushErr != nil {
+			return
+		}
+		if err := s.appendAttempts(ctx, run.ID(), buf); err != nil {
+			flushErr = err
+			stop() // stop sending what could not be recorded
+		}
+		buf = buf[:0]
+	}
+	ticker := time.NewTicker(s.cfg.FlushEvery)
+	defer ticker.Stop()
+	for open := true; open; {
+		select {
+		case a, ok := <-attempts:
+			if !ok {
+				open = false
+				break
+			}
+			stats.Attempts++
+			buf = append(buf, domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: a, Metadata: meta})
+			if a.Success {
+				stats.Sent++
+			} else if a.Permanent {
+				stats.Failed++
+			}
+			final := stats.Sent + stats.Failed
+			if stats.Stopped == "" && a.Permanent && final >= s.cfg.PauseMinSample && s.cfg.PauseRatio < 1 &&
+				float64(stats.Failed)/float64(final) > s.cfg.PauseRatio {
+				stats.Stopped = s.ratioReason(stats.Failed, final)
+				stop()
+			}
+			if len(buf) >= s.cfg.BatchSize {
+				flush()
+			}
+		case <-ticker.C:
+			flush()
+		}
+	}
+	flush()
+	if flushErr != nil {
+		return flushErr
+	}
+	if producerErr != nil && !errors.Is(producerErr, context.Canceled) {
+		return producerErr
+	}
+	return ctx.Err()
+}
+
+// appendAttempts records a batch, retrying a failed append a few times (the
+// event ids are fixed, so a retry of an append that did commit is harmless).
+func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, evs []domain.NewEvent) error {
+	// Attempts made must be recorded even when shutdown began meanwhile:
+	// an unrecorded success would be mailed again on resume.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var err error
+	for try := range 5 {
+		_, err = s.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+			Stream: domain.Stream{Type: domain.RunStreamType, ID: runID}, Expected: eventstore.Any, Events: evs,
+		}}})
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(try+1) * 200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("record attempts of run %s: %w", runID, err)
+}
+
+// produce looks the clients up in batches and hands them to the workers,
+// skipping those done in an earlier session and those deleted since.
+func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, done map[uuid.UUID]bool, jobs chan<- job) error {
+	batch := make([]uuid.UUID, 0, s.cfg.LookupBatch)
+	for i := 0; i < len(ids); {
+		batch = batch[:0]
+		for ; i < len(ids) && len(batch) < s.cfg.LookupBatch; i++ {
+			if _, ok := done[ids[i]]; !ok {
+				batch = append(batch, ids[i])
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		found, err := s.lookupClients(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, j := range found {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// deliver makes the attempts for one client: temporary failures are retried
+// with backoff until MaxAttempts; the last one is final. After stop only the
+// attempt in flight completes.
+func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *domain.Message, j job, out chan<- domain.DeliveryAttempted) {
+	m := mail.Message{
+		To: j.email, ToName: j.name, Subject: msg.Subject(), TextBody: msg.Body(),
+		MessageID: strings.Trim(domain.DeliveryMessageID(run.ID(), j.clientID), "<>"),
+	}
+	backoff := s.cfg.RetryBase
+	for attempt := 1; ; attempt++ {
+		if stopCtx.Err() != nil {
+			return
+		}
+		res := s.mailer.Send(ctx, m)
+		a := domain.DeliveryAttempted{
+			MailingID: run.MailingID(), ClientID: j.clientID, Email: j.email, Success: res.OK(),
+			ServerResponse: res.Response, AttemptedAt: s.clock.Now().UTC(), Attempt: attempt,
+		}
+		retry := res.Retryable() && attempt < s.cfg.MaxAttempts
+		a.Permanent = !a.Success && !retry
+		if ctx.Err() != nil && !a.Success {
+			return // shutting down: the attempt is not the server's verdict
+		}
+		out <- a
+		if !retry {
+			return
+		}
+		select {
+		case <-stopCtx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// runHead reads the run's events other than deliveries (its start, end or
+// skip), so resuming a large run does not load every attempt.
+func (s *Sender) runHead(ctx context.Context, runID uuid.UUID) ([]domain.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT type, data FROM events
+WHERE stream_id = $1 AND type <> 'run.delivery_attempted' ORDER BY version`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []domain.Event
+	for rows.Next() {
+		var typ string
+		var data []byte
+		if err := rows.Scan(&typ, &data); err != nil {
+			return nil, err
+		}
+		e, err := domain.DecodeEvent(typ, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// progress reads which clients the run is done with: true for a recorded
+// success, false for a recorded final failure. It reads the store, not the
+// attempts read model, which may lag.
+func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (map[uuid.UUID]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT (data->>'client_id')::uuid, (data->>'success')::boolean FROM events
+WHERE stream_id = $1 AND type = 'run.delivery_attempted'
+  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false))`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read progress of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	done := map[uuid.UUID]bool{}
+	for rows.Next() {
+		var id uuid.UUID
+		var ok bool
+		if err := rows.Scan(&id, &ok); err != nil {
+			return nil, err
+		}
+		done[id] = done[id] || ok
+	}
+	return done, rows.Err()
+}
+
+// lookupClients reads the current email and name of clients from their
+// streams (the latest created/updated/deleted event of each), so a client
+// created a moment ago is found even if the read models lag. Deleted or
+// unknown clients are left out.
+func (s *Sender) lookupClients(ctx context.Context, ids []uuid.UUID) ([]job, error) {
+	rows, err := s.pool.Query(ctx, `
+SELECT DISTINCT ON (stream_id) stream_id, type, coalesce(data->>'email', ''), coalesce(data->>'full_name', '')
+FROM events
+WHERE stream_id = ANY($1) AND type IN ('client.created', 'client.updated', 'client.deleted')
+ORDER BY stream_id, version DESC`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up clients: %w", err)
+	}
+	defer rows.Close()
+	out := make([]job, 0, len(ids))
+	for rows.Next() {
+		var j job
+		var typ string
+		if err := rows.Scan(&j.clientID, &typ, &j.email, &j.name); err != nil {
+			return nil, err
+		}
+		if typ != "client.deleted" && j.email != "" {
+			out = append(out, j)
+		}
+	}
+	return out, rows.Err()
+}
+
+func (s *Sender) loadMailing(ctx context.Context, id uuid.UUID) (*domain.Mailing, error) {
+	evs, err := s.load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load mailing %s: %w", id, err)
+	}
+	return domain.LoadMailing(evs), nil
+}
+
+func (s *Sender) loadMessage(ctx context.Context, id uuid.UUID) (*domain.Message, error) {
+	evs, err := s.load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load message %s: %w", id, err)
+	}
+	return domain.LoadMessage(evs), nil
+}
+
+func (s *Sender) load(ctx context.Context, id uuid.UUID) ([]domain.Event, error) {
+	recs, err := s.store.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Event, len(recs))
+	for i, r := range recs {
+		out[i] = r.Event
+	}
+	return out, nil
+}
+
+// RunProgress is how far a run has got, for `herald send --wait`.
+type RunProgress struct {
+	Clients  int  // clients when the run started
+	Done     int  // clients with a success or a final failure
+	Finished bool // run.finished or run.skipped recorded
+	Sent     int
+	Failed   int
+}
+
+// ReadRunProgress reads a run's progress from the store.
+func ReadRunProgress(ctx context.Context, pool *pgxpool.Pool, runID uuid.UUID) (RunProgress, error) {
+	var p RunProgress
+	rows, err := pool.Query(ctx, `SELECT type, data FROM events
+WHERE stream_id = $1 AND type <> 'run.delivery_attempted' ORDER BY version`, runID)
+	if err != nil {
+		return p, err
+	}
+	for rows.Next() {
+		var typ string
+		var data []byte
+		if err := rows.Scan(&typ, &data); err != nil {
+			rows.Close()
+			return p, err
+		}
+		switch typ {
+		case "run.started":
+			var e domain.RunStarted
+			_ = json.Unmarshal(data, &e)
+			p.Clients = e.Clients
+		case "run.finished":
+			var e domain.RunFinished
+			_ = json.Unmarshal(data, &e)
+			p.Finished, p.Sent, p.Failed = true, e.Sent, e.Failed
+		case "run.skipped":
+			p.Finished = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	if p.Finished {
+		p.Done = p.Sent + p.Failed
+		return p, nil
+	}
+	err = pool.QueryRow(ctx, `SELECT count(DISTINCT data->>'client_id') FROM events
+WHERE stream_id = $1 AND type = 'run.delivery_attempted'
+  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false))`, runID).Scan(&p.Done)
+	return p, err
+}
