@@ -1,0 +1,72 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldmail/herald/mail"
+)
+
+// BenchmarkSendToSink pushes batches of 5,000 messages through 32 pooled
+// connections into a real Sink on loopback (which writes each one to disk)
+// and reports messages/s and allocations per message on the client side
+// plus the sink (both run in this process). One op is one batch, so
+// `make bench` (-benchtime=1x) still measures 5,000 messages.
+func BenchmarkSendToSink(b *testing.B) {
+	const batch, conc = 5000, 32
+	dir, cleanup, err := mail.ScratchDir("herald-bench-sink-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cleanup)
+	sink := startSink(b, mail.SinkConfig{Dir: dir})
+	c := newClient(b, mail.Config{URL: sink.URL(), Concurrency: conc})
+	body := strings.Repeat("Bonjour, voici les nouvelles de la semaine. ", 20)
+	send := func(n int) {
+		var wg sync.WaitGroup
+		jobs := make(chan int, conc)
+		for range conc {
+			wg.Go(func() {
+				for i := range jobs {
+					r := c.Send(context.Background(), mail.Message{
+						To: fmt.Sprintf("client%d@example.org", i), ToName: "Client", Subject: "Weekly news",
+						TextBody: body, MessageID: fmt.Sprintf("run.%d@herald.test", i),
+					})
+					if !r.OK() {
+						b.Errorf("send %d: %+v", i, r)
+					}
+				}
+			})
+		}
+		for i := range n {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+	}
+	send(conc) // warm the pool
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	b.ResetTimer()
+	for range b.N {
+		send(batch)
+	}
+	b.StopTimer()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	total := float64(batch * b.N)
+	b.ReportMetric(total/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/total, "allocs/msg")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/total, "B/msg")
+	b.ReportMetric(float64(after.HeapSys)/(1<<20), "heap-MB")
+	if got := sink.Connections(); got > conc {
+		b.Errorf("%d connections for a pool of %d", got, conc)
+	}
+}
