@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/migrations"
+)
+
+// Roles of `herald serve --roles`. Several processes with different roles
+// may run side by side against the same PostgreSQL and Redis.
+const (
+	roleAPI       = "api"       // the HTTP server
+	roleProjector = "projector" // read models and reports
+	roleScheduler = "scheduler" // the mailing saga: due runs → DispatchMailing
+	roleSender    = "sender"    // SMTP deliveries
+)
+
+var allRoles = []string{roleAPI, roleProjector, roleScheduler, roleSender}
+
+type roleSet map[string]bool
+
+func (rs roleSet) has(role string) bool { return rs[role] }
+
+func (rs roleSet) String() string {
+	var out []string
+	for _, r := range allRoles {
+		if rs[r] {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+func parseRoles(s string) (roleSet, error) {
+	rs := roleSet{}
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !slices.Contains(allRoles, r) {
+			return nil, fmt.Errorf("unknown role %q (roles: %s)", r, strings.Join(allRoles, ","))
+		}
+		rs[r] = true
+	}
+	if len(rs) == 0 {
+		return nil, errors.New("no role given")
+	}
+	return rs, nil
+}
+
+// needsFor is the configuration each role requires.
+func needsFor(rs roleSet) []config.Need {
+	needs := []config.Need{config.NeedDatabase, config.NeedRedis}
+	if rs.has(roleAPI) {
+		needs = append(needs, config.NeedPublicURL) // links in verification and reset emails
+	}
+	if rs.has(roleSender) {
+		needs = append(needs, config.NeedSMTP)
+	}
+	return needs
+}
+
+// app is what the parts of `herald serve` share.
+type app struct {
+	cfg      config.Config
+	log      zerolog.Logger
+	pool     *pgxpool.Pool
+	redis    *redis.Client // not pinged at start: commands work while Redis is down
+	registry *prometheus.Registry
+	roles    roleSet
+}
+
+// runServe: herald serve [--roles api,projector,scheduler,sender].
+func runServe(ctx context.Context, args []string) error {
+	fs := newFlags("serve", "serve [--roles api,projector,scheduler,sender]",
+		"Runs the chosen roles in one process until SIGINT/SIGTERM, then shuts down gracefully:\n"+
+			"in-flight HTTP requests finish (up to SHUTDOWN_TIMEOUT), then background components stop.\n"+
+			"Refuses to start while migrations are pending (run `herald migrate up`).")
+	rolesFlag := fs.String("roles", strings.Join(allRoles, ","), "comma-separated roles to run")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
+	}
+	roles, err := parseRoles(*rolesFlag)
+	if err != nil {
+		return usageErrorf(fs, "--roles: %v", err)
+	}
+	cfg, log, err := setup(needsFor(roles)...)
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	pending, err := migrations.Pending(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if pending > 0 {
+		return fmt.Errorf("%d database migrations are pending; run `herald migrate up` first", pending)
+	}
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpts)
+	defer rdb.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{cfg: cfg, log: log, pool: pool, redis: rdb, registry: reg, roles: roles}
+	return a.serve(ctx)
+}
+
+// serve runs until ctx ends (a signal) or a part fails, then shuts down in
+// order: stop accepting HTTP, let in-flight requests finish, then cancel the
+// background components and wait for them.
+func (a *app) serve(ctx context.Context) error {
+	runCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	// Components outlive the signal until HTTP has drained: a request in
+	// flight may still wait on a projector (X-Min-Position).
+	compCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopComponents()
+	g := &group{ctx: compCtx, fail: fail, log: a.log}
+
+	if err := startComponents(compCtx, a, g); err != nil {
+		stopComponents()
+		g.wait(context.Background())
+		return err
+	}
+
+	var srv *api.Server
+	if a.roles.has(roleAPI) {
+		var err error
+		srv, err = api.Listen(a.cfg.HTTPAddr, api.NewRouter(a.httpConfig()), a.log)
+		if err != nil {
+			stopComponents()
+			g.wait(context.Background())
+			return fmt.Errorf("HTTP_ADDR: %w", err)
+		}
+		go func() {
+			if err := srv.Serve(); err != nil {
+				fail(fmt.Errorf("http server: %w", err))
+			}
+		}()
+		a.log.Info().Str("addr", srv.Addr()).Msg("http listening")
+	}
+	a.log.Info().Str("roles", a.roles.String()).Msg("herald serving")
+
+	<-runCtx.Done()
+	cause := context.Cause(runCtx)
+	signalled := ctx.Err() != nil
+	if signalled {
+		a.log.Info().Msg("shutting down: signal received")
+	} else {
+		a.log.Error().Err(cause).Msg("shutting down: a component failed")
+	}
+
+	var shutdownErr error
+	if srv != nil {
+		shCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		if err := srv.Shutdown(shCtx); err != nil {
+			shutdownErr = fmt.Errorf("http shutdown: in-flight requests did not finish within SHUTDOWN_TIMEOUT (%s): %w", a.cfg.ShutdownTimeout, err)
+			a.log.Error().Err(err).Msg("http shutdown incomplete")
+		}
+		cancel()
+	}
+	stopComponents()
+	wctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if !g.wait(wctx) {
+		err := fmt.Errorf("components did not stop within SHUTDOWN_TIMEOUT (%s): %s", a.cfg.ShutdownTimeout, strings.Join(g.running(), ", "))
+		a.log.Error().Err(err).Msg("shutdown incomplete")
+		shutdownErr = errors.Join(shutdownErr, err)
+	}
+	if !signalled {
+		return errors.Join(cause, shutdownErr)
+	}
+	if shutdownErr == nil {
+		a.log.Info().Msg("stopped")
+	}
+	return shutdownErr
+}
+
+// httpConfig wires the HTTP API. Areas add their module here, the identity
+// area sets the Authenticator, the projection runtime the Waiter.
+func (a *app) httpConfig() api.Config {
+	return api.Config{
+		Logger:   a.log,
+		Registry: a.registry,
+		Checkers: []api.Checker{
+			api.PostgresChecker(a.pool),
+			api.RedisChecker(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }),
+			api.MigrationsChecker(a.pool),
+		},
+		// Authenticator: identity's token service.
+		// Waiter: projections.NewWaiter(a.pool, <projectors>...).
+		Modules: []api.Module{
+			// one entry per area, e.g. api.NewClientsModule(...)
+		},
+	}
+}
+
+// startComponents starts the background work of the roles in g. Each
+// component runs until ctx is cancelled (after HTTP has drained) and must
+// then return promptly; an error before that stops the whole process.
+//
+//	if a.roles.has(roleProjector) { g.Go("projections", runtime.Run) }
+//
+// Spots: the relay (lead), the projection runtime (lead, roleProjector), the
+// scheduler (saga, roleScheduler) and the sender (mail, roleSender).
+func startComponents(ctx context.Context, a *app, g *group) error {
+	_ = ctx
+	_ = a
+	_ = g
+	return nil
+}
+
+// group runs the background components and remembers which still run.
+type group struct {
+	ctx  context.Context
+	fail context.CancelCauseFunc
+	log  zerolog.Logger
+
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	live map[string]int
+}
+
+// Go runs fn(g.ctx) in a goroutine. An error or a panic before g.ctx ends
+// fails the process (graceful shutdown of everything else, exit 1).
+func (g *group) Go(name string, fn func(ctx context.Context) error) {
+	g.mu.Lock()
+	if g.live == nil {
+		g.live = map[string]int{}
+	}
+	g.live[name]++
+	g.mu.Unlock()
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer func() {
+			g.mu.Lock()
+			if g.live[name]--; g.live[name] == 0 {
+				delete(g.live, name)
+			}
+			g.mu.Unlock()
+		}()
+		defer func() {
+			if v := recover(); v != nil {
+				g.log.Error().Str("component", name).Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("component panicked")
+				g.fail(fmt.Errorf("%s: panic: %v", name, v))
+			}
+		}()
+		g.log.Debug().Str("component", name).Msg("component started")
+		err := fn(g.ctx)
+		stopping := g.ctx.Err() != nil
+		switch {
+		case err != nil && !(stopping && errors.Is(err, context.Canceled)):
+			if stopping {
+				g.log.Error().Err(err).Str("component", name).Msg("component failed while stopping")
+				return
+			}
+			g.fail(fmt.Errorf("%s: %w", name, err))
+		case !stopping:
+			g.log.Warn().Str("component", name).Msg("component returned before shutdown")
+		default:
+			g.log.Debug().Str("component", name).Msg("component stopped")
+		}
+	}()
+}
+
+// wait waits for every component; false if ctx ended first.
+func (g *group) wait(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (g *group) running() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]string, 0, len(g.live))
+	for n := range g.live {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
