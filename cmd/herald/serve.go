@@ -9,13 +9,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/migrations"
 )
@@ -23,10 +23,10 @@ import (
 // Roles of `herald serve --roles`. Several processes with different roles
 // may run side by side against the same PostgreSQL and Redis.
 const (
-	roleAPI       = "api"       // the HTTP server
-	roleProjector = "projector" // read models and reports
-	roleScheduler = "scheduler" // the mailing saga: due runs → DispatchMailing
-	roleSender    = "sender"    // SMTP deliveries
+	roleAPI       = app.RoleAPI       // the HTTP server
+	roleProjector = app.RoleProjector // read models and reports
+	roleScheduler = app.RoleScheduler // the mailing saga: due runs → DispatchMailing
+	roleSender    = app.RoleSender    // SMTP deliveries
 )
 
 var allRoles = []string{roleAPI, roleProjector, roleScheduler, roleSender}
@@ -75,14 +75,12 @@ func needsFor(rs roleSet) []config.Need {
 	return needs
 }
 
-// app is what the parts of `herald serve` share.
-type app struct {
-	cfg      config.Config
-	log      zerolog.Logger
-	pool     *pgxpool.Pool
-	redis    *redis.Client // not pinged at start: commands work while Redis is down
-	registry *prometheus.Registry
-	roles    roleSet
+// server is what the parts of `herald serve` share.
+type server struct {
+	cfg   config.Config
+	log   zerolog.Logger
+	app   *app.App
+	roles roleSet
 }
 
 // runServe: herald serve [--roles api,projector,scheduler,sender].
@@ -122,19 +120,25 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
+	// Not pinged at start: commands work while Redis is down.
 	rdb := redis.NewClient(redisOpts)
 	defer rdb.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &app{cfg: cfg, log: log, pool: pool, redis: rdb, registry: reg, roles: roles}
+	built, err := app.New(app.Deps{Config: cfg, Log: log, Pool: pool, Redis: rdb, Registry: reg})
+	if err != nil {
+		return err
+	}
+	defer built.Close()
+	a := &server{cfg: cfg, log: log, app: built, roles: roles}
 	return a.serve(ctx)
 }
 
 // serve runs until ctx ends (a signal) or a part fails, then shuts down in
 // order: stop accepting HTTP, let in-flight requests finish, then cancel the
 // background components and wait for them.
-func (a *app) serve(ctx context.Context) error {
+func (a *server) serve(ctx context.Context) error {
 	runCtx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
 	// Components outlive the signal until HTTP has drained: a request in
@@ -152,7 +156,7 @@ func (a *app) serve(ctx context.Context) error {
 	var srv *api.Server
 	if a.roles.has(roleAPI) {
 		var err error
-		srv, err = api.Listen(a.cfg.HTTPAddr, api.NewRouter(a.httpConfig()), a.log)
+		srv, err = api.Listen(a.cfg.HTTPAddr, api.NewRouter(a.app.HTTPConfig()), a.log)
 		if err != nil {
 			stopComponents()
 			g.wait(context.Background())
@@ -202,37 +206,14 @@ func (a *app) serve(ctx context.Context) error {
 	return shutdownErr
 }
 
-// httpConfig wires the HTTP API. Areas add their module here, the identity
-// area sets the Authenticator, the projection runtime the Waiter.
-func (a *app) httpConfig() api.Config {
-	return api.Config{
-		Logger:   a.log,
-		Registry: a.registry,
-		Checkers: []api.Checker{
-			api.PostgresChecker(a.pool),
-			api.RedisChecker(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }),
-			api.MigrationsChecker(a.pool),
-		},
-		// Authenticator: identity's token service.
-		// Waiter: projections.NewWaiter(a.pool, <projectors>...).
-		Modules: []api.Module{
-			// one entry per area, e.g. api.NewClientsModule(...)
-		},
+// startComponents starts the background work of the roles in g (the relay
+// runs in every process and elects itself). Each component runs until ctx is
+// cancelled (after HTTP has drained) and must then return promptly; an error
+// before that stops the whole process.
+func startComponents(_ context.Context, a *server, g *group) error {
+	for _, c := range a.app.ComponentsFor(a.roles) {
+		g.Go(c.Name, c.Run)
 	}
-}
-
-// startComponents starts the background work of the roles in g. Each
-// component runs until ctx is cancelled (after HTTP has drained) and must
-// then return promptly; an error before that stops the whole process.
-//
-//	if a.roles.has(roleProjector) { g.Go("projections", runtime.Run) }
-//
-// Spots: the relay (lead), the projection runtime (lead, roleProjector), the
-// scheduler (saga, roleScheduler) and the sender (mail, roleSender).
-func startComponents(ctx context.Context, a *app, g *group) error {
-	_ = ctx
-	_ = a
-	_ = g
 	return nil
 }
 

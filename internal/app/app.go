@@ -1,0 +1,165 @@
+// Package app is Herald's composition root: it builds the event store, the
+// bus, every area's handlers, projectors and background components from the
+// configuration, and hands `herald serve` (and the component tests, which
+// start the same application) an HTTP configuration and the components of
+// each role. Areas wire themselves in their own file (identity.go,
+// resources.go, sending.go, reports.go).
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/eventstore"
+	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/projections"
+)
+
+// Roles of `herald serve --roles`.
+const (
+	RoleAPI       = "api"
+	RoleProjector = "projector"
+	RoleScheduler = "scheduler"
+	RoleSender    = "sender"
+)
+
+// Deps are what the application is built from.
+type Deps struct {
+	Config   config.Config
+	Log      zerolog.Logger
+	Pool     *pgxpool.Pool
+	Redis    *redis.Client
+	Registry *prometheus.Registry
+	// Now is the clock; nil means time.Now. Tests inject their own.
+	Now func() time.Time
+}
+
+// Component is background work of one role.
+type Component struct {
+	Name string
+	Role string // "" runs in every process (the relay, which elects itself)
+	Run  func(ctx context.Context) error
+}
+
+// App is the built application.
+type App struct {
+	Deps
+	Store      *eventstore.Store
+	Bus        bus.Config
+	Publisher  message.Publisher
+	Projectors []projections.Projector
+	Waiter     *projections.Waiter
+	Modules    []api.Module
+	Auth       api.Authenticator
+	Checkers   []api.Checker
+	Components []Component
+	closers    []func() error
+}
+
+// New builds the application; Close releases what it opened.
+func New(d Deps) (*App, error) {
+	if d.Pool == nil || d.Redis == nil {
+		return nil, errors.New("app: needs a PostgreSQL pool and a Redis client")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	for _, c := range append(eventstore.Collectors(), projections.Collectors()...) {
+		if err := d.Registry.Register(c); err != nil {
+			return nil, fmt.Errorf("app: metrics: %w", err)
+		}
+	}
+	store, err := eventstore.New(d.Pool)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Deps: d, Store: store, Bus: bus.Config{
+		Client: d.Redis, Prefix: d.Config.BusTopicPrefix, MaxLen: d.Config.BusMaxLen, Logger: d.Log,
+	}}
+	if a.Publisher, err = bus.NewPublisher(a.Bus); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Publisher.Close)
+	a.Checkers = []api.Checker{
+		api.PostgresChecker(d.Pool),
+		api.RedisChecker(func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }),
+		api.MigrationsChecker(d.Pool),
+	}
+	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports} {
+		if err := wire(a); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	a.Waiter = projections.NewWaiter(d.Pool, a.Projectors...)
+
+	relay, err := eventstore.NewRelay(store, a.Publisher, a.Bus, d.Log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Components = append(a.Components, Component{Name: "relay", Run: relay.Run})
+	if len(a.Projectors) > 0 {
+		rt, err := projections.NewRuntime(d.Pool, a.Bus, d.Log, a.Projectors...)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.Components = append(a.Components, Component{Name: "projections", Role: RoleProjector, Run: rt.Run})
+	}
+	return a, nil
+}
+
+// HTTPConfig is the API's configuration.
+func (a *App) HTTPConfig() api.Config {
+	return api.Config{
+		Logger:        a.Log,
+		Registry:      a.Registry,
+		Checkers:      a.Checkers,
+		Authenticator: a.Auth,
+		Waiter:        a.Waiter,
+		Modules:       a.Modules,
+	}
+}
+
+// ComponentsFor returns the background components of the given roles.
+func (a *App) ComponentsFor(roles map[string]bool) []Component {
+	var out []Component
+	for _, c := range a.Components {
+		if c.Role == "" || roles[c.Role] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Projector returns the projector named name.
+func (a *App) Projector(name string) (projections.Projector, error) {
+	for _, p := range a.Projectors {
+		if p.Name() == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("no projection named %q", name)
+}
+
+// Close releases what New opened (not the pool or the Redis client).
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
+	}
+	a.closers = nil
+}

@@ -1,0 +1,197 @@
+// Package apptest starts the whole Herald application for component tests:
+// a fresh migrated PostgreSQL database, the shared test Redis under a unique
+// topic prefix, an in-process SMTP sink, the HTTP API on a loopback port and
+// every background component (relay, projectors, scheduler, sender), wired
+// exactly as `herald serve` wires them.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/internal/app"
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/mail"
+)
+
+// Env is a running application.
+type Env struct {
+	T    testing.TB
+	App  *app.App
+	URL  string
+	Sink *mail.Sink
+	Pool *pgxpool.Pool
+	HTTP *http.Client
+}
+
+type options struct {
+	roles    map[string]bool
+	now      func() time.Time
+	config   []func(*config.Config)
+	logLevel zerolog.Level
+}
+
+// Option changes how Start builds the application.
+type Option func(*options)
+
+// WithRoles runs only the given background roles (the API always runs).
+func WithRoles(roles ...string) Option {
+	return func(o *options) {
+		o.roles = map[string]bool{}
+		for _, r := range roles {
+			o.roles[r] = true
+		}
+	}
+}
+
+// WithNow injects the clock.
+func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithConfig adjusts the configuration before the application is built.
+func WithConfig(f func(*config.Config)) Option {
+	return func(o *options) { o.config = append(o.config, f) }
+}
+
+// WithLogLevel shows more of the application's log in the test output.
+func WithLogLevel(l zerolog.Level) Option { return func(o *options) { o.logLevel = l } }
+
+// Start builds and runs the application until t ends.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	o := options{roles: map[string]bool{app.RoleProjector: true, app.RoleScheduler: true, app.RoleSender: true}, logLevel: zerolog.WarnLevel}
+	for _, f := range opts {
+		f(&o)
+	}
+	log := testenv.Logger(t, o.logLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+
+	sink, err := mail.NewSink(mail.SinkConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+
+	env := map[string]string{
+		"DATABASE_URL":     testenv.DatabaseURL(t),
+		"REDIS_URL":        testenv.RedisURL(),
+		"SMTP_URL":         sink.URL(),
+		"MAIL_FROM":        "Herald <herald@test.localhost>",
+		"PUBLIC_BASE_URL":  base,
+		"BUS_TOPIC_PREFIX": testenv.Name("t") + ".",
+		"BUS_MAXLEN":       "100000",
+	}
+	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		config.NeedDatabase, config.NeedRedis, config.NeedSMTP, config.NeedPublicURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range o.config {
+		f(&cfg)
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := testenv.Redis(t)
+	a, err := app.New(app.Deps{Config: cfg, Log: log, Pool: pool, Redis: rdb, Now: o.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = api.NewRouter(a.HTTPConfig())
+	srv.Start()
+
+	var wg sync.WaitGroup
+	for _, c := range a.ComponentsFor(o.roles) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("component %s: %v", c.Name, err)
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+		a.Close()
+		pool.Close()
+		_ = sink.Close()
+	})
+	return &Env{T: t, App: a, URL: base, Sink: sink, Pool: pool, HTTP: srv.Client()}
+}
+
+// Response is an HTTP answer, read in full.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Decode unmarshals the body into v, failing the test on error.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %d response %q: %v", r.Status, r.Body, err)
+	}
+}
+
+// Do sends a request. body may be nil, a string or []byte (sent as is), or
+// any value (sent as JSON). headers are name, value pairs.
+func (e *Env) Do(method, path string, body any, headers ...string) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.HTTP.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// Bearer is the Authorization header pair for token.
+func Bearer(token string) []string { return []string{"Authorization", "Bearer " + token} }
