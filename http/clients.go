@@ -1,0 +1,289 @@
+package http
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/projections"
+)
+
+// Resources is the API area of clients, messages, mailings, the public
+// stats and the home page. Commands go through the handlers; reads come
+// from the read models, scoped to the caller.
+type Resources struct {
+	clients  *commands.ClientHandler
+	messages *commands.MessageHandler
+	mailings *commands.MailingHandler
+	queries  *projections.ResourceQueries
+	home     *homePage
+}
+
+// NewResources returns the module; statsTTL is how long the home page and
+// /api/v1/stats reuse their figures (0 means 3 s).
+func NewResources(c *commands.ClientHandler, m *commands.MessageHandler, ml *commands.MailingHandler,
+	q *projections.ResourceQueries, statsTTL time.Duration) (*Resources, error) {
+	if c == nil || m == nil || ml == nil || q == nil {
+		return nil, errors.New("http: resources need their handlers and queries")
+	}
+	if statsTTL <= 0 {
+		statsTTL = 3 * time.Second
+	}
+	return &Resources{clients: c, messages: m, mailings: ml, queries: q, home: newHomePage(q, statsTTL)}, nil
+}
+
+// Mount implements Module.
+func (h *Resources) Mount(r chi.Router) {
+	auth := r.With(requireAuth)
+	read := func(projector string) chi.Router { return r.With(requireAuth, minPosition(projector)) }
+
+	read("clients").Get("/api/v1/clients", h.listClients)
+	auth.Post("/api/v1/clients", h.createClient)
+	read("clients").Get("/api/v1/clients/{id}", h.getClient)
+	auth.Put("/api/v1/clients/{id}", h.updateClient(false))
+	auth.Patch("/api/v1/clients/{id}", h.updateClient(true))
+	auth.Delete("/api/v1/clients/{id}", h.deleteClient)
+
+	read("messages").Get("/api/v1/messages", h.listMessages)
+	auth.Post("/api/v1/messages", h.createMessage)
+	read("messages").Get("/api/v1/messages/{id}", h.getMessage)
+	auth.Put("/api/v1/messages/{id}", h.updateMessage(false))
+	auth.Patch("/api/v1/messages/{id}", h.updateMessage(true))
+	auth.Delete("/api/v1/messages/{id}", h.deleteMessage)
+
+	read("mailings").Get("/api/v1/mailings", h.listMailings)
+	auth.Post("/api/v1/mailings", h.createMailing)
+	read("mailings").Get("/api/v1/mailings/{id}", h.getMailing)
+	auth.Put("/api/v1/mailings/{id}", h.updateMailing(false))
+	auth.Patch("/api/v1/mailings/{id}", h.updateMailing(true))
+	auth.Delete("/api/v1/mailings/{id}", h.deleteMailing)
+	auth.Post("/api/v1/mailings/{id}/enable", h.toggleMailing(true))
+	auth.Post("/api/v1/mailings/{id}/disable", h.toggleMailing(false))
+
+	r.With(minPosition("stats")).Get("/api/v1/stats", h.stats)
+	r.Get("/", h.homePage)
+}
+
+// resourceMeta is the event metadata of a command: the caller is the actor.
+func resourceMeta(r *http.Request) domain.Metadata {
+	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: uuid.Must(uuid.NewV7())}
+}
+
+// changer is the authorizer of edits and deletions: the policy's canChange;
+// someone who may read but not change (staff) is refused with 403, anyone
+// else learns nothing (404).
+func changer(r *http.Request, what string) commands.Authorizer {
+	p := principal(r)
+	return func(owner uuid.UUID) error {
+		switch {
+		case canChange(p, owner):
+			return nil
+		case canRead(p, owner):
+			return domain.Forbidden("staff may read another user's " + what + " but not change it")
+		}
+		return hidden(what)
+	}
+}
+
+// readScope is what the caller may list: their own, or everyone's for staff
+// (?owner_id= narrows).
+func readScope(r *http.Request) (projections.OwnerScope, error) {
+	p := principal(r)
+	s := projections.OwnerScope{Caller: p.UserID, All: canListAll(p)}
+	if raw := r.URL.Query().Get("owner_id"); raw != "" {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return s, domain.Invalid("owner_id", "must be a UUID")
+		}
+		s.Owner = id
+	}
+	return s, nil
+}
+
+// pathID reads {id}; an id that is not a UUID names nothing: 404.
+func pathID(r *http.Request, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		return uuid.Nil, hidden(what)
+	}
+	return id, nil
+}
+
+// ifMatchVersion is the If-Match version as the commands take it.
+func ifMatchVersion(r *http.Request) (*int64, error) {
+	v, ok, err := ifMatch(r)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &v, nil
+}
+
+type idCursor struct {
+	ID uuid.UUID `json:"id"`
+}
+
+// listPage reads ?limit and ?cursor into a keyset page.
+func listPage(r *http.Request) (projections.IDPage, error) {
+	limit, raw, err := pageParams(r)
+	if err != nil {
+		return projections.IDPage{}, err
+	}
+	var c idCursor
+	if err := decodeCursor(raw, &c); err != nil {
+		return projections.IDPage{}, err
+	}
+	return projections.IDPage{Limit: limit, After: c.ID}, nil
+}
+
+func nextCursor(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return encodeCursor(idCursor{ID: id})
+}
+
+// answer writes a command's resource with its version as ETag.
+func answer(w http.ResponseWriter, status int, res eventstore.Result, body any) {
+	w.Header().Set("ETag", etag(res.Version))
+	writeCommand(w, status, res, body)
+}
+
+// clientBody is the JSON of POST, PUT and PATCH /api/v1/clients.
+type clientBody struct {
+	Email    *string `json:"email"`
+	FullName *string `json:"full_name"`
+	Comment  *string `json:"comment"`
+}
+
+func clientRow(o commands.Outcome[*domain.Client]) projections.ClientRow {
+	c := o.State
+	return projections.ClientRow{ID: c.ID(), OwnerID: c.Owner(), Email: c.Email(), FullName: c.FullName(),
+		Comment: c.Comment(), Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
+	scope, err := readScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	page, err := listPage(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items, next, err := h.queries.ListClients(r.Context(), scope, strings.TrimSpace(r.URL.Query().Get("q")), page)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, items, nextCursor(next))
+}
+
+func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "client")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	scope, _ := readScope(r)
+	scope.Owner = uuid.Nil
+	c, err := h.queries.GetClient(r.Context(), scope, id)
+	if err == nil && !canRead(principal(r), c.OwnerID) {
+		err = hidden("client")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(c.Version))
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
+	var b clientBody
+	if err := decode(w, r, &b); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := h.clients.Create(r.Context(), resourceMeta(r), commands.CreateClient{Owner: principal(r).UserID,
+		Fields: domain.ClientFields{Email: deref(b.Email), FullName: deref(b.FullName), Comment: deref(b.Comment)}})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/clients/"+out.State.ID().String())
+	answer(w, http.StatusCreated, out.Result, clientRow(out))
+}
+
+// updateClient is PUT (partial=false: every field is set, absent ones
+// become empty) and PATCH (only the fields sent change).
+func (h *Resources) updateClient(partial bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "client")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		version, err := ifMatchVersion(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var b clientBody
+		if err := decode(w, r, &b); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if !partial {
+			b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
+		}
+		out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: id, Email: b.Email,
+			FullName: b.FullName, Comment: b.Comment, IfMatch: version, Authorize: changer(r, "client")})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		answer(w, http.StatusOK, out.Result, clientRow(out))
+	}
+}
+
+func ptrOr(s *string) *string {
+	if s == nil {
+		return new(string)
+	}
+	return s
+}
+
+func (h *Resources) deleteClient(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "client")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	version, err := ifMatchVersion(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: id, IfMatch: version, Authorize: changer(r, "client")})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeCommand(w, http.StatusNoContent, res, nil)
+}

@@ -1,0 +1,275 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/projections"
+)
+
+// mailingBody is the JSON of POST, PUT and PATCH /api/v1/mailings. Ids and
+// times are read as strings so a bad one is a 422 naming its field, like
+// every other rule a mailing breaks.
+type mailingBody struct {
+	MessageID   *string   `json:"message_id"`
+	ClientIDs   *[]string `json:"client_ids"`
+	StartAt     *string   `json:"start_at"`
+	EndAt       *string   `json:"end_at"`
+	Periodicity *string   `json:"periodicity"`
+	Timezone    *string   `json:"timezone"`
+	IsActive    *bool     `json:"is_active"`
+}
+
+// mailingChange is a body parsed: nil fields were not sent.
+type mailingChange struct {
+	messageID   *uuid.UUID
+	clientIDs   *[]uuid.UUID
+	startAt     *time.Time
+	endAt       *time.Time
+	periodicity *domain.Periodicity
+	timezone    *string
+}
+
+// parse checks the shapes of the fields sent; complete (POST, PUT) makes
+// absent fields empty so the domain names them as required.
+func (b mailingBody) parse(complete bool) (mailingChange, error) {
+	var c mailingChange
+	var v domain.ValidationError
+	bad := func(field, msg string) { v.Fields = append(v.Fields, domain.FieldError{Field: field, Message: msg}) }
+	if b.MessageID != nil {
+		id, err := uuid.Parse(*b.MessageID)
+		if err != nil {
+			bad("message_id", "must be a UUID")
+		}
+		c.messageID = &id
+	} else if complete {
+		c.messageID = &uuid.UUID{}
+	}
+	if b.ClientIDs != nil {
+		ids := make([]uuid.UUID, 0, len(*b.ClientIDs))
+		for i, s := range *b.ClientIDs {
+			id, err := uuid.Parse(s)
+			if err != nil {
+				bad("client_ids", "item "+strconv.Itoa(i)+" must be a UUID")
+				break
+			}
+			ids = append(ids, id)
+		}
+		c.clientIDs = &ids
+	} else if complete {
+		c.clientIDs = &[]uuid.UUID{}
+	}
+	parseTime := func(field string, s *string) *time.Time {
+		if s == nil {
+			if complete {
+				return &time.Time{}
+			}
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, *s)
+		if err != nil {
+			bad(field, "must be an RFC 3339 time with offset, such as 2026-11-25T09:00:00Z")
+		}
+		return &t
+	}
+	c.startAt, c.endAt = parseTime("start_at", b.StartAt), parseTime("end_at", b.EndAt)
+	if b.Periodicity != nil {
+		p := domain.Periodicity(*b.Periodicity)
+		c.periodicity = &p
+	} else if complete {
+		c.periodicity = new(domain.Periodicity)
+	}
+	c.timezone = b.Timezone
+	if c.timezone == nil && complete {
+		c.timezone = new(string)
+	}
+	if len(v.Fields) > 0 {
+		return c, &v
+	}
+	return c, nil
+}
+
+func (h *Resources) mailingRow(ctx context.Context, o commands.Outcome[*domain.Mailing]) projections.MailingRow {
+	m := o.State
+	row := projections.MailingRow{ID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), ClientIDs: m.ClientIDs(),
+		StartAt: m.StartAt(), EndAt: m.EndAt(), Periodicity: string(m.Periodicity()), Timezone: m.Timezone(),
+		Status: string(m.Status()), IsActive: m.IsActive(), Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if t := m.LastRunAt(); !t.IsZero() {
+		row.LastRunAt = &t
+	}
+	// The next run is the saga's business; show what the read model knows.
+	if cur, err := h.queries.GetMailing(ctx, projections.OwnerScope{All: true}, m.ID()); err == nil && m.Status() != domain.StatusCompleted {
+		row.NextRunAt = cur.NextRunAt
+	}
+	return row
+}
+
+func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
+	scope, err := readScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	page, err := listPage(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var f projections.MailingFilter
+	q := r.URL.Query()
+	switch s := q.Get("status"); s {
+	case "", string(domain.StatusCreated), string(domain.StatusStarted), string(domain.StatusCompleted):
+		f.Status = s
+	default:
+		writeError(w, r, domain.Invalid("status", "must be one of created, started, completed"))
+		return
+	}
+	if s := q.Get("is_active"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			writeError(w, r, domain.Invalid("is_active", "must be true or false"))
+			return
+		}
+		f.IsActive = &b
+	}
+	items, next, err := h.queries.ListMailings(r.Context(), scope, f, page)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, items, nextCursor(next))
+}
+
+func (h *Resources) getMailing(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "mailing")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	scope, _ := readScope(r)
+	scope.Owner = uuid.Nil
+	m, err := h.queries.GetMailing(r.Context(), scope, id)
+	if err == nil && !canRead(principal(r), m.OwnerID) {
+		err = hidden("mailing")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(m.Version))
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
+	var b mailingBody
+	if err := decode(w, r, &b); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := b.parse(true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := h.mailings.Create(r.Context(), resourceMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
+		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs,
+			StartAt: *c.startAt, EndAt: *c.endAt, Periodicity: *c.periodicity, Timezone: *c.timezone}})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/mailings/"+out.State.ID().String())
+	answer(w, http.StatusCreated, out.Result, h.mailingRow(r.Context(), out))
+}
+
+func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "mailing")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		version, err := ifMatchVersion(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var b mailingBody
+		if err := decode(w, r, &b); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		c, err := b.parse(!partial)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: id, MessageID: c.messageID,
+			ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
+			IsActive: b.IsActive, IfMatch: version, Authorize: changer(r, "mailing")})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		answer(w, http.StatusOK, out.Result, h.mailingRow(r.Context(), out))
+	}
+}
+
+func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "mailing")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	version, err := ifMatchVersion(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: id, IfMatch: version, Authorize: changer(r, "mailing")})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeCommand(w, http.StatusNoContent, res, nil)
+}
+
+// toggleMailing is POST /enable and /disable: the owner, or anyone holding
+// mailings.toggle. Staff without it may read the mailing, so they are told
+// 403; anyone else gets 404.
+func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "mailing")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		version, err := ifMatchVersion(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		p := principal(r)
+		auth := func(owner uuid.UUID) error {
+			switch {
+			case canToggleMailing(p, owner):
+				return nil
+			case canRead(p, owner):
+				return domain.Forbidden("enabling and disabling another user's mailing needs the mailings.toggle permission")
+			}
+			return hidden("mailing")
+		}
+		out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: id, Enable: enable, IfMatch: version, Authorize: auth})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		answer(w, http.StatusOK, out.Result, h.mailingRow(r.Context(), out))
+	}
+}

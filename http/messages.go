@@ -1,0 +1,127 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/projections"
+)
+
+// messageBody is the JSON of POST, PUT and PATCH /api/v1/messages.
+type messageBody struct {
+	Subject *string `json:"subject"`
+	Body    *string `json:"body"`
+}
+
+func messageRow(o commands.Outcome[*domain.Message]) projections.MessageRow {
+	m := o.State
+	return projections.MessageRow{ID: m.ID(), OwnerID: m.Owner(), Subject: m.Subject(), Body: m.Body(),
+		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func (h *Resources) listMessages(w http.ResponseWriter, r *http.Request) {
+	scope, err := readScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	page, err := listPage(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items, next, err := h.queries.ListMessages(r.Context(), scope, page)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writePage(w, items, nextCursor(next))
+}
+
+func (h *Resources) getMessage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "message")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	scope, _ := readScope(r)
+	scope.Owner = uuid.Nil
+	m, err := h.queries.GetMessage(r.Context(), scope, id)
+	if err == nil && !canRead(principal(r), m.OwnerID) {
+		err = hidden("message")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(m.Version))
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
+	var b messageBody
+	if err := decode(w, r, &b); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := h.messages.Create(r.Context(), resourceMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
+		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/messages/"+out.State.ID().String())
+	answer(w, http.StatusCreated, out.Result, messageRow(out))
+}
+
+func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "message")
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		version, err := ifMatchVersion(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var b messageBody
+		if err := decode(w, r, &b); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if !partial {
+			b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
+		}
+		out, err := h.messages.Update(r.Context(), resourceMeta(r), commands.UpdateMessage{ID: id, Subject: b.Subject,
+			Body: b.Body, IfMatch: version, Authorize: changer(r, "message")})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		answer(w, http.StatusOK, out.Result, messageRow(out))
+	}
+}
+
+func (h *Resources) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "message")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	version, err := ifMatchVersion(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: id, IfMatch: version, Authorize: changer(r, "message")})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeCommand(w, http.StatusNoContent, res, nil)
+}

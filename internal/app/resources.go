@@ -1,0 +1,39 @@
+package app
+
+import (
+	"time"
+
+	"github.com/heraldmail/herald/commands"
+	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/projections"
+)
+
+// wireResources wires clients, messages and mailings (issue 4): their
+// command handlers, the read models they are queried through, the public
+// stats and the home page.
+func wireResources(a *App) error {
+	q, err := projections.NewResourceQueries(a.Pool)
+	if err != nil {
+		return err
+	}
+	clients, err := commands.NewClientHandler(a.Store, q, a.Now)
+	if err != nil {
+		return err
+	}
+	messages, err := commands.NewMessageHandler(a.Store, q, a.Now)
+	if err != nil {
+		return err
+	}
+	mailings, err := commands.NewMailingHandler(a.Store, q, a.Now)
+	if err != nil {
+		return err
+	}
+	mod, err := api.NewResources(clients, messages, mailings, q, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	a.Modules = append(a.Modules, mod)
+	a.Projectors = append(a.Projectors, projections.ClientsProjector{}, projections.MessagesProjector{},
+		projections.MailingsProjector{}, projections.StatsProjector{})
+	return nil
+}
