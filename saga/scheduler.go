@@ -158,7 +158,7 @@ func (r *row) schedule() domain.Schedule {
 func ptr[T any](v T) *T { return &v }
 
 // arm computes the next action after the mailing's setting or activity
-// changed at at (the event's time, so every replay computes the same). A
+// changed at at. A
 // mailing that never ran and whose window is open runs at once; otherwise
 // the next run on its schedule that is not before at and not one already
 // fired; with none left, the mailing completes at its end.
@@ -206,7 +206,13 @@ func (s *Scheduler) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("load schedule of %s: %w", e.StreamID, err)
 	}
-	at := e.RecordedAt
+	// Arm from the moment the saga learns of the change (the clock, not the
+	// event's time: the runtime applies each event once, and a mailing
+	// enabled after a pause resumes from now, not from when it was asked).
+	at := s.clock.Now()
+	if e.RecordedAt.After(at) {
+		at = e.RecordedAt
+	}
 	if c, ok := e.Event.(domain.MailingCreated); ok {
 		if found {
 			return nil
