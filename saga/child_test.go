@@ -1,0 +1,136 @@
+package saga
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/mail"
+)
+
+// The crash test and the benchmark run the sender in a child process: the
+// test binary itself, started with HERALD_SAGA_CHILD=sender, so it can be
+// killed with SIGKILL and its memory measured on its own.
+func TestMain(m *testing.M) {
+	if os.Getenv("HERALD_SAGA_CHILD") == "sender" {
+		os.Exit(childSender())
+	}
+	os.Exit(m.Run())
+}
+
+func childSender() int {
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer cancel()
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "child sender:", err); return 1 }
+	pool, err := pgxpool.New(ctx, os.Getenv("HERALD_CHILD_DATABASE_URL"))
+	if err != nil {
+		return fail(err)
+	}
+	defer pool.Close()
+	store, err := eventstore.New(pool)
+	if err != nil {
+		return fail(err)
+	}
+	rc, err := bus.Connect(ctx, testenv.RedisURL())
+	if err != nil {
+		return fail(err)
+	}
+	log := zerolog.Nop()
+	if os.Getenv("HERALD_TEST_LOG") != "" {
+		log = zerolog.New(os.Stderr).With().Timestamp().Str("process", "child").Logger()
+	}
+	cfg := bus.Config{Client: rc, Prefix: os.Getenv("HERALD_CHILD_PREFIX"), Logger: log}
+	queue, err := NewQueue(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	runs, err := commands.NewRuns(store, queue, time.Now)
+	if err != nil {
+		return fail(err)
+	}
+	conc, _ := strconv.Atoi(os.Getenv("HERALD_CHILD_CONCURRENCY"))
+	mailer, err := mail.NewClient(mail.Config{URL: os.Getenv("HERALD_CHILD_SMTP_URL"), From: "herald@example.test", Concurrency: max(conc, 1), HELO: "localhost"})
+	if err != nil {
+		return fail(err)
+	}
+	defer mailer.Close()
+	s, err := NewSender(pool, store, mailer, runs, RealClock{}, SenderConfig{Concurrency: conc, RetryBase: 10 * time.Millisecond}, log)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Println("ready")
+	if err := s.Consume(ctx, cfg, "sender-child"); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// child is a running sender process.
+type child struct {
+	cmd *exec.Cmd
+	out *bufio.Reader
+}
+
+func (e *env) startChild(concurrency int) *child {
+	e.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		"HERALD_SAGA_CHILD=sender",
+		"HERALD_CHILD_DATABASE_URL="+e.dbURL,
+		"HERALD_CHILD_PREFIX="+e.bus.Prefix,
+		"HERALD_CHILD_SMTP_URL="+e.sink.URL(),
+		"HERALD_CHILD_CONCURRENCY="+strconv.Itoa(concurrency),
+	)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	c := &child{cmd: cmd, out: bufio.NewReader(stdout)}
+	e.t.Cleanup(func() { c.kill() })
+	line, err := c.out.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		e.t.Fatalf("child sender did not start: %q %v", line, err)
+	}
+	return c
+}
+
+func (c *child) kill() {
+	if c.cmd.ProcessState == nil {
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+		_ = c.cmd.Wait()
+	}
+}
+
+// peakRSS is the child's VmHWM (peak resident set) in bytes.
+func (c *child) peakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", c.cmd.Process.Pid)
+}
