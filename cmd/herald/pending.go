@@ -9,16 +9,9 @@ import (
 // (ccsu.go, groups.go, send.go, rebuild.go, history.go, smtpsink.go)
 // deletes its stub here.
 
-func runCCSU(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
-
-func runCreateGroups(ctx context.Context, args []string) error {
-	return errors.New("not implemented yet")
-}
-
 func runSend(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
 
 func runRebuild(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
 
 func runHistory(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
 
-func runSMTPSink(ctx context.Context, args []string) error { return errors.New("not implemented yet") }

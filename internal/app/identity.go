@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/internal/password"
+	"github.com/heraldmail/herald/mail"
+	"github.com/heraldmail/herald/projections"
+
+	api "github.com/heraldmail/herald/http"
+)
+
+// wireIdentity wires the identity area (issue 3): api.NewIdentity as module
+// and Authenticator, the users projector.
+//
+// BCRYPT_COST (4–31, default password.DefaultCost) sets the password hashing
+// cost; the tests set the minimum. Identity mails (verification, reset) use a
+// small mail client of their own, so they never queue behind a mailing run.
+func wireIdentity(a *App) error {
+	cost, err := BcryptCost()
+	if err != nil {
+		return err
+	}
+	hasher, err := password.New(cost)
+	if err != nil {
+		return err
+	}
+	var mailer api.Mailer = unconfiguredMailer{}
+	if a.Config.SMTP.Host != "" {
+		c, err := mail.NewClient(mail.Config{URL: SMTPURL(a.Config.SMTP), From: a.Config.MailFrom, Concurrency: 2})
+		if err != nil {
+			return fmt.Errorf("identity mail: %w", err)
+		}
+		a.closers = append(a.closers, c.Close)
+		mailer = c
+	}
+	publicURL := a.Config.PublicBaseURL
+	if publicURL == "" {
+		publicURL = "http://" + a.Config.HTTPAddr // roles without the API never mail links
+	}
+	id, err := api.NewIdentity(api.IdentityConfig{
+		Pool:          a.Pool,
+		Store:         a.Store,
+		Redis:         a.Redis,
+		Mailer:        mailer,
+		Hasher:        hasher,
+		PublicBaseURL: publicURL,
+		SessionTTL:    a.Config.TokenTTL,
+		VerifyTTL:     a.Config.TokenTTL,
+		Throttle:      api.ThrottleConfig{KeyPrefix: a.Config.BusTopicPrefix},
+		Now:           a.Now,
+		Logger:        a.Log,
+	})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func() error { id.Wait(); return nil })
+	a.Auth = id
+	a.Modules = append(a.Modules, id)
+	a.Projectors = append(a.Projectors, projections.NewUsers())
+	return nil
+}
+
+// BcryptCost is BCRYPT_COST, or password.DefaultCost when unset.
+func BcryptCost() (int, error) {
+	raw, ok := os.LookupEnv("BCRYPT_COST")
+	if !ok || raw == "" {
+		return password.DefaultCost, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < password.MinCost || n > 31 {
+		return 0, fmt.Errorf("BCRYPT_COST: must be an integer from %d to 31, got %q", password.MinCost, raw)
+	}
+	return n, nil
+}
+
+// SMTPURL turns the parsed SMTP_URL back into the URL mail.Client reads.
+func SMTPURL(s config.SMTP) string {
+	u := url.URL{Scheme: "smtp", Host: net.JoinHostPort(s.Host, strconv.Itoa(s.Port))}
+	q := url.Values{}
+	switch s.TLS {
+	case config.ImplicitTLS:
+		u.Scheme = "smtps"
+	case config.StartTLSRequired:
+		q.Set("starttls", "required")
+	case config.NoTLS:
+		q.Set("starttls", "off")
+	}
+	if s.Username != "" {
+		u.User = url.UserPassword(s.Username, s.Password)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// unconfiguredMailer answers every send with a permanent failure: a process
+// without SMTP_URL still registers accounts (logged), it cannot mail them.
+type unconfiguredMailer struct{}
+
+func (unconfiguredMailer) Send(context.Context, mail.Message) mail.Result {
+	err := errors.New("SMTP_URL is not configured")
+	return mail.Result{Outcome: mail.Permanent, Response: err.Error(), Err: err}
+}
