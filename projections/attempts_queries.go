@@ -1,0 +1,81 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// AttemptRow is a delivery attempt as the API shows it.
+type AttemptRow struct {
+	ID             uuid.UUID `json:"id"`
+	MailingID      uuid.UUID `json:"mailing_id"`
+	RunID          uuid.UUID `json:"run_id"`
+	ClientID       uuid.UUID `json:"client_id"`
+	Email          string    `json:"email"`
+	AttemptedAt    time.Time `json:"attempted_at"`
+	Status         string    `json:"status"` // success | failure
+	ServerResponse string    `json:"server_response"`
+	Attempt        int       `json:"attempt"`
+	position       int64
+}
+
+// AttemptPage is one page of a mailing's attempts in store order.
+type AttemptPage struct {
+	Limit int
+	After int64 // the position of the last attempt of the previous page
+}
+
+// AttemptQueries reads the attempts read model.
+type AttemptQueries struct{ pool *pgxpool.Pool }
+
+// NewAttemptQueries returns the queries over pool.
+func NewAttemptQueries(pool *pgxpool.Pool) (*AttemptQueries, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("projections: attempt queries need a pool")
+	}
+	return &AttemptQueries{pool: pool}, nil
+}
+
+// ListAttempts returns one mailing's attempts, oldest first, and the
+// position to continue after (0 on the last page). The caller has checked
+// that scope may read the mailing; the owner condition holds it here too.
+func (q *AttemptQueries) ListAttempts(ctx context.Context, scope OwnerScope, mailingID uuid.UUID, page AttemptPage) ([]AttemptRow, int64, error) {
+	limit := page.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := q.pool.Query(ctx, `
+SELECT id, mailing_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position
+FROM attempts
+WHERE mailing_id = $1 AND position > $2 AND ($3 OR owner_id = $4)
+ORDER BY position
+LIMIT $5`, mailingID, page.After, scope.All, scope.Caller, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list attempts: %w", err)
+	}
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AttemptRow, error) {
+		var a AttemptRow
+		var ok bool
+		err := row.Scan(&a.ID, &a.MailingID, &a.RunID, &a.ClientID, &a.Email, &a.AttemptedAt, &ok, &a.ServerResponse, &a.Attempt, &a.position)
+		a.AttemptedAt = a.AttemptedAt.UTC()
+		a.Status = "failure"
+		if ok {
+			a.Status = "success"
+		}
+		return a, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list attempts: %w", err)
+	}
+	var next int64
+	if len(items) > limit {
+		items = items[:limit]
+		next = items[limit-1].position
+	}
+	return items, next, nil
+}

@@ -1,0 +1,82 @@
+package projections
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
+)
+
+func TestAttemptsProjectorAndQueries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, mailing, run := uuid.New(), uuid.New(), uuid.New()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	evs := []domain.Event{domain.RunStarted{RunID: run, MailingID: mailing, OwnerID: owner, Trigger: domain.TriggerManual, DueAt: now, StartedAt: now, Clients: 2}}
+	c1, c2 := uuid.New(), uuid.New()
+	evs = append(evs,
+		domain.DeliveryAttempted{MailingID: mailing, ClientID: c1, Email: "a@x.test", Success: false, ServerResponse: "421 4.7.0 later", AttemptedAt: now, Attempt: 1},
+		domain.DeliveryAttempted{MailingID: mailing, ClientID: c1, Email: "a@x.test", Success: true, ServerResponse: "250 2.0.0 ok", AttemptedAt: now, Attempt: 2},
+		domain.DeliveryAttempted{MailingID: mailing, ClientID: c2, Email: "b@x.test", Success: false, ServerResponse: "550 5.1.1 no such user", AttemptedAt: now, Attempt: 1, Permanent: true},
+	)
+	news := make([]domain.NewEvent, len(evs))
+	for i, e := range evs {
+		news[i] = domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: e}
+	}
+	if _, err := store.Append(ctx, domain.Stream{Type: domain.RunStreamType, ID: run}, eventstore.NoStream, news...); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := store.Load(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := AttemptsProjector{}
+	// An attempt before its run's start is an error (retried, never skipped).
+	tx, _ := pool.Begin(ctx)
+	if err := p.Apply(ctx, tx, recs[1]); err == nil {
+		t.Fatal("attempt applied before the run's start")
+	}
+	_ = tx.Rollback(ctx)
+	for round := range 2 { // the second round is a redelivery: nothing changes
+		for _, r := range recs {
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Apply(ctx, tx, r); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	q, _ := NewAttemptQueries(pool)
+	all, next, err := q.ListAttempts(ctx, OwnerScope{Caller: owner}, mailing, AttemptPage{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || next == 0 || all[0].Status != "failure" || all[1].Status != "success" || all[0].ServerResponse != "421 4.7.0 later" || all[0].RunID != run {
+		t.Fatalf("first page %+v next %d", all, next)
+	}
+	rest, next, err := q.ListAttempts(ctx, OwnerScope{Caller: owner}, mailing, AttemptPage{Limit: 2, After: next})
+	if err != nil || len(rest) != 1 || next != 0 || rest[0].Email != "b@x.test" || rest[0].ServerResponse != "550 5.1.1 no such user" {
+		t.Fatalf("second page %+v next %d err %v", rest, next, err)
+	}
+	if other, _, _ := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New()}, mailing, AttemptPage{}); len(other) != 0 {
+		t.Fatalf("another user sees %d attempts", len(other))
+	}
+	if staff, _, _ := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New(), All: true}, mailing, AttemptPage{}); len(staff) != 3 {
+		t.Fatalf("staff sees %d attempts", len(staff))
+	}
+}
