@@ -53,7 +53,10 @@ func (f AuthenticatorFunc) Authenticate(ctx context.Context, token string) (Prin
 
 type principalKey struct{}
 
-var errMalformedAuthorization = errors.New("the Authorization header must be `Bearer <token>`")
+var (
+	errMalformedAuthorization = errors.New("the Authorization header must be `Bearer <token>`")
+	errNoAuthenticator        = errors.New("no authenticator configured: every token is refused")
+)
 
 // authResult is what authenticate found, for requireAuth to act on.
 type authResult struct {
@@ -109,7 +112,7 @@ func authenticate(a Authenticator) func(http.Handler) http.Handler {
 			case tok == "":
 				res.err = errMalformedAuthorization
 			case a == nil:
-				res.err = errors.New("no authenticator configured")
+				res.err = errNoAuthenticator
 			default:
 				p, err := a.Authenticate(r.Context(), tok)
 				switch {
@@ -143,7 +146,7 @@ func tokenRefused(err error) bool {
 			pe.Code == CodeUnauthenticated || pe.Code == CodeUserBlocked
 	}
 	return errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrForbidden) ||
-		errors.Is(err, errMalformedAuthorization)
+		errors.Is(err, errMalformedAuthorization) || errors.Is(err, errNoAuthenticator)
 }
 
 // requireAuth answers 401 unauthenticated (with WWW-Authenticate: Bearer)
