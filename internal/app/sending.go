@@ -1,7 +1,97 @@
 package app
 
-// wireSending wires the scheduling saga and the sender (issue 5): scheduler and sender components, dispatch module, attempts projector.
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/heraldmail/herald/commands"
+	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/mail"
+	"github.com/heraldmail/herald/projections"
+	"github.com/heraldmail/herald/saga"
+)
+
+// wireSending wires the scheduling saga and the sender (issue 5): the
+// dispatch and attempts endpoints, the attempts projector, the scheduler
+// (its event handler in a runtime of its own, since saga_schedule is not a
+// read model to rebuild, and its loop) and the sender consuming the
+// command stream.
 func wireSending(a *App) error {
-	_ = a
+	queue, err := saga.NewQueue(a.Bus)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, queue.Close)
+	runs, err := commands.NewRuns(a.Store, queue, a.Now)
+	if err != nil {
+		return err
+	}
+	attempts, err := projections.NewAttemptQueries(a.Pool)
+	if err != nil {
+		return err
+	}
+	mailings, err := projections.NewResourceQueries(a.Pool)
+	if err != nil {
+		return err
+	}
+	mod, err := api.NewSending(runs, mailings, attempts)
+	if err != nil {
+		return err
+	}
+	a.Modules = append(a.Modules, mod)
+	a.Projectors = append(a.Projectors, projections.AttemptsProjector{})
+
+	clock := nowClock{now: a.Now}
+	sched, err := saga.NewScheduler(a.Pool, runs, clock, saga.SchedulerConfig{Grace: a.Config.SchedulerGrace}, a.Log)
+	if err != nil {
+		return err
+	}
+	schedEvents, err := projections.NewRuntime(a.Pool, a.Bus, a.Log, sched)
+	if err != nil {
+		return err
+	}
+	a.Components = append(a.Components,
+		Component{Name: "scheduler-events", Role: RoleScheduler, Run: schedEvents.Run},
+		Component{Name: "scheduler", Role: RoleScheduler, Run: sched.Run},
+		Component{Name: "sender", Role: RoleSender, Run: func(ctx context.Context) error {
+			if a.Config.SMTP.Host == "" {
+				return errors.New("the sender role needs SMTP_URL")
+			}
+			mailer, err := mail.NewClient(mail.Config{URL: SMTPURL(a.Config.SMTP), From: a.Config.MailFrom,
+				Concurrency: a.Config.SendConcurrency, Rate: a.Config.SendRate})
+			if err != nil {
+				return err
+			}
+			defer mailer.Close()
+			s, err := saga.NewSender(a.Pool, a.Store, mailer, runs, clock, saga.SenderConfig{
+				Concurrency: a.Config.SendConcurrency, PauseRatio: a.Config.SendFailurePauseRatio}, a.Log)
+			if err != nil {
+				return err
+			}
+			return s.Consume(ctx, a.Bus, SenderName())
+		}},
+	)
 	return nil
 }
+
+// SenderName is this process's stable consumer name in the sender group:
+// SENDER_NAME, or the host name. A restarted sender with the same name
+// takes back the commands it had not finished; two senders on one host
+// should set different names.
+func SenderName() string {
+	if n := os.Getenv("SENDER_NAME"); n != "" {
+		return n
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return "sender-" + h
+	}
+	return "sender"
+}
+
+// nowClock is the saga's clock over the application's now function.
+type nowClock struct{ now func() time.Time }
+
+func (c nowClock) Now() time.Time                         { return c.now() }
+func (c nowClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
