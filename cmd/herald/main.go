@@ -48,6 +48,9 @@ var commands = []command{
 // errUsage marks a command-line mistake: exit status 2, usage already shown.
 var errUsage = errors.New("usage")
 
+// flagOutput receives usage texts and flag errors (run sets it to its stderr).
+var flagOutput io.Writer = os.Stderr
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -62,6 +65,7 @@ func main() {
 // run dispatches args and returns the process exit status: 0 success (and
 // -h), 1 failure (one line on stderr), 2 usage error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flagOutput = stderr
 	if err := config.LoadDotEnv(".env"); err != nil {
 		fmt.Fprintln(stderr, "herald:", oneLine(err))
 		return 1
@@ -116,6 +120,7 @@ func usage(w io.Writer) {
 // returned (not exits); pass them to usageError.
 func newFlags(name, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("herald "+name, flag.ContinueOnError)
+	fs.SetOutput(flagOutput)
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "usage: herald %s\n", synopsis)
