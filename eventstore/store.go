@@ -107,8 +107,6 @@ INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metad
 SELECT e.id, $1, $2, cur.v + e.n, e.type, e.data::jsonb, e.meta::jsonb
 FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(id, type, data, meta, n), cur
 WHERE $3::bigint < 0 OR cur.v = $3::bigint
-ORDER BY e.n
-ON CONFLICT (event_id) DO NOTHING
 RETURNING position, version`
 
 // Append writes events to one stream in one transaction. expected is Any,
@@ -265,17 +263,28 @@ func appendOne(ctx context.Context, q querier, a StreamAppend, args []any) (Resu
 		n++
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		if isUniqueViolation(err, "events_stream_id_version_key") {
-			return Result{}, errVersionTaken
-		}
+	err = rows.Err()
+	switch {
+	case err == nil && n > 0:
+		return res, nil
+	case err == nil, isUniqueViolation(err, "events_event_id_key"):
+		// Nothing written (the expected version did not hold) or an event
+		// id is already stored: either way, if every event of this append
+		// is stored, this is a retry of an append that succeeded. (A plain
+		// INSERT and this check on failure are cheaper than ON CONFLICT's
+		// speculative insertion on every row.)
+	case isUniqueViolation(err, "events_stream_id_version_key"):
+		return Result{}, errVersionTaken
+	default:
 		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
 	}
-	if n > 0 {
-		return res, nil
+	if tx, ok := q.(pgx.Tx); ok && err != nil {
+		// The failed statement aborted the transaction; a multi-append
+		// commit cannot continue, so it reports a conflict and the caller
+		// retries on fresh state (where the stored events are seen).
+		_ = tx
+		return Result{}, errVersionTaken
 	}
-	// Nothing written: either every event is already stored (an idempotent
-	// retry, which succeeds) or the expected version did not hold.
 	ids := args[3].([]uuid.UUID)
 	var stored int
 	var last, version int64

@@ -17,8 +17,6 @@ CREATE TABLE events (
     UNIQUE (stream_id, version)
 );
 CREATE INDEX events_commit_order ON events (tx_id, position);
--- Projectors fill gaps per topic (one topic per stream type) from here.
-CREATE INDEX events_stream_type_order ON events (stream_type, tx_id, position);
 
 -- Set-based rules events alone cannot hold (one account per email, one
 -- client per email per owner) claim a key here in the append transaction.

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -106,69 +105,160 @@ func (rt *Runtime) runProjector(ctx context.Context, p Projector) {
 	}
 }
 
+// Batching: an applier takes up to maxBatch events per transaction, waiting
+// at most linger for more after the first, so a burst costs a few
+// transactions and a trickle costs at most linger of latency.
+const (
+	maxBatch = 500
+	linger   = time.Millisecond
+)
+
+// item is one delivered event and its predecessor on the topic.
+type item struct {
+	e    domain.RecordedEvent
+	prev eventstore.Cursor
+}
+
 func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger) error {
+	handled := map[string]bool{}
+	for _, t := range p.EventTypes() {
+		handled[t] = true
+	}
+	// First catch up from the store: events a previous run acknowledged but
+	// never committed (or that Redis lost) are applied before anything new.
+	for _, topic := range Topics(p) {
+		if err := rt.catchUp(ctx, p, handled, topic, log); err != nil {
+			return fmt.Errorf("catch up %s: %w", topic, err)
+		}
+	}
 	sub, err := bus.NewSubscriber(rt.bus, "projector."+p.Name(), p.Name())
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
-	handled := map[string]bool{}
-	for _, t := range p.EventTypes() {
-		handled[t] = true
-	}
 	var wg sync.WaitGroup
-	errs := make(chan error, len(Topics(p)))
+	errs := make(chan error, 2*len(Topics(p)))
 	for _, topic := range Topics(p) {
 		msgs, err := sub.Subscribe(ctx, rt.bus.Topic(topic))
 		if err != nil {
 			return fmt.Errorf("subscribe %s: %w", topic, err)
 		}
-		wg.Add(1)
+		items := make(chan item, maxBatch)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
+			defer close(items)
+			// Messages are acknowledged once handed to the applier, which lets
+			// watermill deliver the next one at once. An acknowledged event
+			// that never got applied (a crash) is not lost: the next run's
+			// catch-up, or the next message's predecessor check, reads it
+			// from the store.
 			for m := range msgs {
-				if err := rt.handle(ctx, p, handled, topic, m, log); err != nil {
-					m.Nack()
-					if ctx.Err() == nil {
-						errs <- err
-					}
+				e, prev, err := bus.DecodeEventMessage(m, false)
+				m.Ack()
+				if err != nil {
+					log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped; the store fills the gap")
+					continue
+				}
+				select {
+				case items <- item{e: e, prev: eventstore.Cursor(prev)}:
+				case <-ctx.Done():
 					return
 				}
-				m.Ack()
 			}
 			if ctx.Err() == nil {
 				errs <- fmt.Errorf("subscription to %s ended", topic)
 			}
 		}()
+		go func() {
+			defer wg.Done()
+			for first := range items {
+				batch := collect(first, items)
+				if err := rt.handle(ctx, p, handled, topic, batch, log); err != nil {
+					if ctx.Err() == nil {
+						errs <- err
+					}
+					return
+				}
+			}
+		}()
 	}
 	log.Info().Strs("topics", Topics(p)).Msg("projector consuming")
+	var err2 error
 	select {
 	case <-ctx.Done():
-		_ = sub.Close()
-		wg.Wait()
-		return nil
-	case err := <-errs:
-		_ = sub.Close()
-		wg.Wait()
-		return err
+	case err2 = <-errs:
+	}
+	_ = sub.Close()
+	wg.Wait()
+	return err2
+}
+
+// collect gathers first and whatever follows within linger, up to maxBatch.
+func collect(first item, items <-chan item) []item {
+	batch := []item{first}
+	timer := time.NewTimer(linger)
+	defer timer.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case it, ok := <-items:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, it)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// catchUp applies what the store holds on topic past the checkpoint.
+func (rt *Runtime) catchUp(ctx context.Context, p Projector, handled map[string]bool, topic string, log zerolog.Logger) error {
+	for {
+		var cp eventstore.Cursor
+		var err error
+		if err := pgx.BeginFunc(ctx, rt.pool, func(tx pgx.Tx) error {
+			cp, err = checkpoint(ctx, tx, p.Name(), topic, false)
+			return err
+		}); err != nil {
+			return err
+		}
+		rows, err := rt.pool.Query(ctx, selectTopic+`
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, position LIMIT $4`, streamTypeOf(topic), strconv.FormatUint(cp.TxID, 10), cp.Position, maxBatch)
+		if err != nil {
+			return err
+		}
+		evs, err := eventstore.ScanEvents(rows, false)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		batch := make([]item, len(evs))
+		prev := cp
+		for i, e := range evs {
+			batch[i] = item{e: e, prev: prev}
+			prev = eventstore.CursorOf(e)
+		}
+		if err := rt.handle(ctx, p, handled, topic, batch, log); err != nil {
+			return err
+		}
+		log.Debug().Int("events", len(evs)).Str("topic", topic).Msg("caught up from the store")
 	}
 }
 
-// handle applies one message, retrying with backoff; an event that keeps
-// failing is parked so the topic moves on. It returns an error only when ctx
-// ends (the message is then redelivered on the next start).
-func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, m *message.Message, log zerolog.Logger) error {
-	e, prev, err := bus.DecodeEventMessage(m, false)
-	if err != nil {
-		// A message we cannot read at all carries no cursor: log and drop it;
-		// the next message's predecessor check fills the gap from the store.
-		log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped")
-		return nil
-	}
+func streamTypeOf(topic string) string { return strings.TrimPrefix(topic, "events.") }
+
+// handle applies a batch, retrying with backoff; an event that keeps failing
+// is parked so the topic moves on. It returns an error only when ctx ends.
+func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, batch []item, log zerolog.Logger) error {
 	parked := map[uuid.UUID]string{}
 	delay := rt.retry.Base
 	for attempt := 1; ; attempt++ {
-		failed, err := rt.applyOnce(ctx, p, handled, topic, e, eventstore.Cursor(prev), parked)
+		failed, err := rt.applyOnce(ctx, p, handled, topic, batch, parked)
 		if err == nil {
 			return nil
 		}
@@ -176,7 +266,7 @@ func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]b
 			return ctx.Err()
 		}
 		if failed == nil || attempt < rt.retry.Attempts {
-			log.Warn().Err(err).Int("attempt", attempt).Int64("position", e.Position).Msg("apply failed; retrying")
+			log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Msg("apply failed; retrying")
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -184,7 +274,7 @@ func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]b
 			}
 			delay = min(delay*2, rt.retry.Max)
 			if failed == nil {
-				attempt-- // infrastructure trouble, not the event's fault: retry without parking
+				attempt-- // infrastructure trouble, not an event's fault: retry without parking
 			}
 			continue
 		}
@@ -199,76 +289,91 @@ func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]b
 // applyOnce runs one transaction: checkpoint check, gap fill, apply, move the
 // checkpoint. On an Apply error it returns the event that failed.
 func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[string]bool, topic string,
-	e domain.RecordedEvent, prev eventstore.Cursor, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+	batch []item, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
 	tx, err := rt.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	// Read models are rebuilt from the store at will, and a lost tail is
-	// filled from the store by the next message's gap check: no need to wait
-	// for the disk on every event.
+	// applied again from the store (catch-up at start, gap checks): no need
+	// to wait for the disk on every transaction.
 	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 		return nil, err
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, eventstore.LockKey(LockName(p.Name()))); err != nil {
 		return nil, err
 	}
-	cp, err := checkpoint(ctx, tx, p.Name(), topic)
+	cp, err := checkpoint(ctx, tx, p.Name(), topic, true)
 	if err != nil {
 		return nil, err
 	}
-	cur := eventstore.CursorOf(e)
-	if !cp.Less(cur) {
-		duplicateEvents.WithLabelValues(p.Name()).Inc()
-		return nil, tx.Commit(ctx) // already applied: redelivery changes nothing
-	}
-	batch := []domain.RecordedEvent{}
-	if cp.Less(prev) {
-		// Messages between our checkpoint and this one never reached us
-		// (Redis lost or trimmed them): read them from the store.
-		gap, err := readTopic(ctx, tx, strings.TrimPrefix(topic, "events."), cp, cur)
-		if err != nil {
-			return nil, err
+	start := cp
+	for _, it := range batch {
+		cur := eventstore.CursorOf(it.e)
+		if !cp.Less(cur) {
+			duplicateEvents.WithLabelValues(p.Name()).Inc()
+			continue // already applied: redelivery changes nothing
 		}
-		gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
-		batch = append(batch, gap...)
-	}
-	batch = append(batch, e)
-	for i := range batch {
-		ev := &batch[i]
-		if reason, ok := parked[ev.EventID]; ok {
-			if _, err := tx.Exec(ctx, `
-INSERT INTO projection_parked (projector, event_id, position, type, error, attempts)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, p.Name(), ev.EventID, ev.Position, ev.Type, reason, rt.retry.Attempts); err != nil {
+		evs := []domain.RecordedEvent{}
+		if cp.Less(it.prev) {
+			// Messages between our checkpoint and this one never reached us
+			// (Redis lost or trimmed them): read them from the store.
+			gap, err := readTopic(ctx, tx, streamTypeOf(topic), cp, cur)
+			if err != nil {
 				return nil, err
 			}
-			continue
+			gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
+			evs = append(evs, gap...)
 		}
-		if !handled[ev.Type] {
-			continue
-		}
-		if ev.Event == nil {
-			if ev.Event, err = domain.DecodeEvent(ev.Type, ev.Data); err != nil {
-				return ev, err
+		evs = append(evs, it.e)
+		for i := range evs {
+			if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
+				return failed, err
 			}
 		}
-		if err := p.Apply(ctx, tx, *ev); err != nil {
-			return ev, fmt.Errorf("%s: apply %s at %d: %w", p.Name(), ev.Type, ev.Position, err)
-		}
-		appliedEvents.WithLabelValues(p.Name()).Inc()
+		cp = cur
 	}
-	if err := setCheckpoint(ctx, tx, p.Name(), topic, cur); err != nil {
+	if cp == start {
+		return nil, tx.Commit(ctx)
+	}
+	if err := setCheckpoint(ctx, tx, p.Name(), topic, cp); err != nil {
 		return nil, err
 	}
 	return nil, tx.Commit(ctx)
 }
 
-func checkpoint(ctx context.Context, tx pgx.Tx, projector, topic string) (eventstore.Cursor, error) {
+func (rt *Runtime) applyEvent(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool, ev *domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+	if reason, ok := parked[ev.EventID]; ok {
+		_, err := tx.Exec(ctx, `
+INSERT INTO projection_parked (projector, event_id, position, type, error, attempts)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, p.Name(), ev.EventID, ev.Position, ev.Type, reason, rt.retry.Attempts)
+		return nil, err
+	}
+	if !handled[ev.Type] {
+		return nil, nil
+	}
+	if ev.Event == nil {
+		var err error
+		if ev.Event, err = domain.DecodeEvent(ev.Type, ev.Data); err != nil {
+			return ev, err
+		}
+	}
+	if err := p.Apply(ctx, tx, *ev); err != nil {
+		return ev, fmt.Errorf("%s: apply %s at %d: %w", p.Name(), ev.Type, ev.Position, err)
+	}
+	appliedEvents.WithLabelValues(p.Name()).Inc()
+	return nil, nil
+}
+
+func checkpoint(ctx context.Context, tx pgx.Tx, projector, topic string, forUpdate bool) (eventstore.Cursor, error) {
 	var c eventstore.Cursor
 	var txid string
-	err := tx.QueryRow(ctx, `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = $1 AND topic = $2 FOR UPDATE`,
-		projector, topic).Scan(&txid, &c.Position)
+	q := `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = $1 AND topic = $2`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	err := tx.QueryRow(ctx, q, projector, topic).Scan(&txid, &c.Position)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, nil
 	}
@@ -293,12 +398,14 @@ ON CONFLICT (projector, topic) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = 
 
 // readTopic returns the events of one stream type strictly between from and
 // to in commit order, undecoded.
-func readTopic(ctx context.Context, tx pgx.Tx, streamType string, from, to eventstore.Cursor) ([]domain.RecordedEvent, error) {
-	rows, err := tx.Query(ctx, `
+const selectTopic = `
 SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
 FROM events
 WHERE stream_type = $1
-  AND (tx_id, position) > ($2::text::xid8, $3::bigint)
+  AND (tx_id, position) > ($2::text::xid8, $3::bigint)`
+
+func readTopic(ctx context.Context, tx pgx.Tx, streamType string, from, to eventstore.Cursor) ([]domain.RecordedEvent, error) {
+	rows, err := tx.Query(ctx, selectTopic+`
   AND (tx_id, position) < ($4::text::xid8, $5::bigint)
 ORDER BY tx_id, position`,
 		streamType, strconv.FormatUint(from.TxID, 10), from.Position, strconv.FormatUint(to.TxID, 10), to.Position)

@@ -54,7 +54,7 @@ type pipeline struct {
 	cfg   bus.Config
 }
 
-func newPipeline(t *testing.T, redisClient *redis.Client) *pipeline {
+func newPipeline(t testing.TB, redisClient *redis.Client) *pipeline {
 	t.Helper()
 	pool := testenv.Pool(t)
 	if _, err := pool.Exec(context.Background(), `CREATE TABLE test_pings (event_id uuid PRIMARY KEY, text text, applied int)`); err != nil {
@@ -70,7 +70,7 @@ func newPipeline(t *testing.T, redisClient *redis.Client) *pipeline {
 }
 
 // start runs a relay and the runtime until the returned stop is called.
-func (p *pipeline) start(t *testing.T, proj projections.Projector) (stop func()) {
+func (p *pipeline) start(t testing.TB, proj projections.Projector) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pub, err := bus.NewPublisher(p.cfg)

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/internal/logging"
 )
@@ -177,7 +178,7 @@ func setup(needs ...config.Need) (config.Config, zerolog.Logger, error) {
 
 // openPool connects to DATABASE_URL and checks PostgreSQL answers within 10 s.
 func openPool(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := eventstore.OpenPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}

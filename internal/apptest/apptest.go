@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
+	"github.com/heraldmail/herald/eventstore"
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/config"
@@ -105,7 +106,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	for _, f := range o.config {
 		f(&cfg)
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := eventstore.OpenPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}

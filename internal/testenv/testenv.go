@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/migrations"
 )
 
@@ -89,7 +90,7 @@ func DatabaseURL(t testing.TB) string {
 // Pool is DatabaseURL opened as a pool, closed when t ends.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), DatabaseURL(t))
+	pool, err := eventstore.OpenPool(context.Background(), DatabaseURL(t))
 	if err != nil {
 		t.Fatalf("testenv: pool: %v", err)
 	}

@@ -1,0 +1,103 @@
+package projections_test
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
+)
+
+type timed struct {
+	SentNanos int64 `json:"sent_ns"`
+}
+
+func (timed) EventType() string { return "timing.sent" }
+
+func init() { domain.RegisterEvents(timed{}) }
+
+// latencyProjector records when each event reached the read model.
+type latencyProjector struct{}
+
+func (latencyProjector) Name() string         { return "latency" }
+func (latencyProjector) EventTypes() []string { return []string{"timing.sent"} }
+func (latencyProjector) Tables() []string     { return []string{"bench_latency"} }
+func (latencyProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	_, err := tx.Exec(ctx, `INSERT INTO bench_latency (event_id, sent_ns, applied_ns) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		e.EventID, e.Event.(timed).SentNanos, time.Now().UnixNano())
+	return err
+}
+
+// BenchmarkAppendToProjection: events appended at a steady 1,000/s through
+// the real relay, Redis and projection runtime; latency from just before the
+// append to the projector's transaction. Target (issue 2): p99 ≤ 50 ms.
+func BenchmarkAppendToProjection(b *testing.B) {
+	const rate, seconds = 1000, 10
+	p := newPipeline(b, testenv.Redis(b))
+	ctx := context.Background()
+	if _, err := p.pool.Exec(ctx, `CREATE TABLE bench_latency (event_id uuid PRIMARY KEY, sent_ns bigint, applied_ns bigint)`); err != nil {
+		b.Fatal(err)
+	}
+	p.start(b, latencyProjector{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		total := rate * seconds
+		// Eight writers share the schedule: event k is due at start + k ms.
+		start := time.Now()
+		errs := make(chan error, 8)
+		for w := 0; w < 8; w++ {
+			go func() {
+				for k := w; k < total; k += 8 {
+					due := start.Add(time.Duration(k) * time.Second / rate)
+					time.Sleep(time.Until(due))
+					_, err := p.store.Append(ctx, domain.Stream{Type: "timing", ID: uuid.New()}, eventstore.NoStream,
+						domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: timed{SentNanos: time.Now().UnixNano()}})
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for w := 0; w < 8; w++ {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		var n int
+		for time.Now().Before(deadline) {
+			if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM bench_latency`).Scan(&n); err != nil {
+				b.Fatal(err)
+			}
+			if n >= total*(i+1) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n < total*(i+1) {
+			b.Fatalf("only %d of %d events reached the projection", n, total)
+		}
+		rows, err := p.pool.Query(ctx, `SELECT applied_ns - sent_ns FROM bench_latency`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			b.Fatal(err)
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		pct := func(q float64) time.Duration { return time.Duration(lat[int(float64(len(lat)-1)*q)]) }
+		b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50_ms")
+		b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99_ms")
+		b.Logf("%d events at %d/s: append→projection p50 %s, p99 %s, max %s (target p99 ≤ 50 ms)",
+			len(lat), rate, pct(0.50), pct(0.99), time.Duration(lat[len(lat)-1]))
+	}
+}
