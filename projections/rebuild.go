@@ -1,0 +1,533 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+)
+
+// BatchApplier is optional for a Projector: a rebuild hands it many events
+// (in commit order, only the types it handles, decoded) in one call, so it
+// can write them with COPY or multi-row statements instead of a round trip
+// per event. It must leave the same state as Apply called on each event.
+type BatchApplier interface {
+	ApplyBatch(ctx context.Context, tx pgx.Tx, events []domain.RecordedEvent) error
+}
+
+// ErrRebuildRunning means another process is rebuilding the same projector.
+var ErrRebuildRunning = errors.New("projections: a rebuild of this projection is already running")
+
+// RebuildOptions tune Rebuild; the zero value is sensible.
+type RebuildOptions struct {
+	// BatchSize is how many events are read and applied per transaction
+	// (default 5,000). Large batches are fast; each transaction stays short
+	// so the relay, which reads below the oldest running transaction, does
+	// not stall behind the rebuild.
+	BatchSize int
+	// SwapTail: once a read returns fewer events than this (default
+	// BatchSize/4), the rebuild has caught up and the swap transaction applies
+	// the rest while live applies wait.
+	SwapTail int
+	// LockTimeout bounds how long the swap waits for live applies and for
+	// queries still reading the old tables (default 5 s); on timeout the swap
+	// is retried, up to SwapAttempts times (default 10).
+	LockTimeout  time.Duration
+	SwapAttempts int
+	// Progress, if set, is called after every batch and once at the end.
+	Progress func(RebuildProgress)
+	Log      zerolog.Logger
+}
+
+// RebuildProgress is where a rebuild stands.
+type RebuildProgress struct {
+	Projector string
+	Phase     string // "copy", "swap", "done"
+	Done      int64  // events read from the store so far
+	Total     int64  // events in the store when the rebuild started (grows if it was passed)
+	Applied   int64  // events the projector handled
+	Elapsed   time.Duration
+}
+
+// RebuildResult sums up a finished rebuild.
+type RebuildResult struct {
+	Projector string
+	Events    int64 // events read from the store
+	Applied   int64 // events the projector handled
+	Elapsed   time.Duration
+	Swaps     int // swap attempts (1 unless it had to wait for readers)
+}
+
+// Rate is events read per second.
+func (r RebuildResult) Rate() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.Elapsed.Seconds()
+}
+
+// Rebuild replays the whole event store through p into fresh copies of its
+// tables, then swaps them in for the live ones in one transaction:
+//
+//   - a session advisory lock "rebuild:<name>" refuses a second rebuild of
+//     the same projector (ErrRebuildRunning);
+//   - schema rebuild_<name> gets `CREATE TABLE … (LIKE live INCLUDING ALL)`
+//     for each of p.Tables(), indexes renamed to the live names;
+//   - events are read in commit order with eventstore.ReadAllFrom, in
+//     batches of BatchSize, each applied in its own transaction with
+//     search_path = rebuild_<name>, <the usual path> (projectors use
+//     unqualified names), through BatchApplier when p offers it;
+//   - when caught up, the swap transaction takes the projector's advisory
+//     lock exclusively (live applies share it, so they wait), applies the
+//     tail, drops the live tables, moves the new ones into their schema, sets
+//     p's checkpoint per topic to the last event the rebuild saw on it (the
+//     live consumer then skips what the rebuild applied and fills any gap
+//     after it from the store), drops the schema, and commits.
+//
+// Until that commit every reader sees the old tables, complete. If anything
+// fails, the transaction rolls back and the live tables stay as they were.
+// Limits: foreign keys and views on p's tables, or serial columns, make the
+// drop fail (the rebuild then reports it and changes nothing); grants on the
+// live tables are not carried over.
+func Rebuild(ctx context.Context, pool *pgxpool.Pool, p Projector, opts RebuildOptions) (RebuildResult, error) {
+	opts = opts.withDefaults()
+	r := &rebuild{pool: pool, p: p, opts: opts, log: opts.Log.With().Str("projector", p.Name()).Logger(),
+		res: RebuildResult{Projector: p.Name()}, topics: map[string]eventstore.Cursor{}, handled: map[string]bool{}}
+	for _, t := range p.EventTypes() {
+		r.handled[t] = true
+	}
+	r.myTopics = append(r.myTopics, Topics(p)...)
+	if len(p.Tables()) == 0 {
+		return r.res, fmt.Errorf("projections: %s owns no tables, nothing to rebuild", p.Name())
+	}
+	start := time.Now()
+	lock, err := pool.Acquire(ctx)
+	if err != nil {
+		return r.res, err
+	}
+	defer lock.Release()
+	key := eventstore.LockKey("rebuild:" + p.Name())
+	var got bool
+	if err := lock.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+		return r.res, fmt.Errorf("rebuild %s: lock: %w", p.Name(), err)
+	}
+	if !got {
+		return r.res, fmt.Errorf("%w: %s (another `herald rebuild-projections` holds it; wait for it to finish)", ErrRebuildRunning, p.Name())
+	}
+	defer func() {
+		// The lock dies with the session anyway; release it so the pooled
+		// connection can be reused.
+		_, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+	}()
+	r.start = start
+	if err := r.prepare(ctx); err != nil {
+		r.cleanup()
+		return r.res, err
+	}
+	if err := r.copyAll(ctx); err != nil {
+		r.cleanup()
+		return r.res, err
+	}
+	if err := r.swapWithRetry(ctx); err != nil {
+		r.cleanup()
+		return r.res, err
+	}
+	r.res.Elapsed = time.Since(start)
+	r.report("done")
+	return r.res, nil
+}
+
+func (o RebuildOptions) withDefaults() RebuildOptions {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 5000
+	}
+	if o.SwapTail <= 0 {
+		o.SwapTail = max(1, o.BatchSize/4)
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 5 * time.Second
+	}
+	if o.SwapAttempts <= 0 {
+		o.SwapAttempts = 10
+	}
+	return o
+}
+
+type rebuild struct {
+	pool     *pgxpool.Pool
+	p        Projector
+	opts     RebuildOptions
+	log      zerolog.Logger
+	res      RebuildResult
+	start    time.Time
+	total    int64
+	schema   string                       // rebuild_<name>
+	live     map[string]string            // table → the schema it lives in
+	path     string                       // search_path for applies
+	cursor   eventstore.Cursor            // last event applied (committed)
+	topics   map[string]eventstore.Cursor // p's topics → last event seen on it
+	myTopics []string
+	handled  map[string]bool
+}
+
+var unsafeIdent = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// SchemaFor is the schema a rebuild of the projector named name builds in.
+func SchemaFor(name string) string {
+	s := "rebuild_" + unsafeIdent.ReplaceAllString(strings.ToLower(name), "_")
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return s
+}
+
+// prepare creates the rebuild schema with empty copies of p's tables whose
+// indexes carry the live names.
+func (r *rebuild) prepare(ctx context.Context) error {
+	r.schema = SchemaFor(r.p.Name())
+	if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&r.total); err != nil {
+		return fmt.Errorf("rebuild %s: count events: %w", r.p.Name(), err)
+	}
+	var path string
+	if err := r.pool.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&path); err != nil {
+		return err
+	}
+	r.path = pgx.Identifier{r.schema}.Sanitize() + ", " + path
+	r.live = map[string]string{}
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	schema := pgx.Identifier{r.schema}.Sanitize()
+	// A schema left by a rebuild that died: we hold the lock, it is ours.
+	if _, err := tx.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+		return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
+	}
+	for _, t := range r.p.Tables() {
+		var ns string
+		err := tx.QueryRow(ctx, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, t).Scan(&ns)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("rebuild %s: table %q does not exist (migrations applied?)", r.p.Name(), t)
+		}
+		if err != nil {
+			return err
+		}
+		r.live[t] = ns
+		liveT := pgx.Identifier{ns, t}.Sanitize()
+		newT := pgx.Identifier{r.schema, t}.Sanitize()
+		if _, err := tx.Exec(ctx, `CREATE TABLE `+newT+` (LIKE `+liveT+` INCLUDING ALL)`); err != nil {
+			return fmt.Errorf("rebuild %s: copy table %s: %w", r.p.Name(), t, err)
+		}
+		if err := renameIndexes(ctx, tx, liveT, newT, r.schema); err != nil {
+			return fmt.Errorf("rebuild %s: table %s: %w", r.p.Name(), t, err)
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// renameIndexes gives the new table's indexes (and so its primary key and
+// unique constraints) the names they have on the live table: LIKE makes up
+// new names, and migrations and ON CONFLICT ON CONSTRAINT rely on the old.
+func renameIndexes(ctx context.Context, tx pgx.Tx, liveT, newT, schema string) error {
+	const q = `
+SELECT i.relname, regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \S+ ON \S+ ', 'CREATE \1INDEX ON ')
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+WHERE x.indrelid = $1::regclass ORDER BY i.relname`
+	type idx struct{ name, def string }
+	read := func(table string) ([]idx, error) {
+		rows, err := tx.Query(ctx, q, table)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (idx, error) {
+			var i idx
+			err := row.Scan(&i.name, &i.def)
+			return i, err
+		})
+	}
+	old, err := read(liveT)
+	if err != nil {
+		return err
+	}
+	fresh, err := read(newT)
+	if err != nil {
+		return err
+	}
+	if len(old) != len(fresh) {
+		return fmt.Errorf("the copy has %d indexes, the live table %d", len(fresh), len(old))
+	}
+	// Two steps so a new name never collides with another index's old name.
+	target := make([]string, len(fresh))
+	used := make([]bool, len(old))
+	for i, f := range fresh {
+		for j, o := range old {
+			if !used[j] && o.def == f.def {
+				used[j], target[i] = true, o.name
+				break
+			}
+		}
+		if target[i] == "" {
+			return fmt.Errorf("no live index matches %s (%s)", f.name, f.def)
+		}
+	}
+	for i, f := range fresh {
+		tmp := fmt.Sprintf("rebuild_tmp_%d", i)
+		if _, err := tx.Exec(ctx, `ALTER INDEX `+pgx.Identifier{schema, f.name}.Sanitize()+` RENAME TO `+pgx.Identifier{tmp}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	for i := range fresh {
+		tmp := fmt.Sprintf("rebuild_tmp_%d", i)
+		if _, err := tx.Exec(ctx, `ALTER INDEX `+pgx.Identifier{schema, tmp}.Sanitize()+` RENAME TO `+pgx.Identifier{target[i]}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyAll applies the store batch by batch until a read comes back short.
+// The next batch is read while the current one is applied.
+func (r *rebuild) copyAll(ctx context.Context) error {
+	type read struct {
+		evs []domain.RecordedEvent
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reads := make(chan read, 1)
+	go func() {
+		defer close(reads)
+		from := r.cursor
+		for {
+			evs, err := eventstore.ReadAllFrom(ctx, r.pool, from, r.opts.BatchSize, false)
+			select {
+			case reads <- read{evs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(evs) < r.opts.SwapTail {
+				return
+			}
+			from = eventstore.CursorOf(evs[len(evs)-1])
+		}
+	}()
+	for rd := range reads {
+		if rd.err != nil {
+			return fmt.Errorf("rebuild %s: %w", r.p.Name(), rd.err)
+		}
+		if len(rd.evs) == 0 {
+			continue
+		}
+		var applied int64
+		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			// The store is the truth and a rebuild can be run again: no need
+			// to wait for the disk at each batch.
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+			var err error
+			applied, err = r.apply(ctx, tx, rd.evs)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r.res.Applied += applied
+		r.advance(rd.evs)
+		r.report("copy")
+	}
+	return ctx.Err()
+}
+
+// apply runs p over evs inside tx (search_path pointing at the copies).
+func (r *rebuild) apply(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEvent) (int64, error) {
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, r.path); err != nil {
+		return 0, err
+	}
+	mine := make([]domain.RecordedEvent, 0, len(evs))
+	for _, e := range evs {
+		if !r.handled[e.Type] {
+			continue
+		}
+		if e.Event == nil {
+			ev, err := domain.DecodeEvent(e.Type, e.Data)
+			if err != nil {
+				return 0, fmt.Errorf("rebuild %s: event %d: %w", r.p.Name(), e.Position, err)
+			}
+			e.Event = ev
+		}
+		mine = append(mine, e)
+	}
+	if len(mine) == 0 {
+		return 0, nil
+	}
+	if b, ok := r.p.(BatchApplier); ok {
+		if err := b.ApplyBatch(ctx, tx, mine); err != nil {
+			return 0, fmt.Errorf("rebuild %s: apply batch at %d: %w", r.p.Name(), mine[0].Position, err)
+		}
+		return int64(len(mine)), nil
+	}
+	for _, e := range mine {
+		if err := r.p.Apply(ctx, tx, e); err != nil {
+			return 0, fmt.Errorf("rebuild %s: apply %s at %d: %w", r.p.Name(), e.Type, e.Position, err)
+		}
+	}
+	return int64(len(mine)), nil
+}
+
+// advance records evs as applied: the cursor and each topic's last event.
+func (r *rebuild) advance(evs []domain.RecordedEvent) {
+	for _, e := range evs {
+		if t := TopicOf(e.Type); r.isMine(t) {
+			r.topics[t] = eventstore.CursorOf(e)
+		}
+	}
+	r.cursor = eventstore.CursorOf(evs[len(evs)-1])
+	r.res.Events += int64(len(evs))
+}
+
+func (r *rebuild) isMine(topic string) bool {
+	for _, t := range r.myTopics {
+		if t == topic {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rebuild) report(phase string) {
+	if r.opts.Progress == nil {
+		return
+	}
+	total := max(r.total, r.res.Events)
+	r.opts.Progress(RebuildProgress{Projector: r.p.Name(), Phase: phase, Done: r.res.Events, Total: total,
+		Applied: r.res.Applied, Elapsed: time.Since(r.start)})
+}
+
+func (r *rebuild) swapWithRetry(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		r.res.Swaps = attempt
+		err := r.swap(ctx)
+		var pgErr *pgconn.PgError
+		if err == nil {
+			return nil
+		}
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" || attempt >= r.opts.SwapAttempts || ctx.Err() != nil {
+			return err
+		}
+		// lock_not_available: a long query still reads the old tables, or a
+		// live apply is slow. Catch up again, then try once more.
+		r.log.Warn().Int("attempt", attempt).Msg("rebuild swap waited too long for a lock; retrying")
+		if err := r.copyAll(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// swap applies the tail and replaces the live tables, in one transaction.
+func (r *rebuild) swap(ctx context.Context) error {
+	r.report("swap")
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, strconv.FormatInt(r.opts.LockTimeout.Milliseconds(), 10)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, eventstore.LockKey(LockName(r.p.Name()))); err != nil {
+		return fmt.Errorf("rebuild %s: wait for live applies: %w", r.p.Name(), err)
+	}
+	// Live applies now wait for us: apply the rest. Progress is kept aside
+	// until commit; a rolled-back swap must not move the cursor.
+	cursor, topics := r.cursor, cloneCursors(r.topics)
+	var events, applied int64
+	for {
+		evs, err := eventstore.ReadAllFrom(ctx, tx, cursor, r.opts.BatchSize, false)
+		if err != nil {
+			return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		n, err := r.apply(ctx, tx, evs)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if t := TopicOf(e.Type); r.isMine(t) {
+				topics[t] = eventstore.CursorOf(e)
+			}
+		}
+		cursor = eventstore.CursorOf(evs[len(evs)-1])
+		events += int64(len(evs))
+		applied += n
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, r.path); err != nil {
+		return err
+	}
+	for _, t := range r.p.Tables() {
+		liveT := pgx.Identifier{r.live[t], t}.Sanitize()
+		if _, err := tx.Exec(ctx, `DROP TABLE `+liveT); err != nil {
+			return fmt.Errorf("rebuild %s: drop live %s: %w", r.p.Name(), t, err)
+		}
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{r.schema, t}.Sanitize()+` SET SCHEMA `+pgx.Identifier{r.live[t]}.Sanitize()); err != nil {
+			return fmt.Errorf("rebuild %s: move %s into place: %w", r.p.Name(), t, err)
+		}
+	}
+	for topic, c := range topics {
+		if _, err := tx.Exec(ctx, `
+INSERT INTO public.projection_checkpoints (projector, topic, tx_id, position, updated_at)
+VALUES ($1, $2, $3::text::xid8, $4, now())
+ON CONFLICT (projector, topic) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position, updated_at = now()`,
+			r.p.Name(), topic, strconv.FormatUint(c.TxID, 10), c.Position); err != nil {
+			return fmt.Errorf("rebuild %s: checkpoint %s: %w", r.p.Name(), topic, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{r.schema}.Sanitize()); err != nil {
+		return fmt.Errorf("rebuild %s: drop %s: %w", r.p.Name(), r.schema, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("rebuild %s: swap: %w", r.p.Name(), err)
+	}
+	r.cursor, r.topics = cursor, topics
+	r.res.Events += events
+	r.res.Applied += applied
+	return nil
+}
+
+func cloneCursors(m map[string]eventstore.Cursor) map[string]eventstore.Cursor {
+	out := make(map[string]eventstore.Cursor, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// cleanup drops the rebuild schema after a failure; the live tables were
+// never touched.
+func (r *rebuild) cleanup() {
+	if r.schema == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{r.schema}.Sanitize()+` CASCADE`); err != nil {
+		r.log.Warn().Err(err).Str("schema", r.schema).Msg("could not drop the rebuild schema")
+	}
+}

@@ -1,0 +1,564 @@
+package projections_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/projections"
+)
+
+// Events of the rebuild tests, on two topics (events.rbtally, events.rbnote).
+type rbAdded struct {
+	Key string `json:"key"`
+	N   int64  `json:"n"`
+}
+
+func (rbAdded) EventType() string { return "rbtally.added" }
+
+type rbNoted struct {
+	Key string `json:"key"`
+}
+
+func (rbNoted) EventType() string { return "rbnote.noted" }
+
+// rbIgnored travels on a topic of the projector but is not handled by it.
+type rbIgnored struct{}
+
+func (rbIgnored) EventType() string { return "rbtally.ignored" }
+
+func init() { domain.RegisterEvents(rbAdded{}, rbNoted{}, rbIgnored{}) }
+
+// rbTally keeps a running total per key and a count of notes per key
+// (counters across streams, so an event applied twice or lost shows; each
+// topic writes its own table, as live consumption orders events per topic
+// only) and a log of every event applied with how often. Its tables carry named constraints and indexes, which a rebuild
+// must keep.
+type rbTally struct{}
+
+const rbSchema = `
+CREATE TABLE rb_totals (
+    key    text   NOT NULL,
+    slot   bigint NOT NULL,
+    total  bigint NOT NULL,
+    events int    NOT NULL,
+    CONSTRAINT rb_totals_pk PRIMARY KEY (key),
+    CONSTRAINT rb_totals_slot_unique UNIQUE (slot),
+    CONSTRAINT rb_totals_events_positive CHECK (events >= 0)
+);
+CREATE INDEX rb_totals_busy ON rb_totals (total DESC) WHERE events > 1;
+CREATE TABLE rb_notes (key text PRIMARY KEY, notes int NOT NULL);
+CREATE TABLE rb_log (
+    event_id uuid   PRIMARY KEY,
+    position bigint NOT NULL,
+    applied  int    NOT NULL
+);
+CREATE INDEX rb_log_by_position ON rb_log (position);`
+
+func (rbTally) Name() string         { return "rbtally" }
+func (rbTally) EventTypes() []string { return []string{"rbtally.added", "rbnote.noted"} }
+func (rbTally) Tables() []string     { return []string{"rb_totals", "rb_notes", "rb_log"} }
+
+func (rbTally) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	switch ev := e.Event.(type) {
+	case rbAdded:
+		if _, err := tx.Exec(ctx, `
+INSERT INTO rb_totals (key, slot, total, events) VALUES ($1, $2, $3, 1)
+ON CONFLICT ON CONSTRAINT rb_totals_pk DO UPDATE SET total = rb_totals.total + EXCLUDED.total, events = rb_totals.events + 1`,
+			ev.Key, rbSlot(ev.Key), ev.N); err != nil {
+			return err
+		}
+	case rbNoted:
+		if _, err := tx.Exec(ctx, rbNoteSQL, ev.Key); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO rb_log (event_id, position, applied) VALUES ($1, $2, 1)
+ON CONFLICT (event_id) DO UPDATE SET applied = rb_log.applied + 1`, e.EventID, e.Position)
+	return err
+}
+
+const rbNoteSQL = `INSERT INTO rb_notes (key, notes) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET notes = rb_notes.notes + 1`
+
+func rbSlot(key string) int64 {
+	var h int64
+	for _, c := range key {
+		h = h*31 + int64(c)
+	}
+	return h
+}
+
+// rbBulkTally is rbTally with the optional bulk interface: the same state
+// in a few statements per batch.
+type rbBulkTally struct{ rbTally }
+
+func (rbBulkTally) ApplyBatch(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEvent) error {
+	// Runs of adds become one multi-row statement; a note flushes first, so
+	// the order of events is kept.
+	var keys []string
+	var ns []int64
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		slots := make([]int64, len(keys))
+		for i, k := range keys {
+			slots[i] = rbSlot(k)
+		}
+		_, err := tx.Exec(ctx, `
+INSERT INTO rb_totals (key, slot, total, events)
+SELECT key, min(slot), sum(n), count(*) FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(key, slot, n) GROUP BY key
+ON CONFLICT ON CONSTRAINT rb_totals_pk DO UPDATE SET total = rb_totals.total + EXCLUDED.total, events = rb_totals.events + EXCLUDED.events`,
+			keys, slots, ns)
+		keys, ns = keys[:0], ns[:0]
+		return err
+	}
+	ids := make([]uuid.UUID, len(evs))
+	pos := make([]int64, len(evs))
+	for i, e := range evs {
+		ids[i], pos[i] = e.EventID, e.Position
+		switch ev := e.Event.(type) {
+		case rbAdded:
+			keys, ns = append(keys, ev.Key), append(ns, ev.N)
+		case rbNoted:
+			if err := flush(); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, rbNoteSQL, ev.Key); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO rb_log (event_id, position, applied) SELECT id, p, 1 FROM unnest($1::uuid[], $2::bigint[]) AS u(id, p)`, ids, pos)
+	return err
+}
+
+type rbEnv struct {
+	pool  *pgxpool.Pool
+	store *eventstore.Store
+	cfg   bus.Config
+
+	mu    sync.Mutex
+	want  map[string]int64 // expected total per key
+	notes map[string]int
+	count int // events appended that the projector handles
+}
+
+func newRBEnv(t *testing.T) *rbEnv {
+	t.Helper()
+	pool := testenv.Pool(t)
+	if _, err := pool.Exec(context.Background(), rbSchema); err != nil {
+		t.Fatal(err)
+	}
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rbEnv{pool: pool, store: store, want: map[string]int64{}, notes: map[string]int{},
+		cfg: bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("rb") + ".", MaxLen: 100000,
+			Logger: testenv.Logger(t, zerolog.WarnLevel)}}
+}
+
+// startLive runs a relay and the projection runtime with p until the test ends.
+func (env *rbEnv) startLive(t *testing.T, p projections.Projector) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pub, err := bus.NewPublisher(env.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := eventstore.NewRelay(env.store, pub, env.cfg, env.cfg.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := projections.NewRuntime(env.pool, env.cfg, env.cfg.Logger, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = relay.Run(ctx) })
+	wg.Go(func() { _ = rt.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		_ = pub.Close()
+	})
+}
+
+// appendEvents appends n events in transactions of up to 50, spread over a
+// few keys (streams), with notes and ignored events mixed in.
+func (env *rbEnv) appendEvents(t testing.TB, rng *rand.Rand, n int) {
+	t.Helper()
+	for n > 0 {
+		k := min(n, 1+rng.IntN(50))
+		n -= k
+		key := fmt.Sprintf("key-%02d", rng.IntN(40))
+		var evs []domain.NewEvent
+		for range k {
+			var ev domain.Event
+			switch r := rng.IntN(10); {
+			case r == 0:
+				ev = rbIgnored{}
+			case r == 1:
+				ev = rbNoted{Key: key}
+			default:
+				ev = rbAdded{Key: key, N: int64(1 + rng.IntN(100))}
+			}
+			evs = append(evs, domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: ev})
+		}
+		// The stream type names the topic: notes on one, the rest on the other.
+		var appends []eventstore.StreamAppend
+		for _, e := range evs {
+			st := "rbtally"
+			if _, ok := e.Event.(rbNoted); ok {
+				st = "rbnote"
+			}
+			if len(appends) == 0 || appends[len(appends)-1].Stream.Type != st {
+				appends = append(appends, eventstore.StreamAppend{Stream: domain.Stream{Type: st, ID: uuid.New()}, Expected: eventstore.Any})
+			}
+			appends[len(appends)-1].Events = append(appends[len(appends)-1].Events, e)
+		}
+		if _, err := env.store.Commit(context.Background(), eventstore.Commit{Appends: appends}); err != nil {
+			t.Fatal(err)
+		}
+		env.mu.Lock()
+		for _, e := range evs {
+			switch ev := e.Event.(type) {
+			case rbAdded:
+				env.want[ev.Key] += ev.N
+				env.count++
+			case rbNoted:
+				env.notes[ev.Key]++
+				env.count++
+			}
+		}
+		env.mu.Unlock()
+	}
+}
+
+type rbRow struct {
+	Key           string
+	Slot, Total   int64
+	Events, Notes int
+}
+
+func rbRows(t testing.TB, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) []rbRow {
+	t.Helper()
+	rows, err := q.Query(context.Background(), `
+SELECT key, coalesce(t.slot, 0), coalesce(t.total, 0), coalesce(t.events, 0), coalesce(n.notes, 0)
+FROM rb_totals t FULL JOIN rb_notes n USING (key) ORDER BY key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rbRow, error) {
+		var x rbRow
+		err := r.Scan(&x.Key, &x.Slot, &x.Total, &x.Events, &x.Notes)
+		return x, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitReadable waits until every stored event can be read in commit order:
+// xmin is cluster-wide, so a long transaction of another test (another
+// database, same server) holds back what ReadAll returns, and a rebuild
+// without a live consumer to finish the job would see only part.
+func (env *rbEnv) waitReadable(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var unsafe int
+		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())`).Scan(&unsafe); err != nil {
+			t.Fatal(err)
+		}
+		if unsafe == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still behind a running transaction", unsafe)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLive waits until the live projector has applied every handled event
+// appended so far, then checks none was applied twice.
+func (env *rbEnv) waitLive(t *testing.T) {
+	t.Helper()
+	env.mu.Lock()
+	want := env.count
+	env.mu.Unlock()
+	deadline := time.Now().Add(3 * time.Minute)
+	var got int
+	for time.Now().Before(deadline) {
+		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM rb_log`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got >= want {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got != want {
+		t.Fatalf("live read model applied %d events, want %d", got, want)
+	}
+	env.checkExact(t)
+}
+
+// checkExact compares the read model with the totals computed while
+// appending: any event lost or applied twice changes a total.
+func (env *rbEnv) checkExact(t *testing.T) {
+	t.Helper()
+	var twice int
+	if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM rb_log WHERE applied <> 1`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice != 0 {
+		t.Errorf("%d events applied more than once", twice)
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	keys := map[string]bool{}
+	for k := range env.want {
+		keys[k] = true
+	}
+	for k := range env.notes {
+		keys[k] = true
+	}
+	rows := rbRows(t, env.pool)
+	if len(rows) != len(keys) {
+		t.Fatalf("%d keys in the read model, want %d", len(rows), len(keys))
+	}
+	for _, r := range rows {
+		if r.Total != env.want[r.Key] || r.Notes != env.notes[r.Key] {
+			t.Errorf("key %s: total %d notes %d, want %d and %d", r.Key, r.Total, r.Notes, env.want[r.Key], env.notes[r.Key])
+		}
+	}
+}
+
+// rbCatalog lists the names of indexes and constraints of the test tables.
+func rbCatalog(t testing.TB, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+SELECT 'index ' || indexname || ': ' || regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \S+ ON \S+ ', '') FROM pg_indexes
+WHERE schemaname = 'public' AND tablename IN ('rb_totals', 'rb_notes', 'rb_log')
+UNION ALL
+SELECT 'constraint ' || conname || ' ' || contype::text FROM pg_constraint WHERE conrelid IN ('rb_totals'::regclass, 'rb_notes'::regclass, 'rb_log'::regclass)
+ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRebuildEqualsLiveRowForRow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		p    projections.Projector
+	}{{"apply", rbTally{}}, {"batch", rbBulkTally{}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := newRBEnv(t)
+			env.startLive(t, rbTally{})
+			env.appendEvents(t, rand.New(rand.NewPCG(1, 2)), 1500)
+			env.waitLive(t)
+			live := rbRows(t, env.pool)
+			catalog := rbCatalog(t, env.pool)
+
+			var progress []projections.RebuildProgress
+			res, err := projections.Rebuild(context.Background(), env.pool, tc.p, projections.RebuildOptions{
+				BatchSize: 400, Progress: func(p projections.RebuildProgress) { progress = append(progress, p) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored int64
+			if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if res.Events != stored || res.Applied != int64(env.count) || res.Rate() <= 0 {
+				t.Errorf("result %+v: want %d events read, %d applied", res, stored, env.count)
+			}
+			if len(progress) < 4 || progress[len(progress)-1].Phase != "done" || progress[len(progress)-1].Done != stored {
+				t.Errorf("progress reports: %+v", progress)
+			}
+			if got := rbRows(t, env.pool); !reflect.DeepEqual(got, live) {
+				t.Errorf("rebuilt read model differs from the live one:\nlive    %v\nrebuilt %v", live, got)
+			}
+			env.checkExact(t)
+			if got := rbCatalog(t, env.pool); !reflect.DeepEqual(got, catalog) {
+				t.Errorf("indexes and constraints changed:\nbefore %q\nafter  %q", catalog, got)
+			}
+			var schemas int
+			if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'`).Scan(&schemas); err != nil || schemas != 0 {
+				t.Errorf("rebuild schemas left: %d (%v)", schemas, err)
+			}
+			// Checkpoints: each topic at its last event.
+			for _, topic := range []string{"events.rbtally", "events.rbnote"} {
+				var cp, last int64
+				if err := env.pool.QueryRow(context.Background(), `SELECT position FROM projection_checkpoints WHERE projector = 'rbtally' AND topic = $1`, topic).Scan(&cp); err != nil {
+					t.Fatalf("checkpoint %s: %v", topic, err)
+				}
+				if err := env.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE stream_type = $1 ORDER BY tx_id DESC, position DESC LIMIT 1`, topic[len("events."):]).Scan(&last); err != nil {
+					t.Fatal(err)
+				}
+				if cp != last {
+					t.Errorf("checkpoint %s at %d, last event at %d", topic, cp, last)
+				}
+			}
+			// The live projector goes on from there.
+			env.appendEvents(t, rand.New(rand.NewPCG(3, 4)), 200)
+			env.waitLive(t)
+		})
+	}
+}
+
+func TestRebuildReadersSeeOldTablesUntilSwap(t *testing.T) {
+	t.Parallel()
+	env := newRBEnv(t)
+	env.startLive(t, rbTally{})
+	env.appendEvents(t, rand.New(rand.NewPCG(5, 6)), 1500)
+	env.waitLive(t)
+	var logRows int64
+	if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM rb_log`).Scan(&logRows); err != nil {
+		t.Fatal(err)
+	}
+
+	// Readers hammer the read model through the pool (cached prepared
+	// statements included) for the whole rebuild.
+	ctx, cancel := context.WithCancel(context.Background())
+	var reads, minRows atomic.Int64
+	minRows.Store(logRows)
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				var n int64
+				if err := env.pool.QueryRow(ctx, `SELECT count(*) FROM rb_log`).Scan(&n); err != nil {
+					if ctx.Err() == nil {
+						errs <- err
+					}
+					return
+				}
+				reads.Add(1)
+				for m := minRows.Load(); n < m && !minRows.CompareAndSwap(m, n); m = minRows.Load() {
+				}
+			}
+		})
+	}
+	res, err := projections.Rebuild(context.Background(), env.pool, rbTally{}, projections.RebuildOptions{BatchSize: 300})
+	time.Sleep(50 * time.Millisecond) // readers also run after the swap
+	cancel()
+	wg.Wait()
+	close(errs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err := range errs {
+		t.Errorf("a reader failed during the rebuild: %v", err)
+	}
+	if minRows.Load() != logRows {
+		t.Errorf("a reader saw %d rows; the table always had %d", minRows.Load(), logRows)
+	}
+	if reads.Load() < 10 {
+		t.Errorf("only %d reads during the rebuild", reads.Load())
+	}
+	t.Logf("rebuild %+v, %d reads meanwhile", res, reads.Load())
+	env.checkExact(t)
+}
+
+func TestSecondConcurrentRebuildIsRefused(t *testing.T) {
+	t.Parallel()
+	env := newRBEnv(t)
+	env.appendEvents(t, rand.New(rand.NewPCG(7, 8)), 1000)
+	env.waitReadable(t)
+	paused, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	done := make(chan error, 1)
+	go func() {
+		_, err := projections.Rebuild(context.Background(), env.pool, rbTally{}, projections.RebuildOptions{
+			BatchSize: 100,
+			Progress: func(projections.RebuildProgress) {
+				once.Do(func() { close(paused); <-resume })
+			},
+		})
+		done <- err
+	}()
+	<-paused
+	_, err := projections.Rebuild(context.Background(), env.pool, rbTally{}, projections.RebuildOptions{})
+	if !errors.Is(err, projections.ErrRebuildRunning) {
+		t.Errorf("second rebuild: %v, want ErrRebuildRunning", err)
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatalf("first rebuild: %v", err)
+	}
+	// Once the first is done, a rebuild runs again.
+	if _, err := projections.Rebuild(context.Background(), env.pool, rbTally{}, projections.RebuildOptions{}); err != nil {
+		t.Fatalf("later rebuild: %v", err)
+	}
+	env.checkExact(t)
+}
+
+func TestLiveRuntimeKeepsGoingThroughTheSwap(t *testing.T) {
+	t.Parallel()
+	env := newRBEnv(t)
+	env.startLive(t, rbTally{})
+	env.appendEvents(t, rand.New(rand.NewPCG(9, 10)), 1500)
+
+	// Writers append all through the rebuild (and its swap), so the live
+	// consumer is applying to the old tables while the rebuild copies, and
+	// blocks on the swap.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			for ctx.Err() == nil {
+				env.appendEvents(t, rng, 5)
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	for i := range 2 {
+		res, err := projections.Rebuild(context.Background(), env.pool, rbBulkTally{}, projections.RebuildOptions{BatchSize: 100})
+		if err != nil {
+			cancel()
+			wg.Wait()
+			t.Fatalf("rebuild %d: %v", i, err)
+		}
+		t.Logf("rebuild %d: %+v", i, res)
+	}
+	time.Sleep(200 * time.Millisecond) // appends after the swap, too
+	cancel()
+	wg.Wait()
+	env.waitLive(t)
+}
