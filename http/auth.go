@@ -28,7 +28,7 @@ func (id *Identity) mountAuth(r chi.Router) {
 }
 
 type registerRequest struct {
-	Email    string `json:"email" validate:"required,max=254,email"`
+	Email    string `json:"email" validate:"required,max=300"` // trimmed, lower-cased and checked by the domain
 	Password string `json:"password" validate:"required,min=8,max=128"`
 	Name     string `json:"name" validate:"required,max=255"`
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,7 @@ type ThrottleConfig struct {
 type Identity struct {
 	cfg      IdentityConfig
 	users    *commands.UserHandler
+	groups   *commands.GroupHandler
 	queries  *projections.UserQueries
 	sessions *projections.Sessions
 	throttle *loginThrottle
@@ -122,7 +124,11 @@ func NewIdentity(cfg IdentityConfig) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{cfg: cfg, users: users, queries: q, sessions: s,
+	groups, err := commands.NewGroupHandler(cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{cfg: cfg, users: users, groups: groups, queries: q, sessions: s,
 		throttle: &loginThrottle{rdb: cfg.Redis, cfg: cfg.Throttle}}, nil
 }
 
@@ -232,7 +238,7 @@ func (id *Identity) viewOf(ctx context.Context, u *domain.User, version int64) (
 	perms := domain.AllPermissions()
 	if !u.Superuser() {
 		var err error
-		if perms, err = id.queries.GroupPermissions(ctx, u.Groups()); err != nil {
+		if perms, err = id.groupPermissions(ctx, u.Groups()); err != nil {
 			return userView{}, err
 		}
 	}
@@ -243,6 +249,27 @@ func (id *Identity) viewOf(ctx context.Context, u *domain.User, version int64) (
 	return userView{ID: u.ID(), Email: u.Email(), Name: u.Name(), IsActive: u.Active(), IsStaff: u.Staff(),
 		IsSuperuser: u.Superuser(), EmailVerified: u.EmailVerified(), Groups: groups, Permissions: perms,
 		CreatedAt: u.CreatedAt().UTC(), Version: version}, nil
+}
+
+// groupPermissions is the union of the groups' permissions, from the group
+// streams (a group just created is seen at once).
+func (id *Identity) groupPermissions(ctx context.Context, groups []string) ([]string, error) {
+	set := map[string]bool{}
+	for _, name := range groups {
+		g, err := id.groups.Load(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range g.Permissions() {
+			set[p] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // view loads the account from its events (never stale).
