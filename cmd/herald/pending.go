@@ -9,9 +9,4 @@ import (
 // (ccsu.go, groups.go, send.go, rebuild.go, history.go, smtpsink.go)
 // deletes its stub here.
 
-func runSend(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
-
-func runRebuild(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
-
 func runHistory(ctx context.Context, args []string) error { return errors.New("not implemented yet") }
-

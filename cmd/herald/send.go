@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/heraldmail/herald/bus"
+	cmds "github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/saga"
+)
+
+// idList is a repeatable --mailing flag.
+type idList []uuid.UUID
+
+func (l *idList) String() string {
+	parts := make([]string, len(*l))
+	for i, id := range *l {
+		parts[i] = id.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *idList) Set(s string) error {
+	id, err := uuid.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a mailing id", s)
+	}
+	*l = append(*l, id)
+	return nil
+}
+
+// runSend: herald send [--mailing ID]... [--due] [--wait].
+func runSend(ctx context.Context, args []string) error {
+	fs := newFlags("send", "send [--mailing ID]... [--due] [--wait]",
+		"Emits DispatchMailing commands onto the command stream and prints what it dispatched;\n"+
+			"the running senders (`herald serve --roles sender`) do the sending, in parallel across\n"+
+			"processes. --mailing sends a mailing now (repeatable); --due dispatches every scheduled\n"+
+			"run that is due (the same runs the scheduler would fire: never twice). --wait follows\n"+
+			"the runs to the end with a progress bar and prints their totals.")
+	var ids idList
+	fs.Var(&ids, "mailing", "id of a mailing to send now (repeatable)")
+	due := fs.Bool("due", false, "dispatch every mailing whose scheduled run is due")
+	wait := fs.Bool("wait", false, "follow the runs until they finish, with a progress bar")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
+	}
+	if len(ids) == 0 && !*due {
+		return usageErrorf(fs, "name a mailing with --mailing, or use --due")
+	}
+	cfg, log, err := setup(config.NeedDatabase, config.NeedRedis)
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rdb, err := bus.Connect(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	queue, err := saga.NewQueue(bus.Config{Client: rdb, Prefix: cfg.BusTopicPrefix, MaxLen: cfg.BusMaxLen, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer queue.Close()
+	store, err := eventstore.New(pool)
+	if err != nil {
+		return err
+	}
+	runs, err := cmds.NewRuns(store, queue, time.Now)
+	if err != nil {
+		return err
+	}
+	dispatched, err := dispatchMailings(ctx, pool, runs, ids, *due, os.Stdout)
+	if *wait && len(dispatched) > 0 {
+		if werr := waitRuns(ctx, pool, dispatched, os.Stdout, os.Stderr, 250*time.Millisecond); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}
+	return err
+}
+
+// dispatched is one run `herald send` started.
+type dispatched struct {
+	mailingID, runID uuid.UUID
+}
+
+// dispatcher is what send needs of commands.Runs.
+type dispatcher interface {
+	Dispatch(ctx context.Context, cmd cmds.DispatchMailing, meta domain.Metadata) (eventstore.Result, uuid.UUID, error)
+}
+
+// dispatchMailings dispatches the named mailings now and, with due, every
+// scheduled run that is due (with the run id the scheduler would use, so
+// the two never send one run twice). It prints one line per run and goes
+// on after a failure, which it returns at the end.
+func dispatchMailings(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []uuid.UUID, due bool, out io.Writer) ([]dispatched, error) {
+	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7()), Command: "send"}
+	var todo []cmds.DispatchMailing
+	for _, id := range ids {
+		todo = append(todo, cmds.DispatchMailing{MailingID: id, Trigger: domain.TriggerConsole})
+	}
+	if due {
+		rows, err := pool.Query(ctx, `SELECT mailing_id, run_due FROM saga_schedule
+WHERE state = 'scheduled' AND active AND due_at <= now() ORDER BY due_at`)
+		if err != nil {
+			return nil, fmt.Errorf("read due runs: %w", err)
+		}
+		for rows.Next() {
+			var id uuid.UUID
+			var at time.Time
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			todo = append(todo, cmds.DispatchMailing{MailingID: id, RunID: domain.ScheduledRunID(id, at), DueAt: at, Trigger: domain.TriggerConsole})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 && len(todo) == 0 {
+			fmt.Fprintln(out, "no mailing is due")
+		}
+	}
+	var done []dispatched
+	var errs []error
+	for _, c := range todo {
+		_, runID, err := runs.Dispatch(ctx, c, meta)
+		if err != nil {
+			fmt.Fprintf(out, "mailing %s: not dispatched: %v\n", c.MailingID, err)
+			errs = append(errs, fmt.Errorf("mailing %s: %w", c.MailingID, err))
+			continue
+		}
+		p, _ := saga.ReadRunProgress(ctx, pool, runID)
+		fmt.Fprintf(out, "dispatched mailing %s: run %s, %d clients\n", c.MailingID, runID, p.Clients)
+		done = append(done, dispatched{mailingID: c.MailingID, runID: runID})
+	}
+	return done, errors.Join(errs...)
+}
+
+// waitRuns follows the runs until every one finished: a progress bar of
+// clients done on progress, then one line of totals per run on out.
+func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, progress io.Writer, every time.Duration) error {
+	read := func() (total, doneN int64, finished bool, ps []saga.RunProgress, err error) {
+		finished = true
+		for _, r := range runs {
+			p, err := saga.ReadRunProgress(ctx, pool, r.runID)
+			if err != nil {
+				return 0, 0, false, nil, err
+			}
+			total += int64(p.Clients)
+			doneN += int64(min(p.Done, p.Clients))
+			finished = finished && p.Finished
+			ps = append(ps, p)
+		}
+		return total, doneN, finished, ps, nil
+	}
+	total, _, _, _, err := read()
+	if err != nil {
+		return err
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(progress),
+		progressbar.OptionSetDescription("sending"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("mails"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
+	)
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		_, doneN, finished, ps, err := read()
+		if err != nil {
+			return err
+		}
+		_ = bar.Set64(doneN)
+		if finished {
+			_ = bar.Finish()
+			for i, p := range ps {
+				fmt.Fprintf(out, "run %s of mailing %s finished: %d sent, %d failed\n", runs[i].runID, runs[i].mailingID, p.Sent, p.Failed)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}

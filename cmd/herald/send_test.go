@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	cmds "github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/mail"
+	"github.com/heraldmail/herald/projections"
+	"github.com/heraldmail/herald/saga"
+)
+
+// herald send against real PostgreSQL, Redis, a sender consuming the
+// command stream and the SMTP sink; the scheduler keeps its table from
+// events but its loop is off, so only `send --due` fires the due run.
+func TestSendDispatchesAndWaits(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testenv.Pool(t)
+	store, _ := eventstore.New(pool)
+	rc, err := bus.Connect(ctx, testenv.RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	cfg := bus.Config{Client: rc, Prefix: testenv.Name("send") + ":", Logger: zerolog.Nop()}
+	queue, _ := saga.NewQueue(cfg)
+	runs, _ := cmds.NewRuns(store, queue, time.Now)
+	pub, _ := bus.NewPublisher(cfg)
+	relay, _ := eventstore.NewRelay(store, pub, cfg, zerolog.Nop())
+	go relay.Run(ctx)
+	sched, _ := saga.NewScheduler(pool, runs, saga.RealClock{}, saga.SchedulerConfig{}, zerolog.Nop())
+	rt, _ := projections.NewRuntime(pool, cfg, zerolog.Nop(), sched)
+	go rt.Run(ctx)
+	sink, _ := mail.NewSink(mail.SinkConfig{Dir: t.TempDir()})
+	if err := sink.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	mailer, _ := mail.NewClient(mail.Config{URL: sink.URL(), From: "herald@example.test", Concurrency: 2, HELO: "localhost"})
+	defer mailer.Close()
+	sender, _ := saga.NewSender(pool, store, mailer, runs, saga.RealClock{}, saga.SenderConfig{Concurrency: 2}, zerolog.Nop())
+	go sender.Consume(ctx, cfg, "send-test")
+
+	owner := uuid.New()
+	commit := func(typ string, id uuid.UUID, evs []domain.Event) {
+		t.Helper()
+		news := make([]domain.NewEvent, len(evs))
+		for i, e := range evs {
+			news[i] = domain.NewEvent{ID: uuid.New(), Event: e}
+		}
+		if _, err := store.Append(ctx, domain.Stream{Type: typ, ID: id}, eventstore.NoStream, news...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var clients []uuid.UUID
+	for i := range 3 {
+		id := uuid.New()
+		c, _ := domain.NewClient(id, owner, domain.ClientFields{Email: "c" + string(rune('a'+i)) + "@example.test", FullName: "C"})
+		commit(domain.ClientStreamType, id, c.Changes())
+		clients = append(clients, id)
+	}
+	msgID := uuid.New()
+	msg, _ := domain.NewMessage(msgID, owner, domain.MessageFields{Subject: "S", Body: "B"})
+	commit("message", msgID, msg.Changes())
+	newMailing := func(start time.Time, active bool) uuid.UUID {
+		id := uuid.New()
+		m, err := domain.NewMailing(id, owner, domain.MailingFields{MessageID: msgID, ClientIDs: clients, StartAt: start,
+			EndAt: start.Add(48 * time.Hour), Periodicity: domain.Daily}, active)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(domain.MailingStreamType, id, m.Changes())
+		return id
+	}
+
+	// --mailing: a mailing starting next week is sent now.
+	later := newMailing(time.Now().Add(7*24*time.Hour), true)
+	var out, bar bytes.Buffer
+	done, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{later}, false, &out)
+	if err != nil || len(done) != 1 || !strings.Contains(out.String(), "dispatched mailing "+later.String()) || !strings.Contains(out.String(), "3 clients") {
+		t.Fatalf("dispatch: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := waitRuns(ctx, pool, done, &out, &bar, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "finished: 3 sent, 0 failed") || sink.Count() != 3 {
+		t.Fatalf("wait: %q, sink %d", out.String(), sink.Count())
+	}
+	if !strings.Contains(bar.String(), "3/3") {
+		t.Fatalf("progress bar %q", bar.String())
+	}
+
+	// --due: a mailing whose window is open is due; the scheduler's loop is
+	// off, send fires the same run the scheduler would.
+	now := newMailing(time.Now().Add(-time.Hour), true)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM saga_schedule WHERE mailing_id = $1 AND due_at <= now()`, now).Scan(&n)
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("schedule row never due")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out.Reset()
+	done, err = dispatchMailings(ctx, pool, runs, nil, true, &out)
+	if err != nil || len(done) != 1 || done[0].mailingID != now {
+		t.Fatalf("--due: %v %q", err, out.String())
+	}
+	var due time.Time
+	_ = pool.QueryRow(ctx, `SELECT run_due FROM saga_schedule WHERE mailing_id = $1`, now).Scan(&due)
+	if done[0].runID != domain.ScheduledRunID(now, due) {
+		t.Fatal("--due fired another run than the scheduler's")
+	}
+	if err := waitRuns(ctx, pool, done, &out, &bar, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// A mailing that does not exist is reported, the others still go.
+	out.Reset()
+	if _, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{uuid.New()}, false, &out); err == nil || !strings.Contains(out.String(), "not dispatched") {
+		t.Fatalf("unknown mailing: %v %q", err, out.String())
+	}
+}
