@@ -74,6 +74,11 @@ func (f ClientFields) normalize() (ClientFields, error) {
 	if utf8.RuneCountInString(f.Comment) > MaxCommentLength {
 		v.Fields = append(v.Fields, FieldError{Field: "comment", Message: fmt.Sprintf("must be at most %d characters", MaxCommentLength)})
 	}
+	for _, fv := range [][2]string{{"full_name", f.FullName}, {"comment", f.Comment}} {
+		if msg := CheckText(fv[1]); msg != "" {
+			v.Fields = append(v.Fields, FieldError{Field: fv[0], Message: msg})
+		}
+	}
 	if len(v.Fields) > 0 {
 		return f, &v
 	}
@@ -85,12 +90,27 @@ func CheckEmail(email string) string {
 	if email == "" {
 		return "is required"
 	}
+	if CheckText(email) != "" {
+		return "must be a valid email"
+	}
 	if len(email) > MaxEmailLength {
 		return fmt.Sprintf("must be at most %d characters", MaxEmailLength)
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
 		return "must be a valid email"
+	}
+	return ""
+}
+
+// CheckText returns why s cannot be stored as text, or "": PostgreSQL text
+// and jsonb refuse the NUL character, and invalid UTF-8 would be mangled.
+func CheckText(s string) string {
+	switch {
+	case strings.IndexByte(s, 0) >= 0:
+		return "must not contain the NUL character"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
 	}
 	return ""
 }

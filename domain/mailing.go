@@ -186,7 +186,7 @@ func (f MailingFields) normalize() (MailingFields, error) {
 // LoadTimezone loads an IANA zone by name. "Local" is refused: it would mean
 // whatever zone the server happens to run in.
 func LoadTimezone(name string) (*time.Location, error) {
-	if name == "" || name == "Local" || len(name) > 64 {
+	if name == "" || name == "Local" || len(name) > 64 || CheckText(name) != "" {
 		return nil, fmt.Errorf("time zone %q", name)
 	}
 	return time.LoadLocation(name)

@@ -66,6 +66,11 @@ func (f MessageFields) normalize() (MessageFields, error) {
 	case len(f.Body) > MaxBodyLength:
 		v.Fields = append(v.Fields, FieldError{Field: "body", Message: fmt.Sprintf("must be at most %d bytes", MaxBodyLength)})
 	}
+	for _, fv := range [][2]string{{"subject", f.Subject}, {"body", f.Body}} {
+		if msg := CheckText(fv[1]); msg != "" {
+			v.Fields = append(v.Fields, FieldError{Field: fv[0], Message: msg})
+		}
+	}
 	if len(v.Fields) > 0 {
 		return f, &v
 	}

@@ -197,3 +197,20 @@ func TestMailingPause(t *testing.T) {
 		t.Fatalf("schedule %+v", s)
 	}
 }
+
+func TestTextThatPostgreSQLRefusesIsInvalid(t *testing.T) {
+	if _, err := NewClient(uuid.New(), uuid.New(), ClientFields{Email: "a@example.org", FullName: "A\x00", Comment: "\xff"}); !fieldsOf(err)["full_name"] || !fieldsOf(err)["comment"] {
+		t.Fatalf("NUL/invalid UTF-8 accepted: %v", err)
+	}
+	if CheckEmail("a\x00@example.org") == "" {
+		t.Fatal("NUL in email accepted")
+	}
+	if _, err := NewMessage(uuid.New(), uuid.New(), MessageFields{Subject: "S", Body: "a\x00b"}); !fieldsOf(err)["body"] {
+		t.Fatalf("NUL body accepted: %v", err)
+	}
+	f := validMailing()
+	f.Timezone = "UTC\x00"
+	if _, err := NewMailing(uuid.New(), uuid.New(), f, true); !fieldsOf(err)["timezone"] {
+		t.Fatalf("NUL zone accepted: %v", err)
+	}
+}
