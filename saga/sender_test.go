@@ -69,8 +69,13 @@ func (e *env) dispatchNow(m uuid.UUID) uuid.UUID {
 
 func (e *env) waitFinished(runID uuid.UUID) domain.RunFinished {
 	e.t.Helper()
+	return e.waitFinishedWithin(runID, 30*time.Second)
+}
+
+func (e *env) waitFinishedWithin(runID uuid.UUID, timeout time.Duration) domain.RunFinished {
+	e.t.Helper()
 	var f domain.RunFinished
-	e.eventually("run finished", 30*time.Second, func() bool {
+	e.eventually("run finished", timeout, func() bool {
 		var ok bool
 		f, ok = e.finished(runID)
 		return ok
