@@ -10,7 +10,7 @@
 #   make clean          stop all local services, remove .data and bin
 #
 # Local services: scripts/services.sh {up|down|status} {run|test}
-#   run:  PostgreSQL 127.0.0.1:55432, Redis 127.0.0.1:56379
+#   run:  PostgreSQL 127.0.0.1:25432, Redis 127.0.0.1:26379
 #   test: PostgreSQL 127.0.0.1:55433, Redis 127.0.0.1:56380
 
 SHELL := /bin/bash

@@ -6,8 +6,8 @@
 # and the environment wins over `.env`. This script therefore only sets a *default* for a variable
 # that neither the environment nor `.env` defines:
 #
-#   DATABASE_URL               postgres://herald@127.0.0.1:$PG_PORT/herald?sslmode=disable  (run profile, 55432)
-#   REDIS_URL                  redis://127.0.0.1:$REDIS_PORT/0                              (run profile, 56379)
+#   DATABASE_URL               postgres://herald@127.0.0.1:$PG_PORT/herald?sslmode=disable  (run profile, 25432)
+#   REDIS_URL                  redis://127.0.0.1:$REDIS_PORT/0                              (run profile, 26379)
 #   HTTP_ADDR                  127.0.0.1:8080
 #   PUBLIC_BASE_URL            http://127.0.0.1:8080
 #   MAIL_FROM                  Herald <herald@localhost>
@@ -41,8 +41,8 @@ default() {
   fi
 }
 
-PG_PORT="${PG_PORT:-55432}"
-REDIS_PORT="${REDIS_PORT:-56379}"
+PG_PORT="${PG_PORT:-25432}"
+REDIS_PORT="${REDIS_PORT:-26379}"
 PG_PORT="$PG_PORT" REDIS_PORT="$REDIS_PORT" scripts/services.sh up run >/dev/null
 log "services up (postgres 127.0.0.1:$PG_PORT, redis 127.0.0.1:$REDIS_PORT)"
 

@@ -4,7 +4,7 @@
 #   scripts/services.sh {up|down|status} [run|test]
 #
 # Profiles (ports can be overridden with PG_PORT / REDIS_PORT):
-#   run   PostgreSQL 127.0.0.1:55432, Redis 127.0.0.1:56379 (Redis with appendonly)
+#   run   PostgreSQL 127.0.0.1:25432, Redis 127.0.0.1:26379 (Redis with appendonly)
 #   test  PostgreSQL 127.0.0.1:55433, Redis 127.0.0.1:56380 (Redis without persistence)
 #
 # Data lives under .data/<profile>/ in the repository. Never uses the system-wide
@@ -23,7 +23,7 @@ ACTION="${1:-}"
 PROFILE="${2:-run}"
 case "$ACTION" in up | down | status) ;; *) usage ;; esac
 case "$PROFILE" in
-  run) DEF_PG_PORT=55432 DEF_REDIS_PORT=56379 ;;
+  run) DEF_PG_PORT=25432 DEF_REDIS_PORT=26379 ;;
   test) DEF_PG_PORT=55433 DEF_REDIS_PORT=56380 ;;
   *) usage ;;
 esac
