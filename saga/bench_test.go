@@ -9,7 +9,7 @@ import (
 
 // BenchmarkSend delivers one mailing to n clients end to end: dispatched
 // onto the command stream, sent by a sender in a child process (SEND_
-// CONCURRENCY 16) to the local SMTP sink, every attempt recorded in the
+// CONCURRENCY 32) to the local SMTP sink, every attempt recorded in the
 // event store. One iteration is the whole load (make bench runs
 // -benchtime=1x). Reported: deliveries/s (target ≥ 2,000) and the sender
 // process's peak RSS from /proc/<pid>/status VmHWM (target ≤ 150 MB, flat
@@ -26,7 +26,7 @@ func BenchmarkSend(b *testing.B) {
 }
 
 func benchSend(b *testing.B, n int) {
-	const concurrency = 16
+	const concurrency = 32
 	for range b.N {
 		b.StopTimer()
 		e := newEnv(b, envOptions{noScheduler: true, noSender: true})
@@ -37,6 +37,7 @@ func benchSend(b *testing.B, n int) {
 		b.Logf("%d clients and the mailing stored in %s", n, time.Since(setup).Round(time.Millisecond))
 		c := e.startChild(concurrency)
 		baseRSS, _ := c.peakRSS()
+		cpu0, _ := c.cpuSeconds()
 
 		b.StartTimer()
 		start := time.Now()
@@ -58,12 +59,14 @@ func benchSend(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpu1, _ := c.cpuSeconds()
+		b.ReportMetric((cpu1-cpu0)/float64(n)*1e6, "sender-CPU-µs/delivery")
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "deliveries/s")
 		b.ReportMetric(float64(peak)/(1<<20), "sender-peak-RSS-MB")
 		b.ReportMetric(float64(baseRSS)/(1<<20), "sender-idle-RSS-MB")
 		b.ReportMetric(0, "ns/op")
 		b.Logf("%d deliveries recorded in %s: %.0f/s; sender peak RSS %.1f MB (idle %.1f MB)",
 			n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), float64(peak)/(1<<20), float64(baseRSS)/(1<<20))
-		c.kill()
+		c.stop()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,6 +74,12 @@ func childSender() int {
 	if err != nil {
 		return fail(err)
 	}
+	if path := os.Getenv("HERALD_CHILD_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	fmt.Println("ready")
 	if err := s.Consume(ctx, cfg, "sender-child"); err != nil {
 		return fail(err)
@@ -133,4 +140,33 @@ func (c *child) peakRSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", c.cmd.Process.Pid)
+}
+
+// cpuSeconds is the child's user+system CPU time so far (/proc/<pid>/stat).
+func (c *child) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields of the line, in clock ticks (100 per second).
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", c.cmd.Process.Pid)
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	s, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat", c.cmd.Process.Pid)
+	}
+	return (u + s) / 100, nil
+}
+
+// stop ends the child with SIGTERM (a CPU profile, if asked for, is written).
+func (c *child) stop() {
+	if c.cmd.ProcessState == nil {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		_ = c.cmd.Wait()
+	}
 }
