@@ -292,3 +292,40 @@ func TestOnlyOneRelayLeads(t *testing.T) {
 		t.Fatalf("at one point %d processes led at once", maxLeading)
 	}
 }
+
+// A second relay waits while the first leads and takes over when it dies;
+// nothing is lost or applied twice across the handover.
+func TestRelayFailover(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	p.start(t, &pingProjector{}) // relay A and the projector
+	pub, err := bus.NewPublisher(p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayB, err := eventstore.NewRelay(p.store, pub, p.cfg, p.cfg.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxB, cancelB := context.WithCancel(context.Background())
+	doneB := make(chan struct{})
+	go func() { defer close(doneB); _ = relayB.Run(ctxB) }()
+	t.Cleanup(func() { cancelB(); <-doneB })
+
+	p.appendPings(t, "a1", "a2", "a3")
+	p.waitApplied(t, 3)
+	// Kill relay A's leadership by terminating its lock connection, as if
+	// its process died.
+	var killed int
+	if err := p.pool.QueryRow(context.Background(), `
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND objid = ($1::bigint & x'FFFFFFFF'::bigint)`, eventstore.LockKey("relay:"+p.cfg.Prefix)).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d lock holders, want the one leading relay", killed)
+	}
+	p.appendPings(t, "b1", "b2", "b3", "b4")
+	p.waitApplied(t, 7)
+}
