@@ -168,6 +168,7 @@ func appendArgs(a StreamAppend) ([]any, error) {
 	types := make([]string, n)
 	datas := make([]string, n)
 	metas := make([]string, n)
+	var meta string
 	for i, e := range a.Events {
 		if e.ID == uuid.Nil {
 			return nil, fmt.Errorf("eventstore: event %d of %s has no id", i, a.Stream.ID)
@@ -179,11 +180,15 @@ func appendArgs(a StreamAppend) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: encode %s: %w", e.Event.EventType(), err)
 		}
-		m, err := json.Marshal(e.Metadata)
-		if err != nil {
-			return nil, fmt.Errorf("eventstore: encode metadata: %w", err)
+		// Events of one command share their metadata: encode it once.
+		if i == 0 || e.Metadata != a.Events[i-1].Metadata {
+			m, err := json.Marshal(e.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("eventstore: encode metadata: %w", err)
+			}
+			meta = string(m)
 		}
-		ids[i], types[i], datas[i], metas[i] = e.ID, e.Event.EventType(), string(d), string(m)
+		ids[i], types[i], datas[i], metas[i] = e.ID, e.Event.EventType(), string(d), meta
 	}
 	expected := a.Expected
 	if expected < 0 {
@@ -360,7 +365,7 @@ func ReadAllFrom(ctx context.Context, q querier, from Cursor, limit int, decode 
 	rows, err := q.Query(ctx, selectEvent+`
 WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx_id, position
+ORDER BY events.tx_id, events.position
 LIMIT $3`, strconv.FormatUint(from.TxID, 10), from.Position, limit)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read all: %w", err)
