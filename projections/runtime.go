@@ -226,7 +226,7 @@ func (rt *Runtime) catchUp(ctx context.Context, p Projector, handled map[string]
 		}
 		rows, err := rt.pool.Query(ctx, selectTopic+`
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx_id, position LIMIT $4`, streamTypeOf(topic), strconv.FormatUint(cp.TxID, 10), cp.Position, maxBatch)
+ORDER BY events.tx_id, events.position LIMIT $4`, streamTypeOf(topic), strconv.FormatUint(cp.TxID, 10), cp.Position, maxBatch)
 		if err != nil {
 			return err
 		}
@@ -407,7 +407,7 @@ WHERE stream_type = $1
 func readTopic(ctx context.Context, tx pgx.Tx, streamType string, from, to eventstore.Cursor) ([]domain.RecordedEvent, error) {
 	rows, err := tx.Query(ctx, selectTopic+`
   AND (tx_id, position) < ($4::text::xid8, $5::bigint)
-ORDER BY tx_id, position`,
+ORDER BY events.tx_id, events.position`,
 		streamType, strconv.FormatUint(from.TxID, 10), from.Position, strconv.FormatUint(to.TxID, 10), to.Position)
 	if err != nil {
 		return nil, fmt.Errorf("gap fill: %w", err)
