@@ -286,9 +286,21 @@ func fieldMessage(fe validator.FieldError) string {
 	return "is invalid (" + fe.Tag() + ")"
 }
 
+// marshalJSON encodes v without escaping <, > and & (bodies are JSON, never
+// inlined in HTML), and without the encoder's trailing newline.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // writeJSON answers v as JSON with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := marshalJSON(v)
 	if err != nil {
 		// A handler bug; the status line has not been sent yet, so say 500.
 		body, _ = json.Marshal(Problem{Type: problemTypeBase + CodeInternal, Title: "Internal server error",

@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -143,7 +142,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.RequestID == "" {
 		p.RequestID = RequestID(r.Context())
 	}
-	body, err := json.Marshal(p)
+	body, err := marshalJSON(p)
 	if err != nil { // cannot happen with these field types; answer something valid anyway
 		body = []byte(`{"type":"` + problemTypeBase + `internal","title":"Internal server error","status":500,"code":"internal"}`)
 		p.Status = http.StatusInternalServerError

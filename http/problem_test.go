@@ -123,3 +123,11 @@ func TestStableCodes(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func trim(s string) string        { return strings.TrimSpace(s) }
+
+func TestProblemKeepsAngleBrackets(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeProblem(rec, httptest.NewRequest("GET", "/x", nil), Problem{Code: CodeUnauthenticated, Detail: "send Bearer <token> & retry"})
+	if !strings.Contains(rec.Body.String(), `"detail":"send Bearer <token> & retry"`) {
+		t.Fatalf("body %s", rec.Body)
+	}
+}

@@ -3,9 +3,11 @@ package logging
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 )
 
@@ -24,7 +26,10 @@ func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 	switch strings.ToLower(format) {
 	case "", "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+		// Colours only on a terminal: escape codes clutter files and CI logs.
+		f, isFile := w.(*os.File)
+		color := isFile && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !color}
 	default:
 		return zerolog.Nop(), fmt.Errorf("logging: unknown format %q (json or console)", format)
 	}

@@ -58,3 +58,12 @@ func TestRejects(t *testing.T) {
 		t.Fatal("unknown format accepted")
 	}
 }
+
+func TestConsoleWithoutTerminalHasNoColour(t *testing.T) {
+	var buf bytes.Buffer
+	log, _ := New(&buf, "info", "console")
+	log.Info().Str("k", "v").Msg("plain")
+	if strings.Contains(buf.String(), "\x1b[") {
+		t.Fatalf("escape codes written to a non-terminal: %q", buf.String())
+	}
+}
