@@ -183,3 +183,31 @@ func mustConfig(t *testing.T) config.Config {
 	}
 	return cfg
 }
+
+// A port already taken stops serve at once with one line naming HTTP_ADDR.
+func TestServePortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	t.Setenv("DATABASE_URL", testenv.DatabaseURL(t))
+	t.Setenv("REDIS_URL", testenv.RedisURL())
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("PUBLIC_BASE_URL", "http://"+addr)
+	t.Setenv("BUS_TOPIC_PREFIX", testenv.Name("h2port")+".")
+	t.Setenv("LOG_LEVEL", "error")
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(context.Background(), []string{"serve", "--roles", "api"}, &out, &errb) }()
+	select {
+	case code := <-done:
+		msg := errb.String()
+		if code != 1 || !strings.HasPrefix(msg, "herald serve: HTTP_ADDR: listen tcp "+addr) || strings.Count(msg, "\n") != 1 {
+			t.Fatalf("exit %d, stderr %q", code, msg)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve kept running on a taken port")
+	}
+}
