@@ -186,7 +186,12 @@ func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	items, next, err := h.queries.ListClients(r.Context(), scope, strings.TrimSpace(r.URL.Query().Get("q")), page)
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if msg := domain.CheckText(q); msg != "" || len(q) > 255 {
+		writeError(w, r, domain.Invalid("q", "must be valid text of at most 255 bytes"))
+		return
+	}
+	items, next, err := h.queries.ListClients(r.Context(), scope, q, page)
 	if err != nil {
 		writeError(w, r, err)
 		return
