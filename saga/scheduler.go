@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -74,6 +75,13 @@ type Scheduler struct {
 	cfg   SchedulerConfig
 	log   zerolog.Logger
 	wake  chan struct{}
+
+	// The claiming transaction holds its rows while the runs handler
+	// appends through the pool; on a pooled connection, enough schedulers
+	// waiting for a second connection would starve the pool. So each
+	// scheduler claims on a connection of its own, one batch at a time.
+	claimMu sync.Mutex
+	conn    *pgx.Conn
 }
 
 // NewScheduler returns a scheduler.
@@ -270,6 +278,11 @@ WHERE mailing_id = $1 AND last_run_id = $2 AND state = 'completing' AND periodic
 // earliest due row (by the Clock), a change notification, or Poll.
 func (s *Scheduler) Run(ctx context.Context) error {
 	go s.listen(ctx)
+	defer func() {
+		s.claimMu.Lock()
+		s.dropConn(ctx)
+		s.claimMu.Unlock()
+	}()
 	s.log.Info().Dur("grace", s.cfg.Grace).Msg("scheduler running")
 	for ctx.Err() == nil {
 		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
@@ -355,9 +368,41 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Scheduler) claimBatch(ctx context.Context) (int, error) {
+// claimConn is the scheduler's own connection, opened on first use and
+// again after a failure.
+func (s *Scheduler) claimConn(ctx context.Context) (*pgx.Conn, error) {
+	if s.conn != nil && !s.conn.IsClosed() {
+		return s.conn, nil
+	}
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("scheduler connection: %w", err)
+	}
+	s.conn = conn
+	return conn, nil
+}
+
+func (s *Scheduler) dropConn(ctx context.Context) {
+	if s.conn != nil {
+		_ = s.conn.Close(context.WithoutCancel(ctx))
+		s.conn = nil
+	}
+}
+
+func (s *Scheduler) claimBatch(ctx context.Context) (n int, err error) {
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	defer func() {
+		if err != nil {
+			s.dropConn(ctx) // a connection in an unknown state is not reused
+		}
+	}()
+	conn, err := s.claimConn(ctx)
+	if err != nil {
+		return 0, err
+	}
 	now := s.clock.Now()
-	tx, err := s.pool.Begin(ctx)
+	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
