@@ -175,6 +175,25 @@ func (id *Identity) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// A block or password reset that committed after the account was loaded
+	// above may have revoked the user's sessions before this one existed:
+	// look again now that it does, and end it if so. (Either this reload sees
+	// the change, or the change commits later and its revocation ends this
+	// session.)
+	if again, _, err := id.users.Load(ctx, u.ID()); err != nil || !again.Active() || again.PasswordHash() != u.PasswordHash() {
+		if _, rerr := id.sessions.Revoke(context.WithoutCancel(ctx), hash, now); rerr != nil {
+			zerolog.Ctx(ctx).Error().Err(rerr).Msg("revoke a session opened during a block")
+		}
+		switch {
+		case err != nil:
+			writeError(w, r, err)
+		case !again.Active():
+			writeError(w, r, &ProblemError{Code: CodeUserBlocked, Detail: "this account is blocked"})
+		default:
+			writeError(w, r, errBadCredentials)
+		}
+		return
+	}
 	id.throttle.succeed(ctx, email, addr)
 	v, err := id.viewOf(ctx, u, u.Version())
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/internal/password"
@@ -45,6 +46,10 @@ func wireIdentity(a *App) error {
 	if publicURL == "" {
 		publicURL = "http://" + a.Config.HTTPAddr // roles without the API never mail links
 	}
+	sessions, err := projections.NewSessions(a.Pool)
+	if err != nil {
+		return err
+	}
 	id, err := api.NewIdentity(api.IdentityConfig{
 		Pool:          a.Pool,
 		Store:         a.Store,
@@ -62,10 +67,33 @@ func wireIdentity(a *App) error {
 		return err
 	}
 	a.closers = append(a.closers, func() error { id.Wait(); return nil })
+	a.Components = append(a.Components, Component{Name: "sessions.cleanup", Role: RoleAPI, Run: func(ctx context.Context) error {
+		return cleanSessions(ctx, a, sessions)
+	}})
 	a.Auth = id
 	a.Modules = append(a.Modules, id)
 	a.Projectors = append(a.Projectors, projections.NewUsers())
 	return nil
+}
+
+// cleanSessions deletes, every hour, sessions that expired or were revoked
+// more than a day ago (the day keeps them for a look after an incident).
+func cleanSessions(ctx context.Context, a *App, sessions *projections.Sessions) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := sessions.DeleteExpired(ctx, a.Now().Add(-24*time.Hour))
+		if err != nil && ctx.Err() == nil {
+			a.Log.Warn().Err(err).Msg("session cleanup failed; retrying in an hour")
+		} else if n > 0 {
+			a.Log.Info().Int64("deleted", n).Msg("old sessions deleted")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // BcryptCost is BCRYPT_COST, or password.DefaultCost when unset.
