@@ -39,7 +39,7 @@ func runRebuild(ctx context.Context, args []string) error {
 	var only names
 	fs.Var(&only, "projection", "rebuild only `NAME` (repeatable; see --list)")
 	list := fs.Bool("list", false, "list the projections and exit")
-	batch := fs.Int("batch", 5000, "events read and applied per transaction")
+	batch := fs.Int("batch", 20000, "events read and applied per transaction")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
