@@ -25,8 +25,8 @@ func (MailingsProjector) EventTypes() []string {
 // Tables implements Projector.
 func (MailingsProjector) Tables() []string { return []string{"mailings"} }
 
-// Apply implements Projector.
-func (MailingsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+// apply changes the row for one event; Apply (next_run.go) then sets next_run_at.
+func (MailingsProjector) apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
 	const guard = ` WHERE id = $1 AND version < $2`
 	switch ev := e.Event.(type) {
 	case domain.MailingCreated:
