@@ -56,6 +56,12 @@ func canSetGroups(p Principal) bool { return p.Authenticated() && p.IsSuperuser 
 // others list only their own.
 func canListAll(p Principal) bool { return isStaff(p) }
 
+// canViewAllReports: staff holding reports.view_all (managers do), or a
+// superuser, see the report of every mailing; others see their own.
+func canViewAllReports(p Principal) bool {
+	return p.Authenticated() && (p.IsSuperuser || (p.IsStaff && p.Has(PermReportsViewAll)))
+}
+
 // hidden is the answer for a resource the caller may not see: 404, never
 // 403, so ids of others' resources do not leak (API.md).
 func hidden(what string) error { return domain.NotFound(what + " not found") }

@@ -1,0 +1,263 @@
+// Package history is the audit replay of a mailing: every event of its
+// stream with actor, time and data, the summaries of its runs, its state
+// at a chosen instant rebuilt by replaying its events through the Mailing
+// aggregate's own apply (domain.LoadMailing), and on request its delivery
+// attempts page by page. The HTTP endpoint GET /mailings/{id}/history and
+// the `herald history` command both build the same Document here; the
+// terminal rendering of it lives here too.
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/projections"
+)
+
+// Entry is one event as the audit trail shows it.
+type Entry struct {
+	Position   int64           `json:"position"`
+	Version    int64           `json:"version"`
+	Type       string          `json:"type"`
+	RecordedAt time.Time       `json:"recorded_at"`
+	ActorID    *uuid.UUID      `json:"actor_id"` // null for the system (the saga)
+	Command    string          `json:"command,omitempty"`
+	RunID      *uuid.UUID      `json:"run_id,omitempty"` // deliveries only: the run stream
+	Data       json.RawMessage `json:"data"`
+}
+
+// State is a mailing as it stood at an instant.
+type State struct {
+	ID          uuid.UUID   `json:"id"`
+	OwnerID     uuid.UUID   `json:"owner_id"`
+	MessageID   uuid.UUID   `json:"message_id"`
+	ClientIDs   []uuid.UUID `json:"client_ids"`
+	StartAt     time.Time   `json:"start_at"`
+	EndAt       time.Time   `json:"end_at"`
+	Periodicity string      `json:"periodicity"`
+	Timezone    string      `json:"timezone"`
+	Status      string      `json:"status"`
+	IsActive    bool        `json:"is_active"`
+	Deleted     bool        `json:"deleted"`
+	LastRunAt   *time.Time  `json:"last_run_at"`
+	LastRunID   *uuid.UUID  `json:"last_run_id"`
+	Version     int64       `json:"version"`
+}
+
+// Deliveries is one page of the delivery attempts of a mailing's runs, in
+// store order.
+type Deliveries struct {
+	Items []Entry `json:"items"`
+	// NextCursor is the cursor of the next page (null on the last page).
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Document is the audit replay of one mailing.
+type Document struct {
+	MailingID uuid.UUID `json:"mailing_id"`
+	OwnerID   uuid.UUID `json:"owner_id"`
+	// Events are every event of the mailing's stream, oldest first.
+	Events []Entry `json:"events"`
+	// Runs summarise the mailing's runs (at most those begun by At), oldest
+	// first; their counts are as they stand now.
+	Runs []projections.RunSummary `json:"runs"`
+	// At and State are present when an instant was asked for; State is null
+	// if the mailing did not exist yet then.
+	At         *time.Time  `json:"at,omitempty"`
+	State      *State      `json:"state,omitempty"`
+	Deliveries *Deliveries `json:"deliveries,omitempty"`
+	hasAt      bool
+}
+
+// HasAt says whether the document was asked for an instant.
+func (d Document) HasAt() bool { return d.hasAt }
+
+// MarshalJSON writes "state": null (not nothing) when an instant was asked
+// for and the mailing did not exist yet.
+func (d Document) MarshalJSON() ([]byte, error) {
+	type plain Document
+	if d.hasAt && d.State == nil {
+		return json.Marshal(struct {
+			plain
+			State *State `json:"state"`
+		}{plain: plain(d)})
+	}
+	return json.Marshal(plain(d))
+}
+
+// Options say what a Document holds beyond the events and run summaries.
+type Options struct {
+	At *time.Time // rebuild the state as of this instant
+	// Deliveries adds one page of delivery attempts: Limit of them (default
+	// 100), after Cursor (a NextCursor received; empty for the first page).
+	Deliveries bool
+	Cursor     string
+	Limit      int
+}
+
+// Reader builds documents from the event store (and the reports read
+// model's run summaries).
+type Reader struct {
+	store *eventstore.Store
+}
+
+// NewReader returns a reader over store.
+func NewReader(store *eventstore.Store) (*Reader, error) {
+	if store == nil {
+		return nil, errors.New("history: needs the event store")
+	}
+	return &Reader{store: store}, nil
+}
+
+// Mailing builds the audit replay of mailing id; a stream that is not a
+// mailing's is domain.ErrNotFound. The caller checks who may read it (the
+// document names the owner).
+func (r *Reader) Mailing(ctx context.Context, id uuid.UUID, o Options) (Document, error) {
+	evs, err := r.store.Load(ctx, id)
+	if err != nil {
+		return Document{}, fmt.Errorf("history of mailing %s: %w", id, err)
+	}
+	if len(evs) == 0 || evs[0].StreamType != domain.MailingStreamType {
+		return Document{}, domain.NotFound("mailing")
+	}
+	d := Document{MailingID: id, Events: make([]Entry, 0, len(evs))}
+	for _, e := range evs {
+		d.Events = append(d.Events, entryOf(e, false))
+	}
+	d.OwnerID = domain.LoadMailing(domainEvents(evs)).Owner()
+
+	d.Runs, err = projections.MailingRuns(ctx, r.store.Pool(), id)
+	if err != nil {
+		return Document{}, err
+	}
+	if d.Runs == nil {
+		d.Runs = []projections.RunSummary{}
+	}
+	if o.At != nil {
+		at := o.At.UTC()
+		d.At, d.hasAt = &at, true
+		upto, err := r.store.LoadUntil(ctx, id, at)
+		if err != nil {
+			return Document{}, fmt.Errorf("history of mailing %s at %s: %w", id, at.Format(time.RFC3339), err)
+		}
+		d.State = stateOf(domain.LoadMailing(domainEvents(upto)))
+		runs := d.Runs[:0:0]
+		for _, run := range d.Runs {
+			if begun := run.StartedAt; (begun != nil && !begun.After(at)) || (run.SkippedAt != nil && !run.SkippedAt.After(at)) {
+				runs = append(runs, run)
+			}
+		}
+		d.Runs = runs
+	}
+	if o.Deliveries {
+		if d.Deliveries, err = r.deliveries(ctx, d, evs, o); err != nil {
+			return Document{}, err
+		}
+	}
+	return d, nil
+}
+
+// deliveries reads one page of the attempts of the mailing's runs, straight
+// from their run streams.
+func (r *Reader) deliveries(ctx context.Context, d Document, evs []domain.RecordedEvent, o Options) (*Deliveries, error) {
+	limit := o.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	seen := map[uuid.UUID]bool{}
+	var runs []uuid.UUID
+	add := func(id uuid.UUID) {
+		if !seen[id] {
+			seen[id] = true
+			runs = append(runs, id)
+		}
+	}
+	for _, run := range d.Runs {
+		add(run.RunID)
+	}
+	for _, e := range evs {
+		if s, ok := e.Event.(domain.MailingStarted); ok {
+			add(s.RunID)
+		}
+	}
+	var after int64
+	if o.Cursor != "" {
+		n, err := strconv.ParseInt(o.Cursor, 10, 64)
+		if err != nil || n < 0 {
+			return nil, domain.Invalid("cursor", "is not a cursor this server issued")
+		}
+		after = n
+	}
+	rows, err := r.store.Pool().Query(ctx, `SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
+FROM events WHERE stream_id = ANY($1) AND type = 'run.delivery_attempted' AND position > $2 ORDER BY position LIMIT $3`,
+		runs, after, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of mailing %s: %w", d.MailingID, err)
+	}
+	got, err := eventstore.ScanEvents(rows, false)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of mailing %s: %w", d.MailingID, err)
+	}
+	out := &Deliveries{Items: []Entry{}}
+	if len(got) > limit {
+		got = got[:limit]
+		next := strconv.FormatInt(got[limit-1].Position, 10)
+		out.NextCursor = &next
+	}
+	for _, e := range got {
+		out.Items = append(out.Items, entryOf(e, true))
+	}
+	return out, nil
+}
+
+func entryOf(e domain.RecordedEvent, withRun bool) Entry {
+	en := Entry{Position: e.Position, Version: e.Version, Type: e.Type, RecordedAt: e.RecordedAt.UTC(),
+		Command: e.Metadata.Command, Data: e.Data}
+	if e.Metadata.ActorID != uuid.Nil {
+		a := e.Metadata.ActorID
+		en.ActorID = &a
+	}
+	if withRun {
+		s := e.StreamID
+		en.RunID = &s
+	}
+	return en
+}
+
+func domainEvents(evs []domain.RecordedEvent) []domain.Event {
+	out := make([]domain.Event, len(evs))
+	for i, e := range evs {
+		out[i] = e.Event
+	}
+	return out
+}
+
+// stateOf reads a replayed mailing through its accessors; nil if it did not
+// exist.
+func stateOf(m *domain.Mailing) *State {
+	if !m.Exists() {
+		return nil
+	}
+	s := &State{ID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), ClientIDs: m.ClientIDs(),
+		StartAt: m.StartAt().UTC(), EndAt: m.EndAt().UTC(), Periodicity: string(m.Periodicity()), Timezone: m.Timezone(),
+		Status: string(m.Status()), IsActive: m.IsActive(), Deleted: m.IsDeleted(), Version: m.Version()}
+	if s.ClientIDs == nil {
+		s.ClientIDs = []uuid.UUID{}
+	}
+	if t := m.LastRunAt(); !t.IsZero() {
+		t = t.UTC()
+		s.LastRunAt = &t
+	}
+	if id := m.LastRunID(); id != uuid.Nil {
+		s.LastRunID = &id
+	}
+	return s
+}

@@ -1,0 +1,217 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/heraldmail/herald/domain"
+)
+
+// Querier runs a query (a pool, a connection or a transaction).
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// ActorEmails resolves user ids to their emails through the users read
+// model; ids it does not know are left out (the renderer shows the id).
+func ActorEmails(ctx context.Context, db Querier, d Document) (map[uuid.UUID]string, error) {
+	ids := []uuid.UUID{d.OwnerID}
+	for _, e := range d.Events {
+		if e.ActorID != nil {
+			ids = append(ids, *e.ActorID)
+		}
+	}
+	rows, err := db.Query(ctx, `SELECT id, email FROM users WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("actor emails: %w", err)
+	}
+	out := map[uuid.UUID]string{}
+	var id uuid.UUID
+	var email string
+	_, err = pgx.ForEachRow(rows, []any{&id, &email}, func() error { out[id] = email; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("actor emails: %w", err)
+	}
+	return out, nil
+}
+
+const stamp = "2006-01-02 15:04:05Z07:00"
+
+// Render writes d as a timeline for a terminal: one line per event (time,
+// actor, event, what changed), the runs, and the state at d.At if asked.
+func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
+	who := func(id *uuid.UUID) string {
+		switch {
+		case id == nil:
+			return "system"
+		case emails[*id] != "":
+			return emails[*id]
+		}
+		return id.String()
+	}
+	owner := d.OwnerID
+	fmt.Fprintf(w, "Mailing %s, owner %s\n\n", d.MailingID, who(&owner))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tVERSION\tACTOR\tEVENT\tCHANGE")
+	var before *domain.Mailing
+	past := make([]domain.Event, 0, len(d.Events))
+	for _, e := range d.Events {
+		ev, err := domain.DecodeEvent(e.Type, e.Data)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", e.Position, err)
+		}
+		past = append(past, ev)
+		after := domain.LoadMailing(past)
+		mark := ""
+		if d.At != nil && e.RecordedAt.After(*d.At) {
+			mark = " (after --at)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\n", e.RecordedAt.UTC().Format(stamp), e.Version, who(e.ActorID), e.Type,
+			Describe(ev, before, after), mark)
+		before = after
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w)
+	if len(d.Runs) == 0 {
+		fmt.Fprintln(w, "Runs: none")
+	} else {
+		fmt.Fprintf(w, "Runs (%d):\n", len(d.Runs))
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  RUN\tSTATUS\tBEGAN\tFINISHED\tSENT\tFAILED\tATTEMPTS (OK/FAILED)\tNOTE")
+		for _, r := range d.Runs {
+			began := r.StartedAt
+			if began == nil {
+				began = r.SkippedAt
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%d (%d/%d)\t%s\n", r.RunID, r.Status, timeOrDash(began), timeOrDash(r.FinishedAt),
+				r.Sent, r.Failed, r.AttemptsTotal, r.AttemptsSuccess, r.AttemptsFailure, r.Note)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if d.hasAt {
+		fmt.Fprintf(w, "\nState at %s:\n", d.At.Format(stamp))
+		if d.State == nil {
+			fmt.Fprintln(w, "  the mailing did not exist yet")
+		} else {
+			s := d.State
+			tw = tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+			fmt.Fprintf(tw, "  version:\t%d\n", s.Version)
+			fmt.Fprintf(tw, "  status:\t%s\n", s.Status)
+			fmt.Fprintf(tw, "  active:\t%s\n", yesNo(s.IsActive))
+			if s.Deleted {
+				fmt.Fprintf(tw, "  deleted:\tyes\n")
+			}
+			fmt.Fprintf(tw, "  message:\t%s\n", s.MessageID)
+			fmt.Fprintf(tw, "  clients:\t%d\n", len(s.ClientIDs))
+			fmt.Fprintf(tw, "  window:\t%s → %s (%s)\n", s.StartAt.Format(stamp), s.EndAt.Format(stamp), s.Timezone)
+			fmt.Fprintf(tw, "  periodicity:\t%s\n", s.Periodicity)
+			fmt.Fprintf(tw, "  last run:\t%s\n", timeOrDash(s.LastRunAt))
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Describe says in a few words what event e changed, given the mailing
+// before and after it (before is nil for the first event).
+func Describe(e domain.Event, before, after *domain.Mailing) string {
+	switch ev := e.(type) {
+	case domain.MailingCreated:
+		return fmt.Sprintf("created: %s, %d client(s), %s → %s (%s), %s", ev.Periodicity, len(ev.ClientIDs),
+			ev.StartAt.UTC().Format(stamp), ev.EndAt.UTC().Format(stamp), ev.Timezone, activeWord(ev.IsActive))
+	case domain.MailingUpdated:
+		if before == nil {
+			return "updated"
+		}
+		return "updated: " + diff(before.Fields(), after.Fields())
+	case domain.MailingDeleted:
+		return "deleted"
+	case domain.MailingEnabled:
+		return "enabled"
+	case domain.MailingDisabled:
+		return "disabled"
+	case domain.MailingPaused:
+		return "paused by the system: " + ev.Reason
+	case domain.MailingClientRemoved:
+		return "client " + ev.ClientID.String() + " removed (deleted by its owner)"
+	case domain.MailingStarted:
+		return "run " + ev.RunID.String() + " started; status " + string(after.Status())
+	case domain.MailingCompleted:
+		return "completed: " + ev.Reason
+	}
+	return ""
+}
+
+func diff(a, b domain.MailingFields) string {
+	var ch []string
+	if a.MessageID != b.MessageID {
+		ch = append(ch, fmt.Sprintf("message %s → %s", a.MessageID, b.MessageID))
+	}
+	if !slices.Equal(a.ClientIDs, b.ClientIDs) {
+		added, removed := 0, 0
+		for _, id := range b.ClientIDs {
+			if !slices.Contains(a.ClientIDs, id) {
+				added++
+			}
+		}
+		for _, id := range a.ClientIDs {
+			if !slices.Contains(b.ClientIDs, id) {
+				removed++
+			}
+		}
+		ch = append(ch, fmt.Sprintf("clients %d → %d (+%d −%d)", len(a.ClientIDs), len(b.ClientIDs), added, removed))
+	}
+	if !a.StartAt.Equal(b.StartAt) {
+		ch = append(ch, fmt.Sprintf("start %s → %s", a.StartAt.UTC().Format(stamp), b.StartAt.UTC().Format(stamp)))
+	}
+	if !a.EndAt.Equal(b.EndAt) {
+		ch = append(ch, fmt.Sprintf("end %s → %s", a.EndAt.UTC().Format(stamp), b.EndAt.UTC().Format(stamp)))
+	}
+	if a.Periodicity != b.Periodicity {
+		ch = append(ch, fmt.Sprintf("periodicity %s → %s", a.Periodicity, b.Periodicity))
+	}
+	if a.Timezone != b.Timezone {
+		ch = append(ch, fmt.Sprintf("timezone %s → %s", a.Timezone, b.Timezone))
+	}
+	if len(ch) == 0 {
+		return "nothing visible changed"
+	}
+	return strings.Join(ch, "; ")
+}
+
+func activeWord(b bool) string {
+	if b {
+		return "active"
+	}
+	return "inactive"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(stamp)
+}

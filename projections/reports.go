@@ -1,0 +1,284 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/heraldmail/herald/domain"
+)
+
+// ReportsProjector keeps the report tables: per mailing its status, runs and
+// delivery attempts (report_mailings), per run its progress and totals
+// (report_runs, which the audit replay shows as run summaries), and per
+// owner the clients and messages they keep (report_items, report_owners).
+//
+// Mailing and run events travel on different topics, so a run may be seen
+// before its mailing's creation: every write is an upsert whose result does
+// not depend on that order. Counters that span streams are deduped by the
+// row of the stream that moves them: a run's row remembers the run stream
+// version it reflects, and the mailing's counters move only when the run's
+// row took the event, in the same transaction.
+type ReportsProjector struct{}
+
+// Name implements Projector.
+func (ReportsProjector) Name() string { return "reports" }
+
+// EventTypes implements Projector.
+func (ReportsProjector) EventTypes() []string {
+	return []string{
+		"mailing.created", "mailing.started", "mailing.completed", "mailing.deleted",
+		"run.started", "run.skipped", "run.delivery_attempted", "run.finished",
+		"client.created", "client.deleted", "message.created", "message.deleted",
+	}
+}
+
+// Tables implements Projector.
+func (ReportsProjector) Tables() []string {
+	return []string{"report_mailings", "report_runs", "report_items", "report_owners"}
+}
+
+// Apply implements Projector.
+func (ReportsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	switch ev := e.Event.(type) {
+	case domain.MailingCreated:
+		// A row made earlier by the mailing's run events has version 0.
+		_, err := tx.Exec(ctx, `
+INSERT INTO report_mailings (mailing_id, owner_id, status, version) VALUES ($1, $2, 'created', $3)
+ON CONFLICT (mailing_id) DO UPDATE SET owner_id = EXCLUDED.owner_id, version = EXCLUDED.version
+WHERE report_mailings.version < EXCLUDED.version`, e.StreamID, ev.OwnerID, e.Version)
+		return err
+	case domain.MailingStarted:
+		return stepReportMailing(ctx, tx, e, `status = 'started'`)
+	case domain.MailingCompleted:
+		return stepReportMailing(ctx, tx, e, `status = 'completed'`)
+	case domain.MailingDeleted:
+		return stepReportMailing(ctx, tx, e, `deleted = true`)
+
+	case domain.RunStarted:
+		tag, err := tx.Exec(ctx, `
+INSERT INTO report_runs (run_id, mailing_id, owner_id, status, trigger, due_at, at, clients, version)
+VALUES ($1, $2, $3, 'started', $4, $5, $6, $7, $8) ON CONFLICT (run_id) DO NOTHING`,
+			e.StreamID, ev.MailingID, ev.OwnerID, ev.Trigger, ev.DueAt, ev.StartedAt, ev.Clients, e.Version)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+INSERT INTO report_mailings (mailing_id, owner_id, runs) VALUES ($1, $2, 1)
+ON CONFLICT (mailing_id) DO UPDATE SET runs = report_mailings.runs + 1`, ev.MailingID, ev.OwnerID)
+		return err
+	case domain.RunSkipped:
+		_, err := tx.Exec(ctx, `
+INSERT INTO report_runs (run_id, mailing_id, owner_id, status, due_at, at, note, version)
+VALUES ($1, $2, $3, 'skipped', $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
+			e.StreamID, ev.MailingID, ev.OwnerID, ev.DueAt, ev.SkippedAt, ev.Reason, e.Version)
+		return err
+	case domain.DeliveryAttempted:
+		return addDeliveries(ctx, tx, []deliveryDelta{deltaOf(e, ev)}, true)
+	case domain.RunFinished:
+		tag, err := tx.Exec(ctx, `
+UPDATE report_runs SET status = 'finished', finished_at = $3, sent = $4, failed = $5, note = $6, version = $2
+WHERE run_id = $1 AND version < $2`, e.StreamID, e.Version, ev.FinishedAt, ev.Sent, ev.Failed, ev.Stopped)
+		if err != nil {
+			return err
+		}
+		return checkReportRow(ctx, tx, tag.RowsAffected(), `SELECT EXISTS (SELECT 1 FROM report_runs WHERE run_id = $1)`, e)
+
+	case domain.ClientCreated:
+		return addReportItem(ctx, tx, e, "client", ev.OwnerID)
+	case domain.MessageCreated:
+		return addReportItem(ctx, tx, e, "message", ev.OwnerID)
+	case domain.ClientDeleted, domain.MessageDeleted:
+		return deleteReportItem(ctx, tx, e)
+	}
+	return nil
+}
+
+// stepReportMailing applies a mailing event after its creation: set is the
+// change; an event at or below the row's version is a redelivery.
+func stepReportMailing(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent, set string) error {
+	// set is one of Apply's constants, never input.
+	tag, err := tx.Exec(ctx, `UPDATE report_mailings SET `+set+`, version = $2
+WHERE mailing_id = $1 AND version > 0 AND version < $2`, e.StreamID, e.Version)
+	if err != nil {
+		return err
+	}
+	return checkReportRow(ctx, tx, tag.RowsAffected(),
+		`SELECT EXISTS (SELECT 1 FROM report_mailings WHERE mailing_id = $1 AND version > 0)`, e)
+}
+
+// checkReportRow tells a redelivery (the row exists, the event changed
+// nothing) from an event whose row is not made yet (retried later).
+func checkReportRow(ctx context.Context, tx pgx.Tx, affected int64, exists string, e domain.RecordedEvent) error {
+	if affected > 0 {
+		return nil
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, exists, e.StreamID).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s %s for %s", errRowMissing, e.Type, e.EventID, e.StreamID)
+	}
+	return nil
+}
+
+// deliveryDelta is what delivery attempts of one run add to its counters.
+type deliveryDelta struct {
+	run                     uuid.UUID
+	first, last             int64 // run stream versions of the first and last attempt
+	total, success, failure int64
+	lastAt                  time.Time
+}
+
+func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta {
+	d := deliveryDelta{run: e.StreamID, first: e.Version, last: e.Version, total: 1, lastAt: ev.AttemptedAt}
+	if ev.Success {
+		d.success = 1
+	} else {
+		d.failure = 1
+	}
+	return d
+}
+
+// addDeliveries adds attempts to their runs and, through the runs that took
+// them, to their mailings, in one statement. A run row whose version is at
+// or past a delta's first version has seen those attempts already and takes
+// nothing (redelivery). check makes a delta whose run row is missing an
+// errRowMissing (Apply; a rebuild replays in commit order and never meets
+// one).
+func addDeliveries(ctx context.Context, tx pgx.Tx, ds []deliveryDelta, check bool) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	n := len(ds)
+	runs, firsts, lasts := make([]uuid.UUID, n), make([]int64, n), make([]int64, n)
+	totals, succ, fail := make([]int64, n), make([]int64, n), make([]int64, n)
+	ats := make([]time.Time, n)
+	for i, d := range ds {
+		runs[i], firsts[i], lasts[i], totals[i], succ[i], fail[i], ats[i] = d.run, d.first, d.last, d.total, d.success, d.failure, d.lastAt
+	}
+	var took int
+	err := tx.QueryRow(ctx, `
+WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[])
+        AS d(run_id, first, last, total, success, failure, last_at)
+), r AS (
+    UPDATE report_runs r SET attempts_total = r.attempts_total + d.total, attempts_success = r.attempts_success + d.success,
+        attempts_failure = r.attempts_failure + d.failure, last_attempt_at = greatest(r.last_attempt_at, d.last_at),
+        version = greatest(r.version, d.last)
+    FROM d WHERE r.run_id = d.run_id AND r.version < d.first
+    RETURNING r.mailing_id, d.total, d.success, d.failure, d.last_at
+), m AS (
+    UPDATE report_mailings m SET attempts_total = m.attempts_total + x.total, attempts_success = m.attempts_success + x.success,
+        attempts_failure = m.attempts_failure + x.failure, last_attempt_at = greatest(m.last_attempt_at, x.last_at)
+    FROM (SELECT mailing_id, sum(total) AS total, sum(success) AS success, sum(failure) AS failure, max(last_at) AS last_at
+          FROM r GROUP BY mailing_id) x
+    WHERE m.mailing_id = x.mailing_id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats).Scan(&took)
+	if err != nil || !check || took == n {
+		return err
+	}
+	for _, d := range ds {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM report_runs WHERE run_id = $1)`, d.run).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: delivery attempt of run %s before its start", errRowMissing, d.run)
+		}
+	}
+	return nil
+}
+
+func addReportItem(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent, kind string, owner uuid.UUID) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO report_items (id, kind, owner_id, version) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+		e.StreamID, kind, owner, e.Version)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	return moveOwner(ctx, tx, owner, kind, 1)
+}
+
+func deleteReportItem(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
+	var kind string
+	var owner uuid.UUID
+	err := tx.QueryRow(ctx, `UPDATE report_items SET deleted = true, version = $2 WHERE id = $1 AND version < $2 AND NOT deleted
+RETURNING kind, owner_id`, e.StreamID, e.Version).Scan(&kind, &owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return checkReportRow(ctx, tx, 0, `SELECT EXISTS (SELECT 1 FROM report_items WHERE id = $1)`, e)
+	}
+	if err != nil {
+		return err
+	}
+	return moveOwner(ctx, tx, owner, kind, -1)
+}
+
+// moveOwner moves one of an owner's counters by delta; the row is made on
+// first use, so a rebuild into empty tables works the same.
+func moveOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, kind string, delta int64) error {
+	var clients, messages int64
+	if kind == "client" {
+		clients = delta
+	} else {
+		messages = delta
+	}
+	_, err := tx.Exec(ctx, `
+INSERT INTO report_owners (owner_id, clients_total, messages_total) VALUES ($1, $2, $3)
+ON CONFLICT (owner_id) DO UPDATE SET clients_total = report_owners.clients_total + EXCLUDED.clients_total,
+    messages_total = report_owners.messages_total + EXCLUDED.messages_total`, owner, clients, messages)
+	return err
+}
+
+// ApplyBatch implements BatchApplier for rebuilds: runs of delivery attempts
+// (most of the store) are summed per run in memory and written with one
+// statement; every other event goes through Apply, after the attempts
+// before it, so the result is the same as Apply on each event.
+func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []domain.RecordedEvent) error {
+	pending := map[uuid.UUID]*deliveryDelta{}
+	var order []uuid.UUID
+	flush := func() error {
+		ds := make([]deliveryDelta, 0, len(order))
+		for _, id := range order {
+			ds = append(ds, *pending[id])
+		}
+		clear(pending)
+		order = order[:0]
+		return addDeliveries(ctx, tx, ds, true)
+	}
+	for _, e := range events {
+		ev, ok := e.Event.(domain.DeliveryAttempted)
+		if !ok {
+			if len(order) > 0 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if err := p.Apply(ctx, tx, e); err != nil {
+				return err
+			}
+			continue
+		}
+		d := deltaOf(e, ev)
+		cur := pending[d.run]
+		if cur == nil {
+			pending[d.run] = &d
+			order = append(order, d.run)
+			continue
+		}
+		cur.last = max(cur.last, d.last)
+		cur.total += d.total
+		cur.success += d.success
+		cur.failure += d.failure
+		if d.lastAt.After(cur.lastAt) {
+			cur.lastAt = d.lastAt
+		}
+	}
+	return flush()
+}
