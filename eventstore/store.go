@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -142,7 +143,12 @@ func (s *Store) Commit(ctx context.Context, c Commit) (Result, error) {
 			}
 		}
 		if errors.Is(err, errVersionTaken) {
-			if onlyAny(c) && attempt < 20 {
+			if onlyAny(c) && attempt < 100 {
+				// Writers racing for one stream's next version: back off a
+				// little, randomly, so they stop colliding.
+				if attempt >= 2 {
+					time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+				}
 				continue
 			}
 			return Result{}, ErrConcurrency
@@ -364,7 +370,7 @@ func (s *Store) ReadAll(ctx context.Context, from Cursor, limit int) ([]domain.R
 func ReadAllFrom(ctx context.Context, q querier, from Cursor, limit int, decode bool) ([]domain.RecordedEvent, error) {
 	rows, err := q.Query(ctx, selectEvent+`
 WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND tx_id < events_read_bound()
 ORDER BY events.tx_id, events.position
 LIMIT $3`, strconv.FormatUint(from.TxID, 10), from.Position, limit)
 	if err != nil {

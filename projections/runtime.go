@@ -225,7 +225,7 @@ func (rt *Runtime) catchUp(ctx context.Context, p Projector, handled map[string]
 			return err
 		}
 		rows, err := rt.pool.Query(ctx, selectTopic+`
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND tx_id < events_read_bound()
 ORDER BY events.tx_id, events.position LIMIT $4`, streamTypeOf(topic), strconv.FormatUint(cp.TxID, 10), cp.Position, maxBatch)
 		if err != nil {
 			return err
