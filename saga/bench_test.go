@@ -3,9 +3,20 @@ package saga
 import (
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
+
+// selfCPUSeconds is this process's CPU time: the sink and the harness.
+func selfCPUSeconds() (float64, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
+}
 
 // BenchmarkSend delivers one mailing to n clients end to end: dispatched
 // onto the command stream, sent by a sender in a child process (SEND_
@@ -38,6 +49,7 @@ func benchSend(b *testing.B, n int) {
 		c := e.startChild(concurrency)
 		baseRSS, _ := c.peakRSS()
 		cpu0, _ := c.cpuSeconds()
+		self0, _ := selfCPUSeconds()
 
 		b.StartTimer()
 		start := time.Now()
@@ -60,7 +72,12 @@ func benchSend(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		cpu1, _ := c.cpuSeconds()
+		self1, _ := selfCPUSeconds()
 		b.ReportMetric((cpu1-cpu0)/float64(n)*1e6, "sender-CPU-µs/delivery")
+		b.ReportMetric((self1-self0)/float64(n)*1e6, "sink-CPU-µs/delivery")
+		if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+			b.Logf("load average during the run: %s", strings.TrimSpace(string(load)))
+		}
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "deliveries/s")
 		b.ReportMetric(float64(peak)/(1<<20), "sender-peak-RSS-MB")
 		b.ReportMetric(float64(baseRSS)/(1<<20), "sender-idle-RSS-MB")

@@ -244,7 +244,9 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 	msg *domain.Message, stats *RunStats) error {
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	jobs := make(chan job, 2*s.cfg.Concurrency)
+	// Room for a whole lookup batch: the next batch is looked up while the
+	// workers still have this one to send.
+	jobs := make(chan job, s.cfg.LookupBatch+2*s.cfg.Concurrency)
 	attempts := make(chan domain.DeliveryAttempted, 4*s.cfg.BatchSize)
 	var producerErr error
 	go func() {
