@@ -87,6 +87,9 @@ func idVerifyToken(t testing.TB, env *apptest.Env, email string) string {
 	if m[1] != env.URL {
 		t.Fatalf("link base %q, want PUBLIC_BASE_URL %q", m[1], env.URL)
 	}
+	if line := idTokenLineRE.FindStringSubmatch(body); line == nil || line[1] != m[2] {
+		t.Fatalf("the token is not alone on a line of %q", body)
+	}
 	return m[2]
 }
 
