@@ -227,6 +227,11 @@ func (id *Identity) passwordReset(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	accepted := map[string]string{"status": "if the email has an account, a reset token was mailed to it"}
+	if !id.throttle.resetAllowed(r.Context(), domain.NormalizeEmail(req.Email)) {
+		writeJSON(w, http.StatusAccepted, accepted) // one mail a minute is enough
+		return
+	}
 	token, _ := newToken()
 	u, err := id.users.RequestPasswordReset(r.Context(), identityMeta(r, uuid.Nil, "RequestPasswordReset"),
 		req.Email, tokenKey(token), id.cfg.Now().Add(id.cfg.ResetTTL))
@@ -240,7 +245,7 @@ func (id *Identity) passwordReset(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithoutCancel(r.Context())
 		id.bg.Go(func() { id.sendMail(ctx, log, "password_reset", u, subject, body) })
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "if the email has an account, a reset token was mailed to it"})
+	writeJSON(w, http.StatusAccepted, accepted)
 }
 
 type passwordResetConfirmRequest struct {

@@ -367,6 +367,19 @@ func (t *loginThrottle) fail(ctx context.Context, email, addr string) {
 	}
 }
 
+// resetAllowed lets one password reset mail per email leave per minute, so
+// the endpoint cannot be used to flood a mailbox. It answers the same for
+// emails with and without an account.
+func (t *loginThrottle) resetAllowed(ctx context.Context, email string) bool {
+	sum := sha256.Sum256([]byte(email))
+	ok, err := t.rdb.SetNX(ctx, t.cfg.KeyPrefix+"reset:email:"+hex.EncodeToString(sum[:16]), 1, time.Minute).Result()
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("reset throttle unavailable; not throttling")
+		return true
+	}
+	return ok
+}
+
 // succeed clears the email's failures (not the address's).
 func (t *loginThrottle) succeed(ctx context.Context, email, addr string) {
 	ek, _ := t.keys(email, addr)

@@ -395,6 +395,8 @@ func TestIdentityPasswordReset(t *testing.T) {
 	u := idVerified(t, env)
 	idWant(t, "unknown email", env.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "nobody@example.org"}), 202)
 	idWant(t, "reset", env.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": strings.ToUpper(u.Email)}), 202)
+	// A second request within the minute is answered alike but mails nothing.
+	idWant(t, "reset again", env.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": u.Email}), 202)
 	m := idTokenLineRE.FindStringSubmatch(idMail(t, env, u.Email, "Reset", 0))
 	if m == nil {
 		t.Fatal("no token in the reset mail")
@@ -409,6 +411,10 @@ func TestIdentityPasswordReset(t *testing.T) {
 	idWant(t, "old session", env.Do("GET", "/api/v1/me", nil, u.bearer()...), 401, "unauthenticated")
 	idWant(t, "old password", idLogin(t, env, u.Email, idPassword), 401, "unauthenticated")
 	idWant(t, "new password", idLogin(t, env, u.Email, newPassword), 200)
+	var resets int
+	if err := env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'user.password_reset_requested'`).Scan(&resets); err != nil || resets != 1 {
+		t.Fatalf("%d reset tokens issued, want 1 (%v)", resets, err)
+	}
 }
 
 func TestIdentityBadBodiesNeverCreateAccounts(t *testing.T) {
