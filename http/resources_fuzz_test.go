@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldmail/herald/internal/apptest"
 )
@@ -54,10 +55,13 @@ func FuzzResourcePayloads(f *testing.F) {
 	client, _ := create(f, env, u, "/api/v1/clients", map[string]any{"email": "fuzz@example.org", "full_name": "Fuzz"})
 	message, _ := create(f, env, u, "/api/v1/messages", map[string]any{"subject": "S", "body": "B"})
 	mailing, _ := create(f, env, u, "/api/v1/mailings", mailingBody(message, client))
+	// A request that hangs is a failure of its input, not a stalled fuzzer.
+	hc := *env.HTTP
+	hc.Timeout = 10 * time.Second
 	fill := strings.NewReplacer("$CLIENT", client.String(), "$MESSAGE", message.String(), "$MAILING", mailing.String())
 
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
-		env := &apptest.Env{T: t, App: env.App, URL: env.URL, Sink: env.Sink, Pool: env.Pool, HTTP: env.HTTP} // fail this input, not the target
+		env := &apptest.Env{T: t, App: env.App, URL: env.URL, Sink: env.Sink, Pool: env.Pool, HTTP: &hc} // fail this input, not the target
 		ep := resourceEndpoints[int(which)%len(resourceEndpoints)]
 		path := fill.Replace(ep.path)
 		var res *apptest.Response

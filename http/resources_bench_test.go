@@ -1,0 +1,302 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/projections"
+)
+
+func benchEnvInt(b *testing.B, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s: want a positive integer, got %q", name, v)
+	}
+	return n
+}
+
+// BenchmarkClients measures the clients API at scale, in one run against
+// one application (HTTP, relay, projectors, real PostgreSQL and Redis):
+//
+//   - load: HERALD_BENCH_CLIENT_USERS owners (default 1,000) ×
+//     HERALD_BENCH_CLIENTS_PER_USER clients (default 100) created
+//     through the real command path (commands.ClientHandler, the handler
+//     POST /api/v1/clients calls: email claim and append in one
+//     transaction), then projected through Redis into the read model;
+//     200 of the owners are real accounts (registered, verified, logged
+//     in), the others exist only as owners of their clients;
+//   - GET /api/v1/clients p99 with 200 concurrent requests of the real
+//     accounts (target ≤ 20 ms);
+//   - POST /api/v1/clients throughput against single-event appends to the
+//     same store, each measured in interleaved rounds with 8 writers as
+//     the platform benchmark does (target ≥ 50%).
+//
+// The issue's target size is 10,000 owners × 100 clients (1M clients):
+// HERALD_BENCH_CLIENT_USERS=10000 make bench BENCH=BenchmarkClients. It is
+// not the default because loading 1M clients through the command path takes
+// longer than make bench's 30-minute budget on the shared 2-core machine
+// (about 500 commands/s there); the default 100,000 clients keeps the run
+// within minutes, and the list query's cost does not depend on the table
+// size (an index range of one owner's 50 rows).
+func BenchmarkClients(b *testing.B) {
+	users := benchEnvInt(b, "HERALD_BENCH_CLIENT_USERS", 1_000)
+	perUser := benchEnvInt(b, "HERALD_BENCH_CLIENTS_PER_USER", 100)
+	accounts := min(200, users)
+	ctx := context.Background()
+	// The pool of `herald serve` is sized by DATABASE_URL's pool_max_conns;
+	// pgx's default (4 on this machine) would queue 200 requests behind 4
+	// connections shared with the relay and four projectors.
+	env := apptest.Start(b, apptest.WithRoles("projector"), apptest.WithConfig(func(c *config.Config) {
+		c.DatabaseURL += "&pool_max_conns=" + strconv.Itoa(benchEnvInt(b, "HERALD_BENCH_POOL", 32))
+	}))
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}}
+
+	real := make([]rUser, accounts)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < accounts; i = int(next.Add(1)) - 1 {
+				real[i] = newUser(b, env)
+			}
+		}()
+	}
+	wg.Wait()
+	owners := make([]uuid.UUID, users)
+	for i := range owners {
+		if i < accounts {
+			owners[i] = real[i].ID
+		} else {
+			owners[i] = uuid.New()
+		}
+	}
+
+	q, err := projections.NewResourceQueries(env.Pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := commands.NewClientHandler(env.App.Store, q, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := users * perUser
+	start := time.Now()
+	var made atomic.Int64
+	var failed atomic.Value
+	next.Store(0)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < total; i = int(next.Add(1)) - 1 {
+				owner := owners[i%users]
+				_, err := h.Create(ctx, domain.Metadata{ActorID: owner, CorrelationID: uuid.New()}, commands.CreateClient{Owner: owner,
+					Fields: domain.ClientFields{Email: fmt.Sprintf("client%d@example.org", i/users), FullName: fmt.Sprintf("Client %d of %s", i/users, owner), Comment: "bench"}})
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				if n := made.Add(1); n%100_000 == 0 {
+					b.Logf("loaded %d clients (%.0f/s)", n, float64(n)/time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	loadRate := float64(total) / time.Since(start).Seconds()
+	for {
+		var n int
+		if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		if n >= total {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	projected := time.Since(start)
+	b.Logf("loaded %d clients of %d owners in %s (%.0f commands/s); projected after %s", total, users, time.Since(start).Round(time.Second), loadRate, projected.Round(time.Second))
+	if _, err := env.Pool.Exec(ctx, `ANALYZE clients`); err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	for range b.N {
+		// GET at 200 concurrent requests: a warm-up pass, then the measured one.
+		var p50, p99, worst time.Duration
+		for pass := range 2 {
+			lat := listLatencies(b, env.URL, hc, real, 200, 25)
+			p50, p99, worst = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
+			if pass == 1 {
+				b.Logf("GET /api/v1/clients, 200 concurrent, %d requests: p50 %s, p99 %s, max %s (target p99 ≤ 20ms)", len(lat), p50, p99, worst)
+			}
+		}
+
+		// POST throughput vs single-event appends, interleaved rounds.
+		payload := benchNote{Text: "a note of a realistic size: subject line and a few fields"}
+		meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New(), Command: "Bench"}
+		singleAppend := func() error {
+			_, err := env.App.Store.Append(ctx, domain.Stream{Type: "benchnote", ID: uuid.New()}, eventstore.NoStream,
+				domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: payload, Metadata: meta})
+			return err
+		}
+		var seq atomic.Int64
+		post := func() error {
+			u := real[rand.IntN(len(real))]
+			body := fmt.Sprintf(`{"email":"post%d@example.org","full_name":"Posted","comment":"bench"}`, seq.Add(1))
+			req, _ := http.NewRequest("POST", env.URL+"/api/v1/clients", bytes.NewBufferString(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+u.Token)
+			res, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				return fmt.Errorf("POST /api/v1/clients: %d", res.StatusCode)
+			}
+			return nil
+		}
+		var appends, posts, ratio []float64
+		for range 7 {
+			ar := benchHammer(b, 8, 1500*time.Millisecond, singleAppend)
+			pr := benchHammer(b, 8, 1500*time.Millisecond, post)
+			appends, posts, ratio = append(appends, ar), append(posts, pr), append(ratio, pr/ar*100)
+		}
+		b.ReportMetric(float64(p99.Microseconds())/1000, "list_p99_ms")
+		b.ReportMetric(float64(p50.Microseconds())/1000, "list_p50_ms")
+		b.ReportMetric(benchMedian(appends), "single_appends/s")
+		b.ReportMetric(benchMedian(posts), "client_posts/s")
+		b.ReportMetric(benchMedian(ratio), "post_%_of_append")
+		b.ReportMetric(loadRate, "load_commands/s")
+		b.ReportMetric(float64(total), "clients")
+		b.Logf("medians of 7 interleaved rounds, 8 writers: single-event appends/s %.0f; POST /api/v1/clients/s %.0f; POST/append %.0f%% (target ≥ 50%%)",
+			benchMedian(appends), benchMedian(posts), benchMedian(ratio))
+	}
+}
+
+func init() {
+	domain.RegisterEvents(benchNote{})
+}
+
+// benchNote is the single event of the append baseline (a type of its own,
+// so no projector sees it).
+type benchNote struct {
+	Text string `json:"text"`
+}
+
+func (benchNote) EventType() string { return "benchnote.taken" }
+
+// listLatencies runs concurrency goroutines doing each rounds GETs of the
+// clients list as random real accounts, and returns the sorted latencies.
+func listLatencies(b *testing.B, base string, hc *http.Client, users []rUser, concurrency, rounds int) []time.Duration {
+	b.Helper()
+	lat := make([]time.Duration, 0, concurrency*rounds)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	startGate := make(chan struct{})
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-startGate
+			mine := make([]time.Duration, 0, rounds)
+			for range rounds {
+				u := users[rand.IntN(len(users))]
+				req, _ := http.NewRequest("GET", base+"/api/v1/clients", nil)
+				req.Header.Set("Authorization", "Bearer "+u.Token)
+				t0 := time.Now()
+				res, err := hc.Do(req)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				var page struct {
+					Items []json.RawMessage `json:"items"`
+				}
+				err = json.NewDecoder(res.Body).Decode(&page)
+				res.Body.Close()
+				mine = append(mine, time.Since(t0))
+				if err != nil || res.StatusCode != 200 || len(page.Items) == 0 {
+					failed.Store(fmt.Errorf("GET /api/v1/clients: %d, %d items, %v", res.StatusCode, len(page.Items), err))
+					return
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	close(startGate)
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+// benchHammer runs fn from writers goroutines for d and returns calls/s.
+func benchHammer(b *testing.B, writers int, d time.Duration, fn func() error) float64 {
+	b.Helper()
+	var done atomic.Int64
+	var failed atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := fn(); err != nil {
+					failed.Store(err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	return float64(done.Load()) / time.Since(start).Seconds()
+}
+
+func benchMedian(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
