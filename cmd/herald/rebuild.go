@@ -31,6 +31,12 @@ func (n *names) Set(v string) error { *n = append(*n, v); return nil }
 // runRebuild: herald rebuild-projections [--projection NAME]... [--list] [--batch N].
 // Needs DATABASE_URL; safe while `herald serve` runs.
 func runRebuild(ctx context.Context, args []string) error {
+	return rebuildProjections(ctx, args, os.Stdout, os.Stderr)
+}
+
+// rebuildProjections is runRebuild writing its summary to stdout and the
+// progress bar to stderr (when stderr is a terminal).
+func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) error {
 	fs := newFlags("rebuild-projections", "rebuild-projections [--projection NAME]... [--list] [--batch N]",
 		"Rebuilds read models from the event store: each projection is replayed into fresh tables\n"+
 			"which replace the live ones in one transaction once caught up. The API keeps answering\n"+
@@ -79,7 +85,7 @@ func runRebuild(ctx context.Context, args []string) error {
 	all := built.Projectors
 	if *list {
 		for _, p := range all {
-			fmt.Printf("%-20s tables: %s\n", p.Name(), strings.Join(p.Tables(), ", "))
+			fmt.Fprintf(stdout, "%-20s tables: %s\n", p.Name(), strings.Join(p.Tables(), ", "))
 		}
 		return nil
 	}
@@ -105,9 +111,9 @@ func runRebuild(ctx context.Context, args []string) error {
 	if pending > 0 {
 		return fmt.Errorf("%d database migrations are pending; run `herald migrate up` first", pending)
 	}
-	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	tty := term.IsTerminal(int(stderr.Fd()))
 	for _, p := range chosen {
-		show := newProgress(p.Name(), tty, os.Stderr, log)
+		show := newProgress(p.Name(), tty, stderr, log)
 		res, err := projections.Rebuild(ctx, pool, p, projections.RebuildOptions{
 			BatchSize: *batch, Progress: show.update, Log: log,
 		})
@@ -118,7 +124,7 @@ func runRebuild(ctx context.Context, args []string) error {
 			}
 			return err
 		}
-		fmt.Printf("rebuilt %s: %d events in %s (%.0f events/s)\n", res.Projector, res.Events,
+		fmt.Fprintf(stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", res.Projector, res.Events,
 			res.Elapsed.Round(time.Millisecond), res.Rate())
 		log.Info().Str("projector", res.Projector).Int64("events", res.Events).Int64("applied", res.Applied).
 			Dur("elapsed", res.Elapsed).Float64("events_per_s", res.Rate()).Int("swaps", res.Swaps).Msg("projection rebuilt")

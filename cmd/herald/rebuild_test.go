@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/projections"
+)
+
+// `herald rebuild-projections` against the whole application running (API,
+// relay, projectors, scheduler, sender, SMTP sink), after a history of
+// accounts, clients, messages, mailings that send, edits, toggles and
+// deletions: every read model after the rebuild equals, row for row, the
+// one built live, and the application goes on projecting afterwards.
+func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
+	env := apptest.Start(t)
+	t.Setenv("DATABASE_URL", env.App.Config.DatabaseURL)
+	t.Setenv("LOG_LEVEL", "warn")
+	for i := range 2 {
+		tok := rbSignUp(t, env)
+		rbHistory(t, env, tok, i)
+	}
+	rbWaitQuiet(t, env)
+	before := rbSnapshot(t, env)
+	if len(before["clients"]) != 12 || len(before["mailings"]) != 4 || len(before["users"]) != 2 {
+		t.Fatalf("history not in the read models: %d clients, %d mailings, %d users",
+			len(before["clients"]), len(before["mailings"]), len(before["users"]))
+	}
+	t.Logf("attempts recorded live: %d", len(before["attempts"]))
+
+	var stdout bytes.Buffer
+	if err := rebuildProjections(context.Background(), nil, &stdout, os.Stderr); err != nil {
+		t.Fatalf("rebuild-projections: %v\nstdout %s", err, stdout.String())
+	}
+	t.Logf("rebuild-projections printed:\n%s", stdout.String())
+	summary := regexp.MustCompile(`(?m)^rebuilt (\S+): (\d+) events in \S+ \((\d+) events/s\)$`)
+	var rebuilt []string
+	for _, m := range summary.FindAllStringSubmatch(stdout.String(), -1) {
+		rebuilt = append(rebuilt, m[1])
+	}
+	for _, p := range env.App.Projectors {
+		if !slices.Contains(rebuilt, p.Name()) {
+			t.Errorf("no summary line for %s in:\n%s", p.Name(), stdout.String())
+		}
+	}
+	rbWaitQuiet(t, env)
+	after := rbSnapshot(t, env)
+	for table, rows := range before {
+		if !reflect.DeepEqual(rows, after[table]) {
+			t.Errorf("%s differs after the rebuild:\nlive    %v\nrebuilt %v", table, rows, after[table])
+		}
+	}
+
+	// The live projectors go on from the rebuilt tables.
+	tok := rbSignUp(t, env)
+	if res := env.Do("POST", "/api/v1/clients", map[string]any{"email": "late@example.org", "full_name": "Late"}, apptest.Bearer(tok)...); res.Status != 201 {
+		t.Fatalf("client after rebuild: %d %s", res.Status, res.Body)
+	}
+	rbWaitQuiet(t, env)
+	res := env.Do("GET", "/api/v1/clients", nil, apptest.Bearer(tok)...)
+	if res.Status != 200 || !strings.Contains(string(res.Body), "late@example.org") {
+		t.Fatalf("client created after the rebuild not listed: %d %s", res.Status, res.Body)
+	}
+
+	// Usage errors.
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"rebuild-projections", "--projection", "nope"}, &stdout, &stderr); code != 2 {
+		t.Errorf("unknown projection: exit %d, want 2", code)
+	}
+}
+
+var rbVerifyLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
+
+func rbSignUp(t *testing.T, env *apptest.Env) string {
+	t.Helper()
+	email := testenv.Name("rb") + "@example.org"
+	const pw = "correct horse battery"
+	if res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": email, "password": pw, "name": "Rebuild " + email}); res.Status != 201 {
+		t.Fatalf("register: %d %s", res.Status, res.Body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	token := ""
+	for token == "" {
+		msgs, err := env.Sink.Messages()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if slices.Contains(m.Recipients, email) {
+				if sm := rbVerifyLink.FindStringSubmatch(m.Body); sm != nil {
+					token = sm[1]
+				}
+			}
+		}
+		if token == "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("no verification mail for %s", email)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": token}); res.Status != 200 {
+		t.Fatalf("verify: %d %s", res.Status, res.Body)
+	}
+	res := env.Do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw})
+	if res.Status != 200 {
+		t.Fatalf("login: %d %s", res.Status, res.Body)
+	}
+	var login struct {
+		Token string `json:"token"`
+	}
+	res.Decode(t, &login)
+	return login.Token
+}
+
+// rbHistory makes clients, messages and mailings (one sending at once),
+// then edits, toggles and deletes some of them.
+func rbHistory(t *testing.T, env *apptest.Env, tok string, n int) {
+	t.Helper()
+	auth := apptest.Bearer(tok)
+	must := func(status int, method, path string, body any) map[string]any {
+		t.Helper()
+		res := env.Do(method, path, body, auth...)
+		if res.Status != status {
+			t.Fatalf("%s %s: %d %s", method, path, res.Status, res.Body)
+		}
+		var out map[string]any
+		if len(res.Body) > 0 && status != 204 {
+			res.Decode(t, &out)
+		}
+		return out
+	}
+	var clients []string
+	for i := range 6 {
+		c := must(201, "POST", "/api/v1/clients", map[string]any{"email": fmt.Sprintf("c%d-%d@example.org", n, i), "full_name": fmt.Sprintf("Client %d", i), "comment": "seed"})
+		clients = append(clients, c["id"].(string))
+	}
+	must(200, "PATCH", "/api/v1/clients/"+clients[0], map[string]any{"full_name": "Renamed"})
+	must(204, "DELETE", "/api/v1/clients/"+clients[5], nil)
+	msg := must(201, "POST", "/api/v1/messages", map[string]any{"subject": "News", "body": "Hello"})
+	other := must(201, "POST", "/api/v1/messages", map[string]any{"subject": "Spare", "body": "Unused"})
+	must(200, "PATCH", "/api/v1/messages/"+other["id"].(string), map[string]any{"subject": "Spare 2"})
+	must(204, "DELETE", "/api/v1/messages/"+other["id"].(string), nil)
+	now := time.Now().UTC()
+	// Window open: sends at once to four clients (the sink accepts them).
+	must(201, "POST", "/api/v1/mailings", map[string]any{
+		"message_id": msg["id"], "client_ids": clients[:4], "periodicity": "daily", "timezone": "Europe/Paris",
+		"start_at": now.Add(-time.Minute).Format(time.RFC3339), "end_at": now.Add(72 * time.Hour).Format(time.RFC3339),
+	})
+	// Future start, then disabled and enabled again.
+	later := must(201, "POST", "/api/v1/mailings", map[string]any{
+		"message_id": msg["id"], "client_ids": clients[2:5], "periodicity": "weekly", "timezone": "UTC",
+		"start_at": now.Add(24 * time.Hour).Format(time.RFC3339), "end_at": now.Add(240 * time.Hour).Format(time.RFC3339),
+	})
+	must(200, "POST", "/api/v1/mailings/"+later["id"].(string)+"/disable", nil)
+	must(200, "POST", "/api/v1/mailings/"+later["id"].(string)+"/enable", nil)
+}
+
+// rbWaitQuiet waits until the store has had no new event for a second and
+// every projector's checkpoints are at the last event of each of its topics.
+func rbWaitQuiet(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(90 * time.Second)
+	var last int64 = -1
+	stable := time.Now()
+	for {
+		var pos int64
+		if err := env.Pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM events`).Scan(&pos); err != nil {
+			t.Fatal(err)
+		}
+		if pos != last {
+			last, stable = pos, time.Now()
+		}
+		caught := true
+		for _, p := range env.App.Projectors {
+			for _, topic := range projections.Topics(p) {
+				var behind bool
+				err := env.Pool.QueryRow(ctx, `
+SELECT EXISTS (SELECT 1 FROM events e WHERE e.stream_type = $2
+   AND (e.tx_id, e.position) > coalesce((SELECT (c.tx_id, c.position) FROM projection_checkpoints c WHERE c.projector = $1 AND c.topic = $3), ('0'::xid8, 0::bigint)))`,
+					p.Name(), strings.TrimPrefix(topic, "events."), topic).Scan(&behind)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if behind {
+					caught = false
+				}
+			}
+		}
+		if caught && time.Since(stable) > time.Second {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("projections did not catch up (last event %d)", last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// rbSnapshot reads every projector's tables, each row as JSON, sorted.
+func rbSnapshot(t *testing.T, env *apptest.Env) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, p := range env.App.Projectors {
+		for _, table := range p.Tables() {
+			id := pgx.Identifier{table}.Sanitize()
+			rows, err := env.Pool.Query(context.Background(), `SELECT to_jsonb(t)::text FROM `+id+` t ORDER BY 1`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[table] = got
+		}
+	}
+	return out
+}
