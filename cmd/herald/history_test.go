@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/history"
+	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/projections"
+)
+
+// herald history against real PostgreSQL: the mailing's events are decided
+// by the Mailing aggregate and appended with their actors; the users read
+// model knows the actors' emails.
+func TestHistoryTimelineStatesAndJSON(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	store, _ := eventstore.New(pool)
+	commit := func(typ string, id uuid.UUID, expected int64, actor uuid.UUID, evs []domain.Event) {
+		t.Helper()
+		news := make([]domain.NewEvent, len(evs))
+		for i, e := range evs {
+			news[i] = domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: e, Metadata: domain.Metadata{ActorID: actor, Command: "test"}}
+		}
+		if _, err := store.Append(ctx, domain.Stream{Type: typ, ID: id}, expected, news...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user := func(email string) uuid.UUID {
+		id := uuid.Must(uuid.NewV7())
+		commit("user", id, eventstore.NoStream, id, []domain.Event{domain.UserRegistered{Email: email, Name: "N", PasswordHash: "x",
+			Groups: []string{"users"}, RegisteredAt: time.Now().UTC()}})
+		evs, err := store.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if err := (&projections.Users{}).Apply(ctx, tx, evs[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	alice, boss := user("alice@example.test"), user("boss@example.test")
+
+	id := uuid.Must(uuid.NewV7())
+	start := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
+	fields := domain.MailingFields{MessageID: uuid.New(), ClientIDs: []uuid.UUID{uuid.New()}, StartAt: start, EndAt: start.Add(30 * 24 * time.Hour),
+		Periodicity: domain.Weekly, Timezone: "Europe/Paris"}
+	m, err := domain.NewMailing(id, alice, fields, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, id, eventstore.NoStream, alice, m.Changes())
+	load := func() *domain.Mailing {
+		evs, err := store.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]domain.Event, len(evs))
+		for i, e := range evs {
+			out[i] = e.Event
+		}
+		return domain.LoadMailing(out)
+	}
+	m = load()
+	fields.Periodicity = domain.Daily
+	if err := m.Update(fields); err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, id, m.Version(), alice, m.Changes())
+	m = load()
+	if err := m.Disable(); err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, id, m.Version(), boss, m.Changes())
+
+	render := func(o history.Options, asJSON bool) string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := printHistory(ctx, pool, id, o, asJSON, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	out := render(history.Options{}, false)
+	t.Logf("herald history %s:\n%s", id, out)
+	lines := strings.Split(out, "\n")
+	find := func(parts ...string) {
+		t.Helper()
+		for _, l := range lines {
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(l, p)
+			}
+			if ok {
+				return
+			}
+		}
+		t.Fatalf("no line holds %q in:\n%s", parts, out)
+	}
+	find("Mailing "+id.String(), "owner alice@example.test")
+	find("alice@example.test", "mailing.created", "created: weekly, 1 client(s), 2027-01-04 09:00:00Z → 2027-02-03 09:00:00Z (Europe/Paris), active")
+	find("alice@example.test", "mailing.updated", "updated: periodicity weekly → daily")
+	find("boss@example.test", "mailing.disabled", "disabled")
+	find("Runs: none")
+	if strings.Contains(out, "State at") {
+		t.Fatal("a state without --at")
+	}
+
+	// --at before and after the edit.
+	var doc history.Document
+	if err := json.Unmarshal([]byte(render(history.Options{}, true)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Events) != 3 || doc.OwnerID != alice || *doc.Events[2].ActorID != boss {
+		t.Fatalf("--json document %+v", doc)
+	}
+	created, edited := doc.Events[0].RecordedAt, doc.Events[1].RecordedAt
+	mid := created.Add(edited.Sub(created) / 2)
+	out = render(history.Options{At: &mid}, false)
+	lines = strings.Split(out, "\n")
+	find("State at " + mid.UTC().Format("2006-01-02 15:04:05Z07:00"))
+	find("periodicity:", "weekly")
+	find("active:", "yes")
+	find("mailing.updated", "(after --at)")
+	out = render(history.Options{At: &edited}, false)
+	lines = strings.Split(out, "\n")
+	find("periodicity:", "daily")
+	find("active:", "yes")
+	now := time.Now()
+	out = render(history.Options{At: &now}, false)
+	lines = strings.Split(out, "\n")
+	find("active:", "no")
+	find("version:", "3")
+	early := created.Add(-time.Minute)
+	out = render(history.Options{At: &early}, false)
+	lines = strings.Split(out, "\n")
+	find("the mailing did not exist yet")
+
+	// --json with --at is the endpoint's document, state included.
+	var withState struct {
+		State struct {
+			Periodicity string `json:"periodicity"`
+			Version     int64  `json:"version"`
+		} `json:"state"`
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(render(history.Options{At: &mid}, true)), &withState); err != nil {
+		t.Fatal(err)
+	}
+	if withState.State.Periodicity != "weekly" || withState.State.Version != 1 || len(withState.Events) != 3 {
+		t.Fatalf("--json --at %+v", withState)
+	}
+
+	// Unknown mailings and command-line mistakes.
+	if err := printHistory(ctx, pool, uuid.New(), history.Options{}, false, &bytes.Buffer{}); err == nil {
+		t.Fatal("an unknown mailing printed")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"history", "not-an-id"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "not a mailing id") {
+		t.Fatalf("bad id: exit %d, %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(ctx, []string{"history", id.String(), "--at", "soon"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "--at") {
+		t.Fatalf("bad --at after the id: exit %d, %q", code, stderr.String())
+	}
+}
