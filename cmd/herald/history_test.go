@@ -80,6 +80,7 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	}
 	m = load()
 	fields.Periodicity = domain.Daily
+	fields.ClientIDs = []uuid.UUID{uuid.New(), uuid.New()}
 	if err := m.Update(fields); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	}
 	find("Mailing "+id.String(), "owner alice@example.test")
 	find("alice@example.test", "mailing.created", "created: weekly, 1 client(s), 2027-01-04 09:00:00Z → 2027-02-03 09:00:00Z (Europe/Paris), active")
-	find("alice@example.test", "mailing.updated", "updated: periodicity weekly → daily")
+	find("alice@example.test", "mailing.updated", "updated: clients 1 → 2 (+2 −1); periodicity weekly → daily")
 	find("boss@example.test", "mailing.disabled", "disabled")
 	find("Runs: none")
 	if strings.Contains(out, "State at") {

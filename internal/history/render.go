@@ -61,22 +61,26 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
 	fmt.Fprintf(w, "Mailing %s, owner %s\n\n", d.MailingID, who(&owner))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tVERSION\tACTOR\tEVENT\tCHANGE")
-	var before *domain.Mailing
 	past := make([]domain.Event, 0, len(d.Events))
 	for _, e := range d.Events {
 		ev, err := domain.DecodeEvent(e.Type, e.Data)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", e.Position, err)
 		}
+		// Only an update needs the mailing before and after it; replaying
+		// for every event would cost the square of a long stream.
+		var before, after *domain.Mailing
+		if _, ok := ev.(domain.MailingUpdated); ok {
+			before = domain.LoadMailing(past)
+			after = domain.LoadMailing(append(past, ev))
+		}
 		past = append(past, ev)
-		after := domain.LoadMailing(past)
 		mark := ""
 		if d.At != nil && e.RecordedAt.After(*d.At) {
 			mark = " (after --at)"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\n", e.RecordedAt.UTC().Format(stamp), e.Version, who(e.ActorID), e.Type,
 			Describe(ev, before, after), mark)
-		before = after
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -128,15 +132,15 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
 	return nil
 }
 
-// Describe says in a few words what event e changed, given the mailing
-// before and after it (before is nil for the first event).
+// Describe says in a few words what event e changed; for an update it
+// needs the mailing before and after it (nil otherwise).
 func Describe(e domain.Event, before, after *domain.Mailing) string {
 	switch ev := e.(type) {
 	case domain.MailingCreated:
 		return fmt.Sprintf("created: %s, %d client(s), %s → %s (%s), %s", ev.Periodicity, len(ev.ClientIDs),
 			ev.StartAt.UTC().Format(stamp), ev.EndAt.UTC().Format(stamp), ev.Timezone, activeWord(ev.IsActive))
 	case domain.MailingUpdated:
-		if before == nil {
+		if before == nil || after == nil {
 			return "updated"
 		}
 		return "updated: " + diff(before.Fields(), after.Fields())
@@ -151,7 +155,7 @@ func Describe(e domain.Event, before, after *domain.Mailing) string {
 	case domain.MailingClientRemoved:
 		return "client " + ev.ClientID.String() + " removed (deleted by its owner)"
 	case domain.MailingStarted:
-		return "run " + ev.RunID.String() + " started; status " + string(after.Status())
+		return "run " + ev.RunID.String() + " started; status started"
 	case domain.MailingCompleted:
 		return "completed: " + ev.Reason
 	}
@@ -164,17 +168,19 @@ func diff(a, b domain.MailingFields) string {
 		ch = append(ch, fmt.Sprintf("message %s → %s", a.MessageID, b.MessageID))
 	}
 	if !slices.Equal(a.ClientIDs, b.ClientIDs) {
-		added, removed := 0, 0
+		in := make(map[uuid.UUID]bool, len(a.ClientIDs))
+		for _, id := range a.ClientIDs {
+			in[id] = true
+		}
+		added := 0
 		for _, id := range b.ClientIDs {
-			if !slices.Contains(a.ClientIDs, id) {
+			if in[id] {
+				delete(in, id)
+			} else {
 				added++
 			}
 		}
-		for _, id := range a.ClientIDs {
-			if !slices.Contains(b.ClientIDs, id) {
-				removed++
-			}
-		}
+		removed := len(in)
 		ch = append(ch, fmt.Sprintf("clients %d → %d (+%d −%d)", len(a.ClientIDs), len(b.ClientIDs), added, removed))
 	}
 	if !a.StartAt.Equal(b.StartAt) {
