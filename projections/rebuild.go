@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -99,6 +100,9 @@ func (r RebuildResult) Rate() float64 {
 //     p's checkpoint per topic to the last event the rebuild saw on it (the
 //     live consumer then skips what the rebuild applied and fills any gap
 //     after it from the store), drops the schema, and commits.
+//
+// Events the live projector parked (projection_parked) are skipped, as live
+// consumption skipped them, so the rebuilt model equals the live one.
 //
 // Until that commit every reader sees the old tables, complete. If anything
 // fails, the transaction rolls back and the live tables stay as they were.
@@ -202,6 +206,7 @@ type rebuild struct {
 	topics    map[string]eventstore.Cursor // p's topics → last event seen on it
 	myTopics  []string
 	handled   map[string]bool
+	parked    map[uuid.UUID]bool // events the live projector parked: skipped here too
 }
 
 var unsafeIdent = regexp.MustCompile(`[^a-z0-9_]+`)
@@ -231,6 +236,18 @@ func (r *rebuild) prepare(ctx context.Context) error {
 	}
 	r.path = pgx.Identifier{r.schema}.Sanitize() + ", " + path
 	r.live = map[string]string{}
+	rows, err := r.pool.Query(ctx, `SELECT event_id FROM projection_parked WHERE projector = $1`, r.p.Name())
+	if err != nil {
+		return fmt.Errorf("rebuild %s: parked events: %w", r.p.Name(), err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fmt.Errorf("rebuild %s: parked events: %w", r.p.Name(), err)
+	}
+	r.parked = map[uuid.UUID]bool{}
+	for _, id := range ids {
+		r.parked[id] = true
+	}
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -389,7 +406,7 @@ func (r *rebuild) apply(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEve
 	}
 	mine := make([]domain.RecordedEvent, 0, len(evs))
 	for _, e := range evs {
-		if !r.handled[e.Type] {
+		if !r.handled[e.Type] || r.parked[e.EventID] {
 			continue
 		}
 		if e.Event == nil {
