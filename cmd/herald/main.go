@@ -40,7 +40,7 @@ var commands = []command{
 	{"migrate", "apply, roll back or list database migrations: migrate [up|down|status]", runMigrate},
 	{"ccsu", "create the superuser (--email, --password-stdin)", runCCSU},
 	{"create-groups", "create the groups users and managers with their permissions (idempotent)", runCreateGroups},
-	{"send", "dispatch mailings now: send [--mailing ID]... [--due] [--wait]", runSend},
+	{"send", "dispatch mailings now: send [--mailing ID]... [--run ID]... [--due] [--wait]", runSend},
 	{"rebuild-projections", "rebuild read models from the event store: [--projection NAME]...", runRebuild},
 	{"history", "replay one mailing's audit trail: history MAILING_ID [--at TIME] [--json]", runHistory},
 	{"smtp-sink", "a local SMTP server storing every message as .eml: [--addr] [--dir]", runSMTPSink},

@@ -41,16 +41,19 @@ func (l *idList) Set(s string) error {
 	return nil
 }
 
-// runSend: herald send [--mailing ID]... [--due] [--wait].
+// runSend: herald send [--mailing ID]... [--run ID]... [--due] [--wait].
 func runSend(ctx context.Context, args []string) error {
-	fs := newFlags("send", "send [--mailing ID]... [--due] [--wait]",
+	fs := newFlags("send", "send [--mailing ID]... [--run ID]... [--due] [--wait]",
 		"Emits DispatchMailing commands onto the command stream and prints what it dispatched;\n"+
 			"the running senders (`herald serve --roles sender`) do the sending, in parallel across\n"+
 			"processes. --mailing sends a mailing now (repeatable); --due dispatches every scheduled\n"+
-			"run that is due (the same runs the scheduler would fire: never twice). --wait follows\n"+
+			"run that is due (the same runs the scheduler would fire: never twice); --run hands an\n"+
+			"unfinished run to the senders again (it resumes: nobody is mailed twice). --wait follows\n"+
 			"the runs to the end with a progress bar and prints their totals.")
 	var ids idList
 	fs.Var(&ids, "mailing", "id of a mailing to send now (repeatable)")
+	var resume idList
+	fs.Var(&resume, "run", "id of an unfinished run to hand to the senders again, e.g. after Redis lost its command (repeatable)")
 	due := fs.Bool("due", false, "dispatch every mailing whose scheduled run is due")
 	wait := fs.Bool("wait", false, "follow the runs until they finish, with a progress bar")
 	if err := parseFlags(fs, args); err != nil {
@@ -59,8 +62,8 @@ func runSend(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
 	}
-	if len(ids) == 0 && !*due {
-		return usageErrorf(fs, "name a mailing with --mailing, or use --due")
+	if len(ids) == 0 && len(resume) == 0 && !*due {
+		return usageErrorf(fs, "name a mailing with --mailing or a run with --run, or use --due")
 	}
 	cfg, log, err := setup(config.NeedDatabase, config.NeedRedis)
 	if err != nil {
@@ -90,6 +93,11 @@ func runSend(ctx context.Context, args []string) error {
 		return err
 	}
 	dispatched, err := dispatchMailings(ctx, pool, runs, ids, *due, os.Stdout)
+	if len(resume) > 0 {
+		again, rerr := resumeRuns(ctx, pool, runs, resume, os.Stdout)
+		dispatched = append(dispatched, again...)
+		err = errors.Join(err, rerr)
+	}
 	if *wait && len(dispatched) > 0 {
 		if werr := waitRuns(ctx, pool, dispatched, os.Stdout, os.Stderr, 250*time.Millisecond); werr != nil {
 			err = errors.Join(err, werr)
@@ -153,6 +161,39 @@ WHERE state = 'scheduled' AND active AND due_at <= now() ORDER BY due_at`)
 		p, _ := saga.ReadRunProgress(ctx, pool, runID)
 		fmt.Fprintf(out, "dispatched mailing %s: run %s, %d clients\n", c.MailingID, runID, p.Clients)
 		done = append(done, dispatched{mailingID: c.MailingID, runID: runID})
+	}
+	return done, errors.Join(errs...)
+}
+
+// resumeRuns dispatches unfinished runs again (same run id: the senders
+// resume them and mail nobody twice).
+func resumeRuns(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []uuid.UUID, out io.Writer) ([]dispatched, error) {
+	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7()), Command: "send"}
+	var done []dispatched
+	var errs []error
+	for _, runID := range ids {
+		var mailingID uuid.UUID
+		err := pool.QueryRow(ctx, `SELECT (data->>'mailing_id')::uuid FROM events WHERE stream_id = $1 AND type = 'run.started'`, runID).Scan(&mailingID)
+		if err != nil {
+			fmt.Fprintf(out, "run %s: no such run\n", runID)
+			errs = append(errs, fmt.Errorf("run %s: %w", runID, domain.NotFound("run")))
+			continue
+		}
+		p, err := saga.ReadRunProgress(ctx, pool, runID)
+		if err != nil {
+			return done, err
+		}
+		if p.Finished {
+			fmt.Fprintf(out, "run %s of mailing %s: already finished (%d sent, %d failed)\n", runID, mailingID, p.Sent, p.Failed)
+			continue
+		}
+		if _, _, err := runs.Dispatch(ctx, cmds.DispatchMailing{MailingID: mailingID, RunID: runID, Trigger: domain.TriggerConsole}, meta); err != nil {
+			fmt.Fprintf(out, "run %s: not dispatched: %v\n", runID, err)
+			errs = append(errs, fmt.Errorf("run %s: %w", runID, err))
+			continue
+		}
+		fmt.Fprintf(out, "re-dispatched run %s of mailing %s: %d of %d clients done\n", runID, mailingID, p.Done, p.Clients)
+		done = append(done, dispatched{mailingID: mailingID, runID: runID})
 	}
 	return done, errors.Join(errs...)
 }

@@ -131,6 +131,25 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	if err := waitRuns(ctx, pool, done, &out, &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+	// --run: a run whose command was lost (queued where no sender listens)
+	// is handed to the senders again and finishes; a finished one is left.
+	lostQueue, _ := saga.NewQueue(bus.Config{Client: rc, Prefix: testenv.Name("lost") + ":", Logger: zerolog.Nop()})
+	lostRuns, _ := cmds.NewRuns(store, lostQueue, time.Now)
+	_, lost, err := lostRuns.Dispatch(ctx, cmds.DispatchMailing{MailingID: later}, domain.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	again, err := resumeRuns(ctx, pool, runs, []uuid.UUID{lost, done[0].runID, uuid.New()}, &out)
+	if err == nil || len(again) != 1 || again[0].runID != lost ||
+		!strings.Contains(out.String(), "re-dispatched run "+lost.String()) || !strings.Contains(out.String(), "already finished") ||
+		!strings.Contains(out.String(), "no such run") {
+		t.Fatalf("--run: %v %q", err, out.String())
+	}
+	if err := waitRuns(ctx, pool, again, &out, &bar, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+
 	// A mailing that does not exist is reported, the others still go.
 	out.Reset()
 	if _, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{uuid.New()}, false, &out); err == nil || !strings.Contains(out.String(), "not dispatched") {
