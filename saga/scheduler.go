@@ -448,6 +448,7 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7())}
 	retryLater := func(err error) {
 		log.Error().Err(err).Str("state", r.state).Msg("scheduled action failed; retrying later")
+		schedulerActions.WithLabelValues("failed").Inc()
 		r.dueAt = ptr(now.Add(s.cfg.RetryDelay))
 	}
 	if r.state == stateCompleting {
@@ -461,6 +462,7 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 			return
 		}
 		log.Info().Str("reason", reason).Msg("mailing completed")
+		schedulerActions.WithLabelValues("completed").Inc()
 		r.state, r.dueAt = stateDone, nil
 		return
 	}
@@ -474,6 +476,7 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 			return
 		}
 		log.Warn().Str("reason", reason).Msg("run skipped")
+		schedulerActions.WithLabelValues("skipped").Inc()
 		r.runsSkipped++
 		r.lastDue = ptr(due)
 		r.advance()
@@ -484,6 +487,7 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 	switch {
 	case err == nil:
 		log.Info().Msg("run dispatched")
+		schedulerActions.WithLabelValues("dispatched").Inc()
 		r.started, r.runsFired, r.lastDue, r.lastRunID = true, r.runsFired+1, ptr(due), ptr(runID)
 		r.advance()
 	case errors.Is(err, domain.ErrMailingInactive):

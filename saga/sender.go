@@ -216,6 +216,11 @@ func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Even
 	}
 	log.Info().Int("sent", stats.Sent).Int("failed", stats.Failed).Int("attempts", stats.Attempts).
 		Str("stopped", stats.Stopped).Msg("run finished")
+	if stats.Stopped == "" {
+		runsFinished.WithLabelValues("complete").Inc()
+	} else {
+		runsFinished.WithLabelValues("stopped").Inc()
+	}
 	if strings.HasPrefix(stats.Stopped, ratioPrefix) {
 		reason := fmt.Sprintf("run %s: %s", run.ID(), stats.Stopped)
 		if _, err := s.pauser.PauseMailing(ctx, run.MailingID(), reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
@@ -290,10 +295,15 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 			}
 			stats.Attempts++
 			buf = append(buf, domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: a, Metadata: meta})
-			if a.Success {
+			switch {
+			case a.Success:
 				stats.Sent++
-			} else if a.Permanent {
+				deliveries.WithLabelValues("success").Inc()
+			case a.Permanent:
 				stats.Failed++
+				deliveries.WithLabelValues("permanent").Inc()
+			default:
+				deliveries.WithLabelValues("temporary").Inc()
 			}
 			final := stats.Sent + stats.Failed
 			if stats.Stopped == "" && a.Permanent && final >= s.cfg.PauseMinSample && s.cfg.PauseRatio < 1 &&

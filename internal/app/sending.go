@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -19,6 +20,11 @@ import (
 // read model to rebuild, and its loop) and the sender consuming the
 // command stream.
 func wireSending(a *App) error {
+	for _, c := range saga.Collectors() {
+		if err := a.Registry.Register(c); err != nil {
+			return fmt.Errorf("app: metrics: %w", err)
+		}
+	}
 	queue, err := saga.NewQueue(a.Bus)
 	if err != nil {
 		return err
