@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -258,11 +259,14 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 		defer close(jobs)
 		producerErr = s.produce(stopCtx, clientIDs, done, jobs)
 	}()
+	// The workers tally final outcomes themselves, so the pause threshold
+	// stops them at once, not when the recorder catches up.
+	tally := &tally{sent: int64(stats.Sent), failed: int64(stats.Failed), s: s, stop: stop}
 	var wg sync.WaitGroup
 	for range s.cfg.Concurrency {
 		wg.Go(func() {
 			for j := range jobs {
-				s.deliver(ctx, stopCtx, run, msg, j, attempts)
+				s.deliver(ctx, stopCtx, run, msg, j, attempts, tally.final)
 			}
 		})
 	}
@@ -305,12 +309,6 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 			default:
 				deliveries.WithLabelValues("temporary").Inc()
 			}
-			final := stats.Sent + stats.Failed
-			if stats.Stopped == "" && a.Permanent && final >= s.cfg.PauseMinSample && s.cfg.PauseRatio < 1 &&
-				float64(stats.Failed)/float64(final) > s.cfg.PauseRatio {
-				stats.Stopped = s.ratioReason(stats.Failed, final)
-				stop()
-			}
 			if len(buf) >= s.cfg.BatchSize {
 				flush()
 			}
@@ -319,6 +317,9 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 		}
 	}
 	flush()
+	if r := tally.stopped.Load(); r != nil && stats.Stopped == "" {
+		stats.Stopped = *r
+	}
 	if flushErr != nil {
 		return flushErr
 	}
@@ -326,6 +327,34 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 		return producerErr
 	}
 	return ctx.Err()
+}
+
+// tally counts a run's final outcomes across the workers and stops the run
+// once its failures pass the pause ratio (after PauseMinSample outcomes).
+type tally struct {
+	sent, failed int64
+	mu           sync.Mutex
+	stopped      atomic.Pointer[string]
+	s            *Sender
+	stop         func()
+}
+
+func (t *tally) final(success bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if success {
+		t.sent++
+		return
+	}
+	t.failed++
+	n := t.sent + t.failed
+	cfg := t.s.cfg
+	if t.stopped.Load() == nil && n >= int64(cfg.PauseMinSample) && cfg.PauseRatio < 1 &&
+		float64(t.failed)/float64(n) > cfg.PauseRatio {
+		reason := t.s.ratioReason(int(t.failed), int(n))
+		t.stopped.Store(&reason)
+		t.stop()
+	}
 }
 
 // appendAttempts records a batch, retrying a failed append a few times (the
@@ -384,7 +413,8 @@ func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, done map[uuid.UUI
 // deliver makes the attempts for one client: temporary failures are retried
 // with backoff until MaxAttempts; the last one is final. After stop only the
 // attempt in flight completes.
-func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *domain.Message, j job, out chan<- domain.DeliveryAttempted) {
+func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *domain.Message, j job,
+	out chan<- domain.DeliveryAttempted, final func(success bool)) {
 	m := mail.Message{
 		To: j.email, ToName: j.name, Subject: msg.Subject(), TextBody: msg.Body(),
 		MessageID: strings.Trim(domain.DeliveryMessageID(run.ID(), j.clientID), "<>"),
@@ -405,6 +435,9 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *dom
 			return // shutting down: the attempt is not the server's verdict
 		}
 		out <- a
+		if a.Success || a.Permanent {
+			final(a.Success)
+		}
 		if !retry {
 			return
 		}
