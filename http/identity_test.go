@@ -499,3 +499,22 @@ func TestIdentityGroupsMakeStaff(t *testing.T) {
 	}
 	idWant(t, "bad cursor", env.Do("GET", "/api/v1/users?cursor=zzz", nil, u.bearer()...), 422, "validation_failed")
 }
+
+// With no projector running the users read model stays empty: a new account
+// still verifies, logs in, authenticates and reads itself (from its events),
+// and a block still ends its session at once.
+func TestIdentityWorksBeforeTheReadModel(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.WithRoles()) // no projector
+	u := idVerified(t, env)
+	res := env.Do("GET", "/api/v1/me", nil, u.bearer()...)
+	idWant(t, "me", res, 200)
+	idWant(t, "own user", env.Do("GET", "/api/v1/users/"+u.ID.String(), nil, u.bearer()...), 200)
+	var rows int
+	if err := env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM users`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("users read model has %d rows (%v); this test needs it empty", rows, err)
+	}
+	root := idSuperuser(t, env)
+	idWant(t, "block", env.Do("POST", "/api/v1/users/"+u.ID.String()+"/block", nil, root.bearer()...), 200)
+	idWant(t, "me after block", env.Do("GET", "/api/v1/me", nil, u.bearer()...), 401, "unauthenticated")
+}
