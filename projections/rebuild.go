@@ -58,7 +58,7 @@ type RebuildOptions struct {
 // RebuildProgress is where a rebuild stands.
 type RebuildProgress struct {
 	Projector string
-	Phase     string // "copy", "logging" (tables written to the WAL), "swap", "done"
+	Phase     string // "copy", "logging" (tables written to the WAL), "swap", "done" (one per projector, named alone)
 	Done      int64  // events read from the store so far
 	Total     int64  // events in the store when the rebuild started (grows if it was passed)
 	Applied   int64  // events the projector handled
@@ -110,65 +110,114 @@ func (r RebuildResult) Rate() float64 {
 // drop fail (the rebuild then reports it and changes nothing); grants on the
 // live tables are not carried over.
 func Rebuild(ctx context.Context, pool *pgxpool.Pool, p Projector, opts RebuildOptions) (RebuildResult, error) {
+	res, err := RebuildAll(ctx, pool, []Projector{p}, opts)
+	if len(res) == 0 {
+		return RebuildResult{Projector: p.Name()}, err
+	}
+	return res[0], err
+}
+
+// RebuildAll rebuilds several projectors in one pass over the store (each
+// batch is read once and applied to every one of them, in one transaction),
+// then swaps them in one after the other, each as Rebuild describes. It
+// returns the results of the projectors swapped in before any error.
+// Progress reports name them all, comma-separated.
+func RebuildAll(ctx context.Context, pool *pgxpool.Pool, ps []Projector, opts RebuildOptions) ([]RebuildResult, error) {
 	opts = opts.withDefaults()
-	r := &rebuild{pool: pool, p: p, opts: opts, log: opts.Log.With().Str("projector", p.Name()).Logger(),
-		res: RebuildResult{Projector: p.Name()}, topics: map[string]eventstore.Cursor{}, handled: map[string]bool{}}
-	for _, t := range p.EventTypes() {
-		r.handled[t] = true
+	g := &group{pool: pool, opts: opts}
+	var names []string
+	for _, p := range ps {
+		if len(p.Tables()) == 0 {
+			return nil, fmt.Errorf("projections: %s owns no tables, nothing to rebuild", p.Name())
+		}
+		r := &rebuild{g: g, p: p, log: opts.Log.With().Str("projector", p.Name()).Logger(),
+			res: RebuildResult{Projector: p.Name()}, topics: map[string]eventstore.Cursor{}, handled: map[string]bool{}}
+		for _, t := range p.EventTypes() {
+			r.handled[t] = true
+		}
+		r.myTopics = append(r.myTopics, Topics(p)...)
+		g.members = append(g.members, r)
+		names = append(names, p.Name())
 	}
-	r.myTopics = append(r.myTopics, Topics(p)...)
-	if len(p.Tables()) == 0 {
-		return r.res, fmt.Errorf("projections: %s owns no tables, nothing to rebuild", p.Name())
-	}
-	start := time.Now()
+	g.label = strings.Join(names, ",")
+	g.start = time.Now()
 	lock, err := pool.Acquire(ctx)
 	if err != nil {
-		return r.res, err
+		return nil, err
 	}
 	defer lock.Release()
-	key := eventstore.LockKey("rebuild:" + p.Name())
-	var got bool
-	if err := lock.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
-		return r.res, fmt.Errorf("rebuild %s: lock: %w", p.Name(), err)
-	}
-	if !got {
-		return r.res, fmt.Errorf("%w: %s (another `herald rebuild-projections` holds it; wait for it to finish)", ErrRebuildRunning, p.Name())
-	}
+	var held []int64
 	defer func() {
-		// The lock dies with the session anyway; release it so the pooled
+		// The locks die with the session anyway; release them so the pooled
 		// connection can be reused.
-		_, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+		for _, key := range held {
+			_, _ = lock.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+		}
 	}()
-	r.start = start
-	if err := r.prepare(ctx); err != nil {
-		r.cleanup()
-		return r.res, err
+	for _, r := range g.members {
+		key := eventstore.LockKey("rebuild:" + r.p.Name())
+		var got bool
+		if err := lock.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+			return nil, fmt.Errorf("rebuild %s: lock: %w", r.p.Name(), err)
+		}
+		if !got {
+			return nil, fmt.Errorf("%w: %s (another `herald rebuild-projections` holds it; wait for it to finish)", ErrRebuildRunning, r.p.Name())
+		}
+		held = append(held, key)
 	}
-	if err := r.copyAll(ctx); err != nil {
-		r.cleanup()
-		return r.res, err
+	var out []RebuildResult
+	err = g.run(ctx, func(r *rebuild) {
+		r.res.Elapsed = time.Since(g.start)
+		out = append(out, r.res)
+	})
+	if err != nil {
+		for _, r := range g.members {
+			r.cleanup()
+		}
 	}
-	if err := r.waitStarted(ctx); err != nil {
-		r.cleanup()
-		return r.res, err
+	return out, err
+}
+
+// run copies, then swaps the members in one by one; a member leaves the
+// group once swapped in.
+func (g *group) run(ctx context.Context, done func(*rebuild)) error {
+	if err := g.prepare(ctx); err != nil {
+		return err
 	}
-	if err := r.setLogged(ctx); err != nil {
-		r.cleanup()
-		return r.res, err
+	for _, r := range g.members {
+		if err := r.prepare(ctx); err != nil {
+			return err
+		}
 	}
-	// Writing the tables to the WAL took a while: catch up again, so the
-	// swap (which holds up live applies) has only a short tail left.
-	if err := r.copyAll(ctx); err != nil {
-		r.cleanup()
-		return r.res, err
+	if err := g.copyAll(ctx); err != nil {
+		return err
 	}
-	if err := r.swapWithRetry(ctx); err != nil {
-		r.cleanup()
-		return r.res, err
+	if err := g.waitStarted(ctx); err != nil {
+		return err
 	}
-	r.res.Elapsed = time.Since(start)
-	r.report("done")
-	return r.res, nil
+	for _, r := range g.members {
+		if err := r.setLogged(ctx); err != nil {
+			return err
+		}
+	}
+	for len(g.members) > 0 {
+		// Catch up (writing the WAL and earlier swaps took a while), so the
+		// swap, which holds up live applies, has only a short tail left.
+		if err := g.copyAll(ctx); err != nil {
+			return err
+		}
+		r := g.members[0]
+		if err := g.swapWithRetry(ctx, r); err != nil {
+			return err
+		}
+		g.members = g.members[1:]
+		done(r)
+		if g.opts.Progress != nil {
+			g.opts.Progress(RebuildProgress{Projector: r.p.Name(), Phase: "done", Done: r.res.Events,
+				Total: max(g.total, r.res.Events), Applied: r.res.Applied, Elapsed: r.res.Elapsed})
+		}
+	}
+	return nil
 }
 
 func (o RebuildOptions) withDefaults() RebuildOptions {
@@ -190,23 +239,33 @@ func (o RebuildOptions) withDefaults() RebuildOptions {
 	return o
 }
 
-type rebuild struct {
+// group is what the projectors rebuilt in one pass share: the read
+// position and the figures.
+type group struct {
 	pool      *pgxpool.Pool
-	p         Projector
 	opts      RebuildOptions
-	log       zerolog.Logger
-	res       RebuildResult
+	members   []*rebuild // not swapped in yet
+	label     string
 	start     time.Time
-	total     int64
-	startXmax string                       // first transaction id not yet started when the rebuild began
-	schema    string                       // rebuild_<name>
-	live      map[string]string            // table → the schema it lives in
-	path      string                       // search_path for applies
-	cursor    eventstore.Cursor            // last event applied (committed)
-	topics    map[string]eventstore.Cursor // p's topics → last event seen on it
-	myTopics  []string
-	handled   map[string]bool
-	parked    map[uuid.UUID]bool // events the live projector parked: skipped here too
+	total     int64             // events in the store at the start
+	startXmax string            // first transaction id not yet started when the rebuild began
+	cursor    eventstore.Cursor // last event applied to every member (committed)
+	events    int64             // events read and applied so far
+}
+
+// rebuild is one projector's part.
+type rebuild struct {
+	g        *group
+	p        Projector
+	log      zerolog.Logger
+	res      RebuildResult
+	schema   string                       // rebuild_<name>
+	live     map[string]string            // table → the schema it lives in
+	path     string                       // search_path for applies
+	topics   map[string]eventstore.Cursor // p's topics → last event applied on it
+	myTopics []string
+	handled  map[string]bool
+	parked   map[uuid.UUID]bool // events the live projector parked: skipped here too
 }
 
 var unsafeIdent = regexp.MustCompile(`[^a-z0-9_]+`)
@@ -222,21 +281,25 @@ func SchemaFor(name string) string {
 
 // prepare creates the rebuild schema with empty copies of p's tables whose
 // indexes carry the live names.
+func (g *group) prepare(ctx context.Context) error {
+	if err := g.pool.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&g.startXmax); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	if err := g.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&g.total); err != nil {
+		return fmt.Errorf("rebuild: count events: %w", err)
+	}
+	return nil
+}
+
 func (r *rebuild) prepare(ctx context.Context) error {
 	r.schema = SchemaFor(r.p.Name())
-	if err := r.pool.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&r.startXmax); err != nil {
-		return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
-	}
-	if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&r.total); err != nil {
-		return fmt.Errorf("rebuild %s: count events: %w", r.p.Name(), err)
-	}
 	var path string
-	if err := r.pool.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&path); err != nil {
+	if err := r.g.pool.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&path); err != nil {
 		return err
 	}
 	r.path = pgx.Identifier{r.schema}.Sanitize() + ", " + path
 	r.live = map[string]string{}
-	rows, err := r.pool.Query(ctx, `SELECT event_id FROM projection_parked WHERE projector = $1`, r.p.Name())
+	rows, err := r.g.pool.Query(ctx, `SELECT event_id FROM projection_parked WHERE projector = $1`, r.p.Name())
 	if err != nil {
 		return fmt.Errorf("rebuild %s: parked events: %w", r.p.Name(), err)
 	}
@@ -248,7 +311,7 @@ func (r *rebuild) prepare(ctx context.Context) error {
 	for _, id := range ids {
 		r.parked[id] = true
 	}
-	tx, err := r.pool.Begin(ctx)
+	tx, err := r.g.pool.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -345,9 +408,9 @@ WHERE x.indrelid = $1::regclass ORDER BY i.relname`
 	return nil
 }
 
-// copyAll applies the store batch by batch until a read comes back short.
-// The next batch is read while the current one is applied.
-func (r *rebuild) copyAll(ctx context.Context) error {
+// copyAll applies the store to every member, batch by batch, until a read
+// comes back short. The next batch is read while the current one is applied.
+func (g *group) copyAll(ctx context.Context) error {
 	type read struct {
 		evs []domain.RecordedEvent
 		err error
@@ -357,15 +420,15 @@ func (r *rebuild) copyAll(ctx context.Context) error {
 	reads := make(chan read, 1)
 	go func() {
 		defer close(reads)
-		from := r.cursor
+		from := g.cursor
 		for {
-			evs, err := eventstore.ReadAllFrom(ctx, r.pool, from, r.opts.BatchSize, false)
+			evs, err := eventstore.ReadAllFrom(ctx, g.pool, from, g.opts.BatchSize, false)
 			select {
 			case reads <- read{evs, err}:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil || len(evs) < r.opts.SwapTail {
+			if err != nil || len(evs) < g.opts.SwapTail {
 				return
 			}
 			from = eventstore.CursorOf(evs[len(evs)-1])
@@ -373,28 +436,36 @@ func (r *rebuild) copyAll(ctx context.Context) error {
 	}()
 	for rd := range reads {
 		if rd.err != nil {
-			return fmt.Errorf("rebuild %s: %w", r.p.Name(), rd.err)
+			return fmt.Errorf("rebuild %s: %w", g.label, rd.err)
 		}
 		if len(rd.evs) == 0 {
 			continue
 		}
-		var applied int64
-		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		applied := make([]int64, len(g.members))
+		err := pgx.BeginFunc(ctx, g.pool, func(tx pgx.Tx) error {
 			// The store is the truth and a rebuild can be run again: no need
 			// to wait for the disk at each batch.
 			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 				return err
 			}
-			var err error
-			applied, err = r.apply(ctx, tx, rd.evs)
-			return err
+			for i, r := range g.members {
+				var err error
+				if applied[i], err = r.apply(ctx, tx, rd.evs); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return err
 		}
-		r.res.Applied += applied
-		r.advance(rd.evs)
-		r.report("copy")
+		for i, r := range g.members {
+			r.res.Applied += applied[i]
+			r.seen(r.topics, rd.evs)
+		}
+		g.cursor = eventstore.CursorOf(rd.evs[len(rd.evs)-1])
+		g.events += int64(len(rd.evs))
+		g.report("copy")
 	}
 	return ctx.Err()
 }
@@ -435,15 +506,13 @@ func (r *rebuild) apply(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEve
 	return int64(len(mine)), nil
 }
 
-// advance records evs as applied: the cursor and each topic's last event.
-func (r *rebuild) advance(evs []domain.RecordedEvent) {
+// seen moves topics to the last event of each of p's topics in evs.
+func (r *rebuild) seen(topics map[string]eventstore.Cursor, evs []domain.RecordedEvent) {
 	for _, e := range evs {
 		if t := TopicOf(e.Type); r.isMine(t) {
-			r.topics[t] = eventstore.CursorOf(e)
+			topics[t] = eventstore.CursorOf(e)
 		}
 	}
-	r.cursor = eventstore.CursorOf(evs[len(evs)-1])
-	r.res.Events += int64(len(evs))
 }
 
 func (r *rebuild) isMine(topic string) bool {
@@ -455,13 +524,16 @@ func (r *rebuild) isMine(topic string) bool {
 	return false
 }
 
-func (r *rebuild) report(phase string) {
-	if r.opts.Progress == nil {
+func (g *group) report(phase string) {
+	if g.opts.Progress == nil {
 		return
 	}
-	total := max(r.total, r.res.Events)
-	r.opts.Progress(RebuildProgress{Projector: r.p.Name(), Phase: phase, Done: r.res.Events, Total: total,
-		Applied: r.res.Applied, Elapsed: time.Since(r.start)})
+	var applied int64
+	for _, r := range g.members {
+		applied += r.res.Applied
+	}
+	g.opts.Progress(RebuildProgress{Projector: g.label, Phase: phase, Done: g.events, Total: max(g.total, g.events),
+		Applied: applied, Elapsed: time.Since(g.start)})
 }
 
 // waitStarted waits (up to StartWait) until every transaction that was
@@ -470,18 +542,18 @@ func (r *rebuild) report(phase string) {
 // apply the rest. xmin is cluster-wide: any long transaction on the server
 // holds it back, hence the bound; what the rebuild misses then is applied
 // by the live projector from the checkpoint the swap sets.
-func (r *rebuild) waitStarted(ctx context.Context) error {
-	deadline := time.Now().Add(r.opts.StartWait)
+func (g *group) waitStarted(ctx context.Context) error {
+	deadline := time.Now().Add(g.opts.StartWait)
 	for {
 		var passed bool
-		if err := r.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8`, r.startXmax).Scan(&passed); err != nil {
-			return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
+		if err := g.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8`, g.startXmax).Scan(&passed); err != nil {
+			return fmt.Errorf("rebuild %s: %w", g.label, err)
 		}
 		if passed {
-			return r.copyAll(ctx)
+			return g.copyAll(ctx)
 		}
 		if time.Now().After(deadline) {
-			r.log.Warn().Dur("waited", r.opts.StartWait).Msg("a transaction older than the rebuild is still running; the live projector will apply what it writes")
+			g.opts.Log.Warn().Str("projectors", g.label).Dur("waited", g.opts.StartWait).Msg("a transaction older than the rebuild is still running; the live projector will apply what it writes")
 			return nil
 		}
 		select {
@@ -489,7 +561,7 @@ func (r *rebuild) waitStarted(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		if err := r.copyAll(ctx); err != nil {
+		if err := g.copyAll(ctx); err != nil {
 			return err
 		}
 	}
@@ -497,16 +569,16 @@ func (r *rebuild) waitStarted(ctx context.Context) error {
 
 // setLogged turns the copies into ordinary, crash-safe tables.
 func (r *rebuild) setLogged(ctx context.Context) error {
-	r.report("logging")
+	r.g.report("logging")
 	for _, t := range r.p.Tables() {
-		if _, err := r.pool.Exec(ctx, `ALTER TABLE `+pgx.Identifier{r.schema, t}.Sanitize()+` SET LOGGED`); err != nil {
+		if _, err := r.g.pool.Exec(ctx, `ALTER TABLE `+pgx.Identifier{r.schema, t}.Sanitize()+` SET LOGGED`); err != nil {
 			return fmt.Errorf("rebuild %s: %s: %w", r.p.Name(), t, err)
 		}
 	}
 	return nil
 }
 
-func (r *rebuild) swapWithRetry(ctx context.Context) error {
+func (g *group) swapWithRetry(ctx context.Context, r *rebuild) error {
 	for attempt := 1; ; attempt++ {
 		r.res.Swaps = attempt
 		err := r.swap(ctx)
@@ -514,13 +586,13 @@ func (r *rebuild) swapWithRetry(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" || attempt >= r.opts.SwapAttempts || ctx.Err() != nil {
+		if !errors.As(err, &pgErr) || pgErr.Code != "55P03" || attempt >= g.opts.SwapAttempts || ctx.Err() != nil {
 			return err
 		}
 		// lock_not_available: a long query still reads the old tables, or a
 		// live apply is slow. Catch up again, then try once more.
 		r.log.Warn().Int("attempt", attempt).Msg("rebuild swap waited too long for a lock; retrying")
-		if err := r.copyAll(ctx); err != nil {
+		if err := g.copyAll(ctx); err != nil {
 			return err
 		}
 	}
@@ -528,24 +600,25 @@ func (r *rebuild) swapWithRetry(ctx context.Context) error {
 
 // swap applies the tail and replaces the live tables, in one transaction.
 func (r *rebuild) swap(ctx context.Context) error {
-	r.report("swap")
-	tx, err := r.pool.Begin(ctx)
+	g := r.g
+	g.report("swap")
+	tx, err := g.pool.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, strconv.FormatInt(r.opts.LockTimeout.Milliseconds(), 10)); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, strconv.FormatInt(g.opts.LockTimeout.Milliseconds(), 10)); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, eventstore.LockKey(LockName(r.p.Name()))); err != nil {
 		return fmt.Errorf("rebuild %s: wait for live applies: %w", r.p.Name(), err)
 	}
 	// Live applies now wait for us: apply the rest. Progress is kept aside
-	// until commit; a rolled-back swap must not move the cursor.
-	cursor, topics := r.cursor, cloneCursors(r.topics)
+	// until commit; a rolled-back swap must not move anything.
+	cursor, topics := g.cursor, cloneCursors(r.topics)
 	var events, applied int64
 	for {
-		evs, err := eventstore.ReadAllFrom(ctx, tx, cursor, r.opts.BatchSize, false)
+		evs, err := eventstore.ReadAllFrom(ctx, tx, cursor, g.opts.BatchSize, false)
 		if err != nil {
 			return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
 		}
@@ -556,11 +629,7 @@ func (r *rebuild) swap(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range evs {
-			if t := TopicOf(e.Type); r.isMine(t) {
-				topics[t] = eventstore.CursorOf(e)
-			}
-		}
+		r.seen(topics, evs)
 		cursor = eventstore.CursorOf(evs[len(evs)-1])
 		events += int64(len(evs))
 		applied += n
@@ -592,8 +661,8 @@ ON CONFLICT (projector, topic) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = 
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("rebuild %s: swap: %w", r.p.Name(), err)
 	}
-	r.cursor, r.topics = cursor, topics
-	r.res.Events += events
+	r.topics = topics
+	r.res.Events = g.events + events
 	r.res.Applied += applied
 	return nil
 }
@@ -614,7 +683,7 @@ func (r *rebuild) cleanup() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := r.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{r.schema}.Sanitize()+` CASCADE`); err != nil {
+	if _, err := r.g.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{r.schema}.Sanitize()+` CASCADE`); err != nil {
 		r.log.Warn().Err(err).Str("schema", r.schema).Msg("could not drop the rebuild schema")
 	}
 }

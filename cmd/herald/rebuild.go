@@ -112,24 +112,27 @@ func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, st
 		return fmt.Errorf("%d database migrations are pending; run `herald migrate up` first", pending)
 	}
 	tty := term.IsTerminal(int(stderr.Fd()))
+	var label []string
 	for _, p := range chosen {
-		show := newProgress(p.Name(), tty, stderr, log)
-		res, err := projections.Rebuild(ctx, pool, p, projections.RebuildOptions{
-			BatchSize: *batch, Progress: show.update, Log: log,
-		})
-		show.finish()
-		if err != nil {
-			if errors.Is(err, projections.ErrRebuildRunning) {
-				return fmt.Errorf("projection %s is already being rebuilt by another process; try again when it is done", p.Name())
-			}
-			return err
-		}
+		label = append(label, p.Name())
+	}
+	// One pass over the store feeds every chosen projection; each is
+	// swapped in as soon as it has caught up.
+	show := newProgress(strings.Join(label, ","), tty, stderr, log)
+	results, err := projections.RebuildAll(ctx, pool, chosen, projections.RebuildOptions{
+		BatchSize: *batch, Progress: show.update, Log: log,
+	})
+	show.finish()
+	for _, res := range results {
 		fmt.Fprintf(stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", res.Projector, res.Events,
 			res.Elapsed.Round(time.Millisecond), res.Rate())
 		log.Info().Str("projector", res.Projector).Int64("events", res.Events).Int64("applied", res.Applied).
 			Dur("elapsed", res.Elapsed).Float64("events_per_s", res.Rate()).Int("swaps", res.Swaps).Msg("projection rebuilt")
 	}
-	return nil
+	if errors.Is(err, projections.ErrRebuildRunning) {
+		return fmt.Errorf("%w; try again when the other rebuild is done", err)
+	}
+	return err
 }
 
 // progress shows a rebuild's progress: a bar on a terminal, a log line every
