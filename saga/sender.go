@@ -253,7 +253,9 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 	// Room for a whole lookup batch: the next batch is looked up while the
 	// workers still have this one to send.
 	jobs := make(chan job, s.cfg.LookupBatch+2*s.cfg.Concurrency)
-	attempts := make(chan domain.DeliveryAttempted, 4*s.cfg.BatchSize)
+	// A crash loses the record of what sits here and in the batch being
+	// appended (those clients are mailed again on resume), so keep it small.
+	attempts := make(chan domain.DeliveryAttempted, s.cfg.BatchSize)
 	var producerErr error
 	go func() {
 		defer close(jobs)
