@@ -161,7 +161,7 @@ func (p *progress) update(s projections.RebuildProgress) {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(30),
 		)
 	}
 	if p.bar != nil {
