@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,8 +24,9 @@ func runHistory(ctx context.Context, args []string) error {
 	fs := newFlags("history", "history MAILING_ID [--at TIME] [--json] [--deliveries [--limit N]]",
 		"Replays one mailing's audit trail from the event store: every event, oldest first, with\n"+
 			"its time, actor and what it changed, then a summary of the mailing's runs. --at rebuilds\n"+
-			"the mailing as it stood at TIME (RFC 3339, or \"2006-01-02 15:04[:05]\" in UTC) by\n"+
-			"replaying its events. --json prints the document GET /api/v1/mailings/{id}/history answers.")
+			"the mailing as it stood at the end of TIME (RFC 3339, or \"2006-01-02 15:04[:05[.000]]\" in\n"+
+			"UTC; a time to the second covers that second) by replaying its events. --json prints the\n"+
+			"document GET /api/v1/mailings/{id}/history answers.")
 	at := fs.String("at", "", "show the mailing's state as it stood at `TIME`")
 	asJSON := fs.Bool("json", false, "print the JSON document instead of the timeline")
 	deliveries := fs.Bool("deliveries", false, "with --json, add the first page of delivery attempts")
@@ -71,14 +73,52 @@ func runHistory(ctx context.Context, args []string) error {
 	return printHistory(ctx, pool, id, o, *asJSON, os.Stdout)
 }
 
-// parseTime reads RFC 3339, or a UTC date and time without a zone.
+// parseTime reads RFC 3339, or a UTC date and time without a zone, and
+// returns the last instant the text names: "09:00:05" covers that whole
+// second and "09:00:05.120" that millisecond, so a time copied from the
+// timeline (which shows milliseconds) includes the events shown at it.
 func parseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+	layouts := []struct {
+		layout string
+		span   time.Duration
+	}{
+		{"2006-01-02 15:04", time.Minute}, {"2006-01-02T15:04", time.Minute}, {"2006-01-02", 24 * time.Hour},
+	}
+	// With seconds (and perhaps a fraction): RFC 3339, or as the timeline
+	// shows times, with or without a zone.
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999",
+		"2006-01-02T15:04:05.999999999"} {
 		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t, nil
+			return t.Add(fractionSpan(s) - time.Nanosecond), nil
+		}
+	}
+	for _, l := range layouts {
+		if t, err := time.ParseInLocation(l.layout, s, time.UTC); err == nil {
+			return t.Add(l.span - time.Nanosecond), nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (use RFC 3339, such as 2026-11-25T09:00:00Z)", s)
+}
+
+// fractionSpan is the unit of the last digit of the seconds in s: 1s
+// without a fraction, 1ms for ".123".
+func fractionSpan(s string) time.Duration {
+	dot := strings.LastIndexByte(s, '.')
+	if dot < 0 {
+		return time.Second
+	}
+	n := 0
+	for _, c := range s[dot+1:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n++
+	}
+	span := time.Second
+	for range n {
+		span /= 10
+	}
+	return max(span, time.Nanosecond)
 }
 
 // printHistory writes mailing id's audit replay to out: the timeline, or

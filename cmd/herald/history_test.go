@@ -136,7 +136,7 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	mid := created.Add(edited.Sub(created) / 2)
 	out = render(history.Options{At: &mid}, false)
 	lines = strings.Split(out, "\n")
-	find("State at " + mid.UTC().Format("2006-01-02 15:04:05Z07:00"))
+	find("State at " + mid.UTC().Format("2006-01-02 15:04:05.000Z07:00"))
 	find("periodicity:", "weekly")
 	find("active:", "yes")
 	find("mailing.updated", "(after --at)")
@@ -144,6 +144,26 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	lines = strings.Split(out, "\n")
 	find("periodicity:", "daily")
 	find("active:", "yes")
+	// A time copied from the timeline (milliseconds) includes the event
+	// shown at it; one to the second covers that whole second.
+	shown, err := parseTime(edited.UTC().Format("2006-01-02 15:04:05.000Z07:00"))
+	if err != nil || shown.Before(edited) || shown.Sub(edited) >= time.Millisecond {
+		t.Fatalf("--at %s read as %s (%v)", edited, shown, err)
+	}
+	out = render(history.Options{At: &shown}, false)
+	lines = strings.Split(out, "\n")
+	find("periodicity:", "daily")
+	for in, want := range map[string]string{
+		"2026-11-25T09:00:05Z":         "2026-11-25T09:00:05.999999999Z",
+		"2026-11-25 09:00:05":          "2026-11-25T09:00:05.999999999Z",
+		"2026-11-25 09:00":             "2026-11-25T09:00:59.999999999Z",
+		"2026-11-25T10:00:05.12+01:00": "2026-11-25T09:00:05.129999999Z",
+		"2026-11-25":                   "2026-11-25T23:59:59.999999999Z",
+	} {
+		if got, err := parseTime(in); err != nil || got.UTC().Format(time.RFC3339Nano) != want {
+			t.Errorf("parseTime(%q) = %s, %v; want %s", in, got.UTC().Format(time.RFC3339Nano), err, want)
+		}
+	}
 	now := time.Now()
 	out = render(history.Options{At: &now}, false)
 	lines = strings.Split(out, "\n")

@@ -43,7 +43,12 @@ func ActorEmails(ctx context.Context, db Querier, d Document) (map[uuid.UUID]str
 	return out, nil
 }
 
-const stamp = "2006-01-02 15:04:05Z07:00"
+// stamp shows event times to the millisecond (events of one request are
+// that close); setting is for a mailing's own times.
+const (
+	stamp   = "2006-01-02 15:04:05.000Z07:00"
+	setting = "2006-01-02 15:04:05Z07:00"
+)
 
 // Render writes d as a timeline for a terminal: one line per event (time,
 // actor, event, what changed), the runs, and the state at d.At if asked.
@@ -121,7 +126,7 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
 			}
 			fmt.Fprintf(tw, "  message:\t%s\n", s.MessageID)
 			fmt.Fprintf(tw, "  clients:\t%d\n", len(s.ClientIDs))
-			fmt.Fprintf(tw, "  window:\t%s → %s (%s)\n", s.StartAt.Format(stamp), s.EndAt.Format(stamp), s.Timezone)
+			fmt.Fprintf(tw, "  window:\t%s → %s (%s)\n", s.StartAt.Format(setting), s.EndAt.Format(setting), s.Timezone)
 			fmt.Fprintf(tw, "  periodicity:\t%s\n", s.Periodicity)
 			fmt.Fprintf(tw, "  last run:\t%s\n", timeOrDash(s.LastRunAt))
 			if err := tw.Flush(); err != nil {
@@ -138,7 +143,7 @@ func Describe(e domain.Event, before, after *domain.Mailing) string {
 	switch ev := e.(type) {
 	case domain.MailingCreated:
 		return fmt.Sprintf("created: %s, %d client(s), %s → %s (%s), %s", ev.Periodicity, len(ev.ClientIDs),
-			ev.StartAt.UTC().Format(stamp), ev.EndAt.UTC().Format(stamp), ev.Timezone, activeWord(ev.IsActive))
+			ev.StartAt.UTC().Format(setting), ev.EndAt.UTC().Format(setting), ev.Timezone, activeWord(ev.IsActive))
 	case domain.MailingUpdated:
 		if before == nil || after == nil {
 			return "updated"
@@ -184,10 +189,10 @@ func diff(a, b domain.MailingFields) string {
 		ch = append(ch, fmt.Sprintf("clients %d → %d (+%d −%d)", len(a.ClientIDs), len(b.ClientIDs), added, removed))
 	}
 	if !a.StartAt.Equal(b.StartAt) {
-		ch = append(ch, fmt.Sprintf("start %s → %s", a.StartAt.UTC().Format(stamp), b.StartAt.UTC().Format(stamp)))
+		ch = append(ch, fmt.Sprintf("start %s → %s", a.StartAt.UTC().Format(setting), b.StartAt.UTC().Format(setting)))
 	}
 	if !a.EndAt.Equal(b.EndAt) {
-		ch = append(ch, fmt.Sprintf("end %s → %s", a.EndAt.UTC().Format(stamp), b.EndAt.UTC().Format(stamp)))
+		ch = append(ch, fmt.Sprintf("end %s → %s", a.EndAt.UTC().Format(setting), b.EndAt.UTC().Format(setting)))
 	}
 	if a.Periodicity != b.Periodicity {
 		ch = append(ch, fmt.Sprintf("periodicity %s → %s", a.Periodicity, b.Periodicity))
