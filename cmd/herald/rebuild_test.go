@@ -83,7 +83,7 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 
 var rbVerifyLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
 
-func rbSignUp(t *testing.T, env *apptest.Env) string {
+func rbSignUp(t testing.TB, env *apptest.Env) string {
 	t.Helper()
 	email := testenv.Name("rb") + "@example.org"
 	const pw = "correct horse battery"
