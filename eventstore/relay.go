@@ -37,7 +37,7 @@ func NewRelay(store *Store, pub message.Publisher, cfg bus.Config, log zerolog.L
 		return nil, errors.New("eventstore: relay needs a store and a publisher")
 	}
 	return &Relay{store: store, pub: pub, bus: cfg, log: log.With().Str("component", "relay").Logger(),
-		name: "relay:" + cfg.Prefix, batch: 500, idle: 10 * time.Millisecond}, nil
+		name: RelayName(cfg.Prefix), batch: 500, idle: 10 * time.Millisecond}, nil
 }
 
 // Run relays until ctx ends, taking part in the leader election.
@@ -54,18 +54,29 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// relayState is the checkpoint: the last cursor published and, per topic,
-// the last cursor published on it.
-type relayState struct {
+// RelayName is the checkpoint and lock name of the relay of a deployment.
+func RelayName(busPrefix string) string { return "relay:" + busPrefix }
+
+// RelayState is the relay's checkpoint: the last cursor published and, per
+// topic, the last cursor published on it.
+type RelayState struct {
 	At     Cursor
 	Topics map[string]Cursor
 }
 
+type relayState = RelayState
+
 func (r *Relay) loadState(ctx context.Context) (relayState, error) {
+	return LoadRelayState(ctx, r.store.pool, r.name)
+}
+
+// LoadRelayState reads the checkpoint of the relay named name (the zero
+// state if it never published).
+func LoadRelayState(ctx context.Context, q querier, name string) (RelayState, error) {
 	st := relayState{Topics: map[string]Cursor{}}
 	var tx string
 	var topics []byte
-	err := r.store.pool.QueryRow(ctx, `SELECT tx_id::text, position, topics FROM store_checkpoints WHERE name = $1`, r.name).
+	err := q.QueryRow(ctx, `SELECT tx_id::text, position, topics FROM store_checkpoints WHERE name = $1`, name).
 		Scan(&tx, &st.At.Position, &topics)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil

@@ -150,7 +150,7 @@ func TestPipelineAppliesEveryEventOnce(t *testing.T) {
 	p.appendPings(t, strings.Split(strings.Repeat("x,", 200), ",")[:200]...)
 	p.waitApplied(t, 200)
 
-	w := projections.NewWaiter(p.pool, &pingProjector{})
+	w := projections.NewWaiter(p.pool, p.cfg.Prefix, &pingProjector{})
 	ids := p.appendPings(t, "last")
 	var pos int64
 	if err := p.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE event_id = $1`, ids[0]).Scan(&pos); err != nil {
@@ -228,7 +228,7 @@ func TestWaiterReportsLag(t *testing.T) {
 	if err := p.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE event_id = $1`, ids[0]).Scan(&pos); err != nil {
 		t.Fatal(err)
 	}
-	w := projections.NewWaiter(p.pool, &pingProjector{})
+	w := projections.NewWaiter(p.pool, p.cfg.Prefix, &pingProjector{})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := w.WaitFor(ctx, []string{"pings"}, pos); !errors.Is(err, projections.ErrLagging) {

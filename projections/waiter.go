@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/heraldmail/herald/eventstore"
 )
 
 // ErrLagging means a projector had not applied the wanted position in time.
@@ -16,28 +19,31 @@ var ErrLagging = errors.New("projections: read model has not caught up")
 // Waiter answers "has projector P applied store position N", for the
 // X-Min-Position read-your-writes header. It reads checkpoints from
 // PostgreSQL, so it works in a process that runs no projector.
+//
+// A projector keeps one checkpoint per topic, and topics move independently,
+// so "applied N" means: on every topic P consumes, P has applied the last
+// event of that topic at or before N. The relay's checkpoint knows, per
+// topic, the last event it published; once the relay has passed N those are
+// the targets (they may lie a little after N, which only makes the wait a
+// little longer, never too short).
 type Waiter struct {
 	pool   *pgxpool.Pool
-	topics map[string]map[string]bool // projector → topics it consumes
+	relay  string
+	topics map[string][]string // projector → topics it consumes
 	poll   time.Duration
 }
 
-// NewWaiter knows the topics of projectors.
-func NewWaiter(pool *pgxpool.Pool, projectors ...Projector) *Waiter {
-	w := &Waiter{pool: pool, topics: map[string]map[string]bool{}, poll: 5 * time.Millisecond}
+// NewWaiter knows the topics of projectors fed by the relay of busPrefix.
+func NewWaiter(pool *pgxpool.Pool, busPrefix string, projectors ...Projector) *Waiter {
+	w := &Waiter{pool: pool, relay: eventstore.RelayName(busPrefix), topics: map[string][]string{}, poll: 5 * time.Millisecond}
 	for _, p := range projectors {
-		set := map[string]bool{}
-		for _, t := range Topics(p) {
-			set[t] = true
-		}
-		w.topics[p.Name()] = set
+		w.topics[p.Name()] = Topics(p)
 	}
 	return w
 }
 
-// WaitFor blocks until every named projector has applied position (or does
-// not consume its topic), or ctx ends (ErrLagging). No names means every
-// projector.
+// WaitFor blocks until every named projector has applied position, or ctx
+// ends (ErrLagging). No names means every projector.
 func (w *Waiter) WaitFor(ctx context.Context, projectors []string, position int64) error {
 	if len(projectors) == 0 {
 		for name := range w.topics {
@@ -49,13 +55,20 @@ func (w *Waiter) WaitFor(ctx context.Context, projectors []string, position int6
 			return fmt.Errorf("projections: no projector %q", name)
 		}
 	}
+	var targets map[string]eventstore.Cursor
 	for {
-		done, err := w.applied(ctx, projectors, position)
+		var err error
+		if targets == nil {
+			targets, err = w.targets(ctx, position)
+		}
+		if err == nil && targets != nil {
+			var done bool
+			if done, err = w.applied(ctx, projectors, targets); err == nil && done {
+				return nil
+			}
+		}
 		if err != nil && ctx.Err() == nil {
 			return err
-		}
-		if done {
-			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -65,32 +78,54 @@ func (w *Waiter) WaitFor(ctx context.Context, projectors []string, position int6
 	}
 }
 
-func (w *Waiter) applied(ctx context.Context, projectors []string, position int64) (bool, error) {
-	var tx, streamType string
-	err := w.pool.QueryRow(ctx, `SELECT tx_id::text, stream_type FROM events WHERE position = $1`, position).Scan(&tx, &streamType)
+// targets returns, per topic, the cursor each consumer must reach for
+// position to count as applied; nil while the relay has not passed position.
+func (w *Waiter) targets(ctx context.Context, position int64) (map[string]eventstore.Cursor, error) {
+	var tx string
+	err := w.pool.QueryRow(ctx, `SELECT tx_id::text FROM events WHERE position = $1`, position).Scan(&tx)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil // not committed (yet)
+		return nil, nil // not committed (yet)
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	topic := "events." + streamType
-	var names []string
-	for _, name := range projectors {
-		if w.topics[name][topic] {
-			names = append(names, name)
+	txID, err := strconv.ParseUint(tx, 10, 64)
+	if err != nil {
+		return nil, err
+	}
+	st, err := eventstore.LoadRelayState(ctx, w.pool, w.relay)
+	if err != nil {
+		return nil, err
+	}
+	if st.At.Less(eventstore.Cursor{TxID: txID, Position: position}) {
+		return nil, nil // the relay has not published it yet
+	}
+	return st.Topics, nil
+}
+
+func (w *Waiter) applied(ctx context.Context, projectors []string, targets map[string]eventstore.Cursor) (bool, error) {
+	var names, topics, txs []string
+	var positions []int64
+	for _, p := range projectors {
+		for _, t := range w.topics[p] {
+			target, ok := targets[t]
+			if !ok {
+				continue // nothing was ever published on t
+			}
+			names, topics = append(names, p), append(topics, t)
+			txs, positions = append(txs, strconv.FormatUint(target.TxID, 10)), append(positions, target.Position)
 		}
 	}
 	if len(names) == 0 {
 		return true, nil
 	}
 	var behind int
-	err = w.pool.QueryRow(ctx, `
-SELECT count(*) FROM unnest($1::text[]) AS p(name)
+	err := w.pool.QueryRow(ctx, `
+SELECT count(*) FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS t(projector, topic, tx, pos)
 WHERE NOT EXISTS (
     SELECT 1 FROM projection_checkpoints c
-    WHERE c.projector = p.name AND c.topic = $2
-      AND (c.tx_id, c.position) >= ($3::text::xid8, $4::bigint))`, names, topic, tx, position).Scan(&behind)
+    WHERE c.projector = t.projector AND c.topic = t.topic
+      AND (c.tx_id, c.position) >= (t.tx::xid8, t.pos))`, names, topics, txs, positions).Scan(&behind)
 	if err != nil {
 		return false, err
 	}

@@ -104,7 +104,7 @@ func New(d Deps) (*App, error) {
 			return nil, err
 		}
 	}
-	a.Waiter = projections.NewWaiter(d.Pool, a.Projectors...)
+	a.Waiter = projections.NewWaiter(d.Pool, a.Bus.Prefix, a.Projectors...)
 
 	relay, err := eventstore.NewRelay(store, a.Publisher, a.Bus, d.Log)
 	if err != nil {
