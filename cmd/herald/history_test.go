@@ -91,6 +91,34 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	}
 	commit(domain.MailingStreamType, id, m.Version(), boss, m.Changes())
 
+	// One run of the mailing, finished, as the reports projector (which the
+	// run summaries come from) has applied it.
+	runID := uuid.Must(uuid.NewV7())
+	ran := time.Now().UTC().Truncate(time.Microsecond)
+	commit(domain.RunStreamType, runID, eventstore.NoStream, uuid.Nil, []domain.Event{
+		domain.RunStarted{RunID: runID, MailingID: id, OwnerID: alice, MessageID: fields.MessageID, Trigger: domain.TriggerConsole,
+			DueAt: ran, StartedAt: ran, Clients: 2},
+		domain.DeliveryAttempted{MailingID: id, ClientID: fields.ClientIDs[0], Email: "a@x.test", Success: true, ServerResponse: "250 ok", AttemptedAt: ran, Attempt: 1},
+		domain.DeliveryAttempted{MailingID: id, ClientID: fields.ClientIDs[1], Email: "b@x.test", ServerResponse: "550 no", AttemptedAt: ran, Attempt: 1, Permanent: true},
+		domain.RunFinished{MailingID: id, Sent: 1, Failed: 1, FinishedAt: ran.Add(time.Second)},
+	})
+	runEvents, err := store.Load(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range runEvents {
+		if err := (projections.ReportsProjector{}).Apply(ctx, tx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	render := func(o history.Options, asJSON bool) string {
 		t.Helper()
 		var buf bytes.Buffer
@@ -119,7 +147,8 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	find("alice@example.test", "mailing.created", "created: weekly, 1 client(s), 2027-01-04 09:00:00Z → 2027-02-03 09:00:00Z (Europe/Paris), active")
 	find("alice@example.test", "mailing.updated", "updated: clients 1 → 2 (+2 −1); periodicity weekly → daily")
 	find("boss@example.test", "mailing.disabled", "disabled")
-	find("Runs: none")
+	find("Runs (1):")
+	find(runID.String(), "finished", ran.Format("2006-01-02 15:04:05.000Z07:00"), "1", "2 (1/1)")
 	if strings.Contains(out, "State at") {
 		t.Fatal("a state without --at")
 	}
