@@ -539,14 +539,15 @@ func (g *group) report(phase string) {
 // waitStarted waits (up to StartWait) until every transaction that was
 // running when the rebuild started has ended, so the rebuild includes every
 // event committed before it began even if `herald serve` is not running to
-// apply the rest. xmin is cluster-wide: any long transaction on the server
-// holds it back, hence the bound; what the rebuild misses then is applied
-// by the live projector from the checkpoint the swap sets.
+// apply the rest. events_read_bound() ignores other databases' transactions,
+// but a long one in ours still holds it back, hence the time limit; what the
+// rebuild misses then is applied by the live projector from the checkpoint
+// the swap sets.
 func (g *group) waitStarted(ctx context.Context) error {
 	deadline := time.Now().Add(g.opts.StartWait)
 	for {
 		var passed bool
-		if err := g.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8`, g.startXmax).Scan(&passed); err != nil {
+		if err := g.pool.QueryRow(ctx, `SELECT events_read_bound() >= $1::text::xid8`, g.startXmax).Scan(&passed); err != nil {
 			return fmt.Errorf("rebuild %s: %w", g.label, err)
 		}
 		if passed {
