@@ -100,15 +100,22 @@ func New(pool *pgxpool.Pool) (*Store, error) {
 // Pool exposes the pool for packages that share the database (projections).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// appendSQL inserts one stream's events when its version is as expected,
+// and fails with HC002 (events_version_conflict) when it is not, so that the
+// statements sent with it in one batch roll back too.
 const appendSQL = `
 WITH cur AS (
     SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = $2
+), ins AS (
+    INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+    SELECT e.id, $1, $2, cur.v + e.n, e.type, e.data::jsonb, e.meta::jsonb
+    FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(id, type, data, meta, n), cur
+    WHERE $3::bigint < 0 OR cur.v = $3::bigint
+    RETURNING position, version
 )
-INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
-SELECT e.id, $1, $2, cur.v + e.n, e.type, e.data::jsonb, e.meta::jsonb
-FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(id, type, data, meta, n), cur
-WHERE $3::bigint < 0 OR cur.v = $3::bigint
-RETURNING position, version`
+SELECT position, version FROM ins
+UNION ALL
+SELECT NULL, events_version_conflict() WHERE NOT EXISTS (SELECT 1 FROM ins)`
 
 // Append writes events to one stream in one transaction. expected is Any,
 // NoStream or the exact current version; a mismatch is ErrConcurrency.
@@ -211,103 +218,100 @@ type querier interface {
 }
 
 func (s *Store) commitOnce(ctx context.Context, c Commit, args [][]any) (Result, error) {
-	// The common case, one stream and no claims, is one statement in its own
-	// implicit transaction: one round trip, as cheap as a plain INSERT.
-	if len(c.Appends) == 1 && len(c.Claims) == 0 && len(c.Releases) == 0 {
-		return appendOne(ctx, s.pool, c.Appends[0], args[0])
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return Result{}, fmt.Errorf("eventstore: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// Releases, claims and appends go out as one pipelined batch, which
+	// PostgreSQL runs as one implicit transaction: one round trip for the
+	// whole commit, and any failing statement (a taken claim, a version that
+	// did not hold) rolls back all of it.
+	b := &pgx.Batch{}
 	for _, r := range c.Releases {
-		if _, err := tx.Exec(ctx, `DELETE FROM unique_claims WHERE scope = $1 AND key = $2`, r.Scope, r.Key); err != nil {
-			return Result{}, fmt.Errorf("eventstore: release %s: %w", r.Scope, err)
-		}
+		b.Queue(`DELETE FROM unique_claims WHERE scope = $1 AND key = $2`, r.Scope, r.Key)
 	}
 	for _, cl := range c.Claims {
-		var owner uuid.UUID
-		err := tx.QueryRow(ctx, `
-INSERT INTO unique_claims (scope, key, owner_id) VALUES ($1, $2, $3)
-ON CONFLICT (scope, key) DO UPDATE SET scope = EXCLUDED.scope
-RETURNING owner_id`, cl.Scope, cl.Key, cl.Owner).Scan(&owner)
-		if err != nil {
-			return Result{}, fmt.Errorf("eventstore: claim %s: %w", cl.Scope, err)
+		b.Queue(`SELECT claim_unique($1, $2, $3)`, cl.Scope, cl.Key, cl.Owner)
+	}
+	for i := range c.Appends {
+		b.Queue(appendSQL, args[i]...)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	res, err := readBatch(br, c)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		return res, nil
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "HC001":
+		return Result{}, &ClaimTakenError{Scope: pgErr.Detail, Key: pgErr.Hint}
+	case isUniqueViolation(err, "events_stream_id_version_key"):
+		return Result{}, errVersionTaken
+	case errors.As(err, &pgErr) && (pgErr.Code == "HC002" || pgErr.ConstraintName == "events_event_id_key"):
+		// Nothing was written. If every event of the commit is already
+		// stored, this is a retry of a commit that succeeded.
+		return s.alreadyStored(ctx, c, args)
+	default:
+		return Result{}, fmt.Errorf("eventstore: commit: %w", err)
+	}
+}
+
+func readBatch(br pgx.BatchResults, c Commit) (Result, error) {
+	for range c.Releases {
+		if _, err := br.Exec(); err != nil {
+			return Result{}, err
 		}
-		if owner != cl.Owner {
-			return Result{}, &ClaimTakenError{Scope: cl.Scope, Key: cl.Key}
+	}
+	for range c.Claims {
+		if _, err := br.Exec(); err != nil {
+			return Result{}, err
 		}
 	}
 	var res Result
-	for i, a := range c.Appends {
-		r, err := appendOne(ctx, tx, a, args[i])
+	for range c.Appends {
+		rows, err := br.Query()
 		if err != nil {
 			return Result{}, err
 		}
-		res.Version = r.Version
-		if r.LastPosition > res.LastPosition {
-			res.LastPosition = r.LastPosition
+		var last, version int64
+		for rows.Next() {
+			if err := rows.Scan(&last, &version); err != nil {
+				rows.Close()
+				return Result{}, err
+			}
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		if isUniqueViolation(err, "events_stream_id_version_key") {
-			return Result{}, errVersionTaken
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return Result{}, err
 		}
-		return Result{}, fmt.Errorf("eventstore: commit: %w", err)
+		res.Version = version
+		res.LastPosition = max(res.LastPosition, last)
 	}
 	return res, nil
 }
 
-func appendOne(ctx context.Context, q querier, a StreamAppend, args []any) (Result, error) {
-	rows, err := q.Query(ctx, appendSQL, args...)
-	if err != nil {
-		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
+// alreadyStored succeeds when every event of c is stored (an idempotent
+// retry) and reports a version conflict otherwise.
+func (s *Store) alreadyStored(ctx context.Context, c Commit, args [][]any) (Result, error) {
+	var ids []uuid.UUID
+	for i := range c.Appends {
+		ids = append(ids, args[i][3].([]uuid.UUID)...)
 	}
-	var res Result
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(&res.LastPosition, &res.Version); err != nil {
-			rows.Close()
-			return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
-		}
-		n++
-	}
-	rows.Close()
-	err = rows.Err()
-	switch {
-	case err == nil && n > 0:
-		return res, nil
-	case err == nil, isUniqueViolation(err, "events_event_id_key"):
-		// Nothing written (the expected version did not hold) or an event
-		// id is already stored: either way, if every event of this append
-		// is stored, this is a retry of an append that succeeded. (A plain
-		// INSERT and this check on failure are cheaper than ON CONFLICT's
-		// speculative insertion on every row.)
-	case isUniqueViolation(err, "events_stream_id_version_key"):
-		return Result{}, errVersionTaken
-	default:
-		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
-	}
-	if tx, ok := q.(pgx.Tx); ok && err != nil {
-		// The failed statement aborted the transaction; a multi-append
-		// commit cannot continue, so it reports a conflict and the caller
-		// retries on fresh state (where the stored events are seen).
-		_ = tx
-		return Result{}, errVersionTaken
-	}
-	ids := args[3].([]uuid.UUID)
 	var stored int
-	var last, version int64
-	err = q.QueryRow(ctx, `SELECT count(*), coalesce(max(position), 0), coalesce(max(version), 0) FROM events WHERE event_id = ANY($1)`, ids).
-		Scan(&stored, &last, &version)
+	var last int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(max(position), 0) FROM events WHERE event_id = ANY($1)`, ids).Scan(&stored, &last)
 	if err != nil {
-		return Result{}, fmt.Errorf("eventstore: append to %s: %w", a.Stream.ID, err)
+		return Result{}, fmt.Errorf("eventstore: commit: %w", err)
 	}
-	if stored == len(ids) {
-		return Result{LastPosition: last, Version: version}, nil
+	if stored != len(ids) {
+		return Result{}, errVersionTaken
 	}
-	return Result{}, errVersionTaken
+	lastStream := c.Appends[len(c.Appends)-1].Stream.ID
+	var version int64
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM events WHERE event_id = ANY($1) AND stream_id = $2`, ids, lastStream).Scan(&version)
+	if err != nil {
+		return Result{}, fmt.Errorf("eventstore: commit: %w", err)
+	}
+	return Result{LastPosition: last, Version: version}, nil
 }
 
 func isUniqueViolation(err error, constraint string) bool {
