@@ -11,15 +11,15 @@
 #
 # Local services: scripts/services.sh {up|down|status} {run|test}
 #   run:  PostgreSQL 127.0.0.1:25432, Redis 127.0.0.1:26379
-#   test: PostgreSQL 127.0.0.1:55433, Redis 127.0.0.1:56380
+#   test: PostgreSQL 127.0.0.1:25433, Redis 127.0.0.1:26380
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 # Test services (override on the command line or in the environment).
-TEST_PG_PORT ?= 55433
-TEST_REDIS_PORT ?= 56380
+TEST_PG_PORT ?= 25433
+TEST_REDIS_PORT ?= 26380
 HERALD_TEST_DATABASE_URL ?= postgres://herald@127.0.0.1:$(TEST_PG_PORT)/herald?sslmode=disable
 HERALD_TEST_REDIS_URL ?= redis://127.0.0.1:$(TEST_REDIS_PORT)/0
 TEST_ENV := HERALD_TEST_DATABASE_URL='$(HERALD_TEST_DATABASE_URL)' HERALD_TEST_REDIS_URL='$(HERALD_TEST_REDIS_URL)'

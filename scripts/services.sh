@@ -5,7 +5,7 @@
 #
 # Profiles (ports can be overridden with PG_PORT / REDIS_PORT):
 #   run   PostgreSQL 127.0.0.1:25432, Redis 127.0.0.1:26379 (Redis with appendonly)
-#   test  PostgreSQL 127.0.0.1:55433, Redis 127.0.0.1:56380 (Redis without persistence)
+#   test  PostgreSQL 127.0.0.1:25433, Redis 127.0.0.1:26380 (Redis without persistence)
 #
 # Data lives under .data/<profile>/ in the repository. Never uses the system-wide
 # (Debian/systemd) clusters or services. Installs the postgresql / redis-server
@@ -24,7 +24,7 @@ PROFILE="${2:-run}"
 case "$ACTION" in up | down | status) ;; *) usage ;; esac
 case "$PROFILE" in
   run) DEF_PG_PORT=25432 DEF_REDIS_PORT=26379 ;;
-  test) DEF_PG_PORT=55433 DEF_REDIS_PORT=56380 ;;
+  test) DEF_PG_PORT=25433 DEF_REDIS_PORT=26380 ;;
   *) usage ;;
 esac
 PG_PORT="${PG_PORT:-$DEF_PG_PORT}"
@@ -196,6 +196,9 @@ max_connections = 300
 shared_buffers = 256MB
 max_wal_size = 2GB
 log_min_messages = warning
+# A session left idle inside a transaction (a hung client, a killed test)
+# would hold back every commit-order reader of its database; end it.
+idle_in_transaction_session_timeout = '5min'
 EOF
 }
 

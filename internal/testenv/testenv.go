@@ -27,8 +27,8 @@ import (
 )
 
 const (
-	defaultDatabaseURL = "postgres://herald@127.0.0.1:55433/herald?sslmode=disable"
-	defaultRedisURL    = "redis://127.0.0.1:56380/0"
+	defaultDatabaseURL = "postgres://herald@127.0.0.1:25433/herald?sslmode=disable"
+	defaultRedisURL    = "redis://127.0.0.1:26380/0"
 )
 
 // AdminDatabaseURL is the test server's maintenance database.
