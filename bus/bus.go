@@ -68,12 +68,16 @@ func NewPublisher(c Config) (message.Publisher, error) {
 // NewSubscriber returns a consumer-group subscriber. group and consumer must
 // be stable across restarts: a new consumer name per start would strand the
 // messages the previous one had read but not acknowledged.
-func NewSubscriber(c Config, group, consumer string) (message.Subscriber, error) {
+func NewSubscriber(c Config, group, consumer string, opts ...SubscriberOption) (message.Subscriber, error) {
 	if c.Client == nil {
 		return nil, errors.New("bus: nil redis client")
 	}
 	if group == "" || consumer == "" {
 		return nil, errors.New("bus: subscriber needs a group and a consumer name")
+	}
+	claim := claimPolicy{maxIdle: time.Millisecond, interval: time.Minute}
+	for _, o := range opts {
+		o(&claim)
 	}
 	return redisstream.NewSubscriber(redisstream.SubscriberConfig{
 		Client:        borrowed{c.Client},
@@ -84,10 +88,12 @@ func NewSubscriber(c Config, group, consumer string) (message.Subscriber, error)
 		NackResendSleep: 500 * time.Millisecond,
 		BlockTime:       time.Second,
 		// At start the subscriber first takes over what this consumer read
-		// but never acknowledged (idle longer than this), then reads new
-		// messages; the background claim is for crashed peers only.
-		MaxIdleTime:                   time.Millisecond,
-		ClaimInterval:                 time.Minute,
+		// but never acknowledged (idle longer than MaxIdleTime), then reads
+		// new messages; the background claim is for crashed peers. If that
+		// first claim fails (Redis restarted empty at that moment), reading
+		// waits a whole ClaimInterval.
+		MaxIdleTime:                   claim.maxIdle,
+		ClaimInterval:                 claim.interval,
 		DisableIndefiniteInitialBlock: true,
 		OldestId:                      "0",
 		// A Redis that lost its data (restarted without persistence) has no
@@ -104,6 +110,19 @@ func NewSubscriber(c Config, group, consumer string) (message.Subscriber, error)
 type borrowed struct{ redis.UniversalClient }
 
 func (borrowed) Close() error { return nil }
+
+type claimPolicy struct{ maxIdle, interval time.Duration }
+
+// SubscriberOption adjusts a subscriber.
+type SubscriberOption func(*claimPolicy)
+
+// WithClaim sets how long a read but unacknowledged message stays with its
+// consumer before another (or the same, restarted) one may take it over, and
+// how often that is checked. The default (1 ms, 1 min) hands a restarted
+// consumer its own pending messages at once.
+func WithClaim(maxIdle, interval time.Duration) SubscriberOption {
+	return func(p *claimPolicy) { p.maxIdle, p.interval = maxIdle, interval }
+}
 
 // Message metadata keys set on every event message.
 const (
