@@ -37,7 +37,7 @@ func NewRelay(store *Store, pub message.Publisher, cfg bus.Config, log zerolog.L
 		return nil, errors.New("eventstore: relay needs a store and a publisher")
 	}
 	return &Relay{store: store, pub: pub, bus: cfg, log: log.With().Str("component", "relay").Logger(),
-		name: RelayName(cfg.Prefix), batch: 500, idle: 10 * time.Millisecond}, nil
+		name: RelayName(cfg.Prefix), batch: 500, idle: 5 * time.Millisecond}, nil
 }
 
 // Run relays until ctx ends, taking part in the leader election.
