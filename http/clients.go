@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -108,6 +109,53 @@ func readScope(r *http.Request) (projections.OwnerScope, error) {
 }
 
 // pathID reads {id}; an id that is not a UUID names nothing: 404.
+// getOne answers GET of one resource: 404 when it is missing or the caller
+// may not read it (never 403), its version as ETag otherwise.
+func getOne[T any](w http.ResponseWriter, r *http.Request, what string,
+	load func(context.Context, projections.OwnerScope, uuid.UUID) (T, error), meta func(T) (owner uuid.UUID, version int64)) {
+	id, err := pathID(r, what)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	scope, _ := readScope(r)
+	scope.Owner = uuid.Nil
+	v, err := load(r.Context(), scope, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	owner, version := meta(v)
+	if !canRead(principal(r), owner) {
+		writeError(w, r, hidden(what))
+		return
+	}
+	w.Header().Set("ETag", etag(version))
+	writeJSON(w, http.StatusOK, v)
+}
+
+// deleteOne answers DELETE of one resource: del runs the command with the
+// If-Match version and the caller's authorization; 204 with X-Event-Position.
+func deleteOne(w http.ResponseWriter, r *http.Request, what string,
+	del func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error)) {
+	id, err := pathID(r, what)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	version, err := ifMatchVersion(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := del(id, version, changer(r, what))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeCommand(w, http.StatusNoContent, res, nil)
+}
+
 func pathID(r *http.Request, what string) (uuid.UUID, error) {
 	id, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
@@ -200,23 +248,7 @@ func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "client")
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	scope, _ := readScope(r)
-	scope.Owner = uuid.Nil
-	c, err := h.queries.GetClient(r.Context(), scope, id)
-	if err == nil && !canRead(principal(r), c.OwnerID) {
-		err = hidden("client")
-	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(c.Version))
-	writeJSON(w, http.StatusOK, c)
+	getOne(w, r, "client", h.queries.GetClient, func(c projections.ClientRow) (uuid.UUID, int64) { return c.OwnerID, c.Version })
 }
 
 func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
@@ -275,20 +307,7 @@ func ptrOr(s *string) *string {
 }
 
 func (h *Resources) deleteClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "client")
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	version, err := ifMatchVersion(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res, err := h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: id, IfMatch: version, Authorize: changer(r, "client")})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeCommand(w, http.StatusNoContent, res, nil)
+	deleteOne(w, r, "client", func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error) {
+		return h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: id, IfMatch: version, Authorize: auth})
+	})
 }

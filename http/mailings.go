@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -147,23 +148,7 @@ func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Resources) getMailing(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "mailing")
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	scope, _ := readScope(r)
-	scope.Owner = uuid.Nil
-	m, err := h.queries.GetMailing(r.Context(), scope, id)
-	if err == nil && !canRead(principal(r), m.OwnerID) {
-		err = hidden("mailing")
-	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(m.Version))
-	writeJSON(w, http.StatusOK, m)
+	getOne(w, r, "mailing", h.queries.GetMailing, func(m projections.MailingRow) (uuid.UUID, int64) { return m.OwnerID, m.Version })
 }
 
 func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
@@ -222,22 +207,9 @@ func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
 }
 
 func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "mailing")
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	version, err := ifMatchVersion(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res, err := h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: id, IfMatch: version, Authorize: changer(r, "mailing")})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeCommand(w, http.StatusNoContent, res, nil)
+	deleteOne(w, r, "mailing", func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error) {
+		return h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: id, IfMatch: version, Authorize: auth})
+	})
 }
 
 // toggleMailing is POST /enable and /disable: the owner, or anyone holding

@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -42,23 +43,7 @@ func (h *Resources) listMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Resources) getMessage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "message")
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	scope, _ := readScope(r)
-	scope.Owner = uuid.Nil
-	m, err := h.queries.GetMessage(r.Context(), scope, id)
-	if err == nil && !canRead(principal(r), m.OwnerID) {
-		err = hidden("message")
-	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(m.Version))
-	writeJSON(w, http.StatusOK, m)
+	getOne(w, r, "message", h.queries.GetMessage, func(m projections.MessageRow) (uuid.UUID, int64) { return m.OwnerID, m.Version })
 }
 
 func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
@@ -108,20 +93,7 @@ func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
 }
 
 func (h *Resources) deleteMessage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "message")
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	version, err := ifMatchVersion(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res, err := h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: id, IfMatch: version, Authorize: changer(r, "message")})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeCommand(w, http.StatusNoContent, res, nil)
+	deleteOne(w, r, "message", func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error) {
+		return h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: id, IfMatch: version, Authorize: auth})
+	})
 }
