@@ -67,6 +67,43 @@ func (w *where) sql(selectFrom string, p IDPage) string {
 	return q + fmt.Sprintf(" ORDER BY id LIMIT $%d", len(w.args))
 }
 
+// listRows runs a list query whose filters are in w, one page of it, and
+// returns the rows and the next page's cursor (Nil on the last page).
+func listRows[T any](ctx context.Context, q *ResourceQueries, what, selectFrom string, w *where, p IDPage,
+	scan pgx.RowToFunc[T], id func(T) uuid.UUID) ([]T, uuid.UUID, error) {
+	w.page(p)
+	rows, err := q.pool.Query(ctx, w.sql(selectFrom, p), w.args...)
+	if err != nil {
+		return nil, uuid.Nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	items, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, uuid.Nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	items, next := pageOf(items, p, id)
+	return items, next, nil
+}
+
+// getRow returns the row with id in scope, or an ErrNotFound error naming what.
+func getRow[T any](ctx context.Context, q *ResourceQueries, what, selectFrom string, s OwnerScope, id uuid.UUID, scan pgx.RowToFunc[T]) (T, error) {
+	var zero T
+	var w where
+	w.add("id = ?", id)
+	w.scope(s)
+	rows, err := q.pool.Query(ctx, w.sql(selectFrom, IDPage{Limit: 1}), w.args...)
+	if err != nil {
+		return zero, fmt.Errorf("get %s: %w", what, err)
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, scan)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return zero, domain.NotFound(what)
+	}
+	if err != nil {
+		return zero, fmt.Errorf("get %s: %w", what, err)
+	}
+	return row, nil
+}
+
 // pageOf trims the extra row and returns the cursor of the next page.
 func pageOf[T any](items []T, p IDPage, id func(T) uuid.UUID) ([]T, uuid.UUID) {
 	if len(items) > p.Limit {
@@ -126,36 +163,12 @@ func (q *ResourceQueries) ListClients(ctx context.Context, s OwnerScope, search 
 	if search = strings.TrimSpace(search); search != "" {
 		w.add("(email ILIKE ? OR full_name ILIKE $"+fmt.Sprint(len(w.args)+1)+")", likePattern(search))
 	}
-	w.page(p)
-	rows, err := q.pool.Query(ctx, w.sql(selectClients, p), w.args...)
-	if err != nil {
-		return nil, uuid.Nil, fmt.Errorf("list clients: %w", err)
-	}
-	items, err := pgx.CollectRows(rows, scanClient)
-	if err != nil {
-		return nil, uuid.Nil, fmt.Errorf("list clients: %w", err)
-	}
-	items, next := pageOf(items, p, func(c ClientRow) uuid.UUID { return c.ID })
-	return items, next, nil
+	return listRows(ctx, q, "clients", selectClients, &w, p, scanClient, func(c ClientRow) uuid.UUID { return c.ID })
 }
 
 // GetClient returns one client in scope, or an ErrNotFound error.
 func (q *ResourceQueries) GetClient(ctx context.Context, s OwnerScope, id uuid.UUID) (ClientRow, error) {
-	var w where
-	w.add("id = ?", id)
-	w.scope(s)
-	rows, err := q.pool.Query(ctx, w.sql(selectClients, IDPage{Limit: 1}), w.args...)
-	if err != nil {
-		return ClientRow{}, fmt.Errorf("get client: %w", err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, scanClient)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ClientRow{}, domain.NotFound("client")
-	}
-	if err != nil {
-		return ClientRow{}, fmt.Errorf("get client: %w", err)
-	}
-	return c, nil
+	return getRow(ctx, q, "client", selectClients, s, id, scanClient)
 }
 
 // ClientOwners returns the owner of each live client among ids, as the read

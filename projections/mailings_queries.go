@@ -2,14 +2,10 @@ package projections
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/heraldmail/herald/domain"
 )
 
 // MailingRow is a mailing as the API shows it.
@@ -71,36 +67,12 @@ func (q *ResourceQueries) ListMailings(ctx context.Context, s OwnerScope, f Mail
 	if f.IsActive != nil {
 		w.add("is_active = ?", *f.IsActive)
 	}
-	w.page(p)
-	rows, err := q.pool.Query(ctx, w.sql(selectMailings, p), w.args...)
-	if err != nil {
-		return nil, uuid.Nil, fmt.Errorf("list mailings: %w", err)
-	}
-	items, err := pgx.CollectRows(rows, scanMailing)
-	if err != nil {
-		return nil, uuid.Nil, fmt.Errorf("list mailings: %w", err)
-	}
-	items, next := pageOf(items, p, func(m MailingRow) uuid.UUID { return m.ID })
-	return items, next, nil
+	return listRows(ctx, q, "mailings", selectMailings, &w, p, scanMailing, func(m MailingRow) uuid.UUID { return m.ID })
 }
 
 // GetMailing returns one mailing in scope, or an ErrNotFound error.
 func (q *ResourceQueries) GetMailing(ctx context.Context, s OwnerScope, id uuid.UUID) (MailingRow, error) {
-	var w where
-	w.add("id = ?", id)
-	w.scope(s)
-	rows, err := q.pool.Query(ctx, w.sql(selectMailings, IDPage{Limit: 1}), w.args...)
-	if err != nil {
-		return MailingRow{}, fmt.Errorf("get mailing: %w", err)
-	}
-	m, err := pgx.CollectExactlyOneRow(rows, scanMailing)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return MailingRow{}, domain.NotFound("mailing")
-	}
-	if err != nil {
-		return MailingRow{}, fmt.Errorf("get mailing: %w", err)
-	}
-	return m, nil
+	return getRow(ctx, q, "mailing", selectMailings, s, id, scanMailing)
 }
 
 // MailingsUsingMessage lists the live, not completed mailings that send the

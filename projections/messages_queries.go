@@ -2,14 +2,10 @@ package projections
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/heraldmail/herald/domain"
 )
 
 // MessageRow is a message as the API shows it.
@@ -37,34 +33,10 @@ func scanMessage(row pgx.CollectableRow) (MessageRow, error) {
 func (q *ResourceQueries) ListMessages(ctx context.Context, s OwnerScope, p IDPage) ([]MessageRow, uuid.UUID, error) {
 	var w where
 	w.scope(s)
-	w.page(p)
-	rows, err := q.pool.Query(ctx, w.sql(selectMessages, p), w.args...)
-	if err != nil {
-		return nil, uuid.Nil, fmt.Errorf("list messages: %w", err)
-	}
-	items, err := pgx.CollectRows(rows, scanMessage)
-	if err != nil {
-		return nil, uuid.Nil, fmt.Errorf("list messages: %w", err)
-	}
-	items, next := pageOf(items, p, func(m MessageRow) uuid.UUID { return m.ID })
-	return items, next, nil
+	return listRows(ctx, q, "messages", selectMessages, &w, p, scanMessage, func(m MessageRow) uuid.UUID { return m.ID })
 }
 
 // GetMessage returns one message in scope, or an ErrNotFound error.
 func (q *ResourceQueries) GetMessage(ctx context.Context, s OwnerScope, id uuid.UUID) (MessageRow, error) {
-	var w where
-	w.add("id = ?", id)
-	w.scope(s)
-	rows, err := q.pool.Query(ctx, w.sql(selectMessages, IDPage{Limit: 1}), w.args...)
-	if err != nil {
-		return MessageRow{}, fmt.Errorf("get message: %w", err)
-	}
-	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return MessageRow{}, domain.NotFound("message")
-	}
-	if err != nil {
-		return MessageRow{}, fmt.Errorf("get message: %w", err)
-	}
-	return m, nil
+	return getRow(ctx, q, "message", selectMessages, s, id, scanMessage)
 }
