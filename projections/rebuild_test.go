@@ -171,28 +171,7 @@ func newRBEnv(t *testing.T) *rbEnv {
 
 // startLive runs a relay and the projection runtime with p until the test ends.
 func (env *rbEnv) startLive(t *testing.T, p projections.Projector) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pub, err := bus.NewPublisher(env.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay, err := eventstore.NewRelay(env.store, pub, env.cfg, env.cfg.Logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := projections.NewRuntime(env.pool, env.cfg, env.cfg.Logger, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = relay.Run(ctx) })
-	wg.Go(func() { _ = rt.Run(ctx) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		_ = pub.Close()
-	})
+	startLive(t, env.pool, env.store, env.cfg, p)
 }
 
 // appendEvents appends n events in transactions of up to 50, spread over a

@@ -71,25 +71,31 @@ func newPipeline(t testing.TB, redisClient *redis.Client) *pipeline {
 
 // start runs a relay and the runtime until the returned stop is called.
 func (p *pipeline) start(t testing.TB, proj projections.Projector) (stop func()) {
+	return startLive(t, p.pool, p.store, p.cfg, proj)
+}
+
+// startLive runs a relay and the projection runtime with proj (retrying a
+// failing event briefly, so poison events park fast) until the returned
+// stop is called or t ends.
+func startLive(t testing.TB, pool *pgxpool.Pool, store *eventstore.Store, cfg bus.Config, proj projections.Projector) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pub, err := bus.NewPublisher(p.cfg)
+	pub, err := bus.NewPublisher(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay, err := eventstore.NewRelay(p.store, pub, p.cfg, p.cfg.Logger)
+	relay, err := eventstore.NewRelay(store, pub, cfg, cfg.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, proj)
+	rt, err := projections.NewRuntime(pool, cfg, cfg.Logger, proj)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rt.WithRetry(projections.RetryPolicy{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = relay.Run(ctx) }()
-	go func() { defer wg.Done(); _ = rt.Run(ctx) }()
+	wg.Go(func() { _ = relay.Run(ctx) })
+	wg.Go(func() { _ = rt.Run(ctx) })
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
