@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"context"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -50,6 +51,18 @@ func BenchmarkAppendToProjection(b *testing.B) {
 		total := rate * seconds
 		// Eight writers share the schedule: event k is due at start + k ms.
 		start := time.Now()
+		// HERALD_BENCH_DEBUG=1: once a second, how far the store, the relay
+		// and the projector are, to see which stage falls behind.
+		if os.Getenv("HERALD_BENCH_DEBUG") != "" {
+			go func() {
+				for range 12 {
+					time.Sleep(time.Second)
+					var head, relayed, applied int64
+					_ = p.pool.QueryRow(ctx, `SELECT (SELECT max(position) FROM events), (SELECT max(position) FROM store_checkpoints), (SELECT max(position) FROM projection_checkpoints)`).Scan(&head, &relayed, &applied)
+					b.Logf("head %d relayed %d applied %d", head, relayed, applied)
+				}
+			}()
+		}
 		errs := make(chan error, 8)
 		for w := 0; w < 8; w++ {
 			go func() {

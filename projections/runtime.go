@@ -108,10 +108,27 @@ func (rt *Runtime) runProjector(ctx context.Context, p Projector) {
 // Batching: an applier takes up to maxBatch events per transaction, waiting
 // at most linger for more after the first, so a burst costs a few
 // transactions and a trickle costs at most linger of latency.
+//
+// A batch of messages that were all applied already (the read-ahead of an
+// earlier transaction took their events) still reads the store when the
+// last read is readAheadEvery old: a backlog of such messages in Redis
+// must not delay events that are already in the store.
 const (
-	maxBatch = 500
-	linger   = time.Millisecond
+	maxBatch       = 500
+	linger         = time.Millisecond
+	readAheadEvery = 10 * time.Millisecond
 )
+
+// fresh returns the items past applied, in place.
+func fresh(batch []item, applied eventstore.Cursor) []item {
+	out := batch[:0]
+	for _, it := range batch {
+		if applied.Less(eventstore.CursorOf(it.e)) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
 
 // item is one delivered event and its predecessor on the topic.
 type item struct {
@@ -175,14 +192,30 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 		}()
 		go func() {
 			defer wg.Done()
+			// Messages wake the applier; the events come from the store.
+			// Each transaction applies the delivered events and then reads
+			// ahead whatever else the topic holds, so under load one
+			// transaction covers many events and the messages of events
+			// already applied are dropped here, without a transaction.
+			var applied eventstore.Cursor // this process's last commit
+			var lastRead time.Time
 			for first := range items {
-				batch := collect(first, items)
-				if err := rt.handle(ctx, p, handled, topic, batch, log); err != nil {
-					if ctx.Err() == nil {
-						errs <- err
-					}
-					return
+				batch := fresh(collect(first, items), applied)
+				if len(batch) == 0 && time.Since(lastRead) < readAheadEvery {
+					duplicateEvents.WithLabelValues(p.Name()).Inc()
+					continue
 				}
+				for more := true; more; batch = nil {
+					var err error
+					applied, more, err = rt.handle(ctx, p, handled, topic, batch, log)
+					if err != nil {
+						if ctx.Err() == nil {
+							errs <- err
+						}
+						return
+					}
+				}
+				lastRead = time.Now()
 			}
 		}()
 	}
@@ -216,63 +249,40 @@ func collect(first item, items <-chan item) []item {
 	return batch
 }
 
-// catchUp applies what the store holds on topic past the checkpoint.
+// catchUp applies what the store holds on topic past the checkpoint, one
+// read-ahead of up to maxBatch events per transaction.
 func (rt *Runtime) catchUp(ctx context.Context, p Projector, handled map[string]bool, topic string, log zerolog.Logger) error {
 	for {
-		var cp eventstore.Cursor
-		var err error
-		if err := pgx.BeginFunc(ctx, rt.pool, func(tx pgx.Tx) error {
-			cp, err = checkpoint(ctx, tx, p.Name(), topic, false)
-			return err
-		}); err != nil {
+		cp, more, err := rt.handle(ctx, p, handled, topic, nil, log)
+		if err != nil || !more {
 			return err
 		}
-		rows, err := rt.pool.Query(ctx, selectTopic+`
-  AND tx_id < events_read_bound()
-ORDER BY events.tx_id, events.position LIMIT $4`, streamTypeOf(topic), strconv.FormatUint(cp.TxID, 10), cp.Position, maxBatch)
-		if err != nil {
-			return err
-		}
-		evs, err := eventstore.ScanEvents(rows, false)
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		batch := make([]item, len(evs))
-		prev := cp
-		for i, e := range evs {
-			batch[i] = item{e: e, prev: prev}
-			prev = eventstore.CursorOf(e)
-		}
-		if err := rt.handle(ctx, p, handled, topic, batch, log); err != nil {
-			return err
-		}
-		log.Debug().Int("events", len(evs)).Str("topic", topic).Msg("caught up from the store")
+		log.Debug().Str("topic", topic).Uint64("tx_id", cp.TxID).Int64("position", cp.Position).Msg("caught up from the store")
 	}
 }
 
 func streamTypeOf(topic string) string { return strings.TrimPrefix(topic, "events.") }
 
-// handle applies a batch, retrying with backoff; an event that keeps failing
-// is parked so the topic moves on. It returns an error only when ctx ends.
-func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, batch []item, log zerolog.Logger) error {
+// handle applies a batch and reads ahead, retrying with backoff; an event
+// that keeps failing is parked so the topic moves on. It returns the
+// checkpoint after the transaction and whether the read-ahead was cut short
+// by maxBatch (more is waiting in the store); an error only when ctx ends.
+func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, batch []item, log zerolog.Logger) (eventstore.Cursor, bool, error) {
 	parked := map[uuid.UUID]string{}
 	delay := rt.retry.Base
 	for attempt := 1; ; attempt++ {
-		failed, err := rt.applyOnce(ctx, p, handled, topic, batch, parked)
+		cp, more, failed, err := rt.applyOnce(ctx, p, handled, topic, batch, parked)
 		if err == nil {
-			return nil
+			return cp, more, nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return cp, false, ctx.Err()
 		}
 		if failed == nil || attempt < rt.retry.Attempts {
 			log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Msg("apply failed; retrying")
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return cp, false, ctx.Err()
 			case <-time.After(delay):
 			}
 			delay = min(delay*2, rt.retry.Max)
@@ -289,42 +299,73 @@ func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]b
 	}
 }
 
-// applyOnce runs one transaction: checkpoint check, gap fill, apply, move the
-// checkpoint. On an Apply error it returns the event that failed.
+// applyOnce runs one transaction: take the checkpoint and read ahead what
+// the store holds on the topic past it (one round trip for both), apply
+// those events, then any delivered events beyond them (reading a gap before
+// one from the store), and move the checkpoint. more says the read-ahead
+// stopped at maxBatch. On an Apply error it returns the event that failed.
 func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[string]bool, topic string,
-	batch []item, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+	batch []item, parked map[uuid.UUID]string) (cp eventstore.Cursor, more bool, failed *domain.RecordedEvent, err error) {
 	tx, err := rt.pool.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return cp, false, nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	b := &pgx.Batch{}
 	// Read models are rebuilt from the store at will, and a lost tail is
 	// applied again from the store (catch-up at start, gap checks): no need
 	// to wait for the disk on every transaction.
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return nil, err
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared($1)`,
+		eventstore.LockKey(LockName(p.Name())))
+	b.Queue(selectCheckpoint+` FOR UPDATE`, p.Name(), topic)
+	b.Queue(readAheadSQL, streamTypeOf(topic), p.Name(), topic, maxBatch)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return cp, false, nil, err
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, eventstore.LockKey(LockName(p.Name()))); err != nil {
-		return nil, err
+	if cp, err = scanCheckpoint(br.QueryRow(), p.Name(), topic); err != nil {
+		_ = br.Close()
+		return cp, false, nil, err
 	}
-	cp, err := checkpoint(ctx, tx, p.Name(), topic, true)
+	rows, err := br.Query()
 	if err != nil {
-		return nil, err
+		_ = br.Close()
+		return cp, false, nil, fmt.Errorf("read ahead: %w", err)
+	}
+	ahead, err := eventstore.ScanEvents(rows, false)
+	if err != nil {
+		_ = br.Close()
+		return cp, false, nil, fmt.Errorf("read ahead: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return cp, false, nil, err
 	}
 	start := cp
+	for i := range ahead {
+		if failed, err := rt.applyEvent(ctx, tx, p, handled, &ahead[i], parked); err != nil {
+			return start, false, failed, err
+		}
+		cp = eventstore.CursorOf(ahead[i])
+	}
+	more = len(ahead) == maxBatch
+	if more {
+		batch = nil // the next transaction goes on reading; the messages wait
+	}
 	for _, it := range batch {
 		cur := eventstore.CursorOf(it.e)
 		if !cp.Less(cur) {
 			duplicateEvents.WithLabelValues(p.Name()).Inc()
 			continue // already applied: redelivery changes nothing
 		}
+		// Past the read-ahead: a transaction that committed after the
+		// store's read bound was taken. Messages between cp and this one
+		// are read from the store.
 		evs := []domain.RecordedEvent{}
 		if cp.Less(it.prev) {
-			// Messages between our checkpoint and this one never reached us
-			// (Redis lost or trimmed them): read them from the store.
 			gap, err := readTopic(ctx, tx, streamTypeOf(topic), cp, cur)
 			if err != nil {
-				return nil, err
+				return start, false, nil, err
 			}
 			gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
 			evs = append(evs, gap...)
@@ -332,18 +373,20 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		evs = append(evs, it.e)
 		for i := range evs {
 			if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
-				return failed, err
+				return start, false, failed, err
 			}
 		}
 		cp = cur
 	}
-	if cp == start {
-		return nil, tx.Commit(ctx)
+	if cp != start {
+		if err := setCheckpoint(ctx, tx, p.Name(), topic, cp); err != nil {
+			return start, false, nil, err
+		}
 	}
-	if err := setCheckpoint(ctx, tx, p.Name(), topic, cp); err != nil {
-		return nil, err
+	if err := tx.Commit(ctx); err != nil {
+		return start, false, nil, err
 	}
-	return nil, tx.Commit(ctx)
+	return cp, more, nil, nil
 }
 
 func (rt *Runtime) applyEvent(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool, ev *domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
@@ -369,14 +412,12 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, p.Name(), ev.EventID, e
 	return nil, nil
 }
 
-func checkpoint(ctx context.Context, tx pgx.Tx, projector, topic string, forUpdate bool) (eventstore.Cursor, error) {
+const selectCheckpoint = `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = $1 AND topic = $2`
+
+func scanCheckpoint(row pgx.Row, projector, topic string) (eventstore.Cursor, error) {
 	var c eventstore.Cursor
 	var txid string
-	q := `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = $1 AND topic = $2`
-	if forUpdate {
-		q += ` FOR UPDATE`
-	}
-	err := tx.QueryRow(ctx, q, projector, topic).Scan(&txid, &c.Position)
+	err := row.Scan(&txid, &c.Position)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, nil
 	}
@@ -406,6 +447,19 @@ SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, d
 FROM events
 WHERE stream_type = $1
   AND (tx_id, position) > ($2::text::xid8, $3::bigint)`
+
+// readAheadSQL reads up to $4 events of stream type $1 past the checkpoint
+// of projector $2 on topic $3, below the store's read bound.
+const readAheadSQL = `
+SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
+FROM events
+WHERE stream_type = $1
+  AND (tx_id, position) > (
+      coalesce((SELECT tx_id FROM projection_checkpoints WHERE projector = $2 AND topic = $3), '0'::xid8),
+      coalesce((SELECT position FROM projection_checkpoints WHERE projector = $2 AND topic = $3), 0))
+  AND tx_id < events_read_bound()
+ORDER BY events.tx_id, events.position
+LIMIT $4`
 
 func readTopic(ctx context.Context, tx pgx.Tx, streamType string, from, to eventstore.Cursor) ([]domain.RecordedEvent, error) {
 	rows, err := tx.Query(ctx, selectTopic+`

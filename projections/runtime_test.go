@@ -335,3 +335,58 @@ WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_datab
 	p.appendPings(t, "b1", "b2", "b3", "b4")
 	p.waitApplied(t, 7)
 }
+
+// TestRuntimeReadsAheadFromTheStore: a message is a wake-up; the applier
+// takes from the store everything the topic holds past its checkpoint, so
+// events whose messages have not arrived (here: never will, no relay runs)
+// are applied with the first one, in one pass over up to maxBatch events
+// per transaction.
+func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, &pingProjector{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = rt.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	pub, err := bus.NewPublisher(p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wake := func(id uuid.UUID) {
+		t.Helper()
+		evs, err := eventstore.ReadAllFrom(ctx, p.pool, eventstore.Cursor{}, 10_000, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev eventstore.Cursor
+		for _, e := range evs {
+			if e.EventID == id {
+				m, err := bus.EventMessage(e, bus.Cursor(prev))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := pub.Publish(p.cfg.Topic("events.ping"), m); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			prev = eventstore.CursorOf(e)
+		}
+		t.Fatalf("event %s not in the store", id)
+	}
+
+	// The runtime has caught up (nothing) and consumes once "first" lands.
+	first := p.appendPings(t, "first")
+	wake(first[0])
+	p.waitApplied(t, 1)
+
+	// 1,200 more events, one message, for the first of them.
+	texts := strings.Split(strings.Repeat("x,", 1200), ",")[:1200]
+	ids := p.appendPings(t, texts...)
+	wake(ids[0])
+	p.waitApplied(t, 1201)
+}
