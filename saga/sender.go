@@ -210,7 +210,7 @@ func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Even
 	_, err := s.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
 		Stream:   domain.Stream{Type: domain.RunStreamType, ID: run.ID()},
 		Expected: eventstore.Any,
-		Events:   []domain.NewEvent{{ID: uuid.NewSHA1(run.ID(), []byte("run.finished")), Event: r.Changes()[0], Metadata: meta}},
+		Events:   []domain.NewEvent{{ID: FinishedEventID(run.ID()), Event: r.Changes()[0], Metadata: meta}},
 	}}})
 	if err != nil {
 		return fmt.Errorf("record end of run %s: %w", run.ID(), err)
@@ -452,11 +452,28 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *dom
 	}
 }
 
+// FinishedEventID is the id of a run's run.finished event. It is derived
+// from the run id, so a retried finish is stored once and the end of a run
+// is found by one index lookup however many deliveries the stream holds.
+func FinishedEventID(runID uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(runID, []byte("run.finished"))
+}
+
+// runHeadSQL reads the events of a run stream other than its deliveries:
+// the first (run.started or run.skipped) and run.finished, if recorded. A
+// run stream is its start, its deliveries, then its end, so both are index
+// lookups: a filter on type would read every delivery of the run (it cost
+// tens of milliseconds per call at 100,000 clients, and --wait polls it).
+const runHeadSQL = `SELECT type, data FROM (
+    SELECT version, type, data FROM events WHERE stream_id = $1 AND version = 1
+    UNION ALL
+    SELECT version, type, data FROM events WHERE event_id = $2 AND stream_id = $1 AND version > 1
+) head ORDER BY version`
+
 // runHead reads the run's events other than deliveries (its start, end or
 // skip), so resuming a large run does not load every attempt.
 func (s *Sender) runHead(ctx context.Context, runID uuid.UUID) ([]domain.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT type, data FROM events
-WHERE stream_id = $1 AND type <> 'run.delivery_attempted' ORDER BY version`, runID)
+	rows, err := s.pool.Query(ctx, runHeadSQL, runID, FinishedEventID(runID))
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", runID, err)
 	}
@@ -568,8 +585,7 @@ type RunProgress struct {
 // ReadRunProgress reads a run's progress from the store.
 func ReadRunProgress(ctx context.Context, pool *pgxpool.Pool, runID uuid.UUID) (RunProgress, error) {
 	var p RunProgress
-	rows, err := pool.Query(ctx, `SELECT type, data FROM events
-WHERE stream_id = $1 AND type <> 'run.delivery_attempted' ORDER BY version`, runID)
+	rows, err := pool.Query(ctx, runHeadSQL, runID, FinishedEventID(runID))
 	if err != nil {
 		return p, err
 	}

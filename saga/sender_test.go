@@ -48,7 +48,7 @@ func (e *env) attempts(runID uuid.UUID) []domain.DeliveryAttempted {
 func (e *env) finished(runID uuid.UUID) (domain.RunFinished, bool) {
 	e.t.Helper()
 	var data []byte
-	if err := e.pool.QueryRow(e.ctx, `SELECT data FROM events WHERE stream_id = $1 AND type = 'run.finished'`, runID).Scan(&data); err != nil {
+	if err := e.pool.QueryRow(e.ctx, `SELECT data FROM events WHERE event_id = $1 AND type = 'run.finished'`, FinishedEventID(runID)).Scan(&data); err != nil {
 		return domain.RunFinished{}, false
 	}
 	var f domain.RunFinished
