@@ -131,6 +131,11 @@ type Client struct {
 type pooled struct {
 	conn     *gosmtp.Client
 	lastUsed time.Time
+	// pipelining: the server offers PIPELINING (RFC 2920), so MAIL, RCPT
+	// and DATA go out in one write. mailParams are the MAIL parameters
+	// gosmtp's Mail would add for this server's extensions.
+	pipelining bool
+	mailParams string
 }
 
 // NewClient checks cfg and prepares the pool; connections are dialed on
@@ -351,6 +356,14 @@ func (c *Client) dial(ctx context.Context, p *pooled) error {
 		return fmt.Errorf("connect to %s: %w", c.endpoint, err)
 	}
 	p.conn, p.lastUsed = conn, time.Now()
+	p.pipelining, _ = conn.Extension("PIPELINING")
+	p.mailParams = ""
+	if ok, _ := conn.Extension("8BITMIME"); ok {
+		p.mailParams += " BODY=8BITMIME"
+	}
+	if ok, _ := conn.Extension("SMTPUTF8"); ok {
+		p.mailParams += " SMTPUTF8"
+	}
 	return nil
 }
 
@@ -382,7 +395,13 @@ func (c *Client) transact(p *pooled, msg *gomail.Msg, rcpt string) (Result, stag
 		c.drop(p)
 		return classify(err), stageMail
 	}
-	res, st := c.exchange(conn, msg, rcpt)
+	var res Result
+	var st stage
+	if p.pipelining {
+		res, st = c.exchangePipelined(p, msg, rcpt)
+	} else {
+		res, st = c.exchange(conn, msg, rcpt)
+	}
 	if res.Code == 0 || res.Code == 421 {
 		c.drop(p)
 		return res, st
@@ -418,6 +437,80 @@ func (c *Client) exchange(conn *gosmtp.Client, msg *gomail.Msg, rcpt string) (Re
 		resp = "250 " + oneLine(dc.ServerResponse())
 	}
 	return Result{Outcome: Delivered, Code: 250, Response: resp}, stageData
+}
+
+// exchangePipelined is exchange for a server that offers PIPELINING: MAIL,
+// RCPT and DATA leave in one write and their three replies are read in
+// order, then the message follows. Two round trips per message instead of
+// four; on the loopback sink that halves the system calls and wake-ups of
+// both ends (measured in BenchmarkSendToSink and the saga's BenchmarkSend).
+func (c *Client) exchangePipelined(p *pooled, msg *gomail.Msg, rcpt string) (Result, stage) {
+	if strings.ContainsAny(rcpt, "\r\n") || strings.ContainsAny(c.from.Address, "\r\n") {
+		err := errors.New("smtp: A line must not contain CR or LF")
+		return noReply(Permanent, err), stageMail
+	}
+	text := p.conn.Text
+	w := text.W
+	_, _ = w.WriteString("MAIL FROM:")
+	_, _ = w.WriteString(c.from.Address)
+	_, _ = w.WriteString(p.mailParams)
+	_, _ = w.WriteString("\r\nRCPT TO:")
+	_, _ = w.WriteString(rcpt)
+	_, _ = w.WriteString("\r\nDATA\r\n")
+	if err := w.Flush(); err != nil {
+		return classify(err), stageMail
+	}
+	// The server answers every command, whatever became of the earlier
+	// ones; all three replies are read so the connection stays in step.
+	var (
+		failed    error
+		failedAt  stage
+		dataReady bool
+	)
+	for _, r := range []struct {
+		code int
+		at   stage
+	}{{250, stageMail}, {25, stageRcpt}, {354, stageData}} {
+		_, _, err := text.ReadResponse(r.code)
+		var tp *textproto.Error
+		switch {
+		case err == nil && r.at == stageData:
+			dataReady = true
+		case err == nil:
+		case !errors.As(err, &tp):
+			// No reply: the connection is gone (or out of step).
+			if failed != nil {
+				return classify(failed), failedAt
+			}
+			return classify(err), r.at
+		case failed == nil:
+			failed, failedAt = err, r.at
+		}
+	}
+	if failed != nil {
+		if dataReady {
+			// A server that took DATA after refusing the envelope gets an
+			// empty message to end it; the reply does not matter.
+			if err := text.DotWriter().Close(); err != nil {
+				return noReply(Temporary, err), failedAt
+			}
+			_, _, _ = text.ReadResponse(0)
+		}
+		return classify(failed), failedAt
+	}
+	dw := text.DotWriter()
+	if _, err := msg.WriteTo(dw); err != nil {
+		_ = dw.Close()
+		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
+	}
+	if err := dw.Close(); err != nil {
+		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
+	}
+	_, resp, err := text.ReadResponse(250)
+	if err != nil {
+		return classify(err), stageData
+	}
+	return Result{Outcome: Delivered, Code: 250, Response: "250 " + oneLine(resp)}, stageData
 }
 
 func (c *Client) build(m Message) (*gomail.Msg, error) {
