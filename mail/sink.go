@@ -245,13 +245,51 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return &countedConn{Conn: c, sink: s}, nil
 }
 
+// countedConn also holds the server's replies until it reads again, as RFC
+// 2920 (4) advises a pipelining server: go-smtp flushes every reply, so a
+// client's pipelined MAIL, RCPT and DATA cost three writes; held, they
+// leave in one when the server turns to read the message. The server always
+// reads (or closes) after replying, so a reply is never held while the
+// client waits for it.
 type countedConn struct {
 	net.Conn
 	sink *Sink
 	once sync.Once
+	mu   sync.Mutex
+	held []byte
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = append(c.held, p...)
+	return len(p), nil
+}
+
+func (c *countedConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.held) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.held)
+	if cap(c.held) > 64<<10 {
+		c.held = nil
+	} else {
+		c.held = c.held[:0]
+	}
+	return err
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *countedConn) Close() error {
+	_ = c.flush()
 	c.once.Do(func() { c.sink.open.Add(-1) })
 	return c.Conn.Close()
 }
