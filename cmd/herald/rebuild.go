@@ -28,7 +28,7 @@ type names []string
 func (n *names) String() string     { return strings.Join(*n, ",") }
 func (n *names) Set(v string) error { *n = append(*n, v); return nil }
 
-// runRebuild: herald rebuild-projections [--projection NAME]... [--list] [--batch N].
+// runRebuild: herald rebuild-projections [--projection NAME]... [--list] [--batch N] [--nice N].
 // Needs DATABASE_URL; safe while `herald serve` runs.
 func runRebuild(ctx context.Context, args []string) error {
 	return rebuildProjections(ctx, args, os.Stdout, os.Stderr)
@@ -37,7 +37,7 @@ func runRebuild(ctx context.Context, args []string) error {
 // rebuildProjections is runRebuild writing its summary to stdout and the
 // progress bar to stderr (when stderr is a terminal).
 func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) error {
-	fs := newFlags("rebuild-projections", "rebuild-projections [--projection NAME]... [--list] [--batch N]",
+	fs := newFlags("rebuild-projections", "rebuild-projections [--projection NAME]... [--list] [--batch N] [--nice N]",
 		"Rebuilds read models from the event store: each projection is replayed into fresh tables\n"+
 			"which replace the live ones in one transaction once caught up. The API keeps answering\n"+
 			"from the old tables meanwhile; safe to run while `herald serve` runs. A second rebuild of\n"+
@@ -46,6 +46,7 @@ func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, st
 	fs.Var(&only, "projection", "rebuild only `NAME` (repeatable; see --list)")
 	list := fs.Bool("list", false, "list the projections and exit")
 	batch := fs.Int("batch", 20000, "events read and applied per transaction")
+	nice := fs.Int("nice", 10, "run at CPU niceness `N` (0-19; 0 leaves the priority alone), so `herald serve` on the same machine gets the CPU first")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,9 +56,15 @@ func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, st
 	if *batch < 1 {
 		return usageErrorf(fs, "--batch must be at least 1")
 	}
+	if *nice < 0 || *nice > 19 {
+		return usageErrorf(fs, "--nice must be between 0 and 19")
+	}
 	cfg, log, err := setup(config.NeedDatabase)
 	if err != nil {
 		return err
+	}
+	if err := lowerPriority(*nice); err != nil {
+		log.Warn().Err(err).Msg("rebuild runs at normal priority")
 	}
 	pool, err := openPool(ctx, cfg)
 	if err != nil {

@@ -41,7 +41,7 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 	t.Logf("attempts recorded live: %d", len(before["attempts"]))
 
 	var stdout bytes.Buffer
-	if err := rebuildProjections(context.Background(), nil, &stdout, os.Stderr); err != nil {
+	if err := rebuildProjections(context.Background(), []string{"--nice", "0"}, &stdout, os.Stderr); err != nil {
 		t.Fatalf("rebuild-projections: %v\nstdout %s", err, stdout.String())
 	}
 	t.Logf("rebuild-projections printed:\n%s", stdout.String())
