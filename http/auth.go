@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"time"
@@ -208,7 +209,10 @@ func (id *Identity) login(w http.ResponseWriter, r *http.Request) {
 // logout ends the session of the token the request carries.
 func (id *Identity) logout(w http.ResponseWriter, r *http.Request) {
 	token, _ := bearerToken(r)
-	if _, err := id.sessions.Revoke(r.Context(), hashToken(token), id.cfg.Now()); err != nil {
+	hash := sha256.Sum256([]byte(token))
+	_, err := id.sessions.Revoke(r.Context(), hash[:], id.cfg.Now())
+	id.principals.forgetToken(hash)
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -279,7 +283,9 @@ func (id *Identity) passwordResetConfirm(w http.ResponseWriter, r *http.Request)
 		writeError(w, r, err)
 		return
 	}
-	if _, err := id.sessions.RevokeUser(r.Context(), u.ID(), id.cfg.Now()); err != nil {
+	_, err = id.sessions.RevokeUser(r.Context(), u.ID(), id.cfg.Now())
+	id.principals.forgetUser(u.ID())
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -47,6 +47,11 @@ type IdentityConfig struct {
 	// VerifyTTL and ResetTTL bound the mailed tokens (default 24 h and 1 h).
 	VerifyTTL time.Duration
 	ResetTTL  time.Duration
+	// PrincipalTTL is how long an authenticated token's Principal is reused
+	// without a session lookup (0 means PrincipalCacheTTL, negative turns
+	// the cache off): the longest a token revoked by another process keeps
+	// working. Revocations made by this process take effect at once.
+	PrincipalTTL time.Duration
 	// Throttle bounds failed logins; zero values take the defaults of API.md.
 	Throttle ThrottleConfig
 	// Now is the clock (default time.Now).
@@ -75,7 +80,9 @@ type Identity struct {
 	queries  *projections.UserQueries
 	sessions *projections.Sessions
 	throttle *loginThrottle
-	bg       sync.WaitGroup
+	// principals caches Authenticate's answers; nil when PrincipalTTL < 0.
+	principals *principalCache
+	bg         sync.WaitGroup
 }
 
 // NewIdentity checks cfg and builds the area.
@@ -128,8 +135,15 @@ func NewIdentity(cfg IdentityConfig) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	var principals *principalCache
+	switch {
+	case cfg.PrincipalTTL == 0:
+		principals = newPrincipalCache(PrincipalCacheTTL)
+	case cfg.PrincipalTTL > 0:
+		principals = newPrincipalCache(cfg.PrincipalTTL)
+	}
 	return &Identity{cfg: cfg, users: users, groups: groups, queries: q, sessions: s,
-		throttle: &loginThrottle{rdb: cfg.Redis, cfg: cfg.Throttle}}, nil
+		throttle: &loginThrottle{rdb: cfg.Redis, cfg: cfg.Throttle}, principals: principals}, nil
 }
 
 // Wait blocks until mails sent in the background after an answer are done
@@ -177,12 +191,20 @@ var errNoSession = domain.NotFound("session")
 // Authenticate resolves a bearer token into its Principal. A session lives
 // in the sessions table (revoked at once by logout, block and password
 // reset) joined with the users read model; when that model has not caught up
-// with the account yet, the account is rebuilt from its events.
+// with the account yet, the account is rebuilt from its events. Good answers
+// are kept for a moment in the principal cache (see principalCache for the
+// staleness bounds).
 func (id *Identity) Authenticate(ctx context.Context, token string) (Principal, error) {
 	if !wellFormedToken(token) {
 		return Principal{}, errNoSession
 	}
-	su, ok, err := id.sessions.Lookup(ctx, hashToken(token), id.cfg.Now())
+	hash := sha256.Sum256([]byte(token))
+	now := id.cfg.Now()
+	if p, ok := id.principals.get(hash, now); ok {
+		return p, nil
+	}
+	gen := id.principals.generation()
+	su, ok, err := id.sessions.Lookup(ctx, hash[:], now)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -201,14 +223,22 @@ func (id *Identity) Authenticate(ctx context.Context, token string) (Principal, 
 		if !v.IsActive {
 			return Principal{}, errNoSession
 		}
-		row = &projections.UserRow{ID: v.ID, Email: v.Email, IsStaff: v.IsStaff, IsSuperuser: v.IsSuperuser, Groups: v.Groups, Permissions: v.Permissions}
+		// Not cached: the read model will have the account in a moment.
+		return principalOf(&projections.UserRow{ID: v.ID, Email: v.Email, IsStaff: v.IsStaff, IsSuperuser: v.IsSuperuser,
+			Groups: v.Groups, Permissions: v.Permissions}), nil
 	}
+	p := principalOf(row)
+	id.principals.put(hash, gen, p, su.CreatedAt, su.ExpiresAt, now)
+	return p, nil
+}
+
+func principalOf(row *projections.UserRow) Principal {
 	perms := make(map[string]bool, len(row.Permissions))
 	for _, p := range row.Permissions {
 		perms[p] = true
 	}
 	return Principal{UserID: row.ID, Email: row.Email, IsStaff: row.IsStaff, IsSuperuser: row.IsSuperuser,
-		Permissions: perms, Groups: row.Groups}, nil
+		Permissions: perms, Groups: row.Groups}
 }
 
 // userView is the User of API.md (plus version and permissions).

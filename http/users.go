@@ -146,6 +146,7 @@ func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block boo
 	} else {
 		u, res, err = id.users.Activate(r.Context(), identityMeta(r, p.UserID, "ActivateUser"), uid, version)
 	}
+	id.principals.forgetUser(uid)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -186,6 +187,7 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		version = commands.NoIfMatch
 	}
 	u, res, err := id.users.SetGroups(r.Context(), identityMeta(r, p.UserID, "SetUserGroups"), uid, req.Groups, version)
+	id.principals.forgetUser(uid)
 	if err != nil {
 		writeError(w, r, err)
 		return

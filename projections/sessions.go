@@ -41,6 +41,7 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, userID uuid.UUI
 // when the users read model has not caught up with the account yet.
 type SessionUser struct {
 	UserID    uuid.UUID
+	CreatedAt time.Time
 	ExpiresAt time.Time
 	User      *UserRow
 }
@@ -50,7 +51,7 @@ type SessionUser struct {
 // not live either.
 func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, now time.Time) (SessionUser, bool, error) {
 	row := s.pool.QueryRow(ctx, `
-SELECT s.user_id, s.expires_at, u.id IS NOT NULL, `+nullableUserColumns+`
+SELECT s.user_id, s.created_at, s.expires_at, u.id IS NOT NULL, `+nullableUserColumns+`
 FROM sessions s LEFT JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, tokenHash, now)
 	var (
@@ -62,7 +63,7 @@ WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, tokenHa
 		created                 *time.Time
 		version                 *int64
 	)
-	err := row.Scan(&su.UserID, &su.ExpiresAt, &has, &email, &name, &active, &super, &verified, &u.Groups, &created, &version, &u.Permissions)
+	err := row.Scan(&su.UserID, &su.CreatedAt, &su.ExpiresAt, &has, &email, &name, &active, &super, &verified, &u.Groups, &created, &version, &u.Permissions)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SessionUser{}, false, nil
 	}
