@@ -244,7 +244,7 @@ func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writePage(w, items, nextCursor(next))
+	writePageWith(w, items, nextCursor(next), appendClientJSON)
 }
 
 func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {

@@ -41,18 +41,20 @@ func (w *where) add(cond string, arg any) {
 	w.conds = append(w.conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(w.args))))
 }
 
+// Ids go to PostgreSQL as [16]byte: as uuid.UUID, a driver.Valuer, pgx
+// would format each as text and parse it back.
 func (w *where) scope(s OwnerScope) {
 	if !s.All {
-		w.add("owner_id = ?", s.Caller)
+		w.add("owner_id = ?", [16]byte(s.Caller))
 	}
 	if s.Owner != uuid.Nil {
-		w.add("owner_id = ?", s.Owner)
+		w.add("owner_id = ?", [16]byte(s.Owner))
 	}
 }
 
 func (w *where) page(p IDPage) {
 	if p.After != uuid.Nil {
-		w.add("id > ?", p.After)
+		w.add("id > ?", [16]byte(p.After))
 	}
 }
 
@@ -88,7 +90,7 @@ func listRows[T any](ctx context.Context, q *ResourceQueries, what, selectFrom s
 func getRow[T any](ctx context.Context, q *ResourceQueries, what, selectFrom string, s OwnerScope, id uuid.UUID, scan pgx.RowToFunc[T]) (T, error) {
 	var zero T
 	var w where
-	w.add("id = ?", id)
+	w.add("id = ?", [16]byte(id))
 	w.scope(s)
 	rows, err := q.pool.Query(ctx, w.sql(selectFrom, IDPage{Limit: 1}), w.args...)
 	if err != nil {
@@ -143,7 +145,9 @@ const selectClients = `SELECT id, owner_id, email, full_name, comment, version, 
 
 func scanClient(row pgx.CollectableRow) (ClientRow, error) {
 	var c ClientRow
-	err := row.Scan(&c.ID, &c.OwnerID, &c.Email, &c.FullName, &c.Comment, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+	// Ids scan as [16]byte: as uuid.UUID, an sql.Scanner, pgx would format
+	// each as text for uuid.Parse to read back.
+	err := row.Scan((*[16]byte)(&c.ID), (*[16]byte)(&c.OwnerID), &c.Email, &c.FullName, &c.Comment, &c.Version, &c.CreatedAt, &c.UpdatedAt)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err
 }
