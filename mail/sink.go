@@ -10,7 +10,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,23 +337,7 @@ func (s *Sink) store(ss *session, r io.Reader) (string, error) {
 		return "", fmt.Errorf("read data: %w", err)
 	}
 	name := fmt.Sprintf("%019d-%08d.eml", time.Now().UnixNano(), s.seq.Add(1))
-	tmp := filepath.Join(s.cfg.Dir, ".tmp-"+name)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(buf.Bytes())
-	if err == nil && s.cfg.Fsync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(s.cfg.Dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
+	if err := writeFileAtomic(s.cfg.Dir, name, buf.Bytes(), s.cfg.Fsync); err != nil {
 		return "", err
 	}
 	s.stored.Add(1)
