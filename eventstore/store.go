@@ -117,6 +117,17 @@ SELECT position, version FROM ins
 UNION ALL
 SELECT NULL, events_version_conflict() WHERE NOT EXISTS (SELECT 1 FROM ins)`
 
+// appendNewSQL is appendSQL for a NoStream append: the versions are 1..n,
+// and the stream's first version is unique, so a stream that already exists
+// fails on events_stream_id_version_key without being read first. ($3 is
+// always 0; it keeps the arguments of appendSQL.)
+const appendNewSQL = `
+INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+SELECT e.id, $1, $2, e.n, e.type, e.data::jsonb, e.meta::jsonb
+FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS e(id, type, data, meta, n)
+WHERE $3::bigint = 0
+RETURNING position, version`
+
 // Append writes events to one stream in one transaction. expected is Any,
 // NoStream or the exact current version; a mismatch is ErrConcurrency.
 // Events whose IDs are already stored are not written again, so a retried
@@ -229,8 +240,12 @@ func (s *Store) commitOnce(ctx context.Context, c Commit, args [][]any) (Result,
 	for _, cl := range c.Claims {
 		b.Queue(`SELECT claim_unique($1, $2, $3)`, cl.Scope, cl.Key, cl.Owner)
 	}
-	for i := range c.Appends {
-		b.Queue(appendSQL, args[i]...)
+	for i, a := range c.Appends {
+		if a.Expected == NoStream {
+			b.Queue(appendNewSQL, args[i]...)
+		} else {
+			b.Queue(appendSQL, args[i]...)
+		}
 	}
 	br := s.pool.SendBatch(ctx, b)
 	res, err := readBatch(br, c)
@@ -244,9 +259,8 @@ func (s *Store) commitOnce(ctx context.Context, c Commit, args [][]any) (Result,
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "HC001":
 		return Result{}, &ClaimTakenError{Scope: pgErr.Detail, Key: pgErr.Hint}
-	case isUniqueViolation(err, "events_stream_id_version_key"):
-		return Result{}, errVersionTaken
-	case errors.As(err, &pgErr) && (pgErr.Code == "HC002" || pgErr.ConstraintName == "events_event_id_key"):
+	case errors.As(err, &pgErr) && (pgErr.Code == "HC002" || pgErr.ConstraintName == "events_event_id_key" ||
+		pgErr.ConstraintName == "events_stream_id_version_key"):
 		// Nothing was written. If every event of the commit is already
 		// stored, this is a retry of a commit that succeeded.
 		return s.alreadyStored(ctx, c, args)
