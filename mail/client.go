@@ -498,7 +498,7 @@ func (c *Client) exchangePipelined(p *pooled, msg *gomail.Msg, rcpt string) (Res
 		}
 		return classify(failed), failedAt
 	}
-	dw := text.DotWriter()
+	dw := &dotWriter{w: w}
 	if _, err := msg.WriteTo(dw); err != nil {
 		_ = dw.Close()
 		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
