@@ -357,3 +357,34 @@ VALUES ($1, 'note', $2, 1, 'test.note_taken', '{"text":"slow"}', '{}')`, slowEve
 		t.Fatalf("re-read returned more: %v", order)
 	}
 }
+
+// A transaction open in another database cannot write our events; it must
+// not hold the read bound back (events_read_bound), while one open in ours
+// does (TestReadAllNeverSkipsLateCommit).
+func TestReadAllIgnoresTransactionsOfOtherDatabases(t *testing.T) {
+	t.Parallel()
+	other := testenv.Pool(t) // a database of its own
+	s := newStore(t)
+	ctx := context.Background()
+
+	long, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Rollback(ctx) //nolint:errcheck
+	var xid string
+	if err := long.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	e := note("after the other database's transaction began")
+	if _, err := s.Append(ctx, stream(), eventstore.NoStream, e); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ReadAll(ctx, eventstore.Cursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].EventID != e.ID {
+		t.Fatalf("read %d events while transaction %s of another database was open, want the one appended", len(evs), xid)
+	}
+}
