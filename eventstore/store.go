@@ -188,7 +188,9 @@ func onlyAny(c Commit) bool {
 
 func appendArgs(a StreamAppend) ([]any, error) {
 	n := len(a.Events)
-	ids := make([]uuid.UUID, n)
+	// [16]byte, not uuid.UUID: pgx encodes a uuid.UUID through its
+	// driver.Valuer (text and back), ~10 µs an event; [16]byte ~0.3 µs.
+	ids := make([][16]byte, n)
 	types := make([]string, n)
 	datas := make([]string, n)
 	metas := make([]string, n)
@@ -306,9 +308,9 @@ func readBatch(br pgx.BatchResults, c Commit) (Result, error) {
 // alreadyStored succeeds when every event of c is stored (an idempotent
 // retry) and reports a version conflict otherwise.
 func (s *Store) alreadyStored(ctx context.Context, c Commit, args [][]any) (Result, error) {
-	var ids []uuid.UUID
+	var ids [][16]byte
 	for i := range c.Appends {
-		ids = append(ids, args[i][3].([]uuid.UUID)...)
+		ids = append(ids, args[i][3].([][16]byte)...)
 	}
 	var stored int
 	var last int64
