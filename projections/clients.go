@@ -33,7 +33,7 @@ func (ClientsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedE
 		_, err := tx.Exec(ctx, `
 INSERT INTO clients (id, owner_id, email, full_name, comment, version, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-ON CONFLICT (id) DO NOTHING`, e.StreamID, ev.OwnerID, ev.Email, ev.FullName, ev.Comment, e.Version, e.RecordedAt)
+ON CONFLICT (id) DO NOTHING`, [16]byte(e.StreamID), [16]byte(ev.OwnerID), ev.Email, ev.FullName, ev.Comment, e.Version, e.RecordedAt)
 		return err
 	case domain.ClientUpdated:
 		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET email = $3, full_name = $4, comment = $5, version = $2, updated_at = $6

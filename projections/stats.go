@@ -36,13 +36,22 @@ func (StatsProjector) Tables() []string {
 func (StatsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
 	switch ev := e.Event.(type) {
 	case domain.ClientCreated:
-		key := domain.EmailKey(ev.Email)
-		tag, err := tx.Exec(ctx, `INSERT INTO stats_clients (client_id, email_key, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-			e.StreamID, key, e.Version)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		return addEmail(ctx, tx, key, 1)
+		// One statement, not three round trips (client row, email count,
+		// unique total): every created client passes here. A redelivery
+		// inserts no client row, so nothing after it changes either.
+		_, err := tx.Exec(ctx, `
+WITH c AS (
+    INSERT INTO stats_clients (client_id, email_key, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+    RETURNING email_key
+), e AS (
+    INSERT INTO stats_client_emails (email_key, n) SELECT email_key, 1 FROM c
+    ON CONFLICT (email_key) DO UPDATE SET n = stats_client_emails.n + 1
+    RETURNING n
+)
+INSERT INTO public_stats (id, mailings_total, mailings_active, clients_unique) SELECT 1, 0, 0, 1 FROM e WHERE n = 1
+ON CONFLICT (id) DO UPDATE SET clients_unique = public_stats.clients_unique + 1`,
+			[16]byte(e.StreamID), domain.EmailKey(ev.Email), e.Version)
+		return err
 	case domain.ClientUpdated:
 		return stepClient(ctx, tx, e, func(old string, deleted bool) (string, bool, error) {
 			key := domain.EmailKey(ev.Email)
