@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"sync"
@@ -110,7 +113,7 @@ func BenchmarkClients(b *testing.B) {
 	var made atomic.Int64
 	var failed atomic.Value
 	next.Store(0)
-	for range 16 {
+	for range benchEnvInt(b, "HERALD_BENCH_LOADERS", 16) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -154,7 +157,12 @@ func BenchmarkClients(b *testing.B) {
 		// GET at 200 concurrent requests: a warm-up pass, then the measured one.
 		var p50, p99, worst time.Duration
 		for pass := range 2 {
+			stop := func() {}
+			if pass == 1 {
+				stop = benchProfile(b, "list")
+			}
 			lat := listLatencies(b, env.URL, hc, real, 200, 25)
+			stop()
 			p50, p99, worst = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 			if pass == 1 {
 				b.Logf("GET /api/v1/clients, 200 concurrent, %d requests: p50 %s, p99 %s, max %s (target p99 ≤ 20ms)", len(lat), p50, p99, worst)
@@ -188,11 +196,13 @@ func BenchmarkClients(b *testing.B) {
 			return nil
 		}
 		var appends, posts, ratio []float64
+		stopPostProfile := benchProfile(b, "post")
 		for range 7 {
 			ar := benchHammer(b, 8, 1500*time.Millisecond, singleAppend)
 			pr := benchHammer(b, 8, 1500*time.Millisecond, post)
 			appends, posts, ratio = append(appends, ar), append(posts, pr), append(ratio, pr/ar*100)
 		}
+		stopPostProfile()
 		b.ReportMetric(float64(p99.Microseconds())/1000, "list_p99_ms")
 		b.ReportMetric(float64(p50.Microseconds())/1000, "list_p50_ms")
 		b.ReportMetric(benchMedian(appends), "single_appends/s")
@@ -217,6 +227,32 @@ type benchNote struct {
 
 func (benchNote) EventType() string { return "benchnote.taken" }
 
+// benchProfile writes a CPU profile of one phase of the benchmark to
+// $HERALD_BENCH_PROFILE_DIR/<phase>.cpu.pprof when that variable is set (go
+// test -cpuprofile would cover the loading too, which dominates the run);
+// the returned function stops it and may be called more than once.
+func benchProfile(b *testing.B, phase string) func() {
+	b.Helper()
+	dir := os.Getenv("HERALD_BENCH_PROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, phase+".cpu.pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		})
+	}
+}
+
 // listLatencies runs concurrency goroutines doing each rounds GETs of the
 // clients list as random real accounts, and returns the sorted latencies.
 func listLatencies(b *testing.B, base string, hc *http.Client, users []rUser, concurrency, rounds int) []time.Duration {
@@ -232,6 +268,7 @@ func listLatencies(b *testing.B, base string, hc *http.Client, users []rUser, co
 			defer wg.Done()
 			<-startGate
 			mine := make([]time.Duration, 0, rounds)
+			var body bytes.Buffer
 			for range rounds {
 				u := users[rand.IntN(len(users))]
 				req, _ := http.NewRequest("GET", base+"/api/v1/clients", nil)
@@ -242,14 +279,24 @@ func listLatencies(b *testing.B, base string, hc *http.Client, users []rUser, co
 					failed.Store(err)
 					return
 				}
-				var page struct {
-					Items []json.RawMessage `json:"items"`
-				}
-				err = json.NewDecoder(res.Body).Decode(&page)
+				body.Reset()
+				_, err = body.ReadFrom(res.Body)
 				res.Body.Close()
 				mine = append(mine, time.Since(t0))
-				if err != nil || res.StatusCode != 200 || len(page.Items) == 0 {
-					failed.Store(fmt.Errorf("GET /api/v1/clients: %d, %d items, %v", res.StatusCode, len(page.Items), err))
+				// The answer is read in full inside the timing; checking it
+				// is kept light (a full decode of every 50th), because this
+				// client shares the 2 cores with the server it measures: a
+				// full decode of every page cost more CPU than serving it.
+				if err == nil && res.StatusCode == 200 && len(mine)%50 == 1 {
+					var page struct {
+						Items []json.RawMessage `json:"items"`
+					}
+					if err = json.Unmarshal(body.Bytes(), &page); err == nil && len(page.Items) == 0 {
+						err = errors.New("no items")
+					}
+				}
+				if err != nil || res.StatusCode != 200 || !bytes.HasPrefix(body.Bytes(), []byte(`{"items":[{"id":`)) {
+					failed.Store(fmt.Errorf("GET /api/v1/clients: %d, %v: %.200s", res.StatusCode, err, body.Bytes()))
 					return
 				}
 			}
