@@ -264,7 +264,7 @@ func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/clients/"+out.State.ID().String())
-	answer(w, http.StatusCreated, out.Result, clientRow(out))
+	writeClientAnswer(w, http.StatusCreated, out.Result, clientRow(out))
 }
 
 // updateClient is PUT (partial=false: every field is set, absent ones
@@ -295,7 +295,7 @@ func (h *Resources) updateClient(partial bool) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
-		answer(w, http.StatusOK, out.Result, clientRow(out))
+		writeClientAnswer(w, http.StatusOK, out.Result, clientRow(out))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -53,6 +54,28 @@ func writePageWith[T any](w http.ResponseWriter, items []T, next string, enc fun
 		*bp = b
 		bodyBuffers.Put(bp)
 	}
+}
+
+// writeClientAnswer answers a command on a client as answer does, the
+// client encoded by hand.
+func writeClientAnswer(w http.ResponseWriter, status int, res eventstore.Result, c projections.ClientRow) {
+	bp := bodyBuffers.Get().(*[]byte)
+	b, ok := appendClientJSON((*bp)[:0], c)
+	if !ok {
+		bodyBuffers.Put(bp)
+		answer(w, status, res, c)
+		return
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("ETag", etag(res.Version))
+	h.Set(HeaderEventPosition, strconv.FormatInt(res.LastPosition, 10))
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	*bp = b
+	bodyBuffers.Put(bp)
 }
 
 // appendClientJSON appends c as encoding/json writes a projections.ClientRow;

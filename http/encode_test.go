@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -48,6 +49,28 @@ func TestWritePageWithMatchesEncodingJSON(t *testing.T) {
 	writePageWith(got, bad, "", appendClientJSON)
 	if want.Code != 500 || got.Code != want.Code || !bytes.Equal(want.Body.Bytes(), got.Body.Bytes()) {
 		t.Fatalf("unencodable time: want %d %s, got %d %s", want.Code, want.Body, got.Code, got.Body)
+	}
+}
+
+// A command's answer on a client is what answer writes.
+func TestWriteClientAnswerMatchesAnswer(t *testing.T) {
+	now := time.Now().UTC()
+	for _, c := range []projections.ClientRow{
+		{ID: uuid.New(), OwnerID: uuid.New(), Email: "a@example.org", FullName: "Ä \"b\"", Comment: "<c>\n", Version: 3, CreatedAt: now, UpdatedAt: now},
+		{ID: uuid.New(), CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		res := eventstore.Result{LastPosition: 42, Version: c.Version}
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		answer(want, 201, res, c)
+		writeClientAnswer(got, 201, res, c)
+		if want.Code != got.Code || !bytes.Equal(want.Body.Bytes(), got.Body.Bytes()) {
+			t.Fatalf("want %d %s, got %d %s", want.Code, want.Body, got.Code, got.Body)
+		}
+		for _, h := range []string{"ETag", HeaderEventPosition, "Content-Type", "Content-Length"} {
+			if want.Header().Get(h) != got.Header().Get(h) {
+				t.Fatalf("%s: want %q, got %q", h, want.Header().Get(h), got.Header().Get(h))
+			}
+		}
 	}
 }
 
