@@ -593,10 +593,32 @@ type RunProgress struct {
 	Failed   int
 }
 
-// ReadRunProgress reads a run's progress from the store.
+// ReadRunProgress reads a run's progress from the store. Following a run,
+// use a RunWatch: this counts every delivery of the run each call.
 func ReadRunProgress(ctx context.Context, pool *pgxpool.Pool, runID uuid.UUID) (RunProgress, error) {
+	return NewRunWatch(runID).Read(ctx, pool)
+}
+
+// RunWatch follows one run's progress (herald send --wait polls it): each
+// Read counts only the deliveries recorded since the previous one, an index
+// range of the run stream. Counting them all again cost 1.3 s of database
+// time per call at 100,000 deliveries, polled every 250 ms.
+type RunWatch struct {
+	runID   uuid.UUID
+	version int64 // the run stream's events up to here are counted
+	done    int   // final attempts (a success or a permanent failure) seen
+}
+
+// NewRunWatch starts following run runID.
+func NewRunWatch(runID uuid.UUID) *RunWatch { return &RunWatch{runID: runID} }
+
+// Read returns the run's progress now. A client has at most one final
+// attempt in a run (one that is recorded is never sent again), so Done
+// counts final attempts. One sender appends a run's attempts in order, so
+// a version seen means every lower one is visible too.
+func (w *RunWatch) Read(ctx context.Context, pool *pgxpool.Pool) (RunProgress, error) {
 	var p RunProgress
-	rows, err := pool.Query(ctx, runHeadSQL, runID, FinishedEventID(runID))
+	rows, err := pool.Query(ctx, runHeadSQL, w.runID, FinishedEventID(w.runID))
 	if err != nil {
 		return p, err
 	}
@@ -628,8 +650,15 @@ func ReadRunProgress(ctx context.Context, pool *pgxpool.Pool, runID uuid.UUID) (
 		p.Done = p.Sent + p.Failed
 		return p, nil
 	}
-	err = pool.QueryRow(ctx, `SELECT count(DISTINCT data->>'client_id') FROM events
-WHERE stream_id = $1 AND type = 'run.delivery_attempted'
-  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false))`, runID).Scan(&p.Done)
-	return p, err
+	var last int64
+	var final int
+	err = pool.QueryRow(ctx, `SELECT coalesce(max(version), $2), count(*) FILTER (WHERE type = 'run.delivery_attempted'
+  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false)))
+FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&last, &final)
+	if err != nil {
+		return p, err
+	}
+	w.version, w.done = last, w.done+final
+	p.Done = w.done
+	return p, nil
 }

@@ -201,10 +201,14 @@ func resumeRuns(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []
 // waitRuns follows the runs until every one finished: a progress bar of
 // clients done on progress, then one line of totals per run on out.
 func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, progress io.Writer, every time.Duration) error {
+	watches := make([]*saga.RunWatch, len(runs))
+	for i, r := range runs {
+		watches[i] = saga.NewRunWatch(r.runID)
+	}
 	read := func() (total, doneN int64, finished bool, ps []saga.RunProgress, err error) {
 		finished = true
-		for _, r := range runs {
-			p, err := saga.ReadRunProgress(ctx, pool, r.runID)
+		for i := range runs {
+			p, err := watches[i].Read(ctx, pool)
 			if err != nil {
 				return 0, 0, false, nil, err
 			}
