@@ -260,3 +260,46 @@ func TestRedeliveredDispatchResumesWithoutResending(t *testing.T) {
 		t.Fatalf("finished %+v", f)
 	}
 }
+
+func TestRunWatchCountsFinalAttemptsIncrementally(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noScheduler: true, noSender: true})
+	clients := e.clients(5)
+	m := e.manualMailing(clients)
+	run := e.dispatchNow(m)
+	w := NewRunWatch(run)
+	read := func(wantDone int) {
+		t.Helper()
+		p, err := w.Read(e.ctx, e.pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Clients != 5 || p.Done != wantDone || p.Finished {
+			t.Fatalf("watch read %+v, want 5 clients, %d done, unfinished", p, wantDone)
+		}
+		fresh, err := ReadRunProgress(e.ctx, e.pool, run)
+		if err != nil || fresh != p {
+			t.Fatalf("ReadRunProgress %+v (%v), watch %+v", fresh, err, p)
+		}
+	}
+	read(0)
+	// A success is final, a temporary failure is not.
+	e.commit(attemptAppend(run, m, clients[0], true))
+	e.commit(attemptAppend(run, m, clients[1], false))
+	read(1)
+	permanent := attemptAppend(run, m, clients[1], false)
+	a := permanent.Events[0].Event.(domain.DeliveryAttempted)
+	a.Permanent, a.Attempt = true, 2
+	permanent.Events[0].Event = a
+	e.commit(permanent, attemptAppend(run, m, clients[2], true))
+	read(3)
+	read(3)
+	// The sender finishes the run: the totals come from run.finished.
+	if _, err := e.newSender(SenderConfig{}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Read(e.ctx, e.pool)
+	if err != nil || !p.Finished || p.Sent != 4 || p.Failed != 1 || p.Done != 5 {
+		t.Fatalf("after the end: %+v %v", p, err)
+	}
+}
