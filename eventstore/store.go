@@ -330,11 +330,6 @@ func (s *Store) alreadyStored(ctx context.Context, c Commit, args [][]any) (Resu
 	return Result{LastPosition: last, Version: version}, nil
 }
 
-func isUniqueViolation(err error, constraint string) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505" && (constraint == "" || pgErr.ConstraintName == constraint)
-}
-
 const selectEvent = `SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at FROM events`
 
 // Load returns a stream's events in version order (none for a new stream).
