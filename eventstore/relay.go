@@ -98,12 +98,19 @@ func (r *Relay) saveState(ctx context.Context, st relayState) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.store.pool.Exec(ctx, `
+	// The checkpoint does not wait for the disk: one lost in a crash only
+	// makes the next relay publish a batch again, which consumers drop,
+	// while waiting for a flush on every batch held each event's delivery
+	// back by the disk's latency.
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`
 INSERT INTO store_checkpoints (name, tx_id, position, topics, updated_at)
 VALUES ($1, $2::text::xid8, $3, $4, now())
 ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,
     topics = EXCLUDED.topics, updated_at = now()`,
 		r.name, strconv.FormatUint(st.At.TxID, 10), st.At.Position, topics)
+	err = r.store.pool.SendBatch(ctx, b).Close()
 	if err != nil {
 		return fmt.Errorf("relay: save checkpoint: %w", err)
 	}
