@@ -342,11 +342,11 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		return cp, false, nil, err
 	}
 	start := cp
-	for i := range ahead {
-		if failed, err := rt.applyEvent(ctx, tx, p, handled, &ahead[i], parked); err != nil {
+	if len(ahead) > 0 {
+		if failed, err := rt.applyAhead(ctx, tx, p, handled, ahead, parked); err != nil {
 			return start, false, failed, err
 		}
-		cp = eventstore.CursorOf(ahead[i])
+		cp = eventstore.CursorOf(ahead[len(ahead)-1])
 	}
 	more = len(ahead) == maxBatch
 	if more {
@@ -387,6 +387,55 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		return start, false, nil, err
 	}
 	return cp, more, nil, nil
+}
+
+// applyAhead applies the events read ahead. A projector that offers
+// ApplyBatch (BatchApplier) gets them in one call, as a rebuild does, inside
+// a savepoint; if that fails, the events are applied one by one, which names
+// the event to retry or park.
+func (rt *Runtime) applyAhead(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool,
+	evs []domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+	if b, ok := p.(BatchApplier); ok && len(evs) > 1 {
+		mine := make([]domain.RecordedEvent, 0, len(evs))
+		var undecodable bool
+		for i := range evs {
+			e := &evs[i]
+			if !handled[e.Type] || parked[e.EventID] != "" {
+				continue
+			}
+			if e.Event == nil {
+				ev, err := domain.DecodeEvent(e.Type, e.Data)
+				if err != nil {
+					undecodable = true // applyEvent reports it
+					break
+				}
+				e.Event = ev
+			}
+			mine = append(mine, *e)
+		}
+		if !undecodable && len(parked) == 0 {
+			sp, err := tx.Begin(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := b.ApplyBatch(ctx, sp, mine); err == nil {
+				if err := sp.Commit(ctx); err != nil {
+					return nil, err
+				}
+				appliedEvents.WithLabelValues(p.Name()).Add(float64(len(mine)))
+				return nil, nil
+			}
+			if err := sp.Rollback(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range evs {
+		if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
+			return failed, err
+		}
+	}
+	return nil, nil
 }
 
 func (rt *Runtime) applyEvent(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool, ev *domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -389,4 +390,65 @@ func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 	ids := p.appendPings(t, texts...)
 	wake(ids[0])
 	p.waitApplied(t, 1201)
+}
+
+// batchPingProjector is pingProjector with ApplyBatch: the runtime hands it
+// the events it reads ahead in one call.
+type batchPingProjector struct {
+	pingProjector
+	batches *atomic.Int64
+}
+
+func (p *batchPingProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEvent) error {
+	p.batches.Add(1)
+	ids := make([]uuid.UUID, len(evs))
+	texts := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i], texts[i] = e.EventID, e.Event.(pinged).Text
+		if p.failFor != "" && texts[i] == p.failFor {
+			return errors.New("cannot apply this batch")
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO test_pings (event_id, text, applied) SELECT id, text, 1 FROM unnest($1::uuid[], $2::text[]) AS u(id, text)
+ON CONFLICT (event_id) DO UPDATE SET applied = test_pings.applied + 1`, ids, texts)
+	return err
+}
+
+// A projector with ApplyBatch gets what the runtime reads ahead in one call;
+// when a batch fails, the events are applied one by one and only the
+// poison one is parked.
+func TestRuntimeHandsReadAheadToApplyBatch(t *testing.T) {
+	t.Parallel()
+	for _, poison := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean", true: "poison"}[poison], func(t *testing.T) {
+			t.Parallel()
+			p := newPipeline(t, testenv.Redis(t))
+			texts := strings.Split(strings.Repeat("x,", 300), ",")[:300]
+			if poison {
+				texts[150] = "poison"
+			}
+			ids := p.appendPings(t, texts...) // stored before the runtime starts: read ahead at catch-up
+			batches := &atomic.Int64{}
+			proj := &batchPingProjector{batches: batches}
+			if poison {
+				proj.failFor = "poison"
+			}
+			p.start(t, proj)
+			if !poison {
+				p.waitApplied(t, 300)
+				if batches.Load() == 0 {
+					t.Fatal("ApplyBatch was never called")
+				}
+				return
+			}
+			p.waitApplied(t, 299)
+			var parked uuid.UUID
+			if err := p.pool.QueryRow(context.Background(), `SELECT event_id FROM projection_parked WHERE projector = 'pings'`).Scan(&parked); err != nil {
+				t.Fatalf("parked row: %v", err)
+			}
+			if parked != ids[150] {
+				t.Fatalf("parked %s, want %s", parked, ids[150])
+			}
+		})
+	}
 }
