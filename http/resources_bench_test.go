@@ -45,7 +45,7 @@ func benchEnvInt(b *testing.B, name string, def int) int {
 // BenchmarkClients measures the clients API at scale, in one run against
 // one application (HTTP, relay, projectors, real PostgreSQL and Redis):
 //
-//   - load: HERALD_BENCH_CLIENT_USERS owners (default 1,000) ×
+//   - load: HERALD_BENCH_CLIENT_USERS owners (default 10,000) ×
 //     HERALD_BENCH_CLIENTS_PER_USER clients (default 100) created through
 //     the real command path (commands.ClientHandler, the handler POST
 //     /api/v1/clients calls: email claim and append in one transaction) by
@@ -60,17 +60,13 @@ func benchEnvInt(b *testing.B, name string, def int) int {
 //     same store, each measured in interleaved rounds with 8 writers as
 //     the platform benchmark does (target ≥ 50%).
 //
-// The target size is 10,000 owners × 100 clients (1M clients):
-// HERALD_BENCH_CLIENT_USERS=10000 make bench BENCH=BenchmarkClients. It is
-// not the default because, although the commands now load at about 2,000/s
-// with 64 loaders (1M in about 8 minutes), the projectors of client events
-// (clients, stats, reports) apply them one at a time at about 1,000–1,300/s
-// on the shared 2-core machine, so a 1M run takes 20 minutes and more; the
-// default 100,000 clients keeps the run within a few minutes, and the list
-// query's cost does not depend on the table size (an index range of one
-// owner's 50 rows).
+// The default is the size, 10,000 owners × 100 clients (1M
+// clients): about 6 minutes of loading at 2,800 commands/s and 14 minutes
+// in all on the 2-core machine. HERALD_BENCH_CLIENT_USERS=1000 runs a tenth
+// of it in about 3 minutes; the list query's cost does not depend on the
+// table size (an index range of one owner's 50 rows).
 func BenchmarkClients(b *testing.B) {
-	users := benchEnvInt(b, "HERALD_BENCH_CLIENT_USERS", 1_000)
+	users := benchEnvInt(b, "HERALD_BENCH_CLIENT_USERS", 10_000)
 	perUser := benchEnvInt(b, "HERALD_BENCH_CLIENTS_PER_USER", 100)
 	accounts := min(200, users)
 	ctx := context.Background()
