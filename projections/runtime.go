@@ -117,6 +117,8 @@ const (
 	maxBatch       = 500
 	linger         = time.Millisecond
 	readAheadEvery = 10 * time.Millisecond
+	busSilence     = time.Second
+	busMisses      = 3
 )
 
 // fresh returns the items past applied, in place.
@@ -156,10 +158,15 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 		return err
 	}
 	defer sub.Close()
+	// Ending cctx stops this subscription's goroutines, including an
+	// acknowledgement watermill would otherwise retry for ever (a Redis
+	// restarted empty answers NOGROUP to it).
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(Topics(p)))
 	for _, topic := range Topics(p) {
-		msgs, err := sub.Subscribe(ctx, rt.bus.Topic(topic))
+		msgs, err := sub.Subscribe(cctx, rt.bus.Topic(topic))
 		if err != nil {
 			return fmt.Errorf("subscribe %s: %w", topic, err)
 		}
@@ -182,11 +189,11 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 				}
 				select {
 				case items <- item{e: e, prev: eventstore.Cursor(prev)}:
-				case <-ctx.Done():
+				case <-cctx.Done():
 					return
 				}
 			}
-			if ctx.Err() == nil {
+			if cctx.Err() == nil {
 				errs <- fmt.Errorf("subscription to %s ended", topic)
 			}
 		}()
@@ -199,23 +206,50 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 			// already applied are dropped here, without a transaction.
 			var applied eventstore.Cursor // this process's last commit
 			var lastRead time.Time
-			for first := range items {
-				batch := fresh(collect(first, items), applied)
-				if len(batch) == 0 && time.Since(lastRead) < readAheadEvery {
-					duplicateEvents.WithLabelValues(p.Name()).Inc()
-					continue
+			// When no message comes for busSilence, the store is read
+			// anyway, so the read model stays complete whatever happens
+			// to the bus; busMisses such reads in a row that found events
+			// mean the subscription is wedged: consume ends, and the
+			// projector subscribes again.
+			silence := time.NewTimer(busSilence)
+			defer silence.Stop()
+			misses := 0
+			for {
+				var batch []item
+				polled := false
+				select {
+				case first, ok := <-items:
+					if !ok {
+						return
+					}
+					misses = 0
+					batch = fresh(collect(first, items), applied)
+					if len(batch) == 0 && time.Since(lastRead) < readAheadEvery {
+						duplicateEvents.WithLabelValues(p.Name()).Inc()
+						continue
+					}
+				case <-silence.C:
+					polled = true
 				}
+				before := applied
 				for more := true; more; batch = nil {
 					var err error
-					applied, more, err = rt.handle(ctx, p, handled, topic, batch, log)
+					applied, more, err = rt.handle(cctx, p, handled, topic, batch, log)
 					if err != nil {
-						if ctx.Err() == nil {
+						if cctx.Err() == nil {
 							errs <- err
 						}
 						return
 					}
 				}
 				lastRead = time.Now()
+				silence.Reset(busSilence)
+				if polled && applied != before {
+					if misses++; misses >= busMisses {
+						errs <- fmt.Errorf("the bus delivered nothing on %s for %s while the store had events; subscribing again", topic, busSilence*busMisses)
+						return
+					}
+				}
 			}
 		}()
 	}
@@ -225,6 +259,7 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 	case <-ctx.Done():
 	case err2 = <-errs:
 	}
+	cancel()
 	_ = sub.Close()
 	wg.Wait()
 	return err2

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -451,4 +452,30 @@ func TestRuntimeHandsReadAheadToApplyBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With no message at all (no relay runs here, as when the bus is wedged or
+// lost a message mid-acknowledgement), the projector still reads the store
+// after a second of silence, and keeps the read model complete.
+func TestRuntimeReadsTheStoreWhenTheBusIsSilent(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, &pingProjector{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = rt.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	time.Sleep(200 * time.Millisecond) // caught up (nothing), consuming
+	p.appendPings(t, "a", "b", "c")
+	p.waitApplied(t, 3)
+	// Polls that keep finding events restart the subscription (after three
+	// of them); the events that follow are applied all the same.
+	for i := range 4 {
+		p.appendPings(t, fmt.Sprintf("later-%d", i))
+		time.Sleep(1200 * time.Millisecond)
+	}
+	p.waitApplied(t, 7)
 }
