@@ -475,19 +475,9 @@ func (r *rebuild) apply(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEve
 	if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, r.path); err != nil {
 		return 0, err
 	}
-	mine := make([]domain.RecordedEvent, 0, len(evs))
-	for _, e := range evs {
-		if !r.handled[e.Type] || r.parked[e.EventID] {
-			continue
-		}
-		if e.Event == nil {
-			ev, err := domain.DecodeEvent(e.Type, e.Data)
-			if err != nil {
-				return 0, fmt.Errorf("rebuild %s: event %d: %w", r.p.Name(), e.Position, err)
-			}
-			e.Event = ev
-		}
-		mine = append(mine, e)
+	mine, err := handledEvents(evs, r.handled, func(id uuid.UUID) bool { return r.parked[id] })
+	if err != nil {
+		return 0, fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
 	}
 	if len(mine) == 0 {
 		return 0, nil

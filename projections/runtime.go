@@ -430,25 +430,9 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 // the event to retry or park.
 func (rt *Runtime) applyAhead(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool,
 	evs []domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
-	if b, ok := p.(BatchApplier); ok && len(evs) > 1 {
-		mine := make([]domain.RecordedEvent, 0, len(evs))
-		var undecodable bool
-		for i := range evs {
-			e := &evs[i]
-			if !handled[e.Type] || parked[e.EventID] != "" {
-				continue
-			}
-			if e.Event == nil {
-				ev, err := domain.DecodeEvent(e.Type, e.Data)
-				if err != nil {
-					undecodable = true // applyEvent reports it
-					break
-				}
-				e.Event = ev
-			}
-			mine = append(mine, *e)
-		}
-		if !undecodable && len(parked) == 0 {
+	if b, ok := p.(BatchApplier); ok && len(evs) > 1 && len(parked) == 0 {
+		// An undecodable event is reported (and parked) by applyEvent below.
+		if mine, err := handledEvents(evs, handled, nil); err == nil && len(mine) > 0 {
 			sp, err := tx.Begin(ctx)
 			if err != nil {
 				return nil, err
@@ -471,6 +455,27 @@ func (rt *Runtime) applyAhead(ctx context.Context, tx pgx.Tx, p Projector, handl
 		}
 	}
 	return nil, nil
+}
+
+// handledEvents returns, decoded, the events of evs a projector handles,
+// leaving out those skip says (parked ones). Live read-ahead and rebuilds
+// hand these to ApplyBatch.
+func handledEvents(evs []domain.RecordedEvent, handled map[string]bool, skip func(uuid.UUID) bool) ([]domain.RecordedEvent, error) {
+	mine := make([]domain.RecordedEvent, 0, len(evs))
+	for _, e := range evs {
+		if !handled[e.Type] || (skip != nil && skip(e.EventID)) {
+			continue
+		}
+		if e.Event == nil {
+			ev, err := domain.DecodeEvent(e.Type, e.Data)
+			if err != nil {
+				return nil, fmt.Errorf("event %d: %w", e.Position, err)
+			}
+			e.Event = ev
+		}
+		mine = append(mine, e)
+	}
+	return mine, nil
 }
 
 func (rt *Runtime) applyEvent(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool, ev *domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {

@@ -346,14 +346,7 @@ WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_datab
 func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t, testenv.Redis(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, &pingProjector{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = rt.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	ctx := startRuntimeOnly(t, p, &pingProjector{})
 	pub, err := bus.NewPublisher(p.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -460,14 +453,7 @@ func TestRuntimeHandsReadAheadToApplyBatch(t *testing.T) {
 func TestRuntimeReadsTheStoreWhenTheBusIsSilent(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t, testenv.Redis(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, &pingProjector{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = rt.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	startRuntimeOnly(t, p, &pingProjector{})
 	time.Sleep(200 * time.Millisecond) // caught up (nothing), consuming
 	p.appendPings(t, "a", "b", "c")
 	p.waitApplied(t, 3)
@@ -478,4 +464,20 @@ func TestRuntimeReadsTheStoreWhenTheBusIsSilent(t *testing.T) {
 		time.Sleep(1200 * time.Millisecond)
 	}
 	p.waitApplied(t, 7)
+}
+
+// startRuntimeOnly runs the projection runtime with proj and no relay (no
+// message is ever published unless the test does) until t ends; it returns
+// the context the runtime runs under.
+func startRuntimeOnly(t *testing.T, p *pipeline, proj projections.Projector) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = rt.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return ctx
 }
