@@ -93,35 +93,81 @@ func LoadRelayState(ctx context.Context, q querier, name string) (RelayState, er
 	return st, nil
 }
 
-func (r *Relay) saveState(ctx context.Context, st relayState) error {
+// checkpointSQL stores the relay's state. The checkpoint does not wait for
+// the disk: one lost in a crash only makes the next relay publish a batch
+// again, which consumers drop, while waiting for a flush on every batch
+// held each event's delivery back by the disk's latency.
+const checkpointSQL = `
+INSERT INTO store_checkpoints (name, tx_id, position, topics, updated_at)
+VALUES ($1, $2::text::xid8, $3, $4, now())
+ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,
+    topics = EXCLUDED.topics, updated_at = now()`
+
+// queueCheckpoint adds saving st to b, which then runs without waiting for
+// the disk.
+func (r *Relay) queueCheckpoint(b *pgx.Batch, st relayState) error {
 	topics, err := json.Marshal(st.Topics)
 	if err != nil {
 		return err
 	}
-	// The checkpoint does not wait for the disk: one lost in a crash only
-	// makes the next relay publish a batch again, which consumers drop,
-	// while waiting for a flush on every batch held each event's delivery
-	// back by the disk's latency.
-	b := &pgx.Batch{}
 	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`
-INSERT INTO store_checkpoints (name, tx_id, position, topics, updated_at)
-VALUES ($1, $2::text::xid8, $3, $4, now())
-ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,
-    topics = EXCLUDED.topics, updated_at = now()`,
-		r.name, strconv.FormatUint(st.At.TxID, 10), st.At.Position, topics)
-	err = r.store.pool.SendBatch(ctx, b).Close()
-	if err != nil {
+	b.Queue(checkpointSQL, r.name, strconv.FormatUint(st.At.TxID, 10), st.At.Position, topics)
+	return nil
+}
+
+// read returns the next events after st. With save, the same round trip
+// first stores st as the checkpoint: PostgreSQL runs the pipeline as one
+// implicit transaction, so the relay pays no round trip of its own for its
+// checkpoint, which trails what Redis accepted by one read.
+func (r *Relay) read(ctx context.Context, st relayState, save bool) ([]domain.RecordedEvent, error) {
+	if !save {
+		return ReadAllFrom(ctx, r.store.pool, st.At, r.batch, false)
+	}
+	b := &pgx.Batch{}
+	if err := r.queueCheckpoint(b, st); err != nil {
+		return nil, err
+	}
+	b.Queue(readAllSQL, readAllArgs(st.At, r.batch)...)
+	br := r.store.pool.SendBatch(ctx, b)
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("relay: save checkpoint: %w", err)
+		}
+	}
+	rows, err := br.Query()
+	return scanReadAll(rows, err, false)
+}
+
+// saveState stores st on its own (on the way out).
+func (r *Relay) saveState(ctx context.Context, st relayState) error {
+	b := &pgx.Batch{}
+	if err := r.queueCheckpoint(b, st); err != nil {
+		return err
+	}
+	if err := r.store.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("relay: save checkpoint: %w", err)
 	}
 	return nil
 }
 
 func (r *Relay) publishLoop(ctx context.Context) error {
-	saved, err := r.loadState(ctx)
+	cur, err := r.loadState(ctx)
 	if err != nil {
 		return err
 	}
+	// cur is what Redis accepted; dirty says the store's checkpoint is
+	// behind it. Leaving (the lock lost, shutdown) stores it.
+	dirty := false
+	defer func() {
+		if dirty {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if err := r.saveState(sctx, cur); err != nil {
+				r.log.Warn().Err(err).Msg("relay: checkpoint on the way out; the next relay publishes a batch again")
+			}
+		}
+	}()
 	backoff := time.Duration(0)
 	for {
 		if backoff > 0 {
@@ -131,7 +177,7 @@ func (r *Relay) publishLoop(ctx context.Context) error {
 			case <-time.After(backoff):
 			}
 		}
-		evs, err := ReadAllFrom(ctx, r.store.pool, saved.At, r.batch, false)
+		evs, err := r.read(ctx, cur, dirty)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -140,6 +186,7 @@ func (r *Relay) publishLoop(ctx context.Context) error {
 			backoff = nextBackoff(backoff)
 			continue
 		}
+		dirty = false
 		if len(evs) == 0 {
 			backoff = 0
 			select {
@@ -150,7 +197,7 @@ func (r *Relay) publishLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		next, err := r.publish(ctx, saved, evs)
+		next, err := r.publish(ctx, cur, evs)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -161,15 +208,7 @@ func (r *Relay) publishLoop(ctx context.Context) error {
 			backoff = nextBackoff(backoff)
 			continue
 		}
-		if err := r.saveState(ctx, next); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			r.log.Error().Err(err).Msg("relay: checkpoint")
-			backoff = nextBackoff(backoff)
-			continue
-		}
-		saved, backoff = next, 0
+		cur, dirty, backoff = next, true, 0
 		relayedEvents.Add(float64(len(evs)))
 	}
 }

@@ -383,11 +383,23 @@ func (s *Store) ReadAll(ctx context.Context, from Cursor, limit int) ([]domain.R
 // ReadAllFrom is ReadAll on any querier (a pool or a transaction);
 // decode=false leaves Event nil, for callers that only move the stored JSON.
 func ReadAllFrom(ctx context.Context, q querier, from Cursor, limit int, decode bool) ([]domain.RecordedEvent, error) {
-	rows, err := q.Query(ctx, selectEvent+`
+	rows, err := q.Query(ctx, readAllSQL, readAllArgs(from, limit)...)
+	return scanReadAll(rows, err, decode)
+}
+
+// readAllSQL reads up to $3 events past the cursor ($1, $2) in commit
+// order, below the store's read bound.
+const readAllSQL = selectEvent + `
 WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
   AND tx_id < events_read_bound()
 ORDER BY events.tx_id, events.position
-LIMIT $3`, strconv.FormatUint(from.TxID, 10), from.Position, limit)
+LIMIT $3`
+
+func readAllArgs(from Cursor, limit int) []any {
+	return []any{strconv.FormatUint(from.TxID, 10), from.Position, limit}
+}
+
+func scanReadAll(rows pgx.Rows, err error, decode bool) ([]domain.RecordedEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: read all: %w", err)
 	}
