@@ -150,10 +150,10 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 			return fmt.Errorf("catch up %s: %w", topic, err)
 		}
 	}
-	// Projectors do not need Redis's pending list (the store fills every
-	// gap), so claiming is rare and only retried quickly: a first claim that
-	// fails must not hold reading back for long.
-	sub, err := bus.NewSubscriber(rt.bus, "projector."+p.Name(), p.Name(), bus.WithClaim(30*time.Second, 2*time.Second))
+	// One consumer per group (the advisory lock elects it), and the store
+	// fills every gap, so a projector needs no claiming: it reads and
+	// acknowledges in batches.
+	sub, err := bus.NewBatchSubscriber(rt.bus, "projector."+p.Name(), p.Name(), maxBatch)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,201 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/internal/testenv"
+)
+
+func batchConfig(t *testing.T) (bus.Config, *redis.Client) {
+	t.Helper()
+	c := testenv.Redis(t)
+	return bus.Config{Client: c, Prefix: testenv.Name("b") + ".", MaxLen: 1000, Logger: testenv.Logger(t, zerolog.WarnLevel)}, c
+}
+
+func publish(t *testing.T, cfg bus.Config, topic string, from, to int) {
+	t.Helper()
+	pub, err := bus.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*message.Message
+	for i := from; i < to; i++ {
+		msgs = append(msgs, message.NewMessage(fmt.Sprint(i), []byte(fmt.Sprint("payload ", i))))
+	}
+	if err := pub.Publish(topic, msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next returns the next message's id, failing after a few seconds.
+func next(t *testing.T, ch <-chan *message.Message) *message.Message {
+	t.Helper()
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			t.Fatal("subscription closed")
+		}
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message within 5 s")
+	}
+	return nil
+}
+
+func pending(t *testing.T, c *redis.Client, topic, group string) int64 {
+	t.Helper()
+	p, err := c.XPending(context.Background(), topic, group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Count
+}
+
+func TestBatchSubscriberDeliversInOrderAndAcknowledges(t *testing.T) {
+	t.Parallel()
+	cfg, c := batchConfig(t)
+	topic := cfg.Topic("events.test")
+	publish(t, cfg, topic, 0, 10) // before the group exists: read from the start
+	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 25; i++ {
+		if i == 10 {
+			publish(t, cfg, topic, 10, 25)
+		}
+		m := next(t, ch)
+		if m.UUID != fmt.Sprint(i) || string(m.Payload) != fmt.Sprint("payload ", i) {
+			t.Fatalf("message %d: got %s %q", i, m.UUID, m.Payload)
+		}
+		m.Ack()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pending(t, c, topic, cfg.Prefix+"g") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still pending after all were acknowledged", pending(t, c, topic, cfg.Prefix+"g"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBatchSubscriberRedeliversWhatWasNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	cfg, _ := batchConfig(t)
+	topic := cfg.Topic("events.test")
+	publish(t, cfg, topic, 0, 5)
+	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, ch).Ack()
+	next(t, ch).Ack()
+	_ = next(t, ch) // "2" is never acknowledged: the consumer stops
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// One read took "0" to "4"; "0" and "1" were acknowledged on the way
+	// out. The same consumer, started again, gets "2" to "4" from its
+	// pending list first, then the new ones.
+	publish(t, cfg, topic, 5, 7)
+	sub2, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub2.Close()
+	ch2, err := sub2.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) == 0 || got[len(got)-1] != "6" {
+		m := next(t, ch2)
+		got = append(got, m.UUID)
+		m.Ack()
+	}
+	if fmt.Sprint(got) != "[2 3 4 5 6]" {
+		t.Fatalf("after a restart got %v, want [2 3 4 5 6]", got)
+	}
+}
+
+func TestBatchSubscriberNackDeliversAgain(t *testing.T) {
+	t.Parallel()
+	cfg, _ := batchConfig(t)
+	topic := cfg.Topic("events.test")
+	publish(t, cfg, topic, 0, 2)
+	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := next(t, ch)
+	first.Nack()
+	again := next(t, ch)
+	if again.UUID != "0" {
+		t.Fatalf("after a Nack got %s, want 0 again", again.UUID)
+	}
+	again.Ack()
+	if m := next(t, ch); m.UUID != "1" {
+		t.Fatalf("got %s, want 1", m.UUID)
+	}
+}
+
+func TestBatchSubscriberRecreatesALostGroup(t *testing.T) {
+	t.Parallel()
+	cfg, c := batchConfig(t)
+	topic := cfg.Topic("events.test")
+	publish(t, cfg, topic, 0, 1)
+	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, ch).Ack()
+	// Redis lost its data (restarted without persistence): stream and group
+	// are gone. The subscriber makes the group again and goes on.
+	if err := c.Del(context.Background(), topic).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		publish(t, cfg, topic, 1, 2) // until one arrives
+		select {
+		case m := <-ch:
+			if m.UUID != "1" {
+				t.Fatalf("got %s, want 1", m.UUID)
+			}
+			m.Ack()
+			return
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing delivered after the group was lost")
+		}
+	}
+}
