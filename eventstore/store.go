@@ -220,7 +220,7 @@ func appendArgs(a StreamAppend) ([]any, error) {
 	if expected < 0 {
 		expected = -1
 	}
-	return []any{a.Stream.Type, a.Stream.ID, expected, ids, types, datas, metas}, nil
+	return []any{a.Stream.Type, [16]byte(a.Stream.ID), expected, ids, types, datas, metas}, nil
 }
 
 // querier is what both the pool and a transaction offer.
@@ -240,7 +240,7 @@ func (s *Store) commitOnce(ctx context.Context, c Commit, args [][]any) (Result,
 		b.Queue(`DELETE FROM unique_claims WHERE scope = $1 AND key = $2`, r.Scope, r.Key)
 	}
 	for _, cl := range c.Claims {
-		b.Queue(`SELECT claim_unique($1, $2, $3)`, cl.Scope, cl.Key, cl.Owner)
+		b.Queue(`SELECT claim_unique($1, $2, $3)`, cl.Scope, cl.Key, [16]byte(cl.Owner))
 	}
 	for i, a := range c.Appends {
 		if a.Expected == NoStream {
