@@ -156,7 +156,9 @@ func addDeliveries(ctx context.Context, tx pgx.Tx, ds []deliveryDelta, check boo
 		return nil
 	}
 	n := len(ds)
-	runs, firsts, lasts := make([]uuid.UUID, n), make([]int64, n), make([]int64, n)
+	// [16]byte, not uuid.UUID: pgx encodes a uuid.UUID through its
+	// driver.Valuer, as text.
+	runs, firsts, lasts := make([][16]byte, n), make([]int64, n), make([]int64, n)
 	totals, succ, fail := make([]int64, n), make([]int64, n), make([]int64, n)
 	ats := make([]time.Time, n)
 	for i, d := range ds {
@@ -199,7 +201,7 @@ SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, 
 
 func addReportItem(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent, kind string, owner uuid.UUID) error {
 	tag, err := tx.Exec(ctx, `INSERT INTO report_items (id, kind, owner_id, version) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-		e.StreamID, kind, owner, e.Version)
+		[16]byte(e.StreamID), kind, [16]byte(owner), e.Version)
 	if err != nil || tag.RowsAffected() == 0 {
 		return err
 	}
@@ -232,17 +234,20 @@ func moveOwner(ctx context.Context, tx pgx.Tx, owner uuid.UUID, kind string, del
 	_, err := tx.Exec(ctx, `
 INSERT INTO report_owners (owner_id, clients_total, messages_total) VALUES ($1, $2, $3)
 ON CONFLICT (owner_id) DO UPDATE SET clients_total = report_owners.clients_total + EXCLUDED.clients_total,
-    messages_total = report_owners.messages_total + EXCLUDED.messages_total`, owner, clients, messages)
+    messages_total = report_owners.messages_total + EXCLUDED.messages_total`, [16]byte(owner), clients, messages)
 	return err
 }
 
-// ApplyBatch implements BatchApplier for rebuilds: runs of delivery attempts
-// (most of the store) are summed per run in memory and written with one
-// statement; every other event goes through Apply, after the attempts
-// before it, so the result is the same as Apply on each event.
+// ApplyBatch implements BatchApplier: runs of delivery attempts (most of
+// the store) are summed per run in memory and written with one statement,
+// and runs of created clients and messages are written with one statement
+// per run too (they touch other tables than attempts, so the two kinds of
+// run may interleave); every other event goes through Apply, after what
+// came before it, so the result is the same as Apply on each event.
 func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []domain.RecordedEvent) error {
 	pending := map[uuid.UUID]*deliveryDelta{}
 	var order []uuid.UUID
+	var items []reportItem
 	flush := func() error {
 		ds := make([]deliveryDelta, 0, len(order))
 		for _, id := range order {
@@ -250,15 +255,26 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 		}
 		clear(pending)
 		order = order[:0]
-		return addDeliveries(ctx, tx, ds, true)
+		if err := addDeliveries(ctx, tx, ds, true); err != nil {
+			return err
+		}
+		err := addReportItems(ctx, tx, items)
+		items = items[:0]
+		return err
 	}
 	for _, e := range events {
+		switch ev := e.Event.(type) {
+		case domain.ClientCreated:
+			items = append(items, reportItem{id: e.StreamID, kind: "client", owner: ev.OwnerID, version: e.Version})
+			continue
+		case domain.MessageCreated:
+			items = append(items, reportItem{id: e.StreamID, kind: "message", owner: ev.OwnerID, version: e.Version})
+			continue
+		}
 		ev, ok := e.Event.(domain.DeliveryAttempted)
 		if !ok {
-			if len(order) > 0 {
-				if err := flush(); err != nil {
-					return err
-				}
+			if err := flush(); err != nil {
+				return err
 			}
 			if err := p.Apply(ctx, tx, e); err != nil {
 				return err
@@ -281,4 +297,41 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 		}
 	}
 	return flush()
+}
+
+type reportItem struct {
+	id, owner uuid.UUID
+	kind      string
+	version   int64
+}
+
+// addReportItems is addReportItem for many: one statement inserts the
+// items that are new and moves their owners' counters by what was new.
+func addReportItems(ctx context.Context, tx pgx.Tx, items []reportItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids, owners := make([][16]byte, 0, len(items)), make([][16]byte, 0, len(items))
+	kinds, versions := make([]string, 0, len(items)), make([]int64, 0, len(items))
+	seen := make(map[uuid.UUID]bool, len(items))
+	for _, it := range items {
+		if seen[it.id] {
+			continue // a redelivery within the batch: the first one counts
+		}
+		seen[it.id] = true
+		ids, owners = append(ids, it.id), append(owners, it.owner)
+		kinds, versions = append(kinds, it.kind), append(versions, it.version)
+	}
+	_, err := tx.Exec(ctx, `
+WITH ins AS (
+    INSERT INTO report_items (id, kind, owner_id, version)
+    SELECT id, kind, owner_id, version FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bigint[]) AS t(id, kind, owner_id, version)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING kind, owner_id
+)
+INSERT INTO report_owners (owner_id, clients_total, messages_total)
+SELECT owner_id, count(*) FILTER (WHERE kind = 'client'), count(*) FILTER (WHERE kind = 'message') FROM ins GROUP BY owner_id
+ON CONFLICT (owner_id) DO UPDATE SET clients_total = report_owners.clients_total + EXCLUDED.clients_total,
+    messages_total = report_owners.messages_total + EXCLUDED.messages_total`, ids, kinds, owners, versions)
+	return err
 }
