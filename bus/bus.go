@@ -219,6 +219,22 @@ func DecodeEventMessage(m *message.Message, decode bool) (domain.RecordedEvent, 
 	return e, Cursor{TxID: prevTx, Position: prevPos}, nil
 }
 
+// MessageCursors reads where an event message stands in the store's commit
+// order, and its predecessor on the topic, from the metadata alone: a
+// consumer that has the event already (or reads it from the store) skips
+// decoding the payload.
+func MessageCursors(m *message.Message) (at, prev Cursor, err error) {
+	at.TxID, err = strconv.ParseUint(m.Metadata.Get(MetaTxID), 10, 64)
+	pos, err2 := strconv.ParseInt(m.Metadata.Get(MetaPosition), 10, 64)
+	prevTx, err3 := strconv.ParseUint(m.Metadata.Get(MetaPrevTxID), 10, 64)
+	prevPos, err4 := strconv.ParseInt(m.Metadata.Get(MetaPrevPositon), 10, 64)
+	if err := errors.Join(err, err2, err3, err4); err != nil {
+		return at, prev, fmt.Errorf("bus: message %s: bad cursors: %w", m.UUID, err)
+	}
+	at.Position = pos
+	return at, Cursor{TxID: prevTx, Position: prevPos}, nil
+}
+
 // Logger adapts zerolog to watermill's logger interface.
 func Logger(l zerolog.Logger) watermill.LoggerAdapter { return zlog{l: l} }
 

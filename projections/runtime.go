@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -125,17 +126,20 @@ const (
 func fresh(batch []item, applied eventstore.Cursor) []item {
 	out := batch[:0]
 	for _, it := range batch {
-		if applied.Less(eventstore.CursorOf(it.e)) {
+		if applied.Less(it.at) {
 			out = append(out, it)
 		}
 	}
 	return out
 }
 
-// item is one delivered event and its predecessor on the topic.
+// item is one delivered event message: where it stands and its
+// predecessor on the topic. The payload is decoded only when the event is
+// applied from the message (past the read-ahead), which is rare: most
+// events come from the store.
 type item struct {
-	e    domain.RecordedEvent
-	prev eventstore.Cursor
+	at, prev eventstore.Cursor
+	m        *message.Message
 }
 
 func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger) error {
@@ -181,14 +185,14 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 			// catch-up, or the next message's predecessor check, reads it
 			// from the store.
 			for m := range msgs {
-				e, prev, err := bus.DecodeEventMessage(m, false)
+				at, prev, err := bus.MessageCursors(m)
 				m.Ack()
 				if err != nil {
 					log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped; the store fills the gap")
 					continue
 				}
 				select {
-				case items <- item{e: e, prev: eventstore.Cursor(prev)}:
+				case items <- item{at: eventstore.Cursor(at), prev: eventstore.Cursor(prev), m: m}:
 				case <-cctx.Done():
 					return
 				}
@@ -388,7 +392,7 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		batch = nil // the next transaction goes on reading; the messages wait
 	}
 	for _, it := range batch {
-		cur := eventstore.CursorOf(it.e)
+		cur := it.at
 		if !cp.Less(cur) {
 			duplicateEvents.WithLabelValues(p.Name()).Inc()
 			continue // already applied: redelivery changes nothing
@@ -405,11 +409,23 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 			gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
 			evs = append(evs, gap...)
 		}
-		evs = append(evs, it.e)
+		e, _, derr := bus.DecodeEventMessage(it.m, false)
+		if derr == nil {
+			evs = append(evs, e)
+		}
 		for i := range evs {
 			if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
 				return start, false, failed, err
 			}
+		}
+		if derr != nil {
+			// The checkpoint stops before this event, which the store
+			// supplies to a later read-ahead or gap check.
+			rt.log.Warn().Err(derr).Str("projector", p.Name()).Str("message", it.m.UUID).Msg("undecodable message; the store supplies its event")
+			if len(evs) > 0 {
+				cp = eventstore.CursorOf(evs[len(evs)-1])
+			}
+			break
 		}
 		cp = cur
 	}
