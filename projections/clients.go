@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,6 +44,78 @@ WHERE id = $1 AND version < $2`, ev.Email, ev.FullName, ev.Comment, e.RecordedAt
 WHERE id = $1 AND version < $2`, e.RecordedAt)
 	}
 	return nil
+}
+
+// ApplyBatch implements BatchApplier: a run of consecutive creations (the
+// bulk of a rebuild) is written with one multi-row INSERT; any other event
+// first flushes the run, then goes through Apply, so the order, and the
+// state left, is the same as Apply on each event.
+func (p ClientsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []domain.RecordedEvent) error {
+	var run clientRun
+	flush := func() error {
+		if len(run.ids) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `
+INSERT INTO clients (id, owner_id, email, full_name, comment, version, created_at, updated_at)
+SELECT id, owner_id, email, full_name, comment, version, at, at
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[])
+    AS t (id, owner_id, email, full_name, comment, version, at)
+ON CONFLICT (id) DO NOTHING`, run.ids, run.owners, run.emails, run.names, run.comments, run.versions, run.ats)
+		if err != nil {
+			return fmt.Errorf("clients: insert %d created clients: %w", len(run.ids), err)
+		}
+		run = clientRun{}
+		return nil
+	}
+	for _, e := range events {
+		ev, ok := e.Event.(domain.ClientCreated)
+		if !ok {
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := p.Apply(ctx, tx, e); err != nil {
+				return fmt.Errorf("clients: apply %s at %d: %w", e.Type, e.Position, err)
+			}
+			continue
+		}
+		if !run.add(e) {
+			continue
+		}
+		run.owners = append(run.owners, [16]byte(ev.OwnerID))
+		run.emails = append(run.emails, ev.Email)
+		run.names = append(run.names, ev.FullName)
+		run.comments = append(run.comments, ev.Comment)
+		run.ats = append(run.ats, e.RecordedAt)
+	}
+	return flush()
+}
+
+// clientRun gathers the columns of a run of creations, one row per stream.
+type clientRun struct {
+	seen                          map[[16]byte]bool
+	ids, owners                   [][16]byte
+	emails, names, comments, keys []string
+	versions                      []int64
+	ats                           []time.Time
+}
+
+// add records e's stream id and version and says whether e is the first
+// creation of its stream in the run: a redelivered one is dropped here, as
+// Apply would insert nothing for it, so the first one wins without relying
+// on the order in which a statement inserts its rows.
+func (r *clientRun) add(e domain.RecordedEvent) bool {
+	id := [16]byte(e.StreamID)
+	if r.seen[id] {
+		return false
+	}
+	if r.seen == nil {
+		r.seen = map[[16]byte]bool{}
+	}
+	r.seen[id] = true
+	r.ids = append(r.ids, id)
+	r.versions = append(r.versions, e.Version)
+	return true
 }
 
 // errRowMissing says an event arrived for a row its creation has not made

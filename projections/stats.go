@@ -91,6 +91,66 @@ ON CONFLICT DO NOTHING`, e.StreamID, ev.IsActive, e.Version)
 	return nil
 }
 
+// ApplyBatch implements BatchApplier: a run of consecutive client creations
+// is written with one statement (see addClients); any other event first
+// flushes the run, then goes through Apply, so the state left is the same as
+// Apply on each event.
+func (p StatsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []domain.RecordedEvent) error {
+	var run clientRun
+	for _, e := range events {
+		ev, ok := e.Event.(domain.ClientCreated)
+		if !ok {
+			if err := addClients(ctx, tx, &run); err != nil {
+				return err
+			}
+			if err := p.Apply(ctx, tx, e); err != nil {
+				return fmt.Errorf("stats: apply %s at %d: %w", e.Type, e.Position, err)
+			}
+			continue
+		}
+		if run.add(e) {
+			run.keys = append(run.keys, domain.EmailKey(ev.Email))
+		}
+	}
+	return addClients(ctx, tx, &run)
+}
+
+// addClients inserts the run's stats_clients rows and, for those actually
+// inserted (a redelivered client is already there and counts nothing), adds
+// per email key the number of new holders to stats_client_emails, grouped
+// first so the upsert meets each key once. A key whose count now equals what
+// was just added was absent before (no row has n = 0), so it is a new unique
+// email; public_stats is created on first use, as in Apply. The run is then
+// emptied.
+func addClients(ctx context.Context, tx pgx.Tx, run *clientRun) error {
+	if len(run.ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+WITH c AS (
+    INSERT INTO stats_clients (client_id, email_key, version)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+    ON CONFLICT DO NOTHING
+    RETURNING email_key
+), g AS (
+    SELECT email_key, count(*) AS d FROM c GROUP BY email_key
+), e AS (
+    INSERT INTO stats_client_emails (email_key, n) SELECT email_key, d FROM g
+    ON CONFLICT (email_key) DO UPDATE SET n = stats_client_emails.n + EXCLUDED.n
+    RETURNING email_key, n
+), u AS (
+    SELECT count(*) AS k FROM e JOIN g USING (email_key) WHERE e.n = g.d
+)
+INSERT INTO public_stats (id, mailings_total, mailings_active, clients_unique) SELECT 1, 0, 0, k FROM u WHERE k > 0
+ON CONFLICT (id) DO UPDATE SET clients_unique = public_stats.clients_unique + EXCLUDED.clients_unique`,
+		run.ids, run.keys, run.versions)
+	if err != nil {
+		return fmt.Errorf("stats: insert %d created clients: %w", len(run.ids), err)
+	}
+	*run = clientRun{}
+	return nil
+}
+
 // stepClient loads the client's email key under a row lock, lets change
 // decide the new key and deleted flag, and stores them with the version.
 func stepClient(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent, change func(old string, deleted bool) (string, bool, error)) error {
