@@ -54,7 +54,10 @@ func BenchmarkAppendToProjection(b *testing.B) {
 	p.start(b, latencyProjector{})
 	// drive appends n events at rate: eight writers share the schedule,
 	// event k is due at start + k ms. It returns once all are appended.
+	var appendMu sync.Mutex
+	var appendTimes []float64
 	drive := func(n int) {
+		appendTimes = appendTimes[:0]
 		start := time.Now()
 		errs := make(chan error, 8)
 		for w := 0; w < 8; w++ {
@@ -62,8 +65,12 @@ func BenchmarkAppendToProjection(b *testing.B) {
 				for k := w; k < n; k += 8 {
 					due := start.Add(time.Duration(k) * time.Second / rate)
 					time.Sleep(time.Until(due))
+					t0 := time.Now()
 					_, err := p.store.Append(ctx, domain.Stream{Type: "timing", ID: uuid.New()}, eventstore.NoStream,
-						domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: timed{SentNanos: time.Now().UnixNano()}})
+						domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: timed{SentNanos: t0.UnixNano()}})
+					appendMu.Lock()
+					appendTimes = append(appendTimes, float64(time.Since(t0).Microseconds())/1000)
+					appendMu.Unlock()
 					if err != nil {
 						errs <- err
 						return
@@ -148,6 +155,7 @@ func BenchmarkAppendToProjection(b *testing.B) {
 			len(lat), rate, pct(0.50), pct(0.99), time.Duration(lat[len(lat)-1]))
 		if seen != nil {
 			seen.report(b, p.pool)
+			b.Logf("append call (ms): %s", quantiles(appendTimes))
 			// The slowest 100 ms windows: a stall shows as a run of them.
 			rows, err := p.pool.Query(ctx, `SELECT (sent_ns - min(sent_ns) OVER ())/100000000 AS w, applied_ns - sent_ns FROM bench_latency`)
 			if err != nil {
@@ -234,13 +242,14 @@ func (o *streamObserver) report(b *testing.B, pool interface {
 		redisLag = append(redisLag, float64(o.arrived[id]-ms*1e6)/1e6)
 		consume = append(consume, float64(applied-ms*1e6)/1e6)
 	}
-	q := func(v []float64) string {
-		if len(v) == 0 {
-			return "-"
-		}
-		sort.Float64s(v)
-		return fmt.Sprintf("p50 %.1f p99 %.1f", v[len(v)/2], v[int(float64(len(v)-1)*0.99)])
-	}
 	b.Logf("stages (ms, XADD time has 1 ms resolution): sent→XADD %s; XADD→plain reader %s; XADD→applied %s",
-		q(relay), q(redisLag), q(consume))
+		quantiles(relay), quantiles(redisLag), quantiles(consume))
+}
+
+func quantiles(v []float64) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	sort.Float64s(v)
+	return fmt.Sprintf("p50 %.1f p99 %.1f", v[len(v)/2], v[int(float64(len(v)-1)*0.99)])
 }
