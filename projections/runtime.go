@@ -106,9 +106,10 @@ func (rt *Runtime) runProjector(ctx context.Context, p Projector) {
 	}
 }
 
-// Batching: an applier takes up to maxBatch events per transaction, waiting
-// at most linger for more after the first, so a burst costs a few
-// transactions and a trickle costs at most linger of latency.
+// Batching: an applier takes the messages that are waiting, up to
+// maxBatch, without waiting for more: its transaction reads ahead whatever
+// the store holds on the topic anyway, so a burst costs a few transactions
+// and a trickle no added latency.
 //
 // A batch of messages that were all applied already (the read-ahead of an
 // earlier transaction took their events) still reads the store when the
@@ -116,7 +117,6 @@ func (rt *Runtime) runProjector(ctx context.Context, p Projector) {
 // must not delay events that are already in the store.
 const (
 	maxBatch       = 500
-	linger         = time.Millisecond
 	readAheadEvery = 10 * time.Millisecond
 	busSilence     = time.Second
 	busMisses      = 3
@@ -269,11 +269,9 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 	return err2
 }
 
-// collect gathers first and whatever follows within linger, up to maxBatch.
+// collect gathers first and the items already waiting, up to maxBatch.
 func collect(first item, items <-chan item) []item {
 	batch := []item{first}
-	timer := time.NewTimer(linger)
-	defer timer.Stop()
 	for len(batch) < maxBatch {
 		select {
 		case it, ok := <-items:
@@ -281,7 +279,7 @@ func collect(first item, items <-chan item) []item {
 				return batch
 			}
 			batch = append(batch, it)
-		case <-timer.C:
+		default:
 			return batch
 		}
 	}
