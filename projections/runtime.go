@@ -235,20 +235,22 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 				case <-silence.C:
 					polled = true
 				}
-				before := applied
+				fromStore := 0
 				for more := true; more; batch = nil {
 					var err error
-					applied, more, err = rt.handle(cctx, p, handled, topic, batch, log)
+					var read int
+					applied, read, more, err = rt.handle(cctx, p, handled, topic, batch, log)
 					if err != nil {
 						if cctx.Err() == nil {
 							errs <- err
 						}
 						return
 					}
+					fromStore += read
 				}
 				lastRead = time.Now()
 				silence.Reset(busSilence)
-				if polled && applied != before {
+				if polled && fromStore > 0 {
 					if misses++; misses >= busMisses {
 						errs <- fmt.Errorf("the bus delivered nothing on %s for %s while the store had events; subscribing again", topic, busSilence*busMisses)
 						return
@@ -290,7 +292,7 @@ func collect(first item, items <-chan item) []item {
 // read-ahead of up to maxBatch events per transaction.
 func (rt *Runtime) catchUp(ctx context.Context, p Projector, handled map[string]bool, topic string, log zerolog.Logger) error {
 	for {
-		cp, more, err := rt.handle(ctx, p, handled, topic, nil, log)
+		cp, _, more, err := rt.handle(ctx, p, handled, topic, nil, log)
 		if err != nil || !more {
 			return err
 		}
@@ -302,24 +304,25 @@ func streamTypeOf(topic string) string { return strings.TrimPrefix(topic, "event
 
 // handle applies a batch and reads ahead, retrying with backoff; an event
 // that keeps failing is parked so the topic moves on. It returns the
-// checkpoint after the transaction and whether the read-ahead was cut short
-// by maxBatch (more is waiting in the store); an error only when ctx ends.
-func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, batch []item, log zerolog.Logger) (eventstore.Cursor, bool, error) {
+// checkpoint after the transaction, how many of the topic's events the
+// read-ahead found in the store, and whether it was cut short by maxBatch
+// (more is waiting in the store); an error only when ctx ends.
+func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, batch []item, log zerolog.Logger) (eventstore.Cursor, int, bool, error) {
 	parked := map[uuid.UUID]string{}
 	delay := rt.retry.Base
 	for attempt := 1; ; attempt++ {
-		cp, more, failed, err := rt.applyOnce(ctx, p, handled, topic, batch, parked)
+		cp, read, more, failed, err := rt.applyOnce(ctx, p, handled, topic, batch, parked)
 		if err == nil {
-			return cp, more, nil
+			return cp, read, more, nil
 		}
 		if ctx.Err() != nil {
-			return cp, false, ctx.Err()
+			return cp, 0, false, ctx.Err()
 		}
 		if failed == nil || attempt < rt.retry.Attempts {
 			log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Msg("apply failed; retrying")
 			select {
 			case <-ctx.Done():
-				return cp, false, ctx.Err()
+				return cp, 0, false, ctx.Err()
 			case <-time.After(delay):
 			}
 			delay = min(delay*2, rt.retry.Max)
@@ -339,55 +342,77 @@ func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]b
 // applyOnce runs one transaction: take the checkpoint and read ahead what
 // the store holds on the topic past it (one round trip for both), apply
 // those events, then any delivered events beyond them (reading a gap before
-// one from the store), and move the checkpoint. more says the read-ahead
-// stopped at maxBatch. On an Apply error it returns the event that failed.
+// one from the store), and move the checkpoint. read is how many events the
+// read-ahead found; more says it stopped at maxBatch. On an Apply error it
+// returns the event that failed.
+//
+// A read-ahead that found fewer than maxBatch events found all of the
+// topic's events below the store's read bound B, so the checkpoint moves to
+// (B, 0) even past the last event applied: every transaction below B has
+// ended, and a later event of the topic lies beyond. Without that, a
+// projector whose topic is quiet read the whole store written since its
+// last event on every poll.
 func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[string]bool, topic string,
-	batch []item, parked map[uuid.UUID]string) (cp eventstore.Cursor, more bool, failed *domain.RecordedEvent, err error) {
+	batch []item, parked map[uuid.UUID]string) (cp eventstore.Cursor, read int, more bool, failed *domain.RecordedEvent, err error) {
 	tx, err := rt.pool.Begin(ctx)
 	if err != nil {
-		return cp, false, nil, err
+		return cp, 0, false, nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	b := &pgx.Batch{}
 	// Read models are rebuilt from the store at will, and a lost tail is
 	// applied again from the store (catch-up at start, gap checks): no need
 	// to wait for the disk on every transaction.
-	b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared($1)`,
+	//
+	// The store's read bound is taken once, kept for the transaction and
+	// read back: the read-ahead reads below it, and the checkpoint may move
+	// up to it. A bound stays true once taken (every transaction below it
+	// has ended), so a later statement may use it.
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared($1),
+    set_config('herald.read_bound', events_read_bound()::text, true)`,
 		eventstore.LockKey(LockName(p.Name())))
 	b.Queue(selectCheckpoint+` FOR UPDATE`, p.Name(), topic)
 	b.Queue(readAheadSQL, streamTypeOf(topic), p.Name(), topic, maxBatch)
 	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
+	var bound string
+	if err := br.QueryRow().Scan(nil, nil, &bound); err != nil {
 		_ = br.Close()
-		return cp, false, nil, err
+		return cp, 0, false, nil, err
+	}
+	boundTx, err := strconv.ParseUint(bound, 10, 64)
+	if err != nil {
+		_ = br.Close()
+		return cp, 0, false, nil, fmt.Errorf("read bound %q: %w", bound, err)
 	}
 	if cp, err = scanCheckpoint(br.QueryRow(), p.Name(), topic); err != nil {
 		_ = br.Close()
-		return cp, false, nil, err
+		return cp, 0, false, nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
-		return cp, false, nil, fmt.Errorf("read ahead: %w", err)
+		return cp, 0, false, nil, fmt.Errorf("read ahead: %w", err)
 	}
 	ahead, err := eventstore.ScanEvents(rows, false)
 	if err != nil {
 		_ = br.Close()
-		return cp, false, nil, fmt.Errorf("read ahead: %w", err)
+		return cp, 0, false, nil, fmt.Errorf("read ahead: %w", err)
 	}
 	if err := br.Close(); err != nil {
-		return cp, false, nil, err
+		return cp, 0, false, nil, err
 	}
 	start := cp
 	if len(ahead) > 0 {
 		if failed, err := rt.applyAhead(ctx, tx, p, handled, ahead, parked); err != nil {
-			return start, false, failed, err
+			return start, 0, false, failed, err
 		}
 		cp = eventstore.CursorOf(ahead[len(ahead)-1])
 	}
 	more = len(ahead) == maxBatch
 	if more {
 		batch = nil // the next transaction goes on reading; the messages wait
+	} else if below := (eventstore.Cursor{TxID: boundTx}); cp.Less(below) {
+		cp = below
 	}
 	for _, it := range batch {
 		cur := it.at
@@ -402,7 +427,7 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		if cp.Less(it.prev) {
 			gap, err := readTopic(ctx, tx, streamTypeOf(topic), cp, cur)
 			if err != nil {
-				return start, false, nil, err
+				return start, 0, false, nil, err
 			}
 			gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
 			evs = append(evs, gap...)
@@ -413,7 +438,7 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		}
 		for i := range evs {
 			if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
-				return start, false, failed, err
+				return start, 0, false, failed, err
 			}
 		}
 		if derr != nil {
@@ -429,13 +454,13 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 	}
 	if cp != start {
 		if err := setCheckpoint(ctx, tx, p.Name(), topic, cp); err != nil {
-			return start, false, nil, err
+			return start, 0, false, nil, err
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return start, false, nil, err
+		return start, 0, false, nil, err
 	}
-	return cp, more, nil, nil
+	return cp, len(ahead), more, nil, nil
 }
 
 // applyAhead applies the events read ahead. A projector that offers
@@ -552,7 +577,8 @@ WHERE stream_type = $1
   AND (tx_id, position) > ($2::text::xid8, $3::bigint)`
 
 // readAheadSQL reads up to $4 events of stream type $1 past the checkpoint
-// of projector $2 on topic $3, below the store's read bound.
+// of projector $2 on topic $3, below the store's read bound as the
+// transaction took it (herald.read_bound).
 const readAheadSQL = `
 SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
 FROM events
@@ -560,7 +586,7 @@ WHERE stream_type = $1
   AND (tx_id, position) > (
       coalesce((SELECT tx_id FROM projection_checkpoints WHERE projector = $2 AND topic = $3), '0'::xid8),
       coalesce((SELECT position FROM projection_checkpoints WHERE projector = $2 AND topic = $3), 0))
-  AND tx_id < events_read_bound()
+  AND tx_id < current_setting('herald.read_bound')::xid8
 ORDER BY events.tx_id, events.position
 LIMIT $4`
 

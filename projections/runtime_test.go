@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -480,4 +481,50 @@ func startRuntimeOnly(t *testing.T, p *pipeline, proj projections.Projector) con
 	wg.Go(func() { _ = rt.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return ctx
+}
+
+// A quiet topic's checkpoint follows the store's read bound: its polls must
+// not read again, every second, all the other topics' events written since
+// its last own event. Its next event is applied all the same.
+func TestQuietTopicCheckpointMovesPastOtherTopics(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	startRuntimeOnly(t, p, &pingProjector{})
+	p.appendPings(t, "a")
+	p.waitApplied(t, 1)
+	ctx := context.Background()
+	for range 20 {
+		if _, err := p.store.Append(ctx, domain.Stream{Type: "timing", ID: uuid.New()}, eventstore.NoStream,
+			domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: timed{SentNanos: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last eventstore.Cursor
+	var lastTx string
+	if err := p.pool.QueryRow(ctx, `SELECT tx_id::text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1`).
+		Scan(&lastTx, &last.Position); err != nil {
+		t.Fatal(err)
+	}
+	last.TxID, _ = strconv.ParseUint(lastTx, 10, 64)
+	// The silence poll (1 s) reads the ping topic, finds nothing new, and
+	// moves the checkpoint past the other events.
+	deadline := time.Now().Add(5 * time.Second)
+	var tx string
+	var pos int64
+	for {
+		if err := p.pool.QueryRow(ctx, `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = 'pings' AND topic = 'events.ping'`).
+			Scan(&tx, &pos); err != nil {
+			t.Fatal(err)
+		}
+		txID, _ := strconv.ParseUint(tx, 10, 64)
+		if last.Less(eventstore.Cursor{TxID: txID, Position: pos}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ping topic's checkpoint (%s, %d) stayed behind the other topic's last event %+v", tx, pos, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.appendPings(t, "b")
+	p.waitApplied(t, 2)
 }
