@@ -96,12 +96,15 @@ func LoadRelayState(ctx context.Context, q querier, name string) (RelayState, er
 // checkpointSQL stores the relay's state. The checkpoint does not wait for
 // the disk: one lost in a crash only makes the next relay publish a batch
 // again, which consumers drop, while waiting for a flush on every batch
-// held each event's delivery back by the disk's latency.
+// held each event's delivery back by the disk's latency. It never moves
+// back: a relay that lost its lock and stores its state on the way out
+// must not undo the new leader's progress (X-Min-Position reads it).
 const checkpointSQL = `
 INSERT INTO store_checkpoints (name, tx_id, position, topics, updated_at)
 VALUES ($1, $2::text::xid8, $3, $4, now())
 ON CONFLICT (name) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = EXCLUDED.position,
-    topics = EXCLUDED.topics, updated_at = now()`
+    topics = EXCLUDED.topics, updated_at = now()
+WHERE (store_checkpoints.tx_id, store_checkpoints.position) <= (EXCLUDED.tx_id, EXCLUDED.position)`
 
 // queueCheckpoint adds saving st to b, which then runs without waiting for
 // the disk.

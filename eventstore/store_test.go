@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
+	"github.com/heraldmail/herald/bus"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/internal/testenv"
@@ -393,5 +395,45 @@ func TestReadAllIgnoresTransactionsOfOtherDatabases(t *testing.T) {
 	}
 	if err := long.QueryRow(ctx, `SELECT 1`).Scan(new(int)); err != nil {
 		t.Fatalf("the other database's transaction ended before the read: %v", err)
+	}
+}
+
+// The relay's checkpoint never moves back: a relay that lost its lock and
+// stores its state on the way out must not undo the new leader's progress.
+func TestRelayCheckpointNeverMovesBack(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	cfg := bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("r") + ".", Logger: zerolog.Nop()}
+	pub, err := bus.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := eventstore.NewRelay(s, pub, cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := eventstore.RelayState{At: eventstore.Cursor{TxID: 900, Position: 40},
+		Topics: map[string]eventstore.Cursor{"events.note": {TxID: 900, Position: 40}}}
+	behind := eventstore.RelayState{At: eventstore.Cursor{TxID: 800, Position: 30},
+		Topics: map[string]eventstore.Cursor{"events.note": {TxID: 800, Position: 30}}}
+	for _, st := range []eventstore.RelayState{ahead, behind} {
+		if err := eventstore.SaveRelayState(ctx, relay, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := eventstore.LoadRelayState(ctx, s.Pool(), eventstore.RelayName(cfg.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.At != ahead.At || got.Topics["events.note"] != ahead.At {
+		t.Fatalf("checkpoint %+v after saving %+v then %+v", got, ahead, behind)
+	}
+	further := eventstore.RelayState{At: eventstore.Cursor{TxID: 901, Position: 41}, Topics: map[string]eventstore.Cursor{}}
+	if err := eventstore.SaveRelayState(ctx, relay, further); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = eventstore.LoadRelayState(ctx, s.Pool(), eventstore.RelayName(cfg.Prefix)); err != nil || got.At != further.At {
+		t.Fatalf("checkpoint %+v (%v), want it moved on to %+v", got, err, further.At)
 	}
 }
