@@ -352,25 +352,30 @@ func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// wake publishes the message of event id. The store is read the way
+	// the relay reads it, which holds back for a moment while another
+	// transaction of the server runs (parallel tests hold some).
 	wake := func(id uuid.UUID) {
 		t.Helper()
-		evs, err := eventstore.ReadAllFrom(ctx, p.pool, eventstore.Cursor{}, 10_000, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var prev eventstore.Cursor
-		for _, e := range evs {
-			if e.EventID == id {
-				m, err := bus.EventMessage(e, bus.Cursor(prev))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := pub.Publish(p.cfg.Topic("events.ping"), m); err != nil {
-					t.Fatal(err)
-				}
-				return
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			evs, err := eventstore.ReadAllFrom(ctx, p.pool, eventstore.Cursor{}, 10_000, false)
+			if err != nil {
+				t.Fatal(err)
 			}
-			prev = eventstore.CursorOf(e)
+			var prev eventstore.Cursor
+			for _, e := range evs {
+				if e.EventID == id {
+					m, err := bus.EventMessage(e, bus.Cursor(prev))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := pub.Publish(p.cfg.Topic("events.ping"), m); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				prev = eventstore.CursorOf(e)
+			}
 		}
 		t.Fatalf("event %s not in the store", id)
 	}
