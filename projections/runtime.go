@@ -372,7 +372,15 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
     set_config('herald.read_bound', events_read_bound()::text, true)`,
 		eventstore.LockKey(LockName(p.Name())))
 	b.Queue(selectCheckpoint+` FOR UPDATE`, p.Name(), topic)
+	// The read-ahead must walk the topic's index in order and stop at
+	// maxBatch. A cached generic plan, or statistics a bulk load made
+	// stale, led the planner to a bitmap scan and a sort of the whole
+	// backlog instead; these settings hold for this statement only.
+	b.Queue(`SELECT set_config('herald.saved_plan', current_setting('plan_cache_mode') || ' ' || current_setting('enable_bitmapscan'), true),
+    set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_bitmapscan', 'off', true)`)
 	b.Queue(readAheadSQL, streamTypeOf(topic), p.Name(), topic, maxBatch)
+	b.Queue(`SELECT set_config('plan_cache_mode', split_part(current_setting('herald.saved_plan'), ' ', 1), true),
+    set_config('enable_bitmapscan', split_part(current_setting('herald.saved_plan'), ' ', 2), true)`)
 	br := tx.SendBatch(ctx, b)
 	var bound string
 	if err := br.QueryRow().Scan(nil, nil, &bound); err != nil {
@@ -388,6 +396,10 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		_ = br.Close()
 		return cp, 0, false, nil, err
 	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return cp, 0, false, nil, err
+	}
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
@@ -397,6 +409,10 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 	if err != nil {
 		_ = br.Close()
 		return cp, 0, false, nil, fmt.Errorf("read ahead: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return cp, 0, false, nil, err
 	}
 	if err := br.Close(); err != nil {
 		return cp, 0, false, nil, err
