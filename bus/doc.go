@@ -1,6 +1,8 @@
 // Package bus owns Herald's wiring of watermill to Redis Streams: the Redis
 // client, publishers and subscribers configured against the library's
 // pitfalls (stable consumer names, bounded stream length, no hot Nack loop,
-// shutdown-aware first read), topic naming with a per-deployment prefix, and
-// the envelope that carries a stored event over the wire.
+// shutdown-aware first read), the pipelined publisher and the batch
+// consumer-group subscriber that projectors use (both speak
+// watermill-redisstream's format), topic naming with a per-deployment
+// prefix, and the envelope that carries a stored event over the wire.
 package bus
