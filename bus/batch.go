@@ -179,35 +179,40 @@ func (s *batchSubscriber) deliver(ctx context.Context, xm redis.XMessage, out ch
 		return true
 	}
 	for {
-		mctx, cancel := context.WithCancel(ctx)
-		msg.SetContext(mctx)
-		select {
-		case out <- msg:
-		case <-s.closing:
-			cancel()
-			return false
-		case <-ctx.Done():
-			cancel()
+		acked, nacked := s.offer(ctx, msg, out)
+		if !nacked {
+			return acked
+		}
+		msg = msg.Copy()
+		s.pause(ctx, s.nackSleep)
+		if s.done(ctx) {
 			return false
 		}
-		select {
-		case <-msg.Acked():
-			cancel()
-			return true
-		case <-msg.Nacked():
-			cancel()
-			msg = msg.Copy()
-			s.pause(ctx, s.nackSleep)
-			if s.done(ctx) {
-				return false
-			}
-		case <-s.closing:
-			cancel()
-			return false
-		case <-ctx.Done():
-			cancel()
-			return false
-		}
+	}
+}
+
+// offer hands msg to the consumer once and waits for its answer: acked,
+// nacked, or neither when the subscription ends first.
+func (s *batchSubscriber) offer(ctx context.Context, msg *message.Message, out chan<- *message.Message) (acked, nacked bool) {
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	msg.SetContext(mctx)
+	select {
+	case out <- msg:
+	case <-s.closing:
+		return false, false
+	case <-ctx.Done():
+		return false, false
+	}
+	select {
+	case <-msg.Acked():
+		return true, false
+	case <-msg.Nacked():
+		return false, true
+	case <-s.closing:
+		return false, false
+	case <-ctx.Done():
+		return false, false
 	}
 }
 

@@ -50,6 +50,21 @@ func next(t *testing.T, ch <-chan *message.Message) *message.Message {
 	return nil
 }
 
+// subscribe starts consumer c1 of group g on topic, reading count
+// messages at a time.
+func subscribe(t *testing.T, cfg bus.Config, topic string, count int64) (message.Subscriber, <-chan *message.Message) {
+	t.Helper()
+	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub, ch
+}
+
 func pending(t *testing.T, c *redis.Client, topic, group string) int64 {
 	t.Helper()
 	p, err := c.XPending(context.Background(), topic, group).Result()
@@ -64,15 +79,8 @@ func TestBatchSubscriberDeliversInOrderAndAcknowledges(t *testing.T) {
 	cfg, c := batchConfig(t)
 	topic := cfg.Topic("events.test")
 	publish(t, cfg, topic, 0, 10) // before the group exists: read from the start
-	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, ch := subscribe(t, cfg, topic, 4)
 	defer sub.Close()
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i := 0; i < 25; i++ {
 		if i == 10 {
 			publish(t, cfg, topic, 10, 25)
@@ -97,14 +105,7 @@ func TestBatchSubscriberRedeliversWhatWasNotAcknowledged(t *testing.T) {
 	cfg, _ := batchConfig(t)
 	topic := cfg.Topic("events.test")
 	publish(t, cfg, topic, 0, 5)
-	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, ch := subscribe(t, cfg, topic, 10)
 	next(t, ch).Ack()
 	next(t, ch).Ack()
 	_ = next(t, ch) // "2" is never acknowledged: the consumer stops
@@ -116,15 +117,8 @@ func TestBatchSubscriberRedeliversWhatWasNotAcknowledged(t *testing.T) {
 	// out. The same consumer, started again, gets "2" to "4" from its
 	// pending list first, then the new ones.
 	publish(t, cfg, topic, 5, 7)
-	sub2, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub2, ch2 := subscribe(t, cfg, topic, 10)
 	defer sub2.Close()
-	ch2, err := sub2.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
 	for len(got) == 0 || got[len(got)-1] != "6" {
 		m := next(t, ch2)
@@ -141,15 +135,8 @@ func TestBatchSubscriberNackDeliversAgain(t *testing.T) {
 	cfg, _ := batchConfig(t)
 	topic := cfg.Topic("events.test")
 	publish(t, cfg, topic, 0, 2)
-	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, ch := subscribe(t, cfg, topic, 10)
 	defer sub.Close()
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	first := next(t, ch)
 	first.Nack()
 	again := next(t, ch)
@@ -167,15 +154,8 @@ func TestBatchSubscriberRecreatesALostGroup(t *testing.T) {
 	cfg, c := batchConfig(t)
 	topic := cfg.Topic("events.test")
 	publish(t, cfg, topic, 0, 1)
-	sub, err := bus.NewBatchSubscriber(cfg, "g", "c1", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, ch := subscribe(t, cfg, topic, 10)
 	defer sub.Close()
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	next(t, ch).Ack()
 	// Redis lost its data (restarted without persistence): stream and group
 	// are gone. The subscriber makes the group again and goes on.

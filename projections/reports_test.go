@@ -134,26 +134,6 @@ func applyEach(t *testing.T, pool *pgxpool.Pool, evs []domain.RecordedEvent) {
 	}
 }
 
-// reportTables dumps the report tables, row by row, in a stable order.
-func reportTables(t *testing.T, pool *pgxpool.Pool) map[string][]string {
-	out := map[string][]string{}
-	for _, table := range (ReportsProjector{}).Tables() {
-		rows, err := pool.Query(context.Background(), `SELECT to_jsonb(t)::text FROM `+table+` t ORDER BY 1`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out[table] = append(out[table], s)
-		}
-		rows.Close()
-	}
-	return out
-}
-
 func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -173,12 +153,12 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 	applyEach(t, pool, runs)
 	applyEach(t, pool, others)
 	applyEach(t, pool, evs)
-	live := reportTables(t, pool)
+	live := dumpTables(t, pool, ReportsProjector{})
 
 	// In commit order (what a rebuild replays), one event at a time…
 	inOrder := testenv.Pool(t)
 	applyEach(t, inOrder, evs)
-	if got := reportTables(t, inOrder); fmt.Sprint(got) != fmt.Sprint(live) {
+	if got := dumpTables(t, inOrder, ReportsProjector{}); fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("commit order:\n%v\nruns first, redelivered:\n%v", got, live)
 	}
 	// …and in batches through ApplyBatch.
@@ -195,7 +175,7 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := reportTables(t, batched); fmt.Sprint(got) != fmt.Sprint(live) {
+	if got := dumpTables(t, batched, ReportsProjector{}); fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("batched:\n%v\nlive:\n%v", got, live)
 	}
 	// Everything again in one batch (a projector catching up after a crash
@@ -210,7 +190,7 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := reportTables(t, batched); fmt.Sprint(got) != fmt.Sprint(live) {
+	if got := dumpTables(t, batched, ReportsProjector{}); fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("batched, then all again:\n%v\nlive:\n%v", got, live)
 	}
 
