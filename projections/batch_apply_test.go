@@ -49,15 +49,7 @@ func (h *clientHistory) redeliver(id uuid.UUID) {
 // puts the redelivered creations in.
 func (h *clientHistory) delivered(t *testing.T) []domain.RecordedEvent {
 	t.Helper()
-	rows, err := h.store.Pool().Query(context.Background(), `SELECT position, tx_id::text, event_id, stream_type, stream_id, version,
-type, data, metadata, recorded_at FROM events ORDER BY tx_id, position`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := eventstore.ScanEvents(rows, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stored := storedEvents(t, h.store)
 	var out []domain.RecordedEvent
 	for i, id := range h.steps {
 		if !h.redeliv[i] {

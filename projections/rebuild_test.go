@@ -391,17 +391,21 @@ func TestRebuildEqualsLiveRowForRow(t *testing.T) {
 			if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'`).Scan(&schemas); err != nil || schemas != 0 {
 				t.Errorf("rebuild schemas left: %d (%v)", schemas, err)
 			}
-			// Checkpoints: each topic at its last event.
+			// Checkpoints: each topic at its last event, or past it once the
+			// live projector has read ahead to the store's read bound (it
+			// runs on, and a quiet topic's checkpoint follows the bound).
 			for _, topic := range []string{"events.rbtally", "events.rbnote"} {
-				var cp, last int64
-				if err := env.pool.QueryRow(context.Background(), `SELECT position FROM projection_checkpoints WHERE projector = 'rbtally' AND topic = $1`, topic).Scan(&cp); err != nil {
+				var cp, last string
+				var covered bool
+				if err := env.pool.QueryRow(context.Background(), `
+SELECT c.tx_id::text || '/' || c.position, e.tx_id::text || '/' || e.position, (c.tx_id, c.position) >= (e.tx_id, e.position)
+FROM projection_checkpoints c,
+     (SELECT tx_id, position FROM events WHERE stream_type = $2 ORDER BY tx_id DESC, position DESC LIMIT 1) e
+WHERE c.projector = 'rbtally' AND c.topic = $1`, topic, topic[len("events."):]).Scan(&cp, &last, &covered); err != nil {
 					t.Fatalf("checkpoint %s: %v", topic, err)
 				}
-				if err := env.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE stream_type = $1 ORDER BY tx_id DESC, position DESC LIMIT 1`, topic[len("events."):]).Scan(&last); err != nil {
-					t.Fatal(err)
-				}
-				if cp != last {
-					t.Errorf("checkpoint %s at %d, last event at %d", topic, cp, last)
+				if !covered {
+					t.Errorf("checkpoint %s at %s, before the last event at %s", topic, cp, last)
 				}
 			}
 			// The live projector goes on from there.

@@ -98,11 +98,12 @@ func newReportWorld(t *testing.T, pool *pgxpool.Pool) *reportWorld {
 	return w
 }
 
-// all returns the world's events in commit order (every append above has
-// committed; ReadAll would also wait for other tests' transactions, since
-// its horizon is the cluster's).
-func (w *reportWorld) all(t *testing.T) []domain.RecordedEvent {
-	rows, err := w.store.Pool().Query(context.Background(), `SELECT position, tx_id::text, event_id, stream_type, stream_id, version,
+// storedEvents returns every stored event, decoded, in commit order (the
+// tests' appends have all committed; ReadAll would also wait for other
+// tests' transactions, since its horizon is the cluster's).
+func storedEvents(t *testing.T, store *eventstore.Store) []domain.RecordedEvent {
+	t.Helper()
+	rows, err := store.Pool().Query(context.Background(), `SELECT position, tx_id::text, event_id, stream_type, stream_id, version,
 type, data, metadata, recorded_at FROM events ORDER BY tx_id, position`)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +112,12 @@ type, data, metadata, recorded_at FROM events ORDER BY tx_id, position`)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return evs
+}
+
+// all returns the world's events in commit order.
+func (w *reportWorld) all(t *testing.T) []domain.RecordedEvent {
+	evs := storedEvents(t, w.store)
 	if len(evs) < 20 {
 		t.Fatalf("the world holds %d events", len(evs))
 	}

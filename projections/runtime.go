@@ -376,11 +376,10 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 	// maxBatch. A cached generic plan, or statistics a bulk load made
 	// stale, led the planner to a bitmap scan and a sort of the whole
 	// backlog instead; these settings hold for this statement only.
-	b.Queue(`SELECT set_config('herald.saved_plan', current_setting('plan_cache_mode') || ' ' || current_setting('enable_bitmapscan'), true),
-    set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_bitmapscan', 'off', true)`)
+	b.Queue(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_bitmapscan', 'off', true)`)
 	b.Queue(readAheadSQL, streamTypeOf(topic), p.Name(), topic, maxBatch)
-	b.Queue(`SELECT set_config('plan_cache_mode', split_part(current_setting('herald.saved_plan'), ' ', 1), true),
-    set_config('enable_bitmapscan', split_part(current_setting('herald.saved_plan'), ' ', 2), true)`)
+	b.Queue(`RESET plan_cache_mode`)
+	b.Queue(`RESET enable_bitmapscan`)
 	br := tx.SendBatch(ctx, b)
 	var bound string
 	if err := br.QueryRow().Scan(nil, nil, &bound); err != nil {
@@ -410,9 +409,11 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 		_ = br.Close()
 		return cp, 0, false, nil, fmt.Errorf("read ahead: %w", err)
 	}
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, err
+	for range 2 { // the RESETs
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return cp, 0, false, nil, err
+		}
 	}
 	if err := br.Close(); err != nil {
 		return cp, 0, false, nil, err
