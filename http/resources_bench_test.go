@@ -20,11 +20,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
 	"github.com/heraldmail/herald/bus"
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
+	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/projections"
@@ -60,6 +62,15 @@ func benchEnvInt(b *testing.B, name string, def int) int {
 //   - POST /api/v1/clients throughput against single-event appends to the
 //     same store, each measured in interleaved rounds with 8 writers as
 //     the platform benchmark does (target ≥ 50%).
+//
+// Two floors are measured in the same run, on the same cores, to show what
+// the machine allows whatever the handler does: the list's floor is a
+// server (http.Listen, the server `herald serve` runs) whose handler writes
+// a page captured from GET /api/v1/clients and nothing else, hit the same
+// way; the POST's floor is the same server answering 201 to the same
+// request without running the command. Beside them, the command itself
+// (commands.ClientHandler.Create, what POST runs, without HTTP) is
+// measured in the same interleaved rounds.
 //
 // The default is the issue's size, 10,000 owners × 100 clients (1M
 // clients): about 6 minutes of loading at 2,800 commands/s and 14 minutes
@@ -177,6 +188,18 @@ func BenchmarkClients(b *testing.B) {
 				b.Logf("GET /api/v1/clients, 200 concurrent, %d requests: p50 %s, p99 %s, max %s (target p99 ≤ 20ms)", len(lat), p50, p99, worst)
 			}
 		}
+		// The floor: the same requests to a server that only writes a page
+		// captured from the real one.
+		floorURL := benchFloorServer(b, capturePage(b, env.URL, hc, real[0]))
+		var f50, f99 time.Duration
+		for pass := range 2 {
+			lat := listLatencies(b, floorURL, hc, real, 200, 25, 0)
+			if pass == 1 {
+				f50, f99 = lat[len(lat)/2], lat[len(lat)*99/100]
+				b.Logf("floor: a handler that only writes the same page, 200 concurrent, %d requests: p50 %s, p99 %s, max %s",
+					len(lat), f50, f99, lat[len(lat)-1])
+			}
+		}
 		// The same requests at a steady 1,000/s over the 200 connections:
 		// the latency a user sees when the server is not saturated (with
 		// 200 always in flight, each request mostly waits for the 199
@@ -196,33 +219,35 @@ func BenchmarkClients(b *testing.B) {
 		}
 		var seq atomic.Int64
 		post := func() error {
-			u := real[rand.IntN(len(real))]
-			body := fmt.Sprintf(`{"email":"post%d@example.org","full_name":"Posted","comment":"bench"}`, seq.Add(1))
-			req, _ := http.NewRequest("POST", env.URL+"/api/v1/clients", bytes.NewBufferString(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+u.Token)
-			res, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 201 {
-				return fmt.Errorf("POST /api/v1/clients: %d", res.StatusCode)
-			}
-			return nil
+			return benchPost(hc, env.URL, real[rand.IntN(len(real))].Token, seq.Add(1))
 		}
-		var appends, posts, ratio []float64
+		direct := func() error {
+			u := real[rand.IntN(len(real))]
+			_, err := h.Create(ctx, domain.Metadata{ActorID: u.ID, CorrelationID: uuid.New()}, commands.CreateClient{Owner: u.ID,
+				Fields: domain.ClientFields{Email: fmt.Sprintf("direct%d@example.org", seq.Add(1)), FullName: "Created", Comment: "bench"}})
+			return err
+		}
+		floorPost := func() error {
+			return benchPost(hc, floorURL, real[rand.IntN(len(real))].Token, seq.Add(1))
+		}
+		var appends, posts, ratio, directs, directRatio, floorPosts []float64
 		stopPostProfile := benchProfile(b, "post")
 		for range 7 {
 			ar := benchHammer(b, 8, 1500*time.Millisecond, singleAppend)
 			pr := benchHammer(b, 8, 1500*time.Millisecond, post)
+			dr := benchHammer(b, 8, 1500*time.Millisecond, direct)
+			fr := benchHammer(b, 8, 1500*time.Millisecond, floorPost)
 			appends, posts, ratio = append(appends, ar), append(posts, pr), append(ratio, pr/ar*100)
+			directs, directRatio, floorPosts = append(directs, dr), append(directRatio, dr/ar*100), append(floorPosts, fr)
 		}
 		stopPostProfile()
 		b.ReportMetric(float64(p99.Microseconds())/1000, "list_p99_ms")
 		b.ReportMetric(float64(p50.Microseconds())/1000, "list_p50_ms")
 		b.ReportMetric(float64(s99.Microseconds())/1000, "list_p99_ms_at_1000rps")
+		b.ReportMetric(float64(f99.Microseconds())/1000, "floor_list_p99_ms")
+		b.ReportMetric(benchMedian(directs), "direct_creates/s")
+		b.ReportMetric(benchMedian(directRatio), "direct_%_of_append")
+		b.ReportMetric(benchMedian(floorPosts), "floor_posts/s")
 		b.ReportMetric(benchMedian(appends), "single_appends/s")
 		b.ReportMetric(benchMedian(posts), "client_posts/s")
 		b.ReportMetric(benchMedian(ratio), "post_%_of_append")
@@ -230,6 +255,8 @@ func BenchmarkClients(b *testing.B) {
 		b.ReportMetric(float64(total), "clients")
 		b.Logf("medians of 7 interleaved rounds, 8 writers: single-event appends/s %.0f; POST /api/v1/clients/s %.0f; POST/append %.0f%% (target ≥ 50%%)",
 			benchMedian(appends), benchMedian(posts), benchMedian(ratio))
+		b.Logf("same rounds: the command without HTTP %.0f/s (%.0f%% of append); the floor server's 201 to the same POST %.0f/s",
+			benchMedian(directs), benchMedian(directRatio), benchMedian(floorPosts))
 	}
 }
 
@@ -275,6 +302,65 @@ type benchNote struct {
 }
 
 func (benchNote) EventType() string { return "benchnote.taken" }
+
+// benchPost creates one client through POST /api/v1/clients at base.
+func benchPost(hc *http.Client, base, token string, n int64) error {
+	body := fmt.Sprintf(`{"email":"post%d@example.org","full_name":"Posted","comment":"bench"}`, n)
+	req, _ := http.NewRequest("POST", base+"/api/v1/clients", bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		return fmt.Errorf("POST /api/v1/clients: %d", res.StatusCode)
+	}
+	return nil
+}
+
+// capturePage returns the body of GET /api/v1/clients as u.
+func capturePage(b *testing.B, base string, hc *http.Client, u rUser) []byte {
+	b.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/clients", nil)
+	req.Header.Set("Authorization", "Bearer "+u.Token)
+	res, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	page, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		b.Fatalf("GET /api/v1/clients: %d, %v", res.StatusCode, err)
+	}
+	return page
+}
+
+// benchFloorServer runs, on the server `herald serve` uses, a handler that
+// does no work: GET answers page, POST reads the body and answers 201 with
+// a small JSON document. It is what the machine allows whatever Herald does.
+func benchFloorServer(b *testing.B, page []byte) string {
+	b.Helper()
+	created := []byte(`{"id":"0190d1a0-0000-7000-8000-000000000000","email":"floor@example.org"}`)
+	srv, err := api.Listen("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write(created)
+			return
+		}
+		_, _ = w.Write(page)
+	}), zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return "http://" + srv.Addr()
+}
 
 // benchProfile writes a CPU profile of one phase of the benchmark to
 // $HERALD_BENCH_PROFILE_DIR/<phase>.cpu.pprof when that variable is set (go
