@@ -73,9 +73,9 @@ func benchEnvInt(b *testing.B, name string, def int) int {
 // measured in the same interleaved rounds.
 //
 // The default is the size, 10,000 owners × 100 clients (1M
-// clients): about 6 minutes of loading at 2,800 commands/s and 14 minutes
+// clients): about 7 minutes of loading at 2,400 commands/s and 8 minutes
 // in all on the 2-core machine. HERALD_BENCH_CLIENT_USERS=1000 runs a tenth
-// of it in about 3 minutes; the list query's cost does not depend on the
+// of it in under 2 minutes; the list query's cost does not depend on the
 // table size (an index range of one owner's 50 rows).
 func BenchmarkClients(b *testing.B) {
 	users := benchEnvInt(b, "HERALD_BENCH_CLIENT_USERS", 10_000)
