@@ -168,7 +168,11 @@ func BenchmarkClients(b *testing.B) {
 	waitBusDrained(b, env.App.Bus, 20*time.Minute)
 	projected := time.Since(start)
 	b.Logf("loaded %d clients of %d owners in %s (%.0f commands/s); projected after %s", total, users, time.Since(start).Round(time.Second), loadRate, projected.Round(time.Second))
-	if _, err := env.Pool.Exec(ctx, `ANALYZE clients`); err != nil {
+	// The list is measured on the table as it stands once autovacuum has
+	// been through it, as a read model in service does: right after a bulk
+	// load its pages are not yet marked all-visible, and the list's
+	// index-only scan would visit the heap for every row.
+	if _, err := env.Pool.Exec(ctx, `VACUUM ANALYZE clients`); err != nil {
 		b.Fatal(err)
 	}
 
