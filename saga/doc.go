@@ -2,11 +2,13 @@
 // the durable schedule table (saga_schedule) from mailing events and fires
 // each due run exactly once across any number of processes (rows claimed
 // with FOR UPDATE SKIP LOCKED, run ids derived from the due time), records
-// runs missed beyond the grace period as skipped and completes mailings
-// after their last run; and the sender, which consumes DispatchMailing
-// commands from a Redis stream (consumer group "sender"), delivers a run's
-// message to each client over SMTP with bounded concurrency, records every
-// attempt as run.delivery_attempted in batches, resumes an interrupted run
-// without mailing anyone twice, and pauses a mailing whose run fails too
-// often. Time comes from an injected Clock so tests never sleep.
+// runs missed beyond the grace period as skipped, completes mailings after
+// their last run, and watches every started run (saga_runs), handing one
+// that shows no progress for StallAfter to the senders again (its command
+// was lost); and the sender, which consumes DispatchMailing commands from a
+// Redis stream (consumer group "sender"), delivers a run's message to each
+// client over SMTP with bounded concurrency, records every attempt as
+// run.delivery_attempted in batches, resumes an interrupted run without
+// mailing anyone twice, and pauses a mailing whose run fails too often.
+// Time comes from an injected Clock so tests never sleep.
 package saga

@@ -13,7 +13,7 @@ var (
 	}, []string{"how"})
 	schedulerActions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "herald_scheduler_actions_total",
-		Help: "What the scheduler did with due rows (dispatched, skipped, completed, failed).",
+		Help: "What the scheduler did: due rows dispatched, skipped or completed, stalled runs resumed, or an action failed.",
 	}, []string{"action"})
 )
 

@@ -39,6 +39,14 @@ type SchedulerConfig struct {
 	// RetryDelay is how long a row whose action failed (Redis down, say)
 	// waits before it is tried again (default 5 s).
 	RetryDelay time.Duration
+	// StallAfter is how long a started run may show no progress (no event
+	// on its stream, no sender holding it) before the watchdog hands it to
+	// the senders again (SEND_STALL_AFTER, default 15 min): its
+	// DispatchMailing command was lost.
+	StallAfter time.Duration
+	// StallCheck is how often the watchdog looks (default a minute, or
+	// StallAfter/4 when that is shorter).
+	StallCheck time.Duration
 }
 
 func (c SchedulerConfig) withDefaults() SchedulerConfig {
@@ -53,6 +61,12 @@ func (c SchedulerConfig) withDefaults() SchedulerConfig {
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = 5 * time.Second
+	}
+	if c.StallAfter <= 0 {
+		c.StallAfter = 15 * time.Minute
+	}
+	if c.StallCheck <= 0 {
+		c.StallCheck = min(time.Minute, c.StallAfter/4)
 	}
 	return c
 }
@@ -102,8 +116,8 @@ func (s *Scheduler) EventTypes() []string {
 		"mailing.paused", "mailing.started", "mailing.completed"}
 }
 
-// Tables is the schedule table.
-func (s *Scheduler) Tables() []string { return []string{"saga_schedule"} }
+// Tables are the schedule and the unfinished runs.
+func (s *Scheduler) Tables() []string { return []string{"saga_schedule", "saga_runs"} }
 
 // row is one mailing's line in saga_schedule.
 type row struct {
@@ -221,6 +235,13 @@ func (s *Scheduler) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent
 	if e.RecordedAt.After(at) {
 		at = e.RecordedAt
 	}
+	if st, ok := e.Event.(domain.MailingStarted); ok {
+		// Every run, scheduled or not, is watched until it finishes.
+		if _, err := tx.Exec(ctx, `INSERT INTO saga_runs (run_id, mailing_id, started_at, checked_at)
+VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING`, st.RunID, e.StreamID, at); err != nil {
+			return fmt.Errorf("watch run %s: %w", st.RunID, err)
+		}
+	}
 	if c, ok := e.Event.(domain.MailingCreated); ok {
 		if found {
 			return nil
@@ -259,9 +280,13 @@ func (s *Scheduler) saveAndNotify(ctx context.Context, tx pgx.Tx, r *row) error 
 	return err
 }
 
-// RunFinished brings the completion of a once mailing forward to now when
-// its run finished: "once" is done then, not at the end of its window.
+// RunFinished stops watching a run that finished, and brings the completion
+// of a once mailing forward to now: "once" is done then, not at the end of
+// its window.
 func RunFinished(ctx context.Context, pool *pgxpool.Pool, mailingID, runID uuid.UUID, now time.Time) error {
+	if _, err := pool.Exec(ctx, `DELETE FROM saga_runs WHERE run_id = $1`, runID); err != nil {
+		return fmt.Errorf("schedule: run %s finished: %w", runID, err)
+	}
 	tag, err := pool.Exec(ctx, `
 UPDATE saga_schedule SET due_at = least(due_at, $3), updated_at = now()
 WHERE mailing_id = $1 AND last_run_id = $2 AND state = 'completing' AND periodicity = 'once'`, mailingID, runID, now)
@@ -283,7 +308,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		s.dropConn(ctx)
 		s.claimMu.Unlock()
 	}()
-	s.log.Info().Dur("grace", s.cfg.Grace).Msg("scheduler running")
+	s.log.Info().Dur("grace", s.cfg.Grace).Dur("stall_after", s.cfg.StallAfter).Msg("scheduler running")
+	watchdog := time.NewTicker(s.cfg.StallCheck)
+	defer watchdog.Stop()
 	for ctx.Err() == nil {
 		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error().Err(err).Msg("scheduler tick failed")
@@ -304,10 +331,87 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-timer:
 		case <-s.wake:
 		case <-poll.C:
+		case <-watchdog.C:
+			if _, err := s.ResumeStalled(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error().Err(err).Msg("stalled-run watchdog failed")
+			}
 		}
 		poll.Stop()
 	}
 	return nil
+}
+
+// ResumeStalled hands to the senders again every started run that has
+// shown no progress for StallAfter, and reports how many it handed. A run
+// makes progress by the events its sender appends (deliveries in batches,
+// then its end); a run whose sender holds its lock (a slow SMTP server) is
+// left alone, and a run that finished stops being watched. Each run is
+// looked at once per StallAfter, by one scheduler (rows claimed with SKIP
+// LOCKED). The senders take a repeated command as a resume: nobody is
+// mailed twice, and a finished run is not sent again.
+func (s *Scheduler) ResumeStalled(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	quiet := now.Add(-s.cfg.StallAfter)
+	rows, err := s.pool.Query(ctx, `
+UPDATE saga_runs SET checked_at = $1
+WHERE run_id IN (SELECT run_id FROM saga_runs WHERE checked_at < $2 ORDER BY checked_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING run_id, mailing_id`, now, quiet)
+	if err != nil {
+		return 0, fmt.Errorf("watchdog: %w", err)
+	}
+	type watched struct{ run, mailing uuid.UUID }
+	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (watched, error) {
+		var w watched
+		return w, r.Scan(&w.run, &w.mailing)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("watchdog: %w", err)
+	}
+	resumed := 0
+	var errs []error
+	for _, w := range due {
+		ok, err := s.resumeIfStalled(ctx, w.run, w.mailing, quiet)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			resumed++
+		}
+	}
+	return resumed, errors.Join(errs...)
+}
+
+func (s *Scheduler) resumeIfStalled(ctx context.Context, runID, mailingID uuid.UUID, quiet time.Time) (bool, error) {
+	// The run stream's last event says whether it finished and when it
+	// last moved; the sender's advisory lock whether someone works on it
+	// (taken for this statement's transaction only, if nobody holds it).
+	var last string
+	var at time.Time
+	var held bool
+	err := s.pool.QueryRow(ctx, `
+SELECT type, recorded_at, NOT pg_try_advisory_xact_lock($2)
+FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1`,
+		runID, eventstore.LockKey("run:"+runID.String())).Scan(&last, &at, &held)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil // not visible yet; looked at again later
+	case err != nil:
+		return false, fmt.Errorf("watchdog: run %s: %w", runID, err)
+	case last == "run.finished":
+		_, err := s.pool.Exec(ctx, `DELETE FROM saga_runs WHERE run_id = $1`, runID)
+		return false, err
+	case held || at.After(quiet):
+		return false, nil
+	}
+	log := s.log.With().Str("run_id", runID.String()).Str("mailing_id", mailingID.String()).Logger()
+	meta := domain.Metadata{CorrelationID: runID, Command: "ResumeStalledRun"}
+	if _, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{MailingID: mailingID, RunID: runID, Trigger: domain.TriggerSchedule}, meta); err != nil {
+		schedulerActions.WithLabelValues("failed").Inc()
+		return false, fmt.Errorf("watchdog: resume run %s: %w", runID, err)
+	}
+	schedulerActions.WithLabelValues("resumed").Inc()
+	log.Warn().Time("last_progress", at).Msg("run stalled; handed to the senders again")
+	return true, nil
 }
 
 // listen turns notifications on the schedule channel into wake-ups.

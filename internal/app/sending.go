@@ -50,7 +50,7 @@ func wireSending(a *App) error {
 	a.Projectors = append(a.Projectors, projections.AttemptsProjector{})
 
 	clock := nowClock{now: a.Now}
-	sched, err := saga.NewScheduler(a.Pool, runs, clock, saga.SchedulerConfig{Grace: a.Config.SchedulerGrace}, a.Log)
+	sched, err := saga.NewScheduler(a.Pool, runs, clock, saga.SchedulerConfig{Grace: a.Config.SchedulerGrace, StallAfter: a.Config.SendStallAfter}, a.Log)
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,7 @@ type Config struct {
 	SendFailurePauseRatio float64       // SEND_FAILURE_PAUSE_RATIO, default 0.5
 	TokenTTL              time.Duration // TOKEN_TTL, default 24h
 	SchedulerGrace        time.Duration // SCHEDULER_GRACE, default 1h
+	SendStallAfter        time.Duration // SEND_STALL_AFTER, default 15m
 	ShutdownTimeout       time.Duration // SHUTDOWN_TIMEOUT, default 15s
 	BusTopicPrefix        string        // BUS_TOPIC_PREFIX, default "herald."
 	BusMaxLen             int64         // BUS_MAXLEN, default 1000000
@@ -104,6 +105,7 @@ func Defaults() Config {
 		SendFailurePauseRatio: 0.5,
 		TokenTTL:              24 * time.Hour,
 		SchedulerGrace:        time.Hour,
+		SendStallAfter:        15 * time.Minute,
 		ShutdownTimeout:       15 * time.Second,
 		BusTopicPrefix:        "herald.",
 		BusMaxLen:             1_000_000,
@@ -176,6 +178,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.SendFailurePauseRatio = p.float("SEND_FAILURE_PAUSE_RATIO", c.SendFailurePauseRatio, 0, true, 1, "a number greater than 0 and at most 1")
 	c.TokenTTL = p.duration("TOKEN_TTL", c.TokenTTL)
 	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
+	c.SendStallAfter = p.duration("SEND_STALL_AFTER", c.SendStallAfter)
 	c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
 	if v, ok := p.get("BUS_TOPIC_PREFIX"); ok {
 		c.BusTopicPrefix = v

@@ -50,6 +50,7 @@ func TestParseEverything(t *testing.T) {
 		"SEND_FAILURE_PAUSE_RATIO": "1",
 		"TOKEN_TTL":                "2h",
 		"SCHEDULER_GRACE":          "10m",
+		"SEND_STALL_AFTER":         "5m",
 		"SHUTDOWN_TIMEOUT":         "3s",
 		"BUS_TOPIC_PREFIX":         "t1.",
 		"BUS_MAXLEN":               "5000",
@@ -64,7 +65,7 @@ func TestParseEverything(t *testing.T) {
 		PublicBaseURL: "https://herald.example.com",
 		LogLevel:      "debug", LogFormat: "console",
 		SendConcurrency: 16, SendRate: 2.5, SendFailurePauseRatio: 1,
-		TokenTTL: 2 * time.Hour, SchedulerGrace: 10 * time.Minute, ShutdownTimeout: 3 * time.Second,
+		TokenTTL: 2 * time.Hour, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
 	}
 	if c != want {
