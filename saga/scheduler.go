@@ -404,7 +404,7 @@ FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1`,
 		return false, nil
 	}
 	log := s.log.With().Str("run_id", runID.String()).Str("mailing_id", mailingID.String()).Logger()
-	meta := domain.Metadata{CorrelationID: runID, Command: "ResumeStalledRun"}
+	meta := domain.Metadata{CorrelationID: runID} // the run keeps its id; Dispatch names the command
 	if _, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{MailingID: mailingID, RunID: runID, Trigger: domain.TriggerSchedule}, meta); err != nil {
 		schedulerActions.WithLabelValues("failed").Inc()
 		return false, fmt.Errorf("watchdog: resume run %s: %w", runID, err)
