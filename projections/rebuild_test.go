@@ -112,7 +112,9 @@ func (rbBulkTally) ApplyBatch(ctx context.Context, tx pgx.Tx, evs []domain.Recor
 	// statement, whatever the order of the events.
 	var keys, noted []string
 	var slots, ns []int64
-	ids := make([]uuid.UUID, len(evs))
+	// [16]byte, as the application's projectors pass ids: a uuid.UUID goes
+	// through its driver.Valuer, as text.
+	ids := make([][16]byte, len(evs))
 	pos := make([]int64, len(evs))
 	for i, e := range evs {
 		ids[i], pos[i] = e.EventID, e.Position
