@@ -13,11 +13,14 @@ CREATE TABLE saga_runs (
 );
 CREATE INDEX saga_runs_checked ON saga_runs (checked_at);
 
--- Runs unfinished when this migration runs are watched too.
+-- Runs started in the last day and unfinished when this migration runs are
+-- watched too. An older one is not resumed by an upgrade (its mail would
+-- arrive days late); `herald send --run ID` still hands it on by hand.
 INSERT INTO saga_runs (run_id, mailing_id, started_at, checked_at)
 SELECT s.stream_id, (s.data->>'mailing_id')::uuid, s.recorded_at, s.recorded_at
 FROM events s
 WHERE s.type = 'run.started'
+  AND s.recorded_at > now() - interval '1 day'
   AND NOT EXISTS (SELECT 1 FROM events f WHERE f.stream_id = s.stream_id AND f.type = 'run.finished')
 ON CONFLICT DO NOTHING;
 
