@@ -124,23 +124,6 @@ func (w *reportWorld) all(t *testing.T) []domain.RecordedEvent {
 	return evs
 }
 
-func applyEach(t *testing.T, pool *pgxpool.Pool, evs []domain.RecordedEvent) {
-	t.Helper()
-	ctx := context.Background()
-	for _, e := range evs {
-		tx, err := pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := (ReportsProjector{}).Apply(ctx, tx, e); err != nil {
-			t.Fatalf("apply %s v%d: %v", e.Type, e.Version, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -157,53 +140,33 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 	}
 	// Live, the run topic may be ahead of the mailing topic: runs first,
 	// then everything again (a redelivery changes nothing).
-	applyEach(t, pool, runs)
-	applyEach(t, pool, others)
-	applyEach(t, pool, evs)
+	applyOneByOne(t, pool, ReportsProjector{}, runs)
+	applyOneByOne(t, pool, ReportsProjector{}, others)
+	applyOneByOne(t, pool, ReportsProjector{}, evs)
 	live := dumpTables(t, pool, ReportsProjector{})
 
 	// In commit order (what a rebuild replays), one event at a time…
 	inOrder := testenv.Pool(t)
-	applyEach(t, inOrder, evs)
+	applyOneByOne(t, inOrder, ReportsProjector{}, evs)
 	if got := dumpTables(t, inOrder, ReportsProjector{}); fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("commit order:\n%v\nruns first, redelivered:\n%v", got, live)
 	}
 	// …and in batches through ApplyBatch.
 	batched := testenv.Pool(t)
-	for i := 0; i < len(evs); i += 7 {
-		tx, err := batched.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := (ReportsProjector{}).ApplyBatch(ctx, tx, evs[i:min(i+7, len(evs))]); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyInChunks(t, batched, ReportsProjector{}, evs, 7)
 	if got := dumpTables(t, batched, ReportsProjector{}); fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("batched:\n%v\nlive:\n%v", got, live)
 	}
 	// Everything again in one batch (a projector catching up after a crash
 	// reads what it had applied) changes nothing.
-	tx, err := batched.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (ReportsProjector{}).ApplyBatch(ctx, tx, evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	applyInChunks(t, batched, ReportsProjector{}, evs, len(evs))
 	if got := dumpTables(t, batched, ReportsProjector{}); fmt.Sprint(got) != fmt.Sprint(live) {
 		t.Fatalf("batched, then all again:\n%v\nlive:\n%v", got, live)
 	}
 
 	// A delivery before its run's start is retried later, never dropped.
 	fresh := testenv.Pool(t)
-	tx, err = fresh.Begin(ctx)
+	tx, err := fresh.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
