@@ -204,9 +204,8 @@ func DecodeEventMessage(m *message.Message, decode bool) (domain.RecordedEvent, 
 	if err := json.Unmarshal(m.Payload, &e); err != nil {
 		return e, Cursor{}, fmt.Errorf("bus: decode message %s: %w", m.UUID, err)
 	}
-	prevTx, err1 := strconv.ParseUint(m.Metadata.Get(MetaPrevTxID), 10, 64)
-	prevPos, err2 := strconv.ParseInt(m.Metadata.Get(MetaPrevPositon), 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
+	prev, err := metaCursor(m, MetaPrevTxID, MetaPrevPositon)
+	if err != nil {
 		return e, Cursor{}, fmt.Errorf("bus: message %s: bad predecessor: %w", m.UUID, err)
 	}
 	if decode {
@@ -216,7 +215,7 @@ func DecodeEventMessage(m *message.Message, decode bool) (domain.RecordedEvent, 
 		}
 		e.Event = ev
 	}
-	return e, Cursor{TxID: prevTx, Position: prevPos}, nil
+	return e, prev, nil
 }
 
 // MessageCursors reads where an event message stands in the store's commit
@@ -224,15 +223,20 @@ func DecodeEventMessage(m *message.Message, decode bool) (domain.RecordedEvent, 
 // consumer that has the event already (or reads it from the store) skips
 // decoding the payload.
 func MessageCursors(m *message.Message) (at, prev Cursor, err error) {
-	at.TxID, err = strconv.ParseUint(m.Metadata.Get(MetaTxID), 10, 64)
-	pos, err2 := strconv.ParseInt(m.Metadata.Get(MetaPosition), 10, 64)
-	prevTx, err3 := strconv.ParseUint(m.Metadata.Get(MetaPrevTxID), 10, 64)
-	prevPos, err4 := strconv.ParseInt(m.Metadata.Get(MetaPrevPositon), 10, 64)
-	if err := errors.Join(err, err2, err3, err4); err != nil {
+	at, err = metaCursor(m, MetaTxID, MetaPosition)
+	prev, err2 := metaCursor(m, MetaPrevTxID, MetaPrevPositon)
+	if err := errors.Join(err, err2); err != nil {
 		return at, prev, fmt.Errorf("bus: message %s: bad cursors: %w", m.UUID, err)
 	}
-	at.Position = pos
-	return at, Cursor{TxID: prevTx, Position: prevPos}, nil
+	return at, prev, nil
+}
+
+// metaCursor reads the cursor whose transaction id and position m's
+// metadata holds under txKey and posKey.
+func metaCursor(m *message.Message, txKey, posKey string) (Cursor, error) {
+	tx, err1 := strconv.ParseUint(m.Metadata.Get(txKey), 10, 64)
+	pos, err2 := strconv.ParseInt(m.Metadata.Get(posKey), 10, 64)
+	return Cursor{TxID: tx, Position: pos}, errors.Join(err1, err2)
 }
 
 // Logger adapts zerolog to watermill's logger interface.
