@@ -391,7 +391,7 @@ func (s *Scheduler) resumeIfStalled(ctx context.Context, runID, mailingID uuid.U
 	err := s.pool.QueryRow(ctx, `
 SELECT type, recorded_at, NOT pg_try_advisory_xact_lock($2)
 FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1`,
-		runID, eventstore.LockKey("run:"+runID.String())).Scan(&last, &at, &held)
+		runID, eventstore.LockKey(runLockName(runID))).Scan(&last, &at, &held)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return false, nil // not visible yet; looked at again later

@@ -133,7 +133,7 @@ func (s *Sender) Handle(ctx context.Context, d commands.Dispatch) error {
 
 func (s *Sender) handle(ctx context.Context, d commands.Dispatch) (RunStats, error) {
 	var stats RunStats
-	err := eventstore.RunExclusive(ctx, s.pool.Config().ConnConfig, "run:"+d.RunID.String(), 200*time.Millisecond,
+	err := eventstore.RunExclusive(ctx, s.pool.Config().ConnConfig, runLockName(d.RunID), 200*time.Millisecond,
 		func(ctx context.Context) error {
 			var err error
 			stats, err = s.deliverRun(ctx, d.RunID)
@@ -141,6 +141,10 @@ func (s *Sender) handle(ctx context.Context, d commands.Dispatch) (RunStats, err
 		})
 	return stats, err
 }
+
+// runLockName names the advisory lock a sender holds while it delivers a
+// run (the scheduler's watchdog leaves a held run alone).
+func runLockName(runID uuid.UUID) string { return "run:" + runID.String() }
 
 func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, error) {
 	var stats RunStats

@@ -93,7 +93,7 @@ func TestWatchdogLeavesBusyAndFinishedRunsAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close(e.ctx)
-	if _, err := lock.Exec(e.ctx, `SELECT pg_advisory_lock($1)`, eventstore.LockKey("run:"+run.String())); err != nil {
+	if _, err := lock.Exec(e.ctx, `SELECT pg_advisory_lock($1)`, eventstore.LockKey(runLockName(run))); err != nil {
 		t.Fatal(err)
 	}
 	if n := resume(); n != 0 {
