@@ -50,10 +50,12 @@ run:
 	scripts/run.sh
 
 test: test-services-up
+	scripts/mta.sh install
 	go vet ./...
 	$(TEST_ENV) go test -race -count=1 -timeout 9m ./...
 
 bench: test-services-up
+	scripts/mta.sh install
 	$(TEST_ENV) HERALD_BENCH=1 go test -run '^$$' -bench '$(BENCH)' -benchtime=1x -count=1 -timeout 30m ./...
 
 lint:
