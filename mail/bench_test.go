@@ -25,7 +25,7 @@ func BenchmarkSendToSink(b *testing.B) {
 	}
 	b.Cleanup(cleanup)
 	sink := startSink(b, mail.SinkConfig{Dir: dir})
-	c := newClient(b, mail.Config{URL: sink.URL(), Concurrency: conc})
+	c := newClient(b, mail.Config{Endpoint: sink.Endpoint(), Concurrency: conc})
 	body := strings.Repeat("Bonjour, voici les nouvelles de la semaine. ", 20)
 	send := func(n int) {
 		var wg sync.WaitGroup

@@ -1,8 +1,11 @@
 package mail
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
@@ -20,10 +24,18 @@ import (
 
 // Config configures a Client.
 type Config struct {
-	// URL is SMTP_URL; see ParseURL.
-	URL string
+	// Endpoint is the server, SMTP_URL parsed by ParseURL.
+	Endpoint Endpoint
 	// From is MAIL_FROM: "noreply@example.com" or "Herald <noreply@example.com>".
+	// Its domain also ends generated Message-IDs.
 	From string
+	// HELOName is SMTP_HELO_NAME, the name the Client greets with (EHLO):
+	// a fully qualified domain name or an address literal. Empty: From's
+	// domain, which must then be fully qualified. See CheckHELOName.
+	HELOName string
+	// RootCAs verifies the server's certificate; nil: the system roots.
+	// LoadRootCAs reads SMTP_TLS_CA_FILE into such a pool.
+	RootCAs *x509.CertPool
 	// Concurrency is SEND_CONCURRENCY: at most this many connections are
 	// open at once, each reused across messages. Default 4.
 	Concurrency int
@@ -34,11 +46,6 @@ type Config struct {
 	// MaxIdle closes a pooled connection unused for longer, instead of
 	// reusing it (servers drop idle clients). Default 60 s.
 	MaxIdle time.Duration
-	// TLSConfig overrides the TLS settings (tests trust their own CA);
-	// ServerName defaults to the URL's host.
-	TLSConfig *tls.Config
-	// HELO is the name the Client greets with; default the machine's host name.
-	HELO string
 }
 
 // Message is one mail to one recipient.
@@ -49,7 +56,9 @@ type Message struct {
 	TextBody string
 	// MessageID is the Message-ID without angle brackets ("key@host"). The
 	// caller makes it stable (the sender builds it from the delivery key),
-	// so a resent message can be recognised. Empty: one is generated.
+	// so a resent message can be recognised. A bare local part without "@"
+	// ("RUNID.CLIENTID") is completed with "@" and MAIL_FROM's domain.
+	// Empty: a random one is generated in that domain.
 	MessageID string
 	// Headers are extra header fields (List-Unsubscribe, X-…).
 	Headers map[string]string
@@ -110,6 +119,9 @@ var (
 	// ErrSTARTTLSUnavailable means starttls=required and the server does
 	// not offer STARTTLS.
 	ErrSTARTTLSUnavailable = errors.New("mail: STARTTLS required but the server does not offer it")
+	// ErrSMTPUTF8Unavailable means an envelope address is not ASCII and the
+	// server does not offer SMTPUTF8 (RFC 6531), so it cannot take the mail.
+	ErrSMTPUTF8Unavailable = errors.New("mail: an envelope address is not ASCII and the server does not offer SMTPUTF8")
 )
 
 // Client sends mail through one SMTP server over a bounded pool of reused
@@ -118,6 +130,10 @@ var (
 type Client struct {
 	endpoint Endpoint
 	from     *netmail.Address
+	fromPath string // "<address>", as MAIL FROM carries it
+	fromUTF8 bool   // the sender's address is not ASCII
+	domain   string // MAIL_FROM's domain, for Message-IDs
+	helo     string
 	timeout  time.Duration
 	maxIdle  time.Duration
 	dialer   *gomail.Client // holds the connection settings; dials each pooled connection
@@ -131,23 +147,33 @@ type Client struct {
 type pooled struct {
 	conn     *gosmtp.Client
 	lastUsed time.Time
-	// pipelining: the server offers PIPELINING (RFC 2920), so MAIL, RCPT
-	// and DATA go out in one write. mailParams are the MAIL parameters
-	// gosmtp's Mail would add for this server's extensions.
-	pipelining bool
-	mailParams string
+	// The server's extensions: with PIPELINING (RFC 2920) MAIL, RCPT and
+	// DATA go out in one write; 8BITMIME and SMTPUTF8 are declared on a
+	// message only when it needs them and the server offers them.
+	pipelining, eightBitMIME, smtpUTF8 bool
 }
 
 // NewClient checks cfg and prepares the pool; connections are dialed on
 // first use.
 func NewClient(cfg Config) (*Client, error) {
-	ep, err := ParseURL(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("SMTP_URL: %w", err)
+	ep := cfg.Endpoint
+	if ep.Host == "" {
+		return nil, errors.New("SMTP_URL: no server given")
+	}
+	if ep.Port < 1 || ep.Port > 65535 {
+		return nil, fmt.Errorf("SMTP_URL: port %d is not from 1 to 65535", ep.Port)
 	}
 	from, err := netmail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, fmt.Errorf("MAIL_FROM: %q is not an address: %w", cfg.From, err)
+	}
+	helo := cfg.HELOName
+	if helo == "" {
+		if helo, err = DefaultHELOName(from.Address); err != nil {
+			return nil, fmt.Errorf("SMTP_HELO_NAME: %w", err)
+		}
+	} else if err := CheckHELOName(helo); err != nil {
+		return nil, fmt.Errorf("SMTP_HELO_NAME: %w", err)
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
@@ -161,24 +187,19 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.MaxIdle <= 0 {
 		cfg.MaxIdle = 60 * time.Second
 	}
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.TLSConfig != nil {
-		tlsConf = cfg.TLSConfig.Clone()
-	}
-	if tlsConf.ServerName == "" {
-		tlsConf.ServerName = ep.Host
-	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: ep.Host, RootCAs: cfg.RootCAs}
 	opts := []gomail.Option{
 		gomail.WithPort(ep.Port),
 		gomail.WithTimeout(cfg.Timeout),
 		gomail.WithTLSConfig(tlsConf),
+		gomail.WithHELO(helo),
 	}
 	switch ep.TLS {
 	case ImplicitTLS:
 		opts = append(opts, gomail.WithSSL())
 	case STARTTLSRequired:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-	case STARTTLSOff:
+	case STARTTLSNone:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
@@ -190,9 +211,6 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(ep.Username), gomail.WithPassword(ep.Password))
 	}
-	if cfg.HELO != "" {
-		opts = append(opts, gomail.WithHELO(cfg.HELO))
-	}
 	d, err := gomail.NewClient(ep.Host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("SMTP_URL: %w", err)
@@ -200,6 +218,10 @@ func NewClient(cfg Config) (*Client, error) {
 	c := &Client{
 		endpoint: ep,
 		from:     from,
+		fromPath: path(from.Address),
+		fromUTF8: !isASCII(from.Address),
+		domain:   domainOf(from.Address),
+		helo:     helo,
 		timeout:  cfg.Timeout,
 		maxIdle:  cfg.MaxIdle,
 		dialer:   d,
@@ -218,6 +240,9 @@ func NewClient(cfg Config) (*Client, error) {
 
 // Endpoint is the parsed SMTP_URL (String() hides the password).
 func (c *Client) Endpoint() Endpoint { return c.endpoint }
+
+// HELOName is the name the Client greets servers with.
+func (c *Client) HELOName() string { return c.helo }
 
 // Concurrency is the most connections the Client opens at once.
 func (c *Client) Concurrency() int { return cap(c.slots) }
@@ -252,10 +277,11 @@ func (c *Client) Check(ctx context.Context) error {
 // Send delivers m and says what the server answered. It waits for the rate
 // limiter and for a free connection; ctx bounds those waits and the dial.
 func (c *Client) Send(ctx context.Context, m Message) Result {
-	msg, err := c.build(m)
+	o, err := c.build(m)
 	if err != nil {
 		return Result{Outcome: Permanent, Response: err.Error(), Err: err}
 	}
+	defer o.release()
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return noReply(Temporary, err)
@@ -277,7 +303,7 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 				return classify(err)
 			}
 		}
-		res, stage := c.transact(p, msg, m.To)
+		res, stage := c.transact(p, o)
 		// A reused connection the server has since closed fails at MAIL
 		// without a reply; nothing was sent, so one fresh dial is safe.
 		if stage == stageMail && res.Code == 0 && res.Outcome != Delivered && reused && try == 0 {
@@ -357,13 +383,8 @@ func (c *Client) dial(ctx context.Context, p *pooled) error {
 	}
 	p.conn, p.lastUsed = conn, time.Now()
 	p.pipelining, _ = conn.Extension("PIPELINING")
-	p.mailParams = ""
-	if ok, _ := conn.Extension("8BITMIME"); ok {
-		p.mailParams += " BODY=8BITMIME"
-	}
-	if ok, _ := conn.Extension("SMTPUTF8"); ok {
-		p.mailParams += " SMTPUTF8"
-	}
+	p.eightBitMIME, _ = conn.Extension("8BITMIME")
+	p.smtpUTF8, _ = conn.Extension("SMTPUTF8")
 	return nil
 }
 
@@ -377,7 +398,8 @@ func (c *Client) drop(p *pooled) {
 type stage uint8
 
 const (
-	stageMail stage = iota + 1
+	stageNone stage = iota // refused before a command was sent
+	stageMail
 	stageRcpt
 	stageData
 )
@@ -385,22 +407,36 @@ const (
 // transact runs MAIL, RCPT, DATA on p's connection. After a refusal it
 // sends RSET so the connection is clean for the next message; after a
 // delivery it does not, because a completed DATA ends the transaction
-// (RFC 5321 4.1.1.4) and the extra round trip cost ~15% of throughput in
-// BenchmarkSendToSink. A connection that failed without a reply, or
-// answered 421 (closing), is dropped; the next Send dials a fresh one.
-func (c *Client) transact(p *pooled, msg *gomail.Msg, rcpt string) (Result, stage) {
+// (RFC 5321 4.1.1.4) and the extra round trip is a cost on every message.
+// A connection that failed without a reply, or answered 421 (closing), is
+// dropped; the next Send dials a fresh one. Every other refusal keeps it:
+// redialing, and over TLS a new handshake, would cost every retry.
+func (c *Client) transact(p *pooled, o *outgoing) (Result, stage) {
+	if o.smtpUTF8 && !p.smtpUTF8 {
+		return noReply(Permanent, fmt.Errorf("%w (%s)", ErrSMTPUTF8Unavailable, c.endpoint)), stageNone
+	}
 	conn := p.conn
 	p.lastUsed = time.Now()
 	if err := conn.UpdateDeadline(c.timeout); err != nil {
 		c.drop(p)
 		return classify(err), stageMail
 	}
+	// The parameters say what this message needs, not what the server
+	// offers: strict servers refuse a needless SMTPUTF8, and BODY=8BITMIME
+	// on a 7-bit message misstates it.
+	params := ""
+	if o.eightBit && p.eightBitMIME {
+		params = " BODY=8BITMIME"
+	}
+	if o.smtpUTF8 {
+		params += " SMTPUTF8"
+	}
 	var res Result
 	var st stage
 	if p.pipelining {
-		res, st = c.exchangePipelined(p, msg, rcpt)
+		res, st = c.exchangePipelined(conn.Text, o, params)
 	} else {
-		res, st = c.exchange(conn, msg, rcpt)
+		res, st = c.exchange(conn.Text, o, params)
 	}
 	if res.Code == 0 || res.Code == 421 {
 		c.drop(p)
@@ -414,49 +450,46 @@ func (c *Client) transact(p *pooled, msg *gomail.Msg, rcpt string) (Result, stag
 	return res, st
 }
 
-func (c *Client) exchange(conn *gosmtp.Client, msg *gomail.Msg, rcpt string) (Result, stage) {
-	if err := conn.Mail(c.from.Address); err != nil {
+// exchange sends MAIL, RCPT and DATA one at a time, each waiting for its
+// reply, then the message. It writes the commands itself rather than
+// through gosmtp's Mail and Rcpt, which send the address without the angle
+// brackets RFC 5321 4.1.2 requires and declare BODY=8BITMIME and SMTPUTF8
+// whenever the server offers them.
+func (c *Client) exchange(text *textproto.Conn, o *outgoing, params string) (Result, stage) {
+	w := text.W
+	writeMail(w, c.fromPath, params)
+	if err := w.Flush(); err != nil {
 		return classify(err), stageMail
 	}
-	if err := conn.Rcpt(rcpt); err != nil {
+	if _, _, err := text.ReadResponse(250); err != nil {
+		return classify(err), stageMail
+	}
+	writeRcpt(w, o.rcptPath)
+	if err := w.Flush(); err != nil {
 		return classify(err), stageRcpt
 	}
-	w, err := conn.Data()
-	if err != nil {
+	if _, _, err := text.ReadResponse(25); err != nil {
+		return classify(err), stageRcpt
+	}
+	_, _ = w.WriteString("DATA\r\n")
+	if err := w.Flush(); err != nil {
 		return classify(err), stageData
 	}
-	if _, err := msg.WriteTo(w); err != nil {
-		_ = w.Close()
-		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
-	}
-	if err := w.Close(); err != nil {
+	if _, _, err := text.ReadResponse(354); err != nil {
 		return classify(err), stageData
 	}
-	resp := "250"
-	if dc, ok := w.(*gosmtp.DataCloser); ok {
-		resp = "250 " + oneLine(dc.ServerResponse())
-	}
-	return Result{Outcome: Delivered, Code: 250, Response: resp}, stageData
+	return writeData(text, o)
 }
 
 // exchangePipelined is exchange for a server that offers PIPELINING: MAIL,
 // RCPT and DATA leave in one write and their three replies are read in
 // order, then the message follows. Two round trips per message instead of
-// four; on the loopback sink that halves the system calls and wake-ups of
-// both ends (measured in BenchmarkSendToSink and the saga's BenchmarkSend).
-func (c *Client) exchangePipelined(p *pooled, msg *gomail.Msg, rcpt string) (Result, stage) {
-	if strings.ContainsAny(rcpt, "\r\n") || strings.ContainsAny(c.from.Address, "\r\n") {
-		err := errors.New("smtp: A line must not contain CR or LF")
-		return noReply(Permanent, err), stageMail
-	}
-	text := p.conn.Text
+// four, which halves the system calls and wake-ups of both ends.
+func (c *Client) exchangePipelined(text *textproto.Conn, o *outgoing, params string) (Result, stage) {
 	w := text.W
-	_, _ = w.WriteString("MAIL FROM:")
-	_, _ = w.WriteString(c.from.Address)
-	_, _ = w.WriteString(p.mailParams)
-	_, _ = w.WriteString("\r\nRCPT TO:")
-	_, _ = w.WriteString(rcpt)
-	_, _ = w.WriteString("\r\nDATA\r\n")
+	writeMail(w, c.fromPath, params)
+	writeRcpt(w, o.rcptPath)
+	_, _ = w.WriteString("DATA\r\n")
 	if err := w.Flush(); err != nil {
 		return classify(err), stageMail
 	}
@@ -491,19 +524,35 @@ func (c *Client) exchangePipelined(p *pooled, msg *gomail.Msg, rcpt string) (Res
 		if dataReady {
 			// A server that took DATA after refusing the envelope gets an
 			// empty message to end it; the reply does not matter.
-			if err := text.DotWriter().Close(); err != nil {
+			_, _ = w.WriteString(".\r\n")
+			if err := w.Flush(); err != nil {
 				return noReply(Temporary, err), failedAt
 			}
 			_, _, _ = text.ReadResponse(0)
 		}
 		return classify(failed), failedAt
 	}
-	dw := &dotWriter{w: w}
-	if _, err := msg.WriteTo(dw); err != nil {
-		_ = dw.Close()
-		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
-	}
-	if err := dw.Close(); err != nil {
+	return writeData(text, o)
+}
+
+func writeMail(w *bufio.Writer, fromPath, params string) {
+	_, _ = w.WriteString("MAIL FROM:")
+	_, _ = w.WriteString(fromPath)
+	_, _ = w.WriteString(params)
+	_, _ = w.WriteString("\r\n")
+}
+
+func writeRcpt(w *bufio.Writer, rcptPath string) {
+	_, _ = w.WriteString("RCPT TO:")
+	_, _ = w.WriteString(rcptPath)
+	_, _ = w.WriteString("\r\n")
+}
+
+// writeData sends the encoded message after the server's 354 and reads
+// the verdict on it.
+func writeData(text *textproto.Conn, o *outgoing) (Result, stage) {
+	_, _ = text.W.Write(o.data.Bytes())
+	if err := text.W.Flush(); err != nil {
 		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
 	}
 	_, resp, err := text.ReadResponse(250)
@@ -513,7 +562,31 @@ func (c *Client) exchangePipelined(p *pooled, msg *gomail.Msg, rcpt string) (Res
 	return Result{Outcome: Delivered, Code: 250, Response: "250 " + oneLine(resp)}, stageData
 }
 
-func (c *Client) build(m Message) (*gomail.Msg, error) {
+// outgoing is one message ready for the wire: its recipient's path and the
+// DATA bytes, dot-stuffed and ended, so no connection is held while it is
+// encoded.
+type outgoing struct {
+	rcptPath string
+	data     *bytes.Buffer
+	// eightBit: the data has bytes above 127 (needs BODY=8BITMIME);
+	// smtpUTF8: an envelope address is not ASCII (needs SMTPUTF8).
+	eightBit, smtpUTF8 bool
+}
+
+var dataPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (o *outgoing) release() {
+	if o.data.Cap() <= 1<<20 {
+		o.data.Reset()
+		dataPool.Put(o.data)
+	}
+	o.data = nil
+}
+
+// build writes m as go-mail encodes it: UTF-8, the body quoted-printable
+// and non-ASCII header text as RFC 2047 words, so it is 7-bit unless an
+// address is not ASCII; the bytes decide BODY=8BITMIME either way.
+func (c *Client) build(m Message) (*outgoing, error) {
 	to, err := netmail.ParseAddress(m.To)
 	if err != nil || to.Address != m.To {
 		return nil, fmt.Errorf("mail: invalid recipient %q", m.To)
@@ -523,11 +596,7 @@ func (c *Client) build(m Message) (*gomail.Msg, error) {
 	msg.FromMailAddress(c.from)
 	msg.AddToMailAddress(to)
 	msg.Subject(m.Subject)
-	if m.MessageID != "" {
-		msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
-	} else {
-		msg.SetMessageID()
-	}
+	msg.SetMessageIDWithValue(messageID(m.MessageID, c.domain))
 	if m.Date.IsZero() {
 		msg.SetDate()
 	} else {
@@ -537,7 +606,31 @@ func (c *Client) build(m Message) (*gomail.Msg, error) {
 		msg.SetGenHeader(gomail.Header(k), v)
 	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
-	return msg, nil
+	o := &outgoing{rcptPath: path(to.Address), data: dataPool.Get().(*bytes.Buffer)}
+	dw := &dotWriter{w: o.data}
+	if _, err := msg.WriteTo(dw); err != nil {
+		o.release()
+		return nil, fmt.Errorf("mail: encode message: %w", err)
+	}
+	_ = dw.Close()
+	o.eightBit = !isASCII(o.data.Bytes())
+	o.smtpUTF8 = c.fromUTF8 || !isASCII(to.Address)
+	return o, nil
+}
+
+// path is an address as MAIL FROM and RCPT TO carry it: in angle brackets,
+// the local part quoted when it needs to be.
+func path(addr string) string {
+	return (&netmail.Address{Address: addr}).String()
+}
+
+func isASCII[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // classify turns an SMTP error into a Result: a reply code decides

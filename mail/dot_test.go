@@ -24,7 +24,7 @@ func TestDotWriterMatchesTextproto(t *testing.T) {
 	for _, in := range inputs {
 		var want, got bytes.Buffer
 		tw := textproto.NewWriter(bufio.NewWriter(&want)).DotWriter()
-		fw := &dotWriter{w: bufio.NewWriter(&got)}
+		fw := &dotWriter{w: &got}
 		for rest := in; len(rest) > 0; {
 			k := 1 + rng.IntN(len(rest))
 			if _, err := tw.Write(rest[:k]); err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,7 +66,7 @@ func ctx(t testing.TB) context.Context {
 func TestDeliveryIsStoredAndReadBack(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
-	c := newClient(t, mail.Config{URL: sink.URL()})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint()})
 
 	long := strings.Repeat("word ", 60) // longer than a mail line: must survive encoding
 	body := "Hello Zoë,\n\nverify here: http://localhost:8080/api/v1/auth/verify?token=abc_DEF-123=\n" + long + "\nbye\n"
@@ -127,7 +129,7 @@ func TestTemporaryReplyThenSuccessOnRetry(t *testing.T) {
 		}
 		return nil
 	})
-	c := newClient(t, mail.Config{URL: sink.URL(), Concurrency: 1})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint(), Concurrency: 1})
 
 	r := c.Send(ctx(t), mail.Message{To: "busy@example.org", Subject: "s", TextBody: "b", MessageID: "m1@h"})
 	if r.Outcome != mail.Temporary || !r.Retryable() || r.Code != 421 || r.Response != "421 4.0.0 too busy, try later" || r.Err == nil {
@@ -167,7 +169,7 @@ func TestPermanentReplyKeepsTextAndConnection(t *testing.T) {
 		}
 		return nil
 	})
-	c := newClient(t, mail.Config{URL: sink.URL(), Concurrency: 1})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint(), Concurrency: 1})
 	r := c.Send(ctx(t), mail.Message{To: "nobody@example.org", Subject: "s", TextBody: "b"})
 	if r.Outcome != mail.Permanent || r.Retryable() || r.Code != 550 || r.Response != "550 5.0.0 mailbox unavailable" {
 		t.Fatalf("550: %+v", r)
@@ -184,7 +186,7 @@ func TestPermanentReplyKeepsTextAndConnection(t *testing.T) {
 func TestInvalidRecipientIsPermanentWithoutConnecting(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
-	c := newClient(t, mail.Config{URL: sink.URL()})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint()})
 	r := c.Send(ctx(t), mail.Message{To: "not an address", Subject: "s", TextBody: "b"})
 	if r.Outcome != mail.Permanent || r.Code != 0 || !strings.Contains(r.Response, "invalid recipient") {
 		t.Fatalf("%+v", r)
@@ -198,7 +200,7 @@ func TestPoolReusesAtMostConcurrencyConnections(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
 	const conc, n = 4, 300
-	c := newClient(t, mail.Config{URL: sink.URL(), Concurrency: conc})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint(), Concurrency: conc})
 
 	// Many more goroutines than connections, all sending at once.
 	var wg sync.WaitGroup
@@ -257,11 +259,11 @@ func TestPoolReusesAtMostConcurrencyConnections(t *testing.T) {
 func TestRateCap(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
-	c := newClient(t, mail.Config{URL: sink.URL(), Concurrency: 8, Rate: 40})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint(), Concurrency: 8, Rate: 40})
 	if r, b := c.RateLimit(); r != 40 || b != 1 {
 		t.Fatalf("limiter %v/s burst %d, want 40/s burst 1", r, b)
 	}
-	if r, b := newClient(t, mail.Config{URL: sink.URL()}).RateLimit(); r != 0 || b != 0 {
+	if r, b := newClient(t, mail.Config{Endpoint: sink.Endpoint()}).RateLimit(); r != 0 || b != 0 {
 		t.Fatalf("unlimited client has limiter %v/%d", r, b)
 	}
 	// 11 messages at 40/s with burst 1 cannot take less than 10/40 s.
@@ -283,7 +285,7 @@ func TestRateCap(t *testing.T) {
 func TestSTARTTLSRequiredAgainstPlainServer(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
-	c := newClient(t, mail.Config{URL: sink.URL() + "?starttls=required"})
+	c := newClient(t, mail.Config{Endpoint: mail.MustParseURL(sink.URL() + "?starttls=required")})
 	err := c.Check(ctx(t))
 	if !errors.Is(err, mail.ErrSTARTTLSUnavailable) {
 		t.Fatalf("check: %v", err)
@@ -308,10 +310,9 @@ func TestTLSAndAuth(t *testing.T) {
 		stored = append(stored, s)
 		mu.Unlock()
 	}})
-	clientTLS := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	for _, q := range []string{"", "?starttls=required"} {
-		url := "smtp://herald:s3cret@" + sink.Addr() + q
-		c := newClient(t, mail.Config{URL: url, TLSConfig: clientTLS})
+		ep := mail.MustParseURL("smtp://herald:s3cret@" + sink.Addr() + q)
+		c := newClient(t, mail.Config{Endpoint: ep, RootCAs: roots})
 		if r := c.Send(ctx(t), mail.Message{To: "tls@example.org", Subject: "s", TextBody: "b"}); !r.OK() {
 			t.Fatalf("%s: %+v", q, r)
 		}
@@ -320,7 +321,7 @@ func TestTLSAndAuth(t *testing.T) {
 		}
 	}
 	// A certificate the client does not trust is a permanent fault.
-	c := newClient(t, mail.Config{URL: sink.URL() + "?starttls=required"})
+	c := newClient(t, mail.Config{Endpoint: mail.MustParseURL(sink.URL() + "?starttls=required")})
 	if r := c.Send(ctx(t), mail.Message{To: "tls@example.org", Subject: "s", TextBody: "b"}); r.Outcome != mail.Permanent {
 		t.Fatalf("untrusted certificate: %+v", r)
 	}
@@ -335,7 +336,7 @@ func TestTLSAndAuth(t *testing.T) {
 		}
 	}
 	// Without credentials the client does not authenticate.
-	c = newClient(t, mail.Config{URL: sink.URL(), TLSConfig: clientTLS})
+	c = newClient(t, mail.Config{Endpoint: sink.Endpoint(), RootCAs: roots})
 	mu.Unlock() // OnStored needs it
 	r := c.Send(ctx(t), mail.Message{To: "anon@example.org", Subject: "s", TextBody: "b"})
 	mu.Lock()
@@ -352,7 +353,7 @@ func TestReconnectAfterServerDroppedConnection(t *testing.T) {
 	dir := t.TempDir()
 	first := startSink(t, mail.SinkConfig{Dir: dir})
 	addr := first.Addr()
-	c := newClient(t, mail.Config{URL: first.URL(), Concurrency: 1})
+	c := newClient(t, mail.Config{Endpoint: first.Endpoint(), Concurrency: 1})
 	if r := c.Send(ctx(t), mail.Message{To: "a@example.org", Subject: "s", TextBody: "b"}); !r.OK() {
 		t.Fatal(r)
 	}
@@ -380,7 +381,7 @@ func TestReconnectAfterServerDroppedConnection(t *testing.T) {
 func TestCloseRefusesNewSends(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
-	c, err := mail.NewClient(mail.Config{URL: sink.URL(), From: "a@b.c"})
+	c, err := mail.NewClient(mail.Config{Endpoint: sink.Endpoint(), From: "a@b.c"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +419,7 @@ func TestSinkStopsWithContextAndOnStoredHasNoBody(t *testing.T) {
 	if err := s.Start(c0); err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t, mail.Config{URL: s.URL()})
+	c := newClient(t, mail.Config{Endpoint: s.Endpoint()})
 	if r := c.Send(ctx(t), mail.Message{To: "x@example.org", Subject: "s", TextBody: "body"}); !r.OK() {
 		t.Fatal(r)
 	}
@@ -450,11 +451,16 @@ func TestParseURL(t *testing.T) {
 		want mail.Endpoint
 	}{
 		{"smtp://localhost:2525", mail.Endpoint{Host: "localhost", Port: 2525}},
-		{"smtp://mail.example.com", mail.Endpoint{Host: "mail.example.com", Port: 25}},
+		{"smtp://mail.example.com", mail.Endpoint{Host: "mail.example.com", Port: 587}},
+		{"SMTP://mail.example.com?starttls=opportunistic", mail.Endpoint{Host: "mail.example.com", Port: 587}},
 		{"smtp://u%40x:p%3Aw@h:587?starttls=required", mail.Endpoint{Host: "h", Port: 587, TLS: mail.STARTTLSRequired, Username: "u@x", Password: "p:w"}},
-		{"smtp://h?starttls=off", mail.Endpoint{Host: "h", Port: 25, TLS: mail.STARTTLSOff}},
+		{"smtp://h:25?starttls=none", mail.Endpoint{Host: "h", Port: 25, TLS: mail.STARTTLSNone}},
+		{"smtp://h?starttls=OFF", mail.Endpoint{Host: "h", Port: 587, TLS: mail.STARTTLSNone}},
 		{"smtps://u:p@h", mail.Endpoint{Host: "h", Port: 465, TLS: mail.ImplicitTLS, Username: "u", Password: "p"}},
-		{"smtp://u:p@h?auth=login", mail.Endpoint{Host: "h", Port: 25, Username: "u", Password: "p", Auth: "LOGIN"}},
+		{"smtps://u:p@h:2465?auth=scram-sha-256", mail.Endpoint{Host: "h", Port: 2465, TLS: mail.ImplicitTLS, Username: "u", Password: "p", Auth: "SCRAM-SHA-256"}},
+		{"smtp://u:p@h?auth=login", mail.Endpoint{Host: "h", Port: 587, Username: "u", Password: "p", Auth: "LOGIN"}},
+		{"smtp://u:p@h?auth=Cram-MD5&starttls=required", mail.Endpoint{Host: "h", Port: 587, TLS: mail.STARTTLSRequired, Username: "u", Password: "p", Auth: "CRAM-MD5"}},
+		{"smtp://[::1]:2525", mail.Endpoint{Host: "::1", Port: 2525}},
 	}
 	for _, tc := range ok {
 		got, err := mail.ParseURL(tc.in)
@@ -462,16 +468,50 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("ParseURL(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"http://h", "smtp://", "smtp://h:0", "smtp://h:x", "smtp://h?starttls=maybe", "smtps://h?starttls=required", "smtp://h?tls=1", "::"} {
-		if _, err := mail.ParseURL(bad); err == nil {
-			t.Errorf("ParseURL(%q) accepted", bad)
+	bad := []struct{ in, want string }{
+		{"http://h", `scheme must be smtp or smtps, got "http"`},
+		{"smtp://", "must name a host"},
+		{"smtp://h:0", "port must be a number from 1 to 65535"},
+		{"smtp://h:x", "must be a URL"},
+		{"smtp://h?starttls=maybe", `starttls must be none, opportunistic or required, got "maybe"`},
+		{"smtp://h?starttls=true", "starttls must be"},
+		{"smtp://h?starttls=", "starttls must be"},
+		{"smtps://h?starttls=required", "starttls does not apply to smtps://"},
+		{"smtps://h?starttls=none", "starttls does not apply to smtps://"},
+		{"smtp://h?tls=1", `unknown parameter "tls"`},
+		{"smtp://h?starttls=none&starttls=required", `"starttls" given 2 times`},
+		{"smtp://u:p@h?auth=kerberos", `auth must be one of plain|`},
+		{"smtp://u:p@h?auth=custom", "auth must be one of"},
+		{"smtp://h?auth=plain", "auth=plain needs a user"},
+		{"::", "must be a URL"},
+	}
+	for _, tc := range bad {
+		if _, err := mail.ParseURL(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseURL(%q) = %v, want an error containing %q", tc.in, err, tc.want)
 		}
 	}
-	if _, err := mail.NewClient(mail.Config{URL: "smtp://h", From: "not an address"}); err == nil || !strings.Contains(err.Error(), "MAIL_FROM") {
+	// The password never shows: not in errors, not in String().
+	for _, in := range []string{"smtp://u:s3cr%zzet@h", "smtp://u:s3cret@h:99999", "smtp://u:s3cret@h?auth=nope", "ftp://u:s3cret@h", "smtp://u:s3cret@h?x=s3cret"} {
+		if _, err := mail.ParseURL(in); err == nil || strings.Contains(err.Error(), "s3cr") {
+			t.Errorf("ParseURL(%q) error %v: want one without the password", in, err)
+		}
+	}
+	ep := mail.MustParseURL("smtp://bob:s3cret@mail.example.com:2525?starttls=required&auth=plain")
+	if got, want := ep.String(), "smtp://bob@mail.example.com:2525?starttls=required&auth=PLAIN"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got := mail.MustParseURL("smtps://bob:s3cret@h").String(); got != "smtps://bob@h:465" {
+		t.Errorf("String() = %q", got)
+	}
+	if got := mail.MustParseURL("smtp://h?starttls=off").String(); got != "smtp://h:587?starttls=none" {
+		t.Errorf("String() = %q", got)
+	}
+
+	if _, err := mail.NewClient(mail.Config{Endpoint: mail.MustParseURL("smtp://h"), From: "not an address"}); err == nil || !strings.Contains(err.Error(), "MAIL_FROM") {
 		t.Errorf("bad MAIL_FROM: %v", err)
 	}
-	if _, err := mail.NewClient(mail.Config{URL: "ftp://h", From: "a@b.c"}); err == nil || !strings.Contains(err.Error(), "SMTP_URL") {
-		t.Errorf("bad SMTP_URL: %v", err)
+	if _, err := mail.NewClient(mail.Config{From: "a@b.c"}); err == nil || !strings.Contains(err.Error(), "SMTP_URL") {
+		t.Errorf("no SMTP_URL: %v", err)
 	}
 }
 
@@ -503,4 +543,358 @@ func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool
+}
+
+func send(t testing.TB, c *mail.Client, m mail.Message) mail.Result {
+	t.Helper()
+	if m.Subject == "" {
+		m.Subject = "s"
+	}
+	if m.TextBody == "" {
+		m.TextBody = "b"
+	}
+	return c.Send(ctx(t), m)
+}
+
+// The envelope as a strict server reads it: paths in angle brackets
+// (RFC 5321 4.1.2), and SMTPUTF8 or BODY=8BITMIME only on a message that
+// needs them, whether or not the server pipelines.
+func TestEnvelopeOnTheWire(t *testing.T) {
+	t.Parallel()
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			t.Parallel()
+			srv := (&scriptServer{pipelining: pipelining, eightBitMIME: true, smtpUTF8: true}).start(t)
+			c := newClient(t, mail.Config{Endpoint: mail.MustParseURL(srv.url("")), From: "Herald <herald@herald.test>", Concurrency: 1})
+
+			if r := send(t, c, mail.Message{To: "ann@example.org", Subject: "Hello", TextBody: "plain ASCII\n"}); !r.OK() {
+				t.Fatalf("ASCII message: %+v", r)
+			}
+			// Cyrillic subject and body: UTF-8, the subject in RFC 2047 words,
+			// the body quoted-printable, so the message itself is 7-bit.
+			subject, body := "Новости недели", "Здравствуйте, Анна!\nВот новости.\n"
+			if r := send(t, c, mail.Message{To: "anna@example.org", ToName: "Анна", Subject: subject, TextBody: body}); !r.OK() {
+				t.Fatalf("Cyrillic message: %+v", r)
+			}
+			// A non-ASCII recipient: SMTPUTF8, and the To header carries the
+			// address as UTF-8, so the message is 8-bit too.
+			if r := send(t, c, mail.Message{To: "пётр@пример.рф", Subject: subject, TextBody: body}); !r.OK() {
+				t.Fatalf("UTF-8 recipient: %+v", r)
+			}
+			want := []string{
+				"MAIL FROM:<herald@herald.test>",
+				"RCPT TO:<ann@example.org>",
+				"MAIL FROM:<herald@herald.test>",
+				"RCPT TO:<anna@example.org>",
+				"MAIL FROM:<herald@herald.test> BODY=8BITMIME SMTPUTF8",
+				"RCPT TO:<пётр@пример.рф>",
+			}
+			if got := srv.Lines("MAIL", "RCPT"); !slices.Equal(got, want) {
+				t.Errorf("envelope lines\n got %q\nwant %q", got, want)
+			}
+			data := srv.Data()
+			if len(data) != 3 {
+				t.Fatalf("server got %d messages, want 3", len(data))
+			}
+			for i, d := range data[:2] {
+				for _, b := range d {
+					if b >= 0x80 {
+						t.Errorf("message %d has 8-bit data but went without BODY=8BITMIME", i+1)
+						break
+					}
+				}
+			}
+			m, err := mail.ParseStored(data[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw := m.Header.Get("Subject"); !strings.HasPrefix(strings.ToUpper(raw), "=?UTF-8?") {
+				t.Errorf("Subject %q is not RFC 2047 encoded", raw)
+			}
+			if ct := m.Header.Get("Content-Type"); !strings.Contains(strings.ToLower(ct), "charset=utf-8") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if m.Subject != subject || strings.ReplaceAll(m.Body, "\r\n", "\n") != body {
+				t.Errorf("read back subject %q body %q", m.Subject, m.Body)
+			}
+		})
+	}
+}
+
+// A non-ASCII address needs SMTPUTF8: without it the mail is refused
+// permanently before MAIL, and the connection serves the next message.
+func TestNonASCIIAddressWithoutSMTPUTF8(t *testing.T) {
+	t.Parallel()
+	srv := (&scriptServer{pipelining: true, eightBitMIME: true}).start(t)
+	c := newClient(t, mail.Config{Endpoint: mail.MustParseURL(srv.url("")), Concurrency: 1})
+	r := send(t, c, mail.Message{To: "zoë@example.org"})
+	if r.Outcome != mail.Permanent || !errors.Is(r.Err, mail.ErrSMTPUTF8Unavailable) {
+		t.Fatalf("%+v", r)
+	}
+	if r := send(t, c, mail.Message{To: "zoe@example.org"}); !r.OK() {
+		t.Fatalf("next message: %+v", r)
+	}
+	if got := srv.Lines("MAIL"); len(got) != 1 || c.Dials() != 1 {
+		t.Errorf("MAIL lines %q, dials %d: want one MAIL on one connection", got, c.Dials())
+	}
+}
+
+// The Sink (go-smtp) offers SMTPUTF8, so an internationalized address can
+// be tried locally end to end.
+func TestNonASCIIAddressThroughSink(t *testing.T) {
+	t.Parallel()
+	sink := startSink(t, mail.SinkConfig{})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint()})
+	if r := send(t, c, mail.Message{To: "пётр@пример.рф", Subject: "Привет", TextBody: "Здравствуйте\n"}); !r.OK() {
+		t.Fatalf("%+v", r)
+	}
+	msgs, err := sink.WaitFor(ctx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := msgs[0]; len(m.Recipients) != 1 || m.Recipients[0] != "пётр@пример.рф" || m.Subject != "Привет" || m.Body != "Здравствуйте\r\n" {
+		t.Errorf("stored to %q subject %q body %q", m.Recipients, m.Subject, m.Body)
+	}
+}
+
+func TestEHLOName(t *testing.T) {
+	t.Parallel()
+	srv := (&scriptServer{pipelining: true}).start(t)
+	ep := mail.MustParseURL(srv.url(""))
+	for _, tc := range []struct{ from, helo, want string }{
+		{"Herald <herald@herald.test>", "mta.herald.test", "EHLO mta.herald.test"},
+		{"Herald <herald@news.herald.test>", "", "EHLO news.herald.test"},
+		{"herald@localhost", "[127.0.0.1]", "EHLO [127.0.0.1]"},
+	} {
+		c := newClient(t, mail.Config{Endpoint: ep, From: tc.from, HELOName: tc.helo})
+		if err := c.Check(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		lines := srv.Lines("EHLO")
+		if got := lines[len(lines)-1]; got != tc.want {
+			t.Errorf("from %q helo %q: greeted %q, want %q", tc.from, tc.helo, got, tc.want)
+		}
+		if got := c.HELOName(); "EHLO "+got != tc.want {
+			t.Errorf("HELOName() = %q", got)
+		}
+	}
+	for _, tc := range []struct{ from, helo, want string }{
+		{"herald@herald.test", "vm", `SMTP_HELO_NAME: "vm" is not a fully qualified domain name`},
+		{"herald@herald.test", "localhost", `SMTP_HELO_NAME: "localhost" is not a fully qualified`},
+		{"herald@herald.test", "192.0.2.1", `"192.0.2.1" is not a fully qualified`},
+		{"herald@herald.test", "[192.0.2.300]", "not an address literal"},
+		{"herald@localhost", "", `MAIL_FROM's domain "localhost" is not a fully qualified domain name: set SMTP_HELO_NAME or use a fully qualified MAIL_FROM`},
+		{"herald@[192.0.2.1]", "", "set SMTP_HELO_NAME"},
+	} {
+		_, err := mail.NewClient(mail.Config{Endpoint: ep, From: tc.from, HELOName: tc.helo})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("from %q helo %q: %v, want an error containing %q", tc.from, tc.helo, err, tc.want)
+		}
+	}
+}
+
+func TestCheckHELOName(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"mail.example.com", "a.b", "xn--e1afmkfd.xn--p1ai", "mx-1.example.co.uk", "[192.0.2.1]", "[IPv6:2001:db8::1]"} {
+		if err := mail.CheckHELOName(ok); err != nil {
+			t.Errorf("CheckHELOName(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "vm", "localhost", "example.", ".example.com", "a..b", "-a.example.com", "a-.example.com", "a_b.example.com",
+		"192.0.2.1", "пример.рф", "[192.0.2.1", "[2001:db8::1]", "[IPv6:192.0.2.1]", "[IPv6:fe80::1%eth0]", strings.Repeat("a", 64) + ".com"} {
+		if err := mail.CheckHELOName(bad); err == nil {
+			t.Errorf("CheckHELOName(%q) accepted", bad)
+		}
+	}
+}
+
+func TestMessageIDTakesTheSenderDomain(t *testing.T) {
+	t.Parallel()
+	sink := startSink(t, mail.SinkConfig{})
+	c := newClient(t, mail.Config{Endpoint: sink.Endpoint(), From: "Herald <herald@news.herald.test>", Concurrency: 1})
+	for _, id := range []string{"", "run-1.client-7", "<run-2.client-8>", "kept@elsewhere.test"} {
+		if r := send(t, c, mail.Message{To: "a@example.org", MessageID: id}); !r.OK() {
+			t.Fatal(r)
+		}
+	}
+	msgs, err := sink.WaitFor(ctx(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msgs[0].MessageID; !regexp.MustCompile(`^[A-Za-z0-9]{16,}@news\.herald\.test$`).MatchString(got) {
+		t.Errorf("generated Message-ID %q, want random@news.herald.test", got)
+	}
+	for i, want := range []string{"run-1.client-7@news.herald.test", "run-2.client-8@news.herald.test", "kept@elsewhere.test"} {
+		if got := msgs[i+1].MessageID; got != want {
+			t.Errorf("Message-ID %q, want %q", got, want)
+		}
+	}
+}
+
+// A relay with a certificate from a private CA: refused (permanently) until
+// the CA is trusted through LoadRootCAs, then verified like any other.
+func TestPrivateCA(t *testing.T) {
+	t.Parallel()
+	serverTLS, caFile := privateCA(t)
+	sink := startSink(t, mail.SinkConfig{TLSConfig: serverTLS})
+	ep := mail.MustParseURL(sink.URL() + "?starttls=required")
+
+	c := newClient(t, mail.Config{Endpoint: ep})
+	r := send(t, c, mail.Message{To: "a@example.org"})
+	var certErr *tls.CertificateVerificationError
+	if r.Outcome != mail.Permanent || !errors.As(r.Err, &certErr) {
+		t.Fatalf("without the CA: %+v", r)
+	}
+	roots, err := mail.LoadRootCAs(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = newClient(t, mail.Config{Endpoint: ep, RootCAs: roots})
+	if r := send(t, c, mail.Message{To: "a@example.org"}); !r.OK() {
+		t.Fatalf("with the CA: %+v", r)
+	}
+	if sink.Count() != 1 {
+		t.Errorf("sink stored %d, want 1", sink.Count())
+	}
+
+	if _, err := mail.LoadRootCAs(filepath.Join(t.TempDir(), "missing.pem")); err == nil || !strings.Contains(err.Error(), "missing.pem") {
+		t.Errorf("missing file: %v", err)
+	}
+	junk := filepath.Join(t.TempDir(), "junk.pem")
+	if err := os.WriteFile(junk, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mail.LoadRootCAs(junk); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("file without a certificate: %v", err)
+	}
+}
+
+// A refused MAIL or RCPT (4xx or 5xx) keeps the connection: the client
+// says RSET and the next message, a retry included, goes over it. Only a
+// 421 (or no reply) drops it. Over STARTTLS that saves a handshake per retry.
+func TestRefusalsKeepTheConnection(t *testing.T) {
+	t.Parallel()
+	serverTLS, caFile := privateCA(t)
+	roots, err := mail.LoadRootCAs(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pipelining bool
+		tls        bool
+	}{{true, false}, {false, false}, {true, true}, {false, true}} {
+		t.Run(fmt.Sprintf("pipelining=%v,starttls=%v", tc.pipelining, tc.tls), func(t *testing.T) {
+			t.Parallel()
+			srv := &scriptServer{pipelining: tc.pipelining, eightBitMIME: true,
+				mail: func(n int) string {
+					if n == 1 {
+						return "452 4.3.1 Insufficient system storage"
+					}
+					return ""
+				},
+				rcpt: func(to string, n int) string {
+					switch {
+					case to == "grey@example.org" && n == 1:
+						return "451 4.7.1 Greylisted, try again later"
+					case to == "nobody@example.org":
+						return "550 5.1.1 No such user"
+					case to == "bye@example.org":
+						return "421 4.3.2 Shutting down"
+					}
+					return ""
+				}}
+			query := ""
+			if tc.tls {
+				srv.tls, query = serverTLS, "?starttls=required"
+			}
+			srv.start(t)
+			c := newClient(t, mail.Config{Endpoint: mail.MustParseURL(srv.url(query)), RootCAs: roots, Concurrency: 1})
+
+			steps := []struct {
+				to      string
+				outcome mail.Outcome
+				code    int
+			}{
+				{"first@example.org", mail.Temporary, 452}, // MAIL refused
+				{"grey@example.org", mail.Temporary, 451},
+				{"nobody@example.org", mail.Permanent, 550},
+				{"grey@example.org", mail.Delivered, 250},
+				{"first@example.org", mail.Delivered, 250},
+			}
+			for i, s := range steps {
+				r := send(t, c, mail.Message{To: s.to})
+				if r.Outcome != s.outcome || r.Code != s.code {
+					t.Fatalf("step %d (%s): %+v, want %s %d", i+1, s.to, r, s.outcome, s.code)
+				}
+			}
+			conns, handshakes := srv.Conns()
+			if c.Dials() != 1 || conns != 1 {
+				t.Errorf("dials %d, server connections %d: want 1 connection for all %d messages", c.Dials(), conns, len(steps))
+			}
+			if tc.tls && handshakes != 1 {
+				t.Errorf("%d TLS handshakes, want 1", handshakes)
+			}
+			if got := len(srv.Lines("RSET")); got != 3 {
+				t.Errorf("%d RSETs, want one after each of the 3 refusals", got)
+			}
+			// 421 closes: the next message needs a new connection.
+			if r := send(t, c, mail.Message{To: "bye@example.org"}); r.Code != 421 || r.Outcome != mail.Temporary {
+				t.Fatalf("421: %+v", r)
+			}
+			if r := send(t, c, mail.Message{To: "after@example.org"}); !r.OK() {
+				t.Fatalf("after 421: %+v", r)
+			}
+			if c.Dials() != 2 {
+				t.Errorf("dials %d after a 421, want 2", c.Dials())
+			}
+		})
+	}
+}
+
+// privateCA makes a CA, a server certificate for 127.0.0.1 it signed, and
+// the CA's certificate as a PEM file, as an operator would hand it over.
+func privateCA(t testing.TB) (*tls.Config, string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "Herald Test Private CA"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageCertSign,
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTpl, caTpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "relay.herald.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, file
 }

@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,7 @@ func NewSink(cfg SinkConfig) (*Sink, error) {
 	srv.ReadTimeout = 2 * time.Minute
 	srv.WriteTimeout = 2 * time.Minute
 	srv.AllowInsecureAuth = true // loopback only; credentials are accepted, not checked
+	srv.EnableSMTPUTF8 = true    // so internationalized addresses can be tried locally
 	srv.TLSConfig = cfg.TLSConfig
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	if cfg.ErrorLog != nil {
@@ -148,6 +150,13 @@ func (s *Sink) Addr() string {
 
 // URL is an SMTP_URL pointing at the Sink.
 func (s *Sink) URL() string { return "smtp://" + s.Addr() }
+
+// Endpoint is URL parsed, for a Client's Config.
+func (s *Sink) Endpoint() Endpoint {
+	host, port, _ := net.SplitHostPort(s.Addr())
+	n, _ := strconv.Atoi(port)
+	return Endpoint{Host: host, Port: n, TLS: STARTTLSOpportunistic}
+}
 
 // Dir is where messages are stored.
 func (s *Sink) Dir() string { return s.cfg.Dir }

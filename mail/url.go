@@ -1,11 +1,15 @@
 package mail
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 // TLSMode is how the Client secures its connections.
@@ -18,8 +22,8 @@ const (
 	// STARTTLSRequired refuses a server that does not offer STARTTLS
 	// (smtp://…?starttls=required).
 	STARTTLSRequired
-	// STARTTLSOff never upgrades (smtp://…?starttls=off).
-	STARTTLSOff
+	// STARTTLSNone never upgrades (smtp://…?starttls=none).
+	STARTTLSNone
 	// ImplicitTLS speaks TLS from the first byte (smtps://).
 	ImplicitTLS
 )
@@ -28,7 +32,7 @@ func (m TLSMode) String() string {
 	switch m {
 	case STARTTLSRequired:
 		return "starttls-required"
-	case STARTTLSOff:
+	case STARTTLSNone:
 		return "plain"
 	case ImplicitTLS:
 		return "implicit-tls"
@@ -37,20 +41,24 @@ func (m TLSMode) String() string {
 	}
 }
 
-// Endpoint is a parsed SMTP_URL.
+// Endpoint is a parsed SMTP_URL. The zero Endpoint means "not configured".
 type Endpoint struct {
 	Host     string
 	Port     int
 	TLS      TLSMode
 	Username string // empty: no authentication
 	Password string
-	// Auth names the SASL mechanism (?auth=plain|login|cram-md5|…); empty
-	// lets the client pick the best one the server offers.
+	// Auth is the SASL mechanism, upper case as go-mail names it (PLAIN,
+	// LOGIN, CRAM-MD5, SCRAM-SHA-256…); empty lets the client pick the best
+	// one the server offers.
 	Auth string
 }
 
-// String is the endpoint without its password, safe to log.
+// String is the endpoint as a URL without its password, safe to log.
 func (e Endpoint) String() string {
+	if e.Host == "" {
+		return ""
+	}
 	scheme := "smtp"
 	if e.TLS == ImplicitTLS {
 		scheme = "smtps"
@@ -59,40 +67,61 @@ func (e Endpoint) String() string {
 	if e.Username != "" {
 		u.User = url.User(e.Username)
 	}
+	var q []string
 	switch e.TLS {
 	case STARTTLSRequired:
-		u.RawQuery = "starttls=required"
-	case STARTTLSOff:
-		u.RawQuery = "starttls=off"
+		q = append(q, "starttls=required")
+	case STARTTLSNone:
+		q = append(q, "starttls=none")
 	}
+	if e.Auth != "" {
+		q = append(q, "auth="+url.QueryEscape(e.Auth))
+	}
+	u.RawQuery = strings.Join(q, "&")
 	return u.String()
 }
 
-// ParseURL reads SMTP_URL: smtp://[user:pass@]host[:port][?starttls=required|off][&auth=mech]
-// (default port 25; STARTTLS used when offered) or smtps://… (implicit TLS,
-// default port 465). Without a user no authentication is attempted.
+// authMechanisms are the values of ?auth= that go-mail implements. The
+// -NOENC variants send PLAIN or LOGIN credentials even without TLS, which
+// go-mail otherwise refuses to do.
+var authMechanisms = []gomail.SMTPAuthType{
+	gomail.SMTPAuthPlain, gomail.SMTPAuthPlainNoEnc, gomail.SMTPAuthLogin, gomail.SMTPAuthLoginNoEnc,
+	gomail.SMTPAuthCramMD5, gomail.SMTPAuthXOAUTH2, gomail.SMTPAuthNTLM,
+	gomail.SMTPAuthSCRAMSHA1, gomail.SMTPAuthSCRAMSHA1PLUS, gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA256PLUS,
+}
+
+// ParseURL reads SMTP_URL, the one place its syntax is defined:
+//
+//	smtp://[user[:pass]@]host[:port][?starttls=none|opportunistic|required][&auth=mechanism]
+//	smtps://[user[:pass]@]host[:port][?auth=mechanism]
+//
+// smtp:// defaults to port 587 and STARTTLS when the server offers it
+// (starttls=off is accepted for none); smtps:// speaks TLS from the first
+// byte and defaults to port 465. Without a user no authentication is
+// attempted. Error texts never contain the password.
 func ParseURL(raw string) (Endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("not a URL: %w", redactURLError(err))
+		// url.Parse's error quotes the input, password included.
+		return Endpoint{}, errors.New("must be a URL such as smtp://user:pass@host:587 or smtps://host:465")
 	}
 	var e Endpoint
 	switch strings.ToLower(u.Scheme) {
 	case "smtp":
-		e.Port = 25
+		e.Port, e.TLS = 587, STARTTLSOpportunistic
 	case "smtps":
 		e.Port, e.TLS = 465, ImplicitTLS
 	default:
-		return Endpoint{}, fmt.Errorf("scheme must be smtp or smtps, not %q", u.Scheme)
+		return Endpoint{}, fmt.Errorf("scheme must be smtp or smtps, got %q", u.Scheme)
 	}
 	e.Host = u.Hostname()
 	if e.Host == "" {
-		return Endpoint{}, fmt.Errorf("no host")
+		return Endpoint{}, errors.New("must name a host, such as smtp://host:587")
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return Endpoint{}, fmt.Errorf("bad port %q", p)
+			return Endpoint{}, fmt.Errorf("port must be a number from 1 to 65535, got %q", p)
 		}
 		e.Port = n
 	}
@@ -101,34 +130,53 @@ func ParseURL(raw string) (Endpoint, error) {
 		e.Password, _ = u.User.Password()
 	}
 	q := u.Query()
-	for k := range q {
+	for k, vs := range q {
 		if k != "starttls" && k != "auth" {
 			return Endpoint{}, fmt.Errorf("unknown parameter %q (known: starttls, auth)", k)
 		}
-	}
-	switch st := strings.ToLower(q.Get("starttls")); st {
-	case "", "opportunistic":
-	case "required", "true", "1":
-		if e.TLS == ImplicitTLS {
-			return Endpoint{}, fmt.Errorf("starttls=%s makes no sense with smtps (already TLS)", st)
+		if len(vs) > 1 {
+			return Endpoint{}, fmt.Errorf("parameter %q given %d times", k, len(vs))
 		}
-		e.TLS = STARTTLSRequired
-	case "off", "false", "0", "none":
-		if e.TLS == ImplicitTLS {
-			return Endpoint{}, fmt.Errorf("starttls=%s makes no sense with smtps (already TLS)", st)
-		}
-		e.TLS = STARTTLSOff
-	default:
-		return Endpoint{}, fmt.Errorf("starttls must be required, opportunistic or off, not %q", st)
 	}
-	e.Auth = strings.ToUpper(q.Get("auth"))
+	if q.Has("starttls") {
+		st := strings.ToLower(q.Get("starttls"))
+		if e.TLS == ImplicitTLS {
+			return Endpoint{}, errors.New("starttls does not apply to smtps:// (TLS from the first byte)")
+		}
+		switch st {
+		case "opportunistic":
+			e.TLS = STARTTLSOpportunistic
+		case "required":
+			e.TLS = STARTTLSRequired
+		case "none", "off":
+			e.TLS = STARTTLSNone
+		default:
+			return Endpoint{}, fmt.Errorf("starttls must be none, opportunistic or required, got %q", st)
+		}
+	}
+	if q.Has("auth") {
+		mech := strings.ToUpper(q.Get("auth"))
+		if !slices.Contains(authMechanisms, gomail.SMTPAuthType(mech)) {
+			names := make([]string, len(authMechanisms))
+			for i, m := range authMechanisms {
+				names[i] = strings.ToLower(string(m))
+			}
+			return Endpoint{}, fmt.Errorf("auth must be one of %s, got %q", strings.Join(names, "|"), q.Get("auth"))
+		}
+		if e.Username == "" {
+			return Endpoint{}, fmt.Errorf("auth=%s needs a user in the URL (smtp://user:pass@host)", q.Get("auth"))
+		}
+		e.Auth = mech
+	}
 	return e, nil
 }
 
-// redactURLError keeps a password out of url.Parse's error text.
-func redactURLError(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
+// MustParseURL is ParseURL for URLs known to be valid (tests, constants);
+// it panics on an invalid one.
+func MustParseURL(raw string) Endpoint {
+	e, err := ParseURL(raw)
+	if err != nil {
+		panic("mail: SMTP_URL: " + err.Error())
 	}
-	return err
+	return e
 }
