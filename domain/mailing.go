@@ -402,6 +402,17 @@ func (m *Mailing) Schedule() Schedule {
 	return Schedule{Start: m.startAt, End: m.endAt, Periodicity: m.periodicity, Location: m.Location()}
 }
 
+// RunsLeft reports whether the mailing may still run on its schedule at or
+// after t: not for a completed or deleted mailing, nor once its last
+// scheduled run is past.
+func (m *Mailing) RunsLeft(t time.Time) bool {
+	if m.deleted || m.status == StatusCompleted {
+		return false
+	}
+	_, _, ok := m.Schedule().Next(t)
+	return ok
+}
+
 // Location is the mailing's time zone (UTC if its name no longer loads).
 func (m *Mailing) Location() *time.Location {
 	if loc, err := LoadTimezone(m.timezone); err == nil {

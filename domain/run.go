@@ -38,8 +38,10 @@ type (
 	}
 	// DeliveryAttempted is one SMTP attempt to deliver the run's message to
 	// one client, with the server's reply. A client may have several
-	// attempts in a run (temporary failures are retried); once one succeeds
-	// the client is never mailed again in that run.
+	// attempts in a run: a temporary failure (4xx, no answer) defers the
+	// delivery to RetryAt, as an MTA does; once an attempt is final (a
+	// success, or a failure not retried) the client is never mailed again
+	// in that run.
 	DeliveryAttempted struct {
 		MailingID      uuid.UUID `json:"mailing_id"`
 		ClientID       uuid.UUID `json:"client_id"`
@@ -51,6 +53,9 @@ type (
 		// Permanent marks a failure the run does not retry: a 5xx reply, or
 		// the last of the temporary failures it allows.
 		Permanent bool `json:"permanent,omitempty"`
+		// RetryAt is when a deferred delivery is tried again; set only on a
+		// temporary failure that is not final.
+		RetryAt *time.Time `json:"retry_at,omitempty"`
 	}
 	// RunFinished closes a run: Sent clients got the message, Failed did not.
 	RunFinished struct {
@@ -75,6 +80,34 @@ type (
 	}
 )
 
+// Final reports whether the attempt ends its delivery: a success, or a
+// failure the run does not retry.
+func (a DeliveryAttempted) Final() bool { return a.Success || a.Permanent }
+
+// Deferred reports whether the delivery waits for another attempt.
+func (a DeliveryAttempted) Deferred() bool { return !a.Final() }
+
+// DefaultRetrySchedule is the retry schedule of a delivery that fails
+// temporarily (SEND_RETRY_SCHEDULE): delays after its first attempt, about
+// four hours in all, as MTAs retry a greylisted or busy receiver.
+func DefaultRetrySchedule() []time.Duration {
+	return []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+}
+
+// NextRetry is when a delivery that failed temporarily at now is tried
+// again: the first of first+schedule[i] (first is the delivery's first
+// attempt, schedule strictly increasing) after now, so a late attempt (the
+// service was down) skips the retries it missed instead of making them at
+// once. ok is false once the schedule is spent: that failure is final.
+func NextRetry(schedule []time.Duration, first, now time.Time) (at time.Time, ok bool) {
+	for _, d := range schedule {
+		if at := first.Add(d); at.After(now) {
+			return at.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
 func (RunStarted) EventType() string        { return "run.started" }
 func (DeliveryAttempted) EventType() string { return "run.delivery_attempted" }
 func (RunFinished) EventType() string       { return "run.finished" }
@@ -94,11 +127,12 @@ func ScheduledRunID(mailingID uuid.UUID, due time.Time) uuid.UUID {
 	return uuid.NewSHA1(mailingID, []byte("run@"+due.UTC().Format(time.RFC3339Nano)))
 }
 
-// DeliveryMessageID is the Message-ID of the message a run sends to a
-// client: stable for the delivery key (run, client), so a resend after a
-// crash is recognisable as the same message.
-func DeliveryMessageID(runID, clientID uuid.UUID) string {
-	return "<" + runID.String() + "." + clientID.String() + "@herald>"
+// DeliveryMessageKey is the local part of the Message-ID of the message a
+// run sends to a client (the mail client adds the sender's domain): stable
+// for the delivery key (run, client), so a resend after a crash is
+// recognisable as the same message.
+func DeliveryMessageKey(runID, clientID uuid.UUID) string {
+	return runID.String() + "." + clientID.String()
 }
 
 // Run is one run of a mailing. Its deliveries are many; the aggregate keeps

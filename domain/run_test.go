@@ -76,7 +76,72 @@ func TestRunIdsAreStable(t *testing.T) {
 		t.Fatal("two due times share a run id")
 	}
 	r := ScheduledRunID(m, due)
-	if got, want := DeliveryMessageID(r, c), "<"+r.String()+"."+c.String()+"@herald>"; got != want {
+	if got, want := DeliveryMessageKey(r, c), r.String()+"."+c.String(); got != want {
 		t.Fatalf("message id %s, want %s", got, want)
+	}
+}
+
+func TestNextRetryFollowsTheScheduleFromTheFirstAttempt(t *testing.T) {
+	first := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	schedule := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}
+	for _, c := range []struct {
+		now  time.Time
+		want time.Time
+	}{
+		{first, first.Add(time.Minute)},
+		{first.Add(time.Minute), first.Add(5 * time.Minute)},                       // the retry made on time
+		{first.Add(61 * time.Second), first.Add(5 * time.Minute)},                  // a little late
+		{first.Add(7 * time.Minute), first.Add(15 * time.Minute)},                  // late: the missed retry is skipped
+		{first.Add(15*time.Minute - time.Nanosecond), first.Add(15 * time.Minute)}, // just before the last
+	} {
+		got, ok := NextRetry(schedule, first, c.now)
+		if !ok || !got.Equal(c.want) {
+			t.Fatalf("failed at +%v: retry at %v (%v), want +%v", c.now.Sub(first), got, ok, c.want.Sub(first))
+		}
+	}
+	for _, now := range []time.Time{first.Add(15 * time.Minute), first.Add(time.Hour)} {
+		if at, ok := NextRetry(schedule, first, now); ok {
+			t.Fatalf("failed at +%v: retry at %v, want none (the schedule is spent)", now.Sub(first), at)
+		}
+	}
+	if _, ok := NextRetry(nil, first, first); ok {
+		t.Fatal("an empty schedule retried")
+	}
+	deferred := DeliveryAttempted{Attempt: 1}
+	if deferred.Final() || !deferred.Deferred() {
+		t.Fatal("a temporary failure counted as final")
+	}
+	for _, a := range []DeliveryAttempted{{Success: true}, {Permanent: true}} {
+		if !a.Final() || a.Deferred() {
+			t.Fatalf("%+v not final", a)
+		}
+	}
+}
+
+func TestRunsLeftFollowsTheSchedule(t *testing.T) {
+	m := newTestMailing(t, true) // daily at 09:00 from 2026-01-01, for three days
+	start := m.StartAt()
+	for _, c := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{start.Add(-time.Hour), true},
+		{start.Add(time.Hour), true},                   // the runs of the 2nd and 3rd
+		{start.Add(48*time.Hour + time.Minute), false}, // after the last run
+	} {
+		if got := m.RunsLeft(c.at); got != c.want {
+			t.Fatalf("runs left at %v: %v, want %v", c.at, got, c.want)
+		}
+	}
+	once, err := NewMailing(uuid.New(), uuid.New(), MailingFields{MessageID: uuid.New(), ClientIDs: []uuid.UUID{uuid.New()},
+		StartAt: start, EndAt: start.Add(time.Hour), Periodicity: Once}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !once.RunsLeft(start.Add(-time.Minute)) || once.RunsLeft(start.Add(time.Minute)) {
+		t.Fatal("a once mailing has its run left before its start only")
+	}
+	if err := m.Complete(start, "done"); err != nil || m.RunsLeft(start.Add(-time.Hour)) {
+		t.Fatalf("a completed mailing has runs left (%v)", err)
 	}
 }

@@ -34,6 +34,7 @@ type historyJSON struct {
 		Failed          int        `json:"failed"`
 		AttemptsTotal   int        `json:"attempts_total"`
 		AttemptsSuccess int        `json:"attempts_success"`
+		Deferred        int        `json:"deferred"`
 	} `json:"runs"`
 	At    *time.Time `json:"at"`
 	State *struct {

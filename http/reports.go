@@ -109,7 +109,7 @@ func (h *Reports) mailings(w http.ResponseWriter, r *http.Request) {
 
 // ReportCSVHeader is the first line of the CSV export: the JSON field names.
 var ReportCSVHeader = []string{"mailing_id", "owner_id", "status", "runs", "attempts_total", "attempts_success",
-	"attempts_failure", "last_attempt_at"}
+	"attempts_failure", "last_attempt_at", "deferred"}
 
 // exportCSV streams every line of the report in scope. The status line goes
 // out with the first row; a failure after that aborts the response, so the
@@ -138,7 +138,7 @@ func (h *Reports) exportCSV(w http.ResponseWriter, r *http.Request, scope projec
 		}
 		if err := cw.Write([]string{m.MailingID.String(), m.OwnerID.String(), m.Status, strconv.FormatInt(m.Runs, 10),
 			strconv.FormatInt(m.AttemptsTotal, 10), strconv.FormatInt(m.AttemptsSuccess, 10),
-			strconv.FormatInt(m.AttemptsFailure, 10), last}); err != nil {
+			strconv.FormatInt(m.AttemptsFailure, 10), last, strconv.FormatInt(m.Deferred, 10)}); err != nil {
 			return err
 		}
 		if n++; n%500 == 0 {

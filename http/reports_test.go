@@ -23,6 +23,7 @@ type reportJSON struct {
 	AttemptsSuccess int64      `json:"attempts_success"`
 	AttemptsFailure int64      `json:"attempts_failure"`
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
+	Deferred        int64      `json:"deferred"`
 }
 
 type summaryJSON struct {
@@ -32,6 +33,7 @@ type summaryJSON struct {
 	AttemptsSuccess int64      `json:"attempts_success"`
 	AttemptsFailure int64      `json:"attempts_failure"`
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
+	Deferred        int64      `json:"deferred"`
 	ClientsTotal    int64      `json:"clients_total"`
 	MessagesTotal   int64      `json:"messages_total"`
 }
@@ -197,7 +199,7 @@ func TestReportsThroughTheAPI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", tc.name, err, res.Body)
 		}
-		if strings.Join(records[0], ",") != "mailing_id,owner_id,status,runs,attempts_total,attempts_success,attempts_failure,last_attempt_at" {
+		if strings.Join(records[0], ",") != "mailing_id,owner_id,status,runs,attempts_total,attempts_success,attempts_failure,last_attempt_at,deferred" {
 			t.Fatalf("%s: header %v", tc.name, records[0])
 		}
 		if len(records)-1 != len(tc.want) {
@@ -210,7 +212,7 @@ func TestReportsThroughTheAPI(t *testing.T) {
 				last = w.LastAttemptAt.UTC().Format(time.RFC3339Nano)
 			}
 			wantRec := []string{w.MailingID.String(), w.OwnerID.String(), w.Status, strconv.FormatInt(w.Runs, 10),
-				strconv.FormatInt(w.AttemptsTotal, 10), strconv.FormatInt(w.AttemptsSuccess, 10), strconv.FormatInt(w.AttemptsFailure, 10), last}
+				strconv.FormatInt(w.AttemptsTotal, 10), strconv.FormatInt(w.AttemptsSuccess, 10), strconv.FormatInt(w.AttemptsFailure, 10), last, strconv.FormatInt(w.Deferred, 10)}
 			if fmt.Sprint(rec) != fmt.Sprint(wantRec) {
 				t.Fatalf("%s: row %d is %v, JSON says %v", tc.name, i, rec, wantRec)
 			}

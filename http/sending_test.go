@@ -9,17 +9,22 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/mail"
 )
 
 type attemptJSON struct {
-	ID             uuid.UUID `json:"id"`
-	MailingID      uuid.UUID `json:"mailing_id"`
-	RunID          uuid.UUID `json:"run_id"`
-	ClientID       uuid.UUID `json:"client_id"`
-	Email          string    `json:"email"`
-	AttemptedAt    time.Time `json:"attempted_at"`
-	Status         string    `json:"status"`
-	ServerResponse string    `json:"server_response"`
+	ID             uuid.UUID  `json:"id"`
+	MailingID      uuid.UUID  `json:"mailing_id"`
+	RunID          uuid.UUID  `json:"run_id"`
+	ClientID       uuid.UUID  `json:"client_id"`
+	Email          string     `json:"email"`
+	AttemptedAt    time.Time  `json:"attempted_at"`
+	Status         string     `json:"status"`
+	ServerResponse string     `json:"server_response"`
+	Attempt        int        `json:"attempt"`
+	Final          bool       `json:"final"`
+	RetryAt        *time.Time `json:"retry_at"`
 }
 
 // The whole application (API, projectors, scheduler, sender) against real
@@ -145,5 +150,124 @@ func TestMailingInsideItsWindowSendsAtOnce(t *testing.T) {
 			t.Fatalf("status %q, want completed", got.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A delivery the receiver defers (450, as a greylisting server answers a
+// first-time sender) shows in the attempts as not final with its retry
+// time, in the reports and the run's history as deferred, and is delivered
+// on the retry schedule; the run and the reports then settle.
+func TestDeferredDeliveryThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.WithConfig(func(c *config.Config) {
+		c.SendRetrySchedule = []time.Duration{5 * time.Second, time.Hour}
+	}))
+	env.Sink.SetReply(func(_, to string, attempt int) *mail.Reply {
+		if strings.HasPrefix(to, "grey") && attempt == 1 {
+			return &mail.Reply{Code: 450, Text: "4.2.0 Greylisted, see http://postgrey.schweikert.ch/help/example.org.html"}
+		}
+		return nil
+	})
+	a := newUser(t, env)
+	c1, _ := create(t, env, a, "/api/v1/clients", map[string]any{"email": "fine@example.org", "full_name": "Fine"})
+	c2, _ := create(t, env, a, "/api/v1/clients", map[string]any{"email": "grey@example.org", "full_name": "Grey"})
+	msg, _ := create(t, env, a, "/api/v1/messages", map[string]any{"subject": "Hello", "body": "Hi there"})
+	m, created := create(t, env, a, "/api/v1/mailings", mailingBody(msg, c1, c2))
+	path := "/api/v1/mailings/" + m.String()
+	res := env.Do("POST", path+"/dispatch", nil, a.auth()...)
+	want(t, "dispatch", res, 202)
+	pos := position(t, created) // the read models show the mailing from here
+	var acc struct {
+		RunID uuid.UUID `json:"run_id"`
+	}
+	res.Decode(t, &acc)
+
+	attempts := func() []attemptJSON {
+		res := env.Do("GET", path+"/attempts", nil, a.auth("X-Min-Position", pos)...)
+		want(t, "attempts", res, 200)
+		var page pageJSON[attemptJSON]
+		res.Decode(t, &page)
+		return page.Items
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Seen while deferred: the first pass is over (both attempted), the
+	// retry 5 s after the grey client's first attempt is not yet made.
+	var first []attemptJSON
+	eventually("both attempted", func() bool { first = attempts(); return len(first) >= 2 })
+	if len(first) != 2 {
+		t.Fatalf("attempts %+v, want the first two only", first)
+	}
+	for _, it := range first {
+		switch it.Email {
+		case "fine@example.org":
+			if it.Status != "success" || !it.Final || it.RetryAt != nil || it.Attempt != 1 {
+				t.Fatalf("fine attempt %+v", it)
+			}
+		case "grey@example.org":
+			if it.Status != "failure" || it.Final || it.RetryAt == nil || it.Attempt != 1 ||
+				!strings.HasPrefix(it.ServerResponse, "450") || !it.RetryAt.Equal(it.AttemptedAt.Add(5*time.Second)) {
+				t.Fatalf("grey attempt %+v, want deferred 5 s after it", it)
+			}
+		}
+	}
+	report := func() reportJSON {
+		r, ok := reportFor(reportsOf(t, env, a, ""), m)
+		if !ok {
+			t.Fatal("mailing not in the report")
+		}
+		return r
+	}
+	// The reports follow the same events (another projector: it may lag).
+	var r reportJSON
+	eventually("the report counts both attempts", func() bool { r = report(); return r.AttemptsTotal == 2 })
+	if r.Deferred != 1 || r.AttemptsFailure != 1 || r.AttemptsSuccess != 1 {
+		t.Fatalf("report while deferred %+v", r)
+	}
+	res = env.Do("GET", "/api/v1/reports/summary", nil, a.auth()...)
+	var s summaryJSON
+	res.Decode(t, &s)
+	if s.Deferred != 1 || s.AttemptsTotal != 2 {
+		t.Fatalf("summary while deferred %+v", s)
+	}
+	h, _ := getHistory(t, env, a, m, "")
+	if len(h.Runs) != 1 || h.Runs[0].Status != "started" || h.Runs[0].Deferred != 1 {
+		t.Fatalf("history runs while deferred %+v", h.Runs)
+	}
+
+	// The retry delivers it; the run finishes with both sent.
+	eventually("the run finished", func() bool {
+		h, _ := getHistory(t, env, a, m, "")
+		return len(h.Runs) == 1 && h.Runs[0].Status == "finished"
+	})
+	h, _ = getHistory(t, env, a, m, "")
+	if r := h.Runs[0]; r.Sent != 2 || r.Failed != 0 || r.Deferred != 0 {
+		t.Fatalf("finished run %+v", r)
+	}
+	var last attemptJSON
+	for _, it := range attempts() {
+		if it.Email == "grey@example.org" && it.Attempt == 2 {
+			last = it
+		}
+	}
+	if last.Status != "success" || !last.Final || last.RetryAt != nil {
+		t.Fatalf("retry %+v", last)
+	}
+	eventually("the report counts the retry", func() bool { r = report(); return r.AttemptsTotal == 3 })
+	if r.Deferred != 0 || r.AttemptsSuccess != 2 {
+		t.Fatalf("report after the retry %+v", r)
+	}
+	// Two RCPTs for the grey client (the refused one and the retry), one
+	// for the other: nobody was mailed twice.
+	if f, g := env.Sink.Attempts("fine@example.org"), env.Sink.Attempts("grey@example.org"); f != 1 || g != 2 {
+		t.Fatalf("RCPTs at the sink: fine %d, grey %d; want 1 and 2", f, g)
 	}
 }

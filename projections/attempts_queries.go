@@ -21,7 +21,12 @@ type AttemptRow struct {
 	Status         string    `json:"status"` // success | failure
 	ServerResponse string    `json:"server_response"`
 	Attempt        int       `json:"attempt"`
-	position       int64
+	// Final is true for the attempt that ends its delivery: a success, or a
+	// failure not retried. A failure that is not final is deferred.
+	Final bool `json:"final"`
+	// RetryAt is when a deferred delivery is tried again (null otherwise).
+	RetryAt  *time.Time `json:"retry_at"`
+	position int64
 }
 
 // AttemptPage is one page of a mailing's attempts in store order.
@@ -50,7 +55,7 @@ func (q *AttemptQueries) ListAttempts(ctx context.Context, scope OwnerScope, mai
 		limit = 50
 	}
 	rows, err := q.pool.Query(ctx, `
-SELECT id, mailing_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position
+SELECT id, mailing_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at
 FROM attempts
 WHERE mailing_id = $1 AND position > $2 AND ($3 OR owner_id = $4)
 ORDER BY position
@@ -61,8 +66,9 @@ LIMIT $5`, mailingID, page.After, scope.All, scope.Caller, limit+1)
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AttemptRow, error) {
 		var a AttemptRow
 		var ok bool
-		err := row.Scan(&a.ID, &a.MailingID, &a.RunID, &a.ClientID, &a.Email, &a.AttemptedAt, &ok, &a.ServerResponse, &a.Attempt, &a.position)
-		a.AttemptedAt = a.AttemptedAt.UTC()
+		err := row.Scan(&a.ID, &a.MailingID, &a.RunID, &a.ClientID, &a.Email, &a.AttemptedAt, &ok, &a.ServerResponse, &a.Attempt, &a.position,
+			&a.Final, &a.RetryAt)
+		a.AttemptedAt, a.RetryAt = a.AttemptedAt.UTC(), utcPtr(a.RetryAt)
 		a.Status = "failure"
 		if ok {
 			a.Status = "success"

@@ -80,13 +80,25 @@ VALUES ($1, $2, $3, 'skipped', $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
 	case domain.DeliveryAttempted:
 		return addDeliveries(ctx, tx, []deliveryDelta{deltaOf(e, ev)}, true)
 	case domain.RunFinished:
-		tag, err := tx.Exec(ctx, `
-UPDATE report_runs SET status = 'finished', finished_at = $3, sent = $4, failed = $5, note = $6, version = $2
-WHERE run_id = $1 AND version < $2`, e.StreamID, e.Version, ev.FinishedAt, ev.Sent, ev.Failed, ev.Stopped)
+		// A run stopped early leaves its deferred deliveries untried: they
+		// stop counting as deferred, on the run and on its mailing.
+		var took int
+		err := tx.QueryRow(ctx, `
+WITH old AS (
+    SELECT run_id, deferred FROM report_runs WHERE run_id = $1 AND version < $2 FOR UPDATE
+), r AS (
+    UPDATE report_runs r SET status = 'finished', finished_at = $3, sent = $4, failed = $5, note = $6, version = $2, deferred = 0
+    FROM old WHERE r.run_id = old.run_id
+    RETURNING r.mailing_id, old.deferred
+), m AS (
+    UPDATE report_mailings m SET deferred = m.deferred - r.deferred FROM r WHERE m.mailing_id = r.mailing_id AND r.deferred <> 0
+    RETURNING 1
+)
+SELECT count(*)::int FROM r`, e.StreamID, e.Version, ev.FinishedAt, ev.Sent, ev.Failed, ev.Stopped).Scan(&took)
 		if err != nil {
 			return err
 		}
-		return checkReportRow(ctx, tx, tag.RowsAffected(), `SELECT EXISTS (SELECT 1 FROM report_runs WHERE run_id = $1)`, e)
+		return checkReportRow(ctx, tx, int64(took), `SELECT EXISTS (SELECT 1 FROM report_runs WHERE run_id = $1)`, e)
 
 	case domain.ClientCreated:
 		return addReportItem(ctx, tx, e, "client", ev.OwnerID)
@@ -132,7 +144,10 @@ type deliveryDelta struct {
 	run                     uuid.UUID
 	first, last             int64 // run stream versions of the first and last attempt
 	total, success, failure int64
-	lastAt                  time.Time
+	// deferred moves the run's deferred deliveries: +1 for an attempt that
+	// defers, -1 for a retry (the attempt before it was deferred).
+	deferred int64
+	lastAt   time.Time
 }
 
 func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta {
@@ -141,6 +156,12 @@ func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta 
 		d.success = 1
 	} else {
 		d.failure = 1
+	}
+	if ev.Deferred() {
+		d.deferred++
+	}
+	if ev.Attempt > 1 {
+		d.deferred--
 	}
 	return d
 }
@@ -159,31 +180,34 @@ func addDeliveries(ctx context.Context, tx pgx.Tx, ds []deliveryDelta, check boo
 	// [16]byte, not uuid.UUID: pgx encodes a uuid.UUID through its
 	// driver.Valuer, as text.
 	runs, firsts, lasts := make([][16]byte, n), make([]int64, n), make([]int64, n)
-	totals, succ, fail := make([]int64, n), make([]int64, n), make([]int64, n)
+	totals, succ, fail, deferred := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	ats := make([]time.Time, n)
 	for i, d := range ds {
 		runs[i], firsts[i], lasts[i], totals[i], succ[i], fail[i], ats[i] = d.run, d.first, d.last, d.total, d.success, d.failure, d.lastAt
+		deferred[i] = d.deferred
 	}
 	var took int
 	err := tx.QueryRow(ctx, `
 WITH d AS (
-    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[])
-        AS d(run_id, first, last, total, success, failure, last_at)
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[], $8::bigint[])
+        AS d(run_id, first, last, total, success, failure, last_at, deferred)
 ), r AS (
     UPDATE report_runs r SET attempts_total = r.attempts_total + d.total, attempts_success = r.attempts_success + d.success,
         attempts_failure = r.attempts_failure + d.failure, last_attempt_at = greatest(r.last_attempt_at, d.last_at),
-        version = greatest(r.version, d.last)
+        deferred = r.deferred + d.deferred, version = greatest(r.version, d.last)
     FROM d WHERE r.run_id = d.run_id AND r.version < d.first
-    RETURNING r.mailing_id, d.total, d.success, d.failure, d.last_at
+    RETURNING r.mailing_id, d.total, d.success, d.failure, d.last_at, d.deferred
 ), m AS (
     UPDATE report_mailings m SET attempts_total = m.attempts_total + x.total, attempts_success = m.attempts_success + x.success,
-        attempts_failure = m.attempts_failure + x.failure, last_attempt_at = greatest(m.last_attempt_at, x.last_at)
-    FROM (SELECT mailing_id, sum(total) AS total, sum(success) AS success, sum(failure) AS failure, max(last_at) AS last_at
+        attempts_failure = m.attempts_failure + x.failure, last_attempt_at = greatest(m.last_attempt_at, x.last_at),
+        deferred = m.deferred + x.deferred
+    FROM (SELECT mailing_id, sum(total) AS total, sum(success) AS success, sum(failure) AS failure, max(last_at) AS last_at,
+                 sum(deferred) AS deferred
           FROM r GROUP BY mailing_id) x
     WHERE m.mailing_id = x.mailing_id
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats).Scan(&took)
+SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats, deferred).Scan(&took)
 	if err != nil || !check || took == n {
 		return err
 	}
@@ -292,6 +316,7 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 		cur.total += d.total
 		cur.success += d.success
 		cur.failure += d.failure
+		cur.deferred += d.deferred
 		if d.lastAt.After(cur.lastAt) {
 			cur.lastAt = d.lastAt
 		}

@@ -20,6 +20,9 @@ type MailingReport struct {
 	AttemptsSuccess int64      `json:"attempts_success"`
 	AttemptsFailure int64      `json:"attempts_failure"`
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
+	// Deferred counts deliveries waiting for a retry after a temporary
+	// failure (4xx, no answer).
+	Deferred int64 `json:"deferred"`
 }
 
 // ReportSummary is the report's totals over a scope.
@@ -32,6 +35,7 @@ type ReportSummary struct {
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
 	ClientsTotal    int64      `json:"clients_total"`
 	MessagesTotal   int64      `json:"messages_total"`
+	Deferred        int64      `json:"deferred"`
 }
 
 // RunSummary is one run of a mailing as the audit replay shows it.
@@ -51,6 +55,7 @@ type RunSummary struct {
 	AttemptsSuccess int64      `json:"attempts_success"`
 	AttemptsFailure int64      `json:"attempts_failure"`
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
+	Deferred        int64      `json:"deferred"` // deliveries waiting for a retry
 }
 
 // ReportQueries reads the report tables. Deleted mailings, and mailings
@@ -65,12 +70,12 @@ func NewReportQueries(pool *pgxpool.Pool) (*ReportQueries, error) {
 	return &ReportQueries{pool: pool}, nil
 }
 
-const selectReports = `SELECT mailing_id, owner_id, status, runs, attempts_total, attempts_success, attempts_failure, last_attempt_at
+const selectReports = `SELECT mailing_id, owner_id, status, runs, attempts_total, attempts_success, attempts_failure, last_attempt_at, deferred
 FROM report_mailings`
 
 func scanReport(row pgx.CollectableRow) (MailingReport, error) {
 	var m MailingReport
-	err := row.Scan(&m.MailingID, &m.OwnerID, &m.Status, &m.Runs, &m.AttemptsTotal, &m.AttemptsSuccess, &m.AttemptsFailure, &m.LastAttemptAt)
+	err := row.Scan(&m.MailingID, &m.OwnerID, &m.Status, &m.Runs, &m.AttemptsTotal, &m.AttemptsSuccess, &m.AttemptsFailure, &m.LastAttemptAt, &m.Deferred)
 	m.LastAttemptAt = utcPtr(m.LastAttemptAt)
 	return m, err
 }
@@ -148,9 +153,10 @@ func (q *ReportQueries) Summary(ctx context.Context, s OwnerScope) (ReportSummar
 	var sum ReportSummary
 	w, args := reportWhere(s)
 	err := q.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(runs), 0)::bigint, coalesce(sum(attempts_total), 0)::bigint,
-coalesce(sum(attempts_success), 0)::bigint, coalesce(sum(attempts_failure), 0)::bigint, max(last_attempt_at)
+coalesce(sum(attempts_success), 0)::bigint, coalesce(sum(attempts_failure), 0)::bigint, max(last_attempt_at),
+coalesce(sum(deferred), 0)::bigint
 FROM report_mailings`+w, args...).Scan(&sum.MailingsTotal, &sum.Runs, &sum.AttemptsTotal, &sum.AttemptsSuccess,
-		&sum.AttemptsFailure, &sum.LastAttemptAt)
+		&sum.AttemptsFailure, &sum.LastAttemptAt, &sum.Deferred)
 	if err != nil {
 		return sum, fmt.Errorf("report summary: %w", err)
 	}
@@ -175,7 +181,7 @@ type Querier interface {
 // can read them over its own connection. The caller has checked the scope.
 func MailingRuns(ctx context.Context, db Querier, mailingID uuid.UUID) ([]RunSummary, error) {
 	rows, err := db.Query(ctx, `SELECT run_id, status, trigger, due_at, at, finished_at, clients, sent, failed, note,
-attempts_total, attempts_success, attempts_failure, last_attempt_at
+attempts_total, attempts_success, attempts_failure, last_attempt_at, deferred
 FROM report_runs WHERE mailing_id = $1 ORDER BY at, run_id`, mailingID)
 	if err != nil {
 		return nil, fmt.Errorf("runs of mailing %s: %w", mailingID, err)
@@ -184,7 +190,7 @@ FROM report_runs WHERE mailing_id = $1 ORDER BY at, run_id`, mailingID)
 		var r RunSummary
 		var at time.Time
 		err := row.Scan(&r.RunID, &r.Status, &r.Trigger, &r.DueAt, &at, &r.FinishedAt, &r.Clients, &r.Sent, &r.Failed, &r.Note,
-			&r.AttemptsTotal, &r.AttemptsSuccess, &r.AttemptsFailure, &r.LastAttemptAt)
+			&r.AttemptsTotal, &r.AttemptsSuccess, &r.AttemptsFailure, &r.LastAttemptAt, &r.Deferred)
 		at, r.DueAt = at.UTC(), r.DueAt.UTC()
 		if r.Status == "skipped" {
 			r.SkippedAt = &at

@@ -65,12 +65,12 @@ func childSender() int {
 		return fail(err)
 	}
 	conc, _ := strconv.Atoi(os.Getenv("HERALD_CHILD_CONCURRENCY"))
-	mailer, err := mail.NewClient(mail.Config{URL: os.Getenv("HERALD_CHILD_SMTP_URL"), From: "herald@example.test", Concurrency: max(conc, 1), HELO: "localhost"})
+	mailer, err := mail.NewClient(mail.Config{Endpoint: mail.MustParseURL(os.Getenv("HERALD_CHILD_SMTP_URL")), From: "herald@example.test", Concurrency: max(conc, 1)})
 	if err != nil {
 		return fail(err)
 	}
 	defer mailer.Close()
-	s, err := NewSender(pool, store, mailer, runs, RealClock{}, SenderConfig{Concurrency: conc, RetryBase: 10 * time.Millisecond}, log)
+	s, err := NewSender(pool, store, mailer, runs, RealClock{}, SenderConfig{Concurrency: conc}, log)
 	if err != nil {
 		return fail(err)
 	}

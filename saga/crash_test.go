@@ -109,7 +109,7 @@ SELECT count(*) FILTER (WHERE k = 1), coalesce(sum(k), 0) FROM (
 	}
 	want := map[string]bool{}
 	for _, c := range clients {
-		want[run.String()+"."+c.String()+"@herald"] = true
+		want[run.String()+"."+c.String()+"@example.test"] = true
 	}
 	for id, k := range seen {
 		if k != 1 {

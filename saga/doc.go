@@ -8,7 +8,10 @@
 // was lost); and the sender, which consumes DispatchMailing commands from a
 // Redis stream (consumer group "sender"), delivers a run's message to each
 // client over SMTP with bounded concurrency, records every attempt as
-// run.delivery_attempted in batches, resumes an interrupted run without
-// mailing anyone twice, and pauses a mailing whose run fails too often.
+// run.delivery_attempted in batches, defers a delivery that fails
+// temporarily to the next time on the retry schedule (the scheduler hands
+// the run back when it is due: saga_runs.retry_at), resumes an interrupted
+// run without mailing anyone twice, and pauses a mailing whose run fails
+// too often.
 // Time comes from an injected Clock so tests never sleep.
 package saga

@@ -162,7 +162,7 @@ func (e *env) startScheduler(cfg SchedulerConfig) (stop func()) {
 
 func (e *env) newMailer(concurrency int) *mail.Client {
 	e.t.Helper()
-	c, err := mail.NewClient(mail.Config{URL: e.sink.URL(), From: "Herald <herald@example.test>", Concurrency: concurrency, HELO: "localhost"})
+	c, err := mail.NewClient(mail.Config{Endpoint: e.sink.Endpoint(), From: "Herald <herald@example.test>", Concurrency: concurrency})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -172,9 +172,6 @@ func (e *env) newMailer(concurrency int) *mail.Client {
 
 func (e *env) newSender(cfg SenderConfig) *Sender {
 	e.t.Helper()
-	if cfg.RetryBase == 0 {
-		cfg.RetryBase = 5 * time.Millisecond
-	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 4
 	}

@@ -11,13 +11,17 @@ var (
 		Name: "herald_runs_finished_total",
 		Help: "Runs the senders finished, by how (complete, stopped).",
 	}, []string{"how"})
+	runsParked = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "herald_runs_parked_total",
+		Help: "Times a sender left a run whose remaining deliveries all wait for a retry.",
+	})
 	schedulerActions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "herald_scheduler_actions_total",
-		Help: "What the scheduler did: due rows dispatched, skipped or completed, stalled runs resumed, or an action failed.",
+		Help: "What the scheduler did: due rows dispatched, skipped or completed, stalled runs resumed, runs with deferred deliveries retried, or an action failed.",
 	}, []string{"action"})
 )
 
 // Collectors are the saga's metrics, for the application's registry.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{deliveries, runsFinished, schedulerActions}
+	return []prometheus.Collector{deliveries, runsFinished, runsParked, schedulerActions}
 }

@@ -450,8 +450,9 @@ func (s *Scheduler) listen(ctx context.Context) {
 func (s *Scheduler) nextDue(ctx context.Context) (time.Time, bool, error) {
 	var next *time.Time
 	err := s.pool.QueryRow(ctx, `
-SELECT min(due_at) FROM saga_schedule
-WHERE due_at IS NOT NULL AND (state = 'completing' OR (state = 'scheduled' AND active))`).Scan(&next)
+SELECT least((SELECT min(due_at) FROM saga_schedule
+              WHERE due_at IS NOT NULL AND (state = 'completing' OR (state = 'scheduled' AND active))),
+             (SELECT min(retry_at) FROM saga_runs WHERE retry_at IS NOT NULL))`).Scan(&next)
 	if err != nil || next == nil {
 		return time.Time{}, false, err
 	}
@@ -462,14 +463,60 @@ WHERE due_at IS NOT NULL AND (state = 'completing' OR (state = 'scheduled' AND a
 // handled. Rows another scheduler holds are skipped (SKIP LOCKED), never
 // waited for.
 func (s *Scheduler) Tick(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := s.claimBatch(ctx)
+	total, err := s.RetryDeferred(ctx)
+	for err == nil {
+		var n int
+		n, err = s.claimBatch(ctx)
 		total += n
-		if err != nil || n < s.cfg.Batch {
-			return total, err
+		if n < s.cfg.Batch {
+			break
 		}
 	}
+	return total, err
+}
+
+// RetryDeferred hands to the senders every run parked with deferred
+// deliveries whose earliest retry is due by the clock (saga_runs.retry_at,
+// written by the sender), and reports how many it handed. Each row is
+// claimed by one scheduler (SKIP LOCKED); a dispatch that fails is tried
+// again after RetryDelay. The watchdog looks at a handed run again only
+// after StallAfter, and the senders take the command as a resume.
+func (s *Scheduler) RetryDeferred(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	rows, err := s.pool.Query(ctx, `
+UPDATE saga_runs SET retry_at = NULL, checked_at = $1
+WHERE run_id IN (SELECT run_id FROM saga_runs WHERE retry_at <= $1 ORDER BY retry_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING run_id, mailing_id`, now)
+	if err != nil {
+		return 0, fmt.Errorf("deferred runs: %w", err)
+	}
+	type parked struct{ run, mailing uuid.UUID }
+	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parked, error) {
+		var p parked
+		return p, r.Scan(&p.run, &p.mailing)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deferred runs: %w", err)
+	}
+	handed := 0
+	var errs []error
+	for _, p := range due {
+		meta := domain.Metadata{CorrelationID: p.run}
+		_, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{MailingID: p.mailing, RunID: p.run, Trigger: domain.TriggerSchedule}, meta)
+		if err != nil {
+			schedulerActions.WithLabelValues("failed").Inc()
+			errs = append(errs, fmt.Errorf("retry deferred deliveries of run %s: %w", p.run, err))
+			if _, err := s.pool.Exec(ctx, `UPDATE saga_runs SET retry_at = $2 WHERE run_id = $1 AND retry_at IS NULL`,
+				p.run, now.Add(s.cfg.RetryDelay)); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		handed++
+		schedulerActions.WithLabelValues("retried").Inc()
+		s.log.Info().Str("run_id", p.run.String()).Str("mailing_id", p.mailing.String()).Msg("deferred deliveries due; run handed to the senders")
+	}
+	return handed, errors.Join(errs...)
 }
 
 // claimConn is the scheduler's own connection, opened on first use and
@@ -545,6 +592,30 @@ ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, s.cfg.Batch)
 	return len(due), nil
 }
 
+// delivering reports whether a run of the mailing has started and not
+// finished. saga_runs alone does not say: the watch of a quick run may be
+// written after its end (the scheduler's projection lags the sender), so
+// the runs' ends are looked up.
+func (s *Scheduler) delivering(ctx context.Context, mailingID uuid.UUID) (bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT run_id FROM saga_runs WHERE mailing_id = $1`, mailingID)
+	if err != nil {
+		return false, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil || len(ids) == 0 {
+		return false, err
+	}
+	ends := make([]uuid.UUID, len(ids))
+	for i, id := range ids {
+		ends[i] = FinishedEventID(id)
+	}
+	var finished int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE event_id = ANY($1)`, uuidArray(ends)).Scan(&finished); err != nil {
+		return false, err
+	}
+	return finished < len(ids), nil
+}
+
 // act does what a due row asks: fire its run, skip it, or complete the
 // mailing. A failure leaves the row as it was, due again after RetryDelay.
 func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
@@ -556,12 +627,22 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 		r.dueAt = ptr(now.Add(s.cfg.RetryDelay))
 	}
 	if r.state == stateCompleting {
+		// A run still delivering (deferred deliveries wait for their
+		// retries) sends again: the mailing completes after it.
+		busy, err := s.delivering(ctx, r.mailingID)
+		if err != nil {
+			retryLater(err)
+			return
+		}
+		if busy {
+			r.dueAt = ptr(now.Add(s.cfg.StallCheck))
+			return
+		}
 		reason := "the end of its window passed"
 		if r.periodicity == domain.Once && r.runsFired > 0 {
 			reason = "its run is done"
 		}
-		_, err := s.runs.CompleteMailing(ctx, r.mailingID, reason, meta)
-		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		if _, err := s.runs.CompleteMailing(ctx, r.mailingID, reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			retryLater(err)
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
@@ -41,12 +42,11 @@ type SenderConfig struct {
 	// Concurrency is how many deliveries are in flight (SEND_CONCURRENCY;
 	// the Mailer holds as many connections). Default 8.
 	Concurrency int
-	// MaxAttempts bounds the attempts per client in one run; temporary
-	// failures (4xx, no reply) are retried until then. Default 4.
-	MaxAttempts int
-	// RetryBase is the first backoff after a temporary failure; it doubles
-	// with each attempt. Default 2 s.
-	RetryBase time.Duration
+	// RetrySchedule is SEND_RETRY_SCHEDULE: when a delivery that failed
+	// temporarily (a 4xx reply, no answer) is tried again, as delays after
+	// its first attempt, strictly increasing; a temporary failure after the
+	// last is final. Default domain.DefaultRetrySchedule().
+	RetrySchedule []time.Duration
 	// BatchSize is how many attempts one append records. Default 100.
 	BatchSize int
 	// FlushEvery bounds how long a recorded attempt waits for its batch to
@@ -68,11 +68,8 @@ func (c SenderConfig) withDefaults() SenderConfig {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
 	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 4
-	}
-	if c.RetryBase <= 0 {
-		c.RetryBase = 2 * time.Second
+	if len(c.RetrySchedule) == 0 {
+		c.RetrySchedule = domain.DefaultRetrySchedule()
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 100
@@ -114,18 +111,27 @@ func NewSender(pool *pgxpool.Pool, store EventStore, mailer Mailer, pauser Pause
 
 // RunStats is what one Handle did.
 type RunStats struct {
-	Sent, Failed int // final outcomes of the run, earlier sessions included
-	Attempts     int // attempts made in this call
-	Resumed      int // clients already done when this call began
+	Sent, Failed int       // final outcomes of the run, earlier sessions included
+	Deferred     int       // deliveries waiting for a retry when Handle returned
+	RetryAt      time.Time // when the earliest of them is due (zero: none)
+	Attempts     int       // attempts made in this call
+	Resumed      int       // clients already done when this call began
 	Stopped      string
 }
 
-// Handle delivers run d to completion. Only one sender works on a run at a
-// time (a PostgreSQL advisory lock on the run, released by the server if
-// the process dies); a command for a run being delivered elsewhere waits
-// and then finds it finished. Clients with a recorded success (or a final
-// failure) in the run are never mailed again, so a redelivered command or a
-// restart after a crash resumes the run.
+// Handle delivers run d as far as it can now. Only one sender works on a
+// run at a time (a PostgreSQL advisory lock on the run, released by the
+// server if the process dies); a command for a run being delivered
+// elsewhere waits and then finds it done. Clients with a final attempt in
+// the run (a success, or a failure not retried) are never mailed again, so
+// a redelivered command or a restart after a crash resumes the run.
+//
+// A delivery that fails temporarily is deferred, as an MTA defers it: its
+// attempt records when it is retried (RetrySchedule), and the other
+// deliveries go on. When only deferred deliveries are left and none is due,
+// Handle parks the run (saga_runs.retry_at) and returns; the scheduler
+// hands it back to the senders when the earliest retry is due. The run
+// finishes once every delivery is final.
 func (s *Sender) Handle(ctx context.Context, d commands.Dispatch) error {
 	_, err := s.handle(ctx, d)
 	return err
@@ -170,36 +176,70 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 	if err != nil {
 		return stats, err
 	}
-	done, err := s.progress(ctx, runID)
-	if err != nil {
-		return stats, err
-	}
-	for _, ok := range done {
-		if ok {
-			stats.Sent++
-		} else {
-			stats.Failed++
-		}
-	}
-	stats.Resumed = len(done)
 	switch {
 	case !mailing.Exists() || mailing.IsDeleted():
 		stats.Stopped = "the mailing was deleted"
 	case !msg.Exists() || msg.IsDeleted():
 		stats.Stopped = "the message was deleted"
-	default:
-		if stats.Resumed > 0 {
-			log.Info().Int("done", stats.Resumed).Msg("resuming run")
-		}
-		if err := s.deliverAll(ctx, run, mailing.ClientIDs(), done, msg, &stats); err != nil {
+	}
+	ids := mailing.ClientIDs()
+	// gone holds due clients deleted since the run began: nobody to mail.
+	gone := map[uuid.UUID]bool{}
+	for pass := 0; ; pass++ {
+		p, err := s.progress(ctx, runID)
+		if err != nil {
 			return stats, err
+		}
+		stats.Sent, stats.Failed = p.sent, p.failed
+		if pass == 0 {
+			stats.Resumed = len(p.done)
+			if stats.Resumed > 0 || len(p.deferred) > 0 {
+				log.Info().Int("done", stats.Resumed).Int("deferred", len(p.deferred)).Msg("resuming run")
+			}
+		}
+		plan := p.plan(ids, gone, s.clock.Now())
+		stats.Deferred, stats.RetryAt = plan.waiting, plan.next
+		if stats.Stopped != "" || plan.due+plan.waiting == 0 {
+			break
+		}
+		if plan.due == 0 {
+			return stats, s.park(ctx, run, plan, log)
+		}
+		deferred, err := s.deliverAll(ctx, run, ids, p, gone, msg, &stats)
+		if err != nil {
+			return stats, err
+		}
+		if deferred == 0 && plan.waiting == 0 {
+			// Every delivery of the pass is final and none waited: the run
+			// is done without reading its progress again.
+			stats.Deferred, stats.RetryAt = 0, time.Time{}
+			break
 		}
 	}
 	return stats, s.finish(ctx, run, head, &stats, log)
 }
 
+// park leaves a run whose remaining deliveries all wait for a retry: the
+// scheduler hands it back to the senders at plan.next (saga_runs.retry_at;
+// the watchdog does not look at it before then).
+func (s *Sender) park(ctx context.Context, run *domain.Run, plan runPlan, log zerolog.Logger) error {
+	_, err := s.pool.Exec(ctx, `
+INSERT INTO saga_runs (run_id, mailing_id, started_at, checked_at, retry_at) VALUES ($1, $2, $3, $4, $4)
+ON CONFLICT (run_id) DO UPDATE SET checked_at = EXCLUDED.checked_at, retry_at = EXCLUDED.retry_at`,
+		run.ID(), run.MailingID(), s.clock.Now(), plan.next)
+	if err == nil {
+		_, err = s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	}
+	if err != nil {
+		return fmt.Errorf("park run %s: %w", run.ID(), err)
+	}
+	runsParked.Inc()
+	log.Info().Int("deferred", plan.waiting).Time("retry_at", plan.next).Msg("run waits for deferred deliveries")
+	return nil
+}
+
 // finish records the run's end, pauses the mailing when too many
-// deliveries failed, and lets a once mailing complete.
+// deliveries failed and it has runs left, and lets a once mailing complete.
 func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Event, stats *RunStats, log zerolog.Logger) error {
 	final := stats.Sent + stats.Failed
 	if stats.Stopped == "" && final > 0 && float64(stats.Failed)/float64(final) > s.cfg.PauseRatio && s.cfg.PauseRatio < 1 {
@@ -227,13 +267,32 @@ func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Even
 		runsFinished.WithLabelValues("stopped").Inc()
 	}
 	if strings.HasPrefix(stats.Stopped, ratioPrefix) {
-		reason := fmt.Sprintf("run %s: %s", run.ID(), stats.Stopped)
-		if _, err := s.pauser.PauseMailing(ctx, run.MailingID(), reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("pause mailing %s: %w", run.MailingID(), err)
+		if err := s.pauseAfter(ctx, run, stats.Stopped, now, meta, log); err != nil {
+			return err
 		}
-		log.Warn().Str("reason", reason).Msg("mailing paused")
 	}
 	return RunFinished(ctx, s.pool, run.MailingID(), run.ID(), now)
+}
+
+// pauseAfter pauses the mailing of a run that failed too often, so its
+// next runs wait for the owner. A mailing with no run left on its schedule
+// (a once mailing after its run) is not paused: it completes, and a pause
+// would only contradict that.
+func (s *Sender) pauseAfter(ctx context.Context, run *domain.Run, stopped string, now time.Time, meta domain.Metadata, log zerolog.Logger) error {
+	m, err := s.loadMailing(ctx, run.MailingID())
+	if err != nil {
+		return err
+	}
+	if !m.RunsLeft(now) {
+		log.Warn().Str("reason", stopped).Msg("run failed too often; the mailing has no runs left and is not paused")
+		return nil
+	}
+	reason := fmt.Sprintf("run %s: %s", run.ID(), stopped)
+	if _, err := s.pauser.PauseMailing(ctx, run.MailingID(), reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return fmt.Errorf("pause mailing %s: %w", run.MailingID(), err)
+	}
+	log.Warn().Str("reason", reason).Msg("mailing paused")
+	return nil
 }
 
 const ratioPrefix = "too many failures: "
@@ -242,16 +301,21 @@ func (s *Sender) ratioReason(failed, final int) string {
 	return fmt.Sprintf("%s%d of %d deliveries failed, more than the pause ratio %.2f", ratioPrefix, failed, final, s.cfg.PauseRatio)
 }
 
+// job is one attempt to make: attempt is its number in the delivery, first
+// when the delivery's first attempt was made (zero for a first attempt).
 type job struct {
 	clientID    uuid.UUID
 	email, name string
+	attempt     int
+	first       time.Time
 }
 
-// deliverAll streams the clients through Concurrency workers and records
-// their attempts in batches. Memory holds the id list, the done set and a
-// few batches, never a message per client.
-func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uuid.UUID, done map[uuid.UUID]bool,
-	msg *domain.Message, stats *RunStats) error {
+// deliverAll makes one attempt for every delivery due now: Concurrency
+// workers, attempts recorded in batches. It returns how many of them were
+// deferred. Memory holds the id list, the progress and a few batches,
+// never a message per client.
+func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uuid.UUID, p *runProgress,
+	gone map[uuid.UUID]bool, msg *domain.Message, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	// Room for a whole lookup batch: the next batch is looked up while the
@@ -263,7 +327,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 	var producerErr error
 	go func() {
 		defer close(jobs)
-		producerErr = s.produce(stopCtx, clientIDs, done, jobs)
+		producerErr = s.produce(stopCtx, clientIDs, p, gone, s.clock.Now(), jobs)
 	}()
 	// The workers tally final outcomes themselves, so the pause threshold
 	// stops them at once, not when the recorder catches up.
@@ -313,6 +377,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 				stats.Failed++
 				deliveries.WithLabelValues("permanent").Inc()
 			default:
+				deferred++
 				deliveries.WithLabelValues("temporary").Inc()
 			}
 			if len(buf) >= s.cfg.BatchSize {
@@ -327,12 +392,12 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 		stats.Stopped = *r
 	}
 	if flushErr != nil {
-		return flushErr
+		return deferred, flushErr
 	}
 	if producerErr != nil && !errors.Is(producerErr, context.Canceled) {
-		return producerErr
+		return deferred, producerErr
 	}
-	return ctx.Err()
+	return deferred, ctx.Err()
 }
 
 // tally counts a run's final outcomes across the workers and stops the run
@@ -387,14 +452,16 @@ func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, evs []doma
 	return fmt.Errorf("record attempts of run %s: %w", runID, err)
 }
 
-// produce looks the clients up in batches and hands them to the workers,
-// skipping those done in an earlier session and those deleted since.
-func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, done map[uuid.UUID]bool, jobs chan<- job) error {
+// produce looks up the clients due at now in batches and hands them to the
+// workers: those not yet attempted and the deferred ones whose retry is
+// due. A due client deleted since is added to gone.
+func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, p *runProgress, gone map[uuid.UUID]bool,
+	now time.Time, jobs chan<- job) error {
 	batch := make([]uuid.UUID, 0, s.cfg.LookupBatch)
 	for i := 0; i < len(ids); {
 		batch = batch[:0]
 		for ; i < len(ids) && len(batch) < s.cfg.LookupBatch; i++ {
-			if _, ok := done[ids[i]]; !ok {
+			if p.isDue(ids[i], gone, now) {
 				batch = append(batch, ids[i])
 			}
 		}
@@ -405,54 +472,63 @@ func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, done map[uuid.UUI
 		if err != nil {
 			return err
 		}
+		seen := make(map[uuid.UUID]bool, len(found))
 		for _, j := range found {
+			seen[j.clientID] = true
+			j.attempt = 1
+			if d, ok := p.deferred[j.clientID]; ok {
+				j.attempt, j.first = d.attempt+1, d.first
+			}
 			select {
 			case jobs <- j:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
+		for _, id := range batch {
+			if !seen[id] {
+				gone[id] = true
+			}
+		}
 	}
 	return nil
 }
 
-// deliver makes the attempts for one client: temporary failures are retried
-// with backoff until MaxAttempts; the last one is final. After stop only the
-// attempt in flight completes.
+// deliver makes one attempt for a client. A temporary failure is deferred
+// to the next time on the retry schedule (counted from the delivery's
+// first attempt), or final once the schedule is spent; a 5xx is final at
+// once. After stop nothing more is sent.
 func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *domain.Message, j job,
 	out chan<- domain.DeliveryAttempted, final func(success bool)) {
-	m := mail.Message{
-		To: j.email, ToName: j.name, Subject: msg.Subject(), TextBody: msg.Body(),
-		MessageID: strings.Trim(domain.DeliveryMessageID(run.ID(), j.clientID), "<>"),
+	if stopCtx.Err() != nil {
+		return
 	}
-	backoff := s.cfg.RetryBase
-	for attempt := 1; ; attempt++ {
-		if stopCtx.Err() != nil {
-			return
+	res := s.mailer.Send(ctx, mail.Message{
+		To: j.email, ToName: j.name, Subject: msg.Subject(), TextBody: msg.Body(),
+		MessageID: domain.DeliveryMessageKey(run.ID(), j.clientID),
+	})
+	now := s.clock.Now().UTC()
+	a := domain.DeliveryAttempted{
+		MailingID: run.MailingID(), ClientID: j.clientID, Email: j.email, Success: res.OK(),
+		ServerResponse: res.Response, AttemptedAt: now, Attempt: j.attempt,
+	}
+	if ctx.Err() != nil && !a.Success {
+		return // shutting down: the attempt is not the server's verdict
+	}
+	if !a.Success {
+		first := j.first
+		if first.IsZero() {
+			first = now
 		}
-		res := s.mailer.Send(ctx, m)
-		a := domain.DeliveryAttempted{
-			MailingID: run.MailingID(), ClientID: j.clientID, Email: j.email, Success: res.OK(),
-			ServerResponse: res.Response, AttemptedAt: s.clock.Now().UTC(), Attempt: attempt,
+		if at, ok := domain.NextRetry(s.cfg.RetrySchedule, first, now); ok && res.Retryable() {
+			a.RetryAt = &at
+		} else {
+			a.Permanent = true
 		}
-		retry := res.Retryable() && attempt < s.cfg.MaxAttempts
-		a.Permanent = !a.Success && !retry
-		if ctx.Err() != nil && !a.Success {
-			return // shutting down: the attempt is not the server's verdict
-		}
-		out <- a
-		if a.Success || a.Permanent {
-			final(a.Success)
-		}
-		if !retry {
-			return
-		}
-		select {
-		case <-stopCtx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff *= 2
+	}
+	out <- a
+	if a.Final() {
+		final(a.Success)
 	}
 }
 
@@ -498,27 +574,97 @@ func (s *Sender) runHead(ctx context.Context, runID uuid.UUID) ([]domain.Event, 
 	return out, rows.Err()
 }
 
-// progress reads which clients the run is done with: true for a recorded
-// success, false for a recorded final failure. It reads the store, not the
-// attempts read model, which may lag.
-func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (map[uuid.UUID]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT (data->>'client_id')::uuid, (data->>'success')::boolean FROM events
-WHERE stream_id = $1 AND type = 'run.delivery_attempted'
-  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false))`, runID)
+// runProgress is where a run's deliveries stand, read from the store (not
+// the attempts read model, which may lag).
+type runProgress struct {
+	done         map[uuid.UUID]bool // final: true for a success
+	deferred     map[uuid.UUID]deferral
+	sent, failed int
+}
+
+// deferral is a delivery whose last attempt failed temporarily.
+type deferral struct {
+	attempt int       // attempts made
+	first   time.Time // when the first was made
+	retryAt time.Time // when the next is due (zero: now)
+}
+
+// isDue reports whether client id gets an attempt at now: not yet final,
+// not gone, and either never attempted or deferred to now or before.
+func (p *runProgress) isDue(id uuid.UUID, gone map[uuid.UUID]bool, now time.Time) bool {
+	if _, ok := p.done[id]; ok || gone[id] {
+		return false
+	}
+	d, ok := p.deferred[id]
+	return !ok || !d.retryAt.After(now)
+}
+
+// runPlan counts a run's deliveries that are not final: due now, and
+// waiting for a later retry (the earliest at next).
+type runPlan struct {
+	due, waiting int
+	next         time.Time
+}
+
+func (p *runProgress) plan(ids []uuid.UUID, gone map[uuid.UUID]bool, now time.Time) runPlan {
+	var pl runPlan
+	for _, id := range ids {
+		switch d, deferred := p.deferred[id]; {
+		case p.isDue(id, gone, now):
+			pl.due++
+		case deferred && !gone[id]:
+			pl.waiting++
+			if pl.next.IsZero() || d.retryAt.Before(pl.next) {
+				pl.next = d.retryAt
+			}
+		}
+	}
+	return pl
+}
+
+// progressSQL sums up each client's attempts in a run: final when one
+// succeeded or failed permanently; otherwise the attempts made, the first
+// one's time and the last one's retry time (retries are later each time).
+// An attempt recorded before deliveries were deferred has no retry_at and
+// is due at once.
+const progressSQL = `SELECT client, bool_or(success), bool_or(success OR permanent), max(attempt), min(attempted_at), max(retry_at)
+FROM (SELECT (data->>'client_id')::uuid AS client, (data->>'success')::boolean AS success,
+        coalesce((data->>'permanent')::boolean, false) AS permanent, coalesce((data->>'attempt')::int, 1) AS attempt,
+        (data->>'attempted_at')::timestamptz AS attempted_at, (data->>'retry_at')::timestamptz AS retry_at
+      FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted') a
+GROUP BY client`
+
+// progress reads where the run's deliveries stand.
+func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (*runProgress, error) {
+	rows, err := s.pool.Query(ctx, progressSQL, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read progress of run %s: %w", runID, err)
 	}
 	defer rows.Close()
-	done := map[uuid.UUID]bool{}
+	p := &runProgress{done: map[uuid.UUID]bool{}, deferred: map[uuid.UUID]deferral{}}
 	for rows.Next() {
 		var id uuid.UUID
-		var ok bool
-		if err := rows.Scan(&id, &ok); err != nil {
+		var success, final bool
+		var d deferral
+		var retryAt *time.Time
+		if err := rows.Scan(&id, &success, &final, &d.attempt, &d.first, &retryAt); err != nil {
 			return nil, err
 		}
-		done[id] = done[id] || ok
+		switch {
+		case success:
+			p.done[id] = true
+			p.sent++
+		case final:
+			p.done[id] = false
+			p.failed++
+		default:
+			if retryAt != nil {
+				d.retryAt = *retryAt
+			}
+			p.deferred[id] = d
+		}
 	}
-	return done, rows.Err()
+	return p, rows.Err()
 }
 
 // lookupClients reads the current email and name of clients from their
@@ -595,6 +741,10 @@ type RunProgress struct {
 	Finished bool // run.finished or run.skipped recorded
 	Sent     int
 	Failed   int
+	// RetryAt is set while the run waits for deferred deliveries (its
+	// senders left it until then); Deferred counts them.
+	RetryAt  time.Time
+	Deferred int
 }
 
 // ReadRunProgress reads a run's progress from the store. Following a run,
@@ -664,5 +814,17 @@ FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&la
 	}
 	w.version, w.done = last, w.done+final
 	p.Done = w.done
-	return p, nil
+	var retryAt *time.Time
+	err = pool.QueryRow(ctx, `SELECT retry_at FROM saga_runs WHERE run_id = $1`, w.runID).Scan(&retryAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, nil // not watched (yet, or any more)
+	}
+	if err != nil || retryAt == nil {
+		return p, err
+	}
+	p.RetryAt = *retryAt
+	err = pool.QueryRow(ctx, `SELECT count(*) FROM (
+  SELECT 1 FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' GROUP BY data->>'client_id'
+  HAVING NOT bool_or((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false))) d`, w.runID).Scan(&p.Deferred)
+	return p, err
 }

@@ -1,12 +1,15 @@
 package saga
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
@@ -90,40 +93,114 @@ func (e *env) manualMailing(clients []uuid.UUID) uuid.UUID {
 	return e.mailing(clients, start, start.Add(24*time.Hour), domain.Daily, "UTC")
 }
 
-func TestSenderRetriesTemporaryFailuresThenSucceeds(t *testing.T) {
+// parkedUntil is when the scheduler hands run back to the senders for its
+// deferred deliveries (nil: not parked).
+func (e *env) parkedUntil(runID uuid.UUID) *time.Time {
+	e.t.Helper()
+	var at *time.Time
+	if err := e.pool.QueryRow(e.ctx, `SELECT retry_at FROM saga_runs WHERE run_id = $1`, runID).Scan(&at); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		e.t.Fatal(err)
+	}
+	return at
+}
+
+func (e *env) waitParkedUntil(runID uuid.UUID, want time.Time) {
+	e.t.Helper()
+	e.eventually("run parked until "+want.String(), 10*time.Second, func() bool {
+		at := e.parkedUntil(runID)
+		return at != nil && at.Equal(want)
+	})
+}
+
+// byClient groups a run's attempts per client, in order.
+func byClient(as []domain.DeliveryAttempted) map[uuid.UUID][]domain.DeliveryAttempted {
+	per := map[uuid.UUID][]domain.DeliveryAttempted{}
+	for _, a := range as {
+		per[a.ClientID] = append(per[a.ClientID], a)
+	}
+	return per
+}
+
+func TestDeferredDeliveriesAreRetriedOnTheScheduleWhileOthersGoOn(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{noScheduler: true, reply: func(_, _ string, attempt int) *mail.Reply {
+	schedule := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}
+	e := newEnv(t, envOptions{noScheduler: true, noSender: true, reply: func(_, to string, attempt int) *mail.Reply {
+		if !strings.HasPrefix(to, "c0-") && !strings.HasPrefix(to, "c1-") {
+			return nil
+		}
 		switch attempt {
 		case 1:
-			return &mail.Reply{Code: 421, Text: "4.7.0 try again later"}
+			return &mail.Reply{Code: 450, Text: "4.2.0 greylisted, try again later"}
 		case 2:
 			return &mail.Reply{Code: 451, Text: "4.3.0 local problem"}
 		}
 		return nil
 	}})
+	stopScheduler := e.startScheduler(SchedulerConfig{})
+	senderCtx, stopSender := context.WithCancel(e.ctx)
+	e.startSender(senderCtx, SenderConfig{RetrySchedule: schedule}, "sender-1")
 	clients := e.clients(5)
+	start := e.clock.Now()
 	run := e.dispatchNow(e.manualMailing(clients))
+
+	// The first pass delivers c2..c4 and defers c0 and c1 to a minute after
+	// their first attempt; the run waits for them, unfinished.
+	e.waitParkedUntil(run, start.Add(time.Minute))
+	if f, ok := e.finished(run); ok {
+		t.Fatalf("run finished with deliveries deferred: %+v", f)
+	}
+	if n := e.sink.Count(); n != 3 {
+		t.Fatalf("sink holds %d, want the 3 not deferred", n)
+	}
+	for _, c := range clients[:2] {
+		as := byClient(e.attempts(run))[c]
+		if len(as) != 1 {
+			t.Fatalf("client %s: %d attempts, want 1", c, len(as))
+		}
+		a := as[0]
+		if a.Success || a.Permanent || a.Final() || a.Attempt != 1 || a.RetryAt == nil || !a.RetryAt.Equal(start.Add(time.Minute)) ||
+			!strings.HasPrefix(a.ServerResponse, "450") || !strings.Contains(a.ServerResponse, "greylisted") {
+			t.Fatalf("first attempt %+v, want deferred to %v", a, start.Add(time.Minute))
+		}
+	}
+
+	// The schedule lives in the store: a new scheduler and a new sender
+	// take over the parked run.
+	stopSender()
+	stopScheduler()
+	e.startScheduler(SchedulerConfig{})
+	e.startSender(e.ctx, SenderConfig{RetrySchedule: schedule}, "sender-2")
+
+	// Not before the retry is due.
+	e.clock.Set(start.Add(time.Minute - time.Second))
+	time.Sleep(400 * time.Millisecond)
+	if n := len(e.attempts(run)); n != 5 {
+		t.Fatalf("%d attempts before the retry was due, want 5", n)
+	}
+	e.clock.Set(start.Add(time.Minute))
+	e.waitParkedUntil(run, start.Add(5*time.Minute))
+	e.clock.Set(start.Add(5 * time.Minute))
 	f := e.waitFinished(run)
 	if f.Sent != 5 || f.Failed != 0 || f.Stopped != "" {
 		t.Fatalf("finished %+v, want 5 sent", f)
 	}
-	per := map[uuid.UUID][]domain.DeliveryAttempted{}
-	for _, a := range e.attempts(run) {
-		per[a.ClientID] = append(per[a.ClientID], a)
-	}
-	for _, c := range clients {
+	per := byClient(e.attempts(run))
+	for _, c := range clients[:2] {
 		as := per[c]
 		if len(as) != 3 {
 			t.Fatalf("client %s: %d attempts, want 3", c, len(as))
 		}
-		if as[0].Success || !strings.HasPrefix(as[0].ServerResponse, "421") || !strings.Contains(as[0].ServerResponse, "try again later") || as[0].Permanent {
-			t.Fatalf("first attempt %+v", as[0])
+		if a := as[1]; a.Success || a.Final() || a.Attempt != 2 || !strings.HasPrefix(a.ServerResponse, "451") ||
+			a.RetryAt == nil || !a.RetryAt.Equal(start.Add(5*time.Minute)) || !a.AttemptedAt.Equal(start.Add(time.Minute)) {
+			t.Fatalf("second attempt %+v", a)
 		}
-		if as[1].Success || !strings.HasPrefix(as[1].ServerResponse, "451") || as[1].Attempt != 2 {
-			t.Fatalf("second attempt %+v", as[1])
+		if a := as[2]; !a.Success || !a.Final() || a.Attempt != 3 || a.RetryAt != nil || !strings.HasPrefix(a.ServerResponse, "250") {
+			t.Fatalf("third attempt %+v", a)
 		}
-		if !as[2].Success || !strings.HasPrefix(as[2].ServerResponse, "250") || as[2].Attempt != 3 {
-			t.Fatalf("third attempt %+v", as[2])
+	}
+	for _, c := range clients[2:] {
+		if as := per[c]; len(as) != 1 || !as[0].Success {
+			t.Fatalf("client %s: attempts %+v, want one success", c, as)
 		}
 	}
 	msgs, err := e.sink.WaitFor(e.ctx, 5)
@@ -131,24 +208,78 @@ func TestSenderRetriesTemporaryFailuresThenSucceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		if !strings.HasPrefix(m.MessageID, run.String()+".") || !strings.HasSuffix(m.MessageID, "@herald") {
-			t.Fatalf("Message-ID %q not built from the delivery key", m.MessageID)
+		if !strings.HasPrefix(m.MessageID, run.String()+".") || !strings.HasSuffix(m.MessageID, "@example.test") {
+			t.Fatalf("Message-ID %q not built from the delivery key and the sender's domain", m.MessageID)
 		}
 	}
 	if e.sink.Count() != 5 {
 		t.Fatalf("sink holds %d", e.sink.Count())
 	}
+	e.eventually("the finished run is no longer watched", 10*time.Second, func() bool { return !e.watched(run) })
 }
 
-func TestSenderGivesUpAfterMaxAttempts(t *testing.T) {
+func TestSenderGivesUpWhenTheRetryScheduleIsSpent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{noScheduler: true, sender: SenderConfig{MaxAttempts: 3},
+	e := newEnv(t, envOptions{sender: SenderConfig{RetrySchedule: []time.Duration{time.Minute, 2 * time.Minute}},
 		reply: func(_, _ string, _ int) *mail.Reply { return &mail.Reply{Code: 452, Text: "4.2.2 mailbox full"} }})
+	start := e.clock.Now()
 	run := e.dispatchNow(e.manualMailing(e.clients(1)))
+	e.waitParkedUntil(run, start.Add(time.Minute))
+	e.clock.Set(start.Add(time.Minute))
+	e.waitParkedUntil(run, start.Add(2*time.Minute))
+	e.clock.Set(start.Add(2 * time.Minute))
 	f := e.waitFinished(run)
 	as := e.attempts(run)
-	if len(as) != 3 || !as[2].Permanent || as[1].Permanent || f.Failed != 1 {
-		t.Fatalf("attempts %+v finished %+v", as, f)
+	if len(as) != 3 || f.Failed != 1 || f.Sent != 0 {
+		t.Fatalf("attempts %+v finished %+v, want 3 attempts and one failure", as, f)
+	}
+	for i, a := range as[:2] {
+		if a.Final() || a.RetryAt == nil || a.Attempt != i+1 {
+			t.Fatalf("attempt %d %+v, want deferred", i+1, a)
+		}
+	}
+	if a := as[2]; !a.Permanent || a.RetryAt != nil || a.Attempt != 3 || !strings.HasPrefix(a.ServerResponse, "452") {
+		t.Fatalf("last attempt %+v, want final", a)
+	}
+}
+
+// A once mailing has no run after its one: too many failures do not pause
+// it (it completes), and it completes only once the run's deferred
+// deliveries are final, even when its window closes meanwhile.
+func TestOnceMailingCompletesAfterItsDeferredDeliveriesAndIsNotPaused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{sender: SenderConfig{RetrySchedule: []time.Duration{2 * time.Minute}},
+		reply: func(_, to string, attempt int) *mail.Reply {
+			switch {
+			case !strings.HasPrefix(to, "c0-"):
+				return &mail.Reply{Code: 550, Text: "5.1.1 no such user"}
+			case attempt == 1:
+				return &mail.Reply{Code: 450, Text: "4.2.0 greylisted"}
+			}
+			return nil
+		}})
+	now := e.clock.Now()
+	end := now.Add(time.Minute)
+	m := e.mailing(e.clients(3), now.Add(-time.Minute), end, domain.Once, "UTC")
+	e.waitRuns(m, 1)
+	run := e.loadMailing(m).LastRunID()
+	e.waitParkedUntil(run, now.Add(2*time.Minute))
+
+	// The window closes while c0 is deferred: the completion waits.
+	e.clock.Set(end)
+	e.waitDue(m, end.Add(time.Minute))
+	if st := e.loadMailing(m).Status(); st != domain.StatusStarted {
+		t.Fatalf("status %s while a delivery is deferred", st)
+	}
+
+	e.clock.Set(now.Add(2 * time.Minute))
+	f := e.waitFinished(run)
+	if f.Sent != 1 || f.Failed != 2 || !strings.HasPrefix(f.Stopped, ratioPrefix) {
+		t.Fatalf("finished %+v, want 1 sent, 2 failed, over the ratio", f)
+	}
+	e.waitStatus(m, domain.StatusCompleted)
+	if n := e.count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'mailing.paused'`, m); n != 0 {
+		t.Fatalf("a once mailing with no runs left was paused (%d events)", n)
 	}
 }
 

@@ -10,7 +10,7 @@
 #   REDIS_URL                  redis://127.0.0.1:$REDIS_PORT/0                              (run profile, 26379)
 #   HTTP_ADDR                  127.0.0.1:8080
 #   PUBLIC_BASE_URL            http://127.0.0.1:8080
-#   MAIL_FROM                  Herald <herald@localhost>
+#   MAIL_FROM                  Herald <herald@herald.localhost>
 #   LOG_FORMAT                 console
 #   HERALD_SUPERUSER_EMAIL     admin@herald.local   (used by `herald ccsu`)
 #   HERALD_SUPERUSER_PASSWORD  change-me-now        (used by `herald ccsu`; change it!)
@@ -50,7 +50,7 @@ default DATABASE_URL "postgres://herald@127.0.0.1:$PG_PORT/herald?sslmode=disabl
 default REDIS_URL "redis://127.0.0.1:$REDIS_PORT/0"
 default HTTP_ADDR "127.0.0.1:8080"
 default PUBLIC_BASE_URL "http://127.0.0.1:8080"
-default MAIL_FROM "Herald <herald@localhost>"
+default MAIL_FROM "Herald <herald@herald.localhost>"
 default LOG_FORMAT "console"
 default HERALD_SUPERUSER_EMAIL "admin@herald.local"
 default HERALD_SUPERUSER_PASSWORD "change-me-now"

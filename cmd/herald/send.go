@@ -49,7 +49,9 @@ func runSend(ctx context.Context, args []string) error {
 			"processes. --mailing sends a mailing now (repeatable); --due dispatches every scheduled\n"+
 			"run that is due (the same runs the scheduler would fire: never twice); --run hands an\n"+
 			"unfinished run to the senders again (it resumes: nobody is mailed twice). --wait follows\n"+
-			"the runs to the end with a progress bar and prints their totals.")
+			"the runs to the end with a progress bar and prints their totals; a run whose remaining\n"+
+			"deliveries were deferred by the receiving server (4xx) is followed until it waits for\n"+
+			"their retries (SEND_RETRY_SCHEDULE), and its line says when they are due.")
 	var ids idList
 	fs.Var(&ids, "mailing", "id of a mailing to send now (repeatable)")
 	var resume idList
@@ -214,7 +216,9 @@ func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, p
 			}
 			total += int64(p.Clients)
 			doneN += int64(min(p.Done, p.Clients))
-			finished = finished && p.Finished
+			// A run waiting for deferred deliveries is as far as it goes
+			// until their retries: following it would take hours.
+			finished = finished && (p.Finished || !p.RetryAt.IsZero())
 			ps = append(ps, p)
 		}
 		return total, doneN, finished, ps, nil
@@ -243,7 +247,12 @@ func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, p
 		if finished {
 			_ = bar.Finish()
 			for i, p := range ps {
-				fmt.Fprintf(out, "run %s of mailing %s finished: %d sent, %d failed\n", runs[i].runID, runs[i].mailingID, p.Sent, p.Failed)
+				if p.Finished {
+					fmt.Fprintf(out, "run %s of mailing %s finished: %d sent, %d failed\n", runs[i].runID, runs[i].mailingID, p.Sent, p.Failed)
+					continue
+				}
+				fmt.Fprintf(out, "run %s of mailing %s waits: %d of %d clients done, %d deferred, retried from %s\n",
+					runs[i].runID, runs[i].mailingID, p.Done, p.Clients, p.Deferred, p.RetryAt.Local().Format(time.RFC3339))
 			}
 			return nil
 		}

@@ -48,7 +48,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	mailer, _ := mail.NewClient(mail.Config{URL: sink.URL(), From: "herald@example.test", Concurrency: 2, HELO: "localhost"})
+	mailer, _ := mail.NewClient(mail.Config{Endpoint: sink.Endpoint(), From: "herald@example.test", Concurrency: 2})
 	defer mailer.Close()
 	sender, _ := saga.NewSender(pool, store, mailer, runs, saga.RealClock{}, saga.SenderConfig{Concurrency: 2}, zerolog.Nop())
 	go sender.Consume(ctx, cfg, "send-test")
@@ -148,6 +148,37 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	}
 	if err := waitRuns(ctx, pool, again, &out, &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
+	}
+
+	// --wait stops following a run once only deferred deliveries are left
+	// (a 4xx answer): their retries are minutes to hours away.
+	grey := uuid.New()
+	c, _ := domain.NewClient(grey, owner, domain.ClientFields{Email: "grey@example.test", FullName: "Grey"})
+	commit(domain.ClientStreamType, grey, c.Changes())
+	sink.SetReply(func(_, to string, _ int) *mail.Reply {
+		if to == "grey@example.test" {
+			return &mail.Reply{Code: 450, Text: "4.2.0 greylisted"}
+		}
+		return nil
+	})
+	greyMailing := uuid.New()
+	gm, err := domain.NewMailing(greyMailing, owner, domain.MailingFields{MessageID: msgID, ClientIDs: []uuid.UUID{clients[0], grey},
+		StartAt: time.Now().Add(7 * 24 * time.Hour), EndAt: time.Now().Add(9 * 24 * time.Hour), Periodicity: domain.Daily}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, greyMailing, gm.Changes())
+	out.Reset()
+	waiting, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{greyMailing}, false, &out)
+	if err != nil || len(waiting) != 1 {
+		t.Fatalf("dispatch: %v %q", err, out.String())
+	}
+	out.Reset()
+	if err := waitRuns(ctx, pool, waiting, &out, &bar, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if want := "run " + waiting[0].runID.String() + " of mailing " + greyMailing.String() + " waits: 1 of 2 clients done, 1 deferred, retried from "; !strings.HasPrefix(out.String(), want) {
+		t.Fatalf("wait: %q, want %q…", out.String(), want)
 	}
 
 	// A mailing that does not exist is reported, the others still go.

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"time"
 
-	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/internal/password"
 	"github.com/heraldmail/herald/mail"
 	"github.com/heraldmail/herald/projections"
@@ -35,7 +32,8 @@ func wireIdentity(a *App) error {
 	}
 	var mailer api.Mailer = unconfiguredMailer{}
 	if a.Config.SMTP.Host != "" {
-		c, err := mail.NewClient(mail.Config{URL: SMTPURL(a.Config.SMTP), From: a.Config.MailFrom, Concurrency: 2})
+		c, err := mail.NewClient(mail.Config{Endpoint: a.Config.SMTP, From: a.Config.MailFrom,
+			HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs, Concurrency: 2})
 		if err != nil {
 			return fmt.Errorf("identity mail: %w", err)
 		}
@@ -107,25 +105,6 @@ func BcryptCost() (int, error) {
 		return 0, fmt.Errorf("BCRYPT_COST: must be an integer from %d to 31, got %q", password.MinCost, raw)
 	}
 	return n, nil
-}
-
-// SMTPURL turns the parsed SMTP_URL back into the URL mail.Client reads.
-func SMTPURL(s config.SMTP) string {
-	u := url.URL{Scheme: "smtp", Host: net.JoinHostPort(s.Host, strconv.Itoa(s.Port))}
-	q := url.Values{}
-	switch s.TLS {
-	case config.ImplicitTLS:
-		u.Scheme = "smtps"
-	case config.StartTLSRequired:
-		q.Set("starttls", "required")
-	case config.NoTLS:
-		q.Set("starttls", "off")
-	}
-	if s.Username != "" {
-		u.User = url.UserPassword(s.Username, s.Password)
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // unconfiguredMailer answers every send with a permanent failure: a process

@@ -65,14 +65,16 @@ func wireSending(a *App) error {
 			if a.Config.SMTP.Host == "" {
 				return errors.New("the sender role needs SMTP_URL")
 			}
-			mailer, err := mail.NewClient(mail.Config{URL: SMTPURL(a.Config.SMTP), From: a.Config.MailFrom,
+			mailer, err := mail.NewClient(mail.Config{Endpoint: a.Config.SMTP, From: a.Config.MailFrom,
+				HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs,
 				Concurrency: a.Config.SendConcurrency, Rate: a.Config.SendRate})
 			if err != nil {
 				return err
 			}
 			defer mailer.Close()
 			s, err := saga.NewSender(a.Pool, a.Store, mailer, runs, clock, saga.SenderConfig{
-				Concurrency: a.Config.SendConcurrency, PauseRatio: a.Config.SendFailurePauseRatio}, a.Log)
+				Concurrency: a.Config.SendConcurrency, PauseRatio: a.Config.SendFailurePauseRatio,
+				RetrySchedule: a.Config.SendRetrySchedule}, a.Log)
 			if err != nil {
 				return err
 			}

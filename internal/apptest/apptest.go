@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,11 +38,17 @@ type Env struct {
 	Sink *mail.Sink
 	Pool *pgxpool.Pool
 	HTTP *http.Client
+
+	o    options
+	vars map[string]string // the environment the configuration is parsed from
+	addr string            // the API's listener, kept across Restart
+	stop func()            // stops the running application
 }
 
 type options struct {
 	roles    map[string]bool
 	now      func() time.Time
+	env      map[string]string
 	config   []func(*config.Config)
 	logLevel zerolog.Level
 }
@@ -61,6 +69,19 @@ func WithRoles(roles ...string) Option {
 // WithNow injects the clock.
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithEnv sets environment variables (name, value pairs) the configuration
+// is parsed from, over the test defaults (SMTP_URL names the sink, say).
+func WithEnv(pairs ...string) Option {
+	return func(o *options) {
+		if o.env == nil {
+			o.env = map[string]string{}
+		}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			o.env[pairs[i]] = pairs[i+1]
+		}
+	}
+}
+
 // WithConfig adjusts the configuration before the application is built.
 func WithConfig(f func(*config.Config)) Option {
 	return func(o *options) { o.config = append(o.config, f) }
@@ -76,50 +97,91 @@ func Start(t testing.TB, opts ...Option) *Env {
 	for _, f := range opts {
 		f(&o)
 	}
-	log := testenv.Logger(t, o.logLevel)
-	ctx, cancel := context.WithCancel(context.Background())
-
 	sink, err := mail.NewSink(mail.SinkConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sink.Start(ctx); err != nil {
+	if err := sink.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-
-	env := map[string]string{
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{T: t, Sink: sink, o: o, addr: ln.Addr().String()}
+	e.vars = map[string]string{
 		"DATABASE_URL":     testenv.DatabaseURL(t),
 		"REDIS_URL":        testenv.RedisURL(),
 		"SMTP_URL":         sink.URL(),
 		"MAIL_FROM":        "Herald <herald@test.localhost>",
-		"PUBLIC_BASE_URL":  base,
+		"PUBLIC_BASE_URL":  "http://" + e.addr,
 		"BUS_TOPIC_PREFIX": testenv.Name("t") + ".",
 		"BUS_MAXLEN":       "100000",
 	}
-	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	maps.Copy(e.vars, o.env)
+	t.Cleanup(func() { _ = sink.Close() })
+	e.boot(ln)
+	return e
+}
+
+// Restart stops the application as a shutdown would and starts it again on
+// the same database, Redis streams, sink and API address: what one process
+// held in memory is gone, what it stored is not.
+func (e *Env) Restart() {
+	e.T.Helper()
+	e.stop()
+	e.stop = nil
+	ln, err := net.Listen("tcp", e.addr)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	e.boot(ln)
+}
+
+func (e *Env) boot(ln net.Listener) {
+	t := e.T
+	t.Helper()
+	log := testenv.Logger(t, e.o.logLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok },
 		config.NeedDatabase, config.NeedRedis, config.NeedSMTP, config.NeedPublicURL)
 	if err != nil {
+		cancel()
+		_ = ln.Close()
 		t.Fatal(err)
 	}
-	for _, f := range o.config {
+	for _, f := range e.o.config {
 		f(&cfg)
 	}
 	pool, err := eventstore.OpenPool(ctx, cfg.DatabaseURL)
 	if err != nil {
+		cancel()
+		_ = ln.Close()
 		t.Fatal(err)
 	}
 	rdb := testenv.Redis(t)
-	a, err := app.New(app.Deps{Config: cfg, Log: log, Pool: pool, Redis: rdb, Now: o.now})
+	a, err := app.New(app.Deps{Config: cfg, Log: log, Pool: pool, Redis: rdb, Now: e.o.now})
 	if err != nil {
+		cancel()
+		_ = ln.Close()
+		pool.Close()
 		t.Fatal(err)
 	}
-	srv.Config.Handler = api.NewRouter(a.HTTPConfig())
+	// Stopped before the Redis client and the database go (cleanups run
+	// last registered first).
+	t.Cleanup(func() {
+		if e.stop != nil {
+			e.stop()
+			e.stop = nil
+		}
+	})
+	srv := httptest.NewUnstartedServer(api.NewRouter(a.HTTPConfig()))
+	_ = srv.Listener.Close()
+	srv.Listener = ln
 	srv.Start()
 
 	var wg sync.WaitGroup
-	for _, c := range a.ComponentsFor(o.roles) {
+	for _, c := range a.ComponentsFor(e.o.roles) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -128,15 +190,14 @@ func Start(t testing.TB, opts ...Option) *Env {
 			}
 		}()
 	}
-	t.Cleanup(func() {
+	e.App, e.URL, e.Pool, e.HTTP = a, "http://"+e.addr, pool, srv.Client()
+	e.stop = func() {
 		srv.Close()
 		cancel()
 		wg.Wait()
 		a.Close()
 		pool.Close()
-		_ = sink.Close()
-	})
-	return &Env{T: t, App: a, URL: base, Sink: sink, Pool: pool, HTTP: srv.Client()}
+	}
 }
 
 // Response is an HTTP answer, read in full.

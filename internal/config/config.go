@@ -1,11 +1,12 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -15,6 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/joho/godotenv"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/mail"
 )
 
 // Need names a group of variables a sub-command requires. Variables outside
@@ -27,60 +31,31 @@ const (
 	NeedDatabase Need = iota + 1
 	// NeedRedis requires REDIS_URL.
 	NeedRedis
-	// NeedSMTP requires SMTP_URL and MAIL_FROM (sending mail).
+	// NeedSMTP requires SMTP_URL and MAIL_FROM (sending mail), and an EHLO
+	// name: SMTP_HELO_NAME or a fully qualified MAIL_FROM domain.
 	NeedSMTP
 	// NeedPublicURL requires PUBLIC_BASE_URL (links in emails).
 	NeedPublicURL
 )
 
-// TLSMode says how the SMTP client protects the connection.
-type TLSMode string
-
-const (
-	// StartTLSOpportunistic upgrades with STARTTLS when the server offers it
-	// (smtp:// without a starttls parameter).
-	StartTLSOpportunistic TLSMode = "opportunistic"
-	// StartTLSRequired refuses servers that do not offer STARTTLS
-	// (smtp://…?starttls=required).
-	StartTLSRequired TLSMode = "required"
-	// NoTLS never upgrades (smtp://…?starttls=none; local sinks only).
-	NoTLS TLSMode = "none"
-	// ImplicitTLS speaks TLS from the first byte (smtps://).
-	ImplicitTLS TLSMode = "implicit"
-)
-
-// SMTP is SMTP_URL, parsed.
-type SMTP struct {
-	Host     string
-	Port     int
-	Username string
-	Password string
-	TLS      TLSMode
-}
-
-// String is the server address and TLS mode; it never shows the password.
-func (s SMTP) String() string {
-	if s.Host == "" {
-		return ""
-	}
-	user := ""
-	if s.Username != "" {
-		user = s.Username + "@"
-	}
-	return fmt.Sprintf("%s%s (tls: %s)", user, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), s.TLS)
-}
-
 // Config is every setting, parsed. Zero values mean "not set and not
 // needed" for the URL fields; the others hold their defaults.
 type Config struct {
-	DatabaseURL   string // DATABASE_URL
-	RedisURL      string // REDIS_URL
-	HTTPAddr      string // HTTP_ADDR, default 127.0.0.1:8080
-	SMTP          SMTP   // SMTP_URL
-	MailFrom      string // MAIL_FROM, an RFC 5322 address ("Herald <herald@example.com>")
-	PublicBaseURL string // PUBLIC_BASE_URL, absolute http(s) URL without a trailing slash
-	LogLevel      string // LOG_LEVEL: trace|debug|info|warn|error, default info
-	LogFormat     string // LOG_FORMAT: json|console, default json
+	DatabaseURL   string        // DATABASE_URL
+	RedisURL      string        // REDIS_URL
+	HTTPAddr      string        // HTTP_ADDR, default 127.0.0.1:8080
+	SMTP          mail.Endpoint // SMTP_URL, parsed by mail.ParseURL; zero when unset
+	MailFrom      string        // MAIL_FROM, an RFC 5322 address ("Herald <herald@example.com>")
+	PublicBaseURL string        // PUBLIC_BASE_URL, absolute http(s) URL without a trailing slash
+	LogLevel      string        // LOG_LEVEL: trace|debug|info|warn|error, default info
+	LogFormat     string        // LOG_FORMAT: json|console, default json
+
+	// SMTPHELOName is SMTP_HELO_NAME, or MAIL_FROM's domain when that is
+	// fully qualified; empty when neither gives one and mail is not needed.
+	SMTPHELOName string
+	// SMTPRootCAs is the system roots plus SMTP_TLS_CA_FILE's certificates;
+	// nil (the system roots alone) when the variable is unset.
+	SMTPRootCAs *x509.CertPool
 
 	SendConcurrency       int           // SEND_CONCURRENCY, default 8
 	SendRate              float64       // SEND_RATE messages/s, 0 = unlimited
@@ -91,6 +66,10 @@ type Config struct {
 	ShutdownTimeout       time.Duration // SHUTDOWN_TIMEOUT, default 15s
 	BusTopicPrefix        string        // BUS_TOPIC_PREFIX, default "herald."
 	BusMaxLen             int64         // BUS_MAXLEN, default 1000000
+	// SendRetrySchedule is SEND_RETRY_SCHEDULE: the delays after a
+	// delivery's first attempt at which it is retried after a temporary
+	// failure, strictly increasing. Default 1m,5m,15m,30m,1h,2h,4h.
+	SendRetrySchedule []time.Duration
 }
 
 // Defaults returns the configuration with every default filled in and no
@@ -103,6 +82,7 @@ func Defaults() Config {
 		SendConcurrency:       8,
 		SendRate:              0,
 		SendFailurePauseRatio: 0.5,
+		SendRetrySchedule:     domain.DefaultRetrySchedule(),
 		TokenTTL:              24 * time.Hour,
 		SchedulerGrace:        time.Hour,
 		SendStallAfter:        15 * time.Minute,
@@ -162,13 +142,21 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.RedisURL = p.str("REDIS_URL", NeedRedis, checkRedisURL)
 	c.HTTPAddr = p.strDefault("HTTP_ADDR", c.HTTPAddr, checkListenAddr)
 	if raw := p.str("SMTP_URL", NeedSMTP, nil); raw != "" {
-		s, err := parseSMTP(raw)
+		ep, err := mail.ParseURL(raw)
 		if err != nil {
 			p.fail("SMTP_URL", err.Error())
 		}
-		c.SMTP = s
+		c.SMTP = ep
 	}
 	c.MailFrom = p.str("MAIL_FROM", NeedSMTP, checkAddress)
+	c.SMTPHELOName = p.heloName(c.MailFrom)
+	if file, ok := p.get("SMTP_TLS_CA_FILE"); ok {
+		pool, err := mail.LoadRootCAs(file)
+		if err != nil {
+			p.fail("SMTP_TLS_CA_FILE", err.Error())
+		}
+		c.SMTPRootCAs = pool
+	}
 	c.PublicBaseURL = strings.TrimRight(p.str("PUBLIC_BASE_URL", NeedPublicURL, checkBaseURL), "/")
 	c.LogLevel = strings.ToLower(p.strDefault("LOG_LEVEL", c.LogLevel, oneOf("trace", "debug", "info", "warn", "error")))
 	c.LogFormat = strings.ToLower(p.strDefault("LOG_FORMAT", c.LogFormat, oneOf("json", "console")))
@@ -176,6 +164,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.SendConcurrency = p.positiveInt("SEND_CONCURRENCY", c.SendConcurrency)
 	c.SendRate = p.float("SEND_RATE", c.SendRate, 0, false, -1, "a number of messages per second, 0 or more")
 	c.SendFailurePauseRatio = p.float("SEND_FAILURE_PAUSE_RATIO", c.SendFailurePauseRatio, 0, true, 1, "a number greater than 0 and at most 1")
+	c.SendRetrySchedule = p.schedule("SEND_RETRY_SCHEDULE", c.SendRetrySchedule)
 	c.TokenTTL = p.duration("TOKEN_TTL", c.TokenTTL)
 	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
 	c.SendStallAfter = p.duration("SEND_STALL_AFTER", c.SendStallAfter)
@@ -280,6 +269,55 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+// heloName is SMTP_HELO_NAME when set (refused when not a fully qualified
+// name or address literal, whatever the needs), else MAIL_FROM's domain. A
+// bare MAIL_FROM domain is an error only when mail is needed: `herald
+// migrate` does not greet anyone.
+func (p *parser) heloName(from string) string {
+	if v, ok := p.get("SMTP_HELO_NAME"); ok {
+		if err := mail.CheckHELOName(v); err != nil {
+			p.fail("SMTP_HELO_NAME", err.Error())
+			return ""
+		}
+		return v
+	}
+	a, err := netmail.ParseAddress(from)
+	if err != nil {
+		return "" // MAIL_FROM unset or malformed, reported on its own
+	}
+	name, err := mail.DefaultHELOName(a.Address)
+	if err != nil {
+		if p.needs[NeedSMTP] {
+			p.fail("SMTP_HELO_NAME", "not set, and "+err.Error())
+		}
+		return ""
+	}
+	return name
+}
+
+// schedule parses comma-separated positive durations in strictly
+// increasing order.
+func (p *parser) schedule(name string, def []time.Duration) []time.Duration {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	var out []time.Duration
+	for part := range strings.SplitSeq(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		switch {
+		case err != nil || d <= 0:
+			p.fail(name, fmt.Sprintf("must be comma-separated positive durations such as 1m,5m,15m,1h; %q is not one", strings.TrimSpace(part)))
+			return def
+		case len(out) > 0 && d <= out[len(out)-1]:
+			p.fail(name, fmt.Sprintf("must be strictly increasing (each the delay after the first attempt); %s does not follow %s", d, out[len(out)-1]))
+			return def
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 func oneOf(values ...string) func(string) error {
 	return func(v string) error {
 		for _, w := range values {
@@ -329,7 +367,7 @@ func checkListenAddr(v string) error {
 }
 
 func checkAddress(v string) error {
-	if _, err := mail.ParseAddress(v); err != nil {
+	if _, err := netmail.ParseAddress(v); err != nil {
 		return fmt.Errorf("must be an email address such as \"Herald <herald@example.com>\", got %q", v)
 	}
 	return nil
@@ -341,55 +379,4 @@ func checkBaseURL(v string) error {
 		return fmt.Errorf("must be an absolute http(s) URL such as https://herald.example.com, got %q", v)
 	}
 	return nil
-}
-
-// parseSMTP reads smtp://[user[:pass]@]host[:port][?starttls=required|opportunistic|none]
-// and smtps://… (implicit TLS). Error texts never contain the password.
-func parseSMTP(v string) (SMTP, error) {
-	u, err := url.Parse(v)
-	if err != nil {
-		return SMTP{}, errors.New("must be a URL such as smtp://user:pass@host:587 or smtps://host:465")
-	}
-	s := SMTP{Host: u.Hostname()}
-	switch u.Scheme {
-	case "smtp":
-		s.TLS, s.Port = StartTLSOpportunistic, 587
-	case "smtps":
-		s.TLS, s.Port = ImplicitTLS, 465
-	default:
-		return SMTP{}, fmt.Errorf("scheme must be smtp or smtps, got %q", u.Scheme)
-	}
-	if s.Host == "" {
-		return SMTP{}, errors.New("must name a host, such as smtp://host:587")
-	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n <= 0 || n > 65535 {
-			return SMTP{}, fmt.Errorf("port must be a number from 1 to 65535, got %q", p)
-		}
-		s.Port = n
-	}
-	if u.User != nil {
-		s.Username = u.User.Username()
-		s.Password, _ = u.User.Password()
-	}
-	q := u.Query()
-	for k := range q {
-		if k != "starttls" {
-			return SMTP{}, fmt.Errorf("unknown parameter %q (only starttls is understood)", k)
-		}
-	}
-	if q.Has("starttls") {
-		mode := strings.ToLower(q.Get("starttls"))
-		if s.TLS == ImplicitTLS {
-			return SMTP{}, errors.New("starttls does not apply to smtps:// (implicit TLS)")
-		}
-		switch TLSMode(mode) {
-		case StartTLSRequired, StartTLSOpportunistic, NoTLS:
-			s.TLS = TLSMode(mode)
-		default:
-			return SMTP{}, fmt.Errorf("starttls must be required, opportunistic or none, got %q", mode)
-		}
-	}
-	return s, nil
 }

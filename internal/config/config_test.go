@@ -1,12 +1,23 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldmail/herald/mail"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -24,14 +35,20 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatalf("no needs, empty environment: %v", err)
 	}
 	want := Defaults()
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v, want defaults %+v", c, want)
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.SendConcurrency != 8 || c.SendRate != 0 ||
 		c.TokenTTL != 24*time.Hour || c.SchedulerGrace != time.Hour || c.SendFailurePauseRatio != 0.5 ||
 		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 ||
-		c.LogLevel != "info" || c.LogFormat != "json" {
+		c.LogLevel != "info" || c.LogFormat != "json" || c.SMTPHELOName != "" || c.SMTPRootCAs != nil ||
+		!slices.Equal(c.SendRetrySchedule, []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}) {
 		t.Fatalf("defaults differ from API.md/.env.sample: %+v", c)
+	}
+	// Each call hands out its own schedule: a caller changing it changes no other.
+	Defaults().SendRetrySchedule[0] = time.Hour
+	if Defaults().SendRetrySchedule[0] != time.Minute {
+		t.Fatal("Defaults shares its retry schedule")
 	}
 }
 
@@ -40,8 +57,10 @@ func TestParseEverything(t *testing.T) {
 		"DATABASE_URL":             pgURL,
 		"REDIS_URL":                redisURL,
 		"HTTP_ADDR":                ":9090",
-		"SMTP_URL":                 "smtp://bob:p%40ss@mail.example.com:2525?starttls=required",
+		"SMTP_URL":                 "smtp://bob:p%40ss@mail.example.com:2525?starttls=required&auth=plain",
 		"MAIL_FROM":                "Herald <herald@example.com>",
+		"SMTP_HELO_NAME":           "mta.example.com",
+		"SEND_RETRY_SCHEDULE":      " 30s, 2m,1h ",
 		"PUBLIC_BASE_URL":          "https://herald.example.com/",
 		"LOG_LEVEL":                "DEBUG",
 		"LOG_FORMAT":               "console",
@@ -60,53 +79,179 @@ func TestParseEverything(t *testing.T) {
 	}
 	want := Config{
 		DatabaseURL: pgURL, RedisURL: redisURL, HTTPAddr: ":9090",
-		SMTP:          SMTP{Host: "mail.example.com", Port: 2525, Username: "bob", Password: "p@ss", TLS: StartTLSRequired},
-		MailFrom:      "Herald <herald@example.com>",
-		PublicBaseURL: "https://herald.example.com",
-		LogLevel:      "debug", LogFormat: "console",
+		SMTP:              mail.Endpoint{Host: "mail.example.com", Port: 2525, Username: "bob", Password: "p@ss", TLS: mail.STARTTLSRequired, Auth: "PLAIN"},
+		MailFrom:          "Herald <herald@example.com>",
+		SMTPHELOName:      "mta.example.com",
+		SendRetrySchedule: []time.Duration{30 * time.Second, 2 * time.Minute, time.Hour},
+		PublicBaseURL:     "https://herald.example.com",
+		LogLevel:          "debug", LogFormat: "console",
 		SendConcurrency: 16, SendRate: 2.5, SendFailurePauseRatio: 1,
 		TokenTTL: 2 * time.Hour, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
 	}
-	if s := c.SMTP.String(); strings.Contains(s, "p@ss") || !strings.Contains(s, "mail.example.com:2525") {
+	if s := c.SMTP.String(); strings.Contains(s, "p@ss") || strings.Contains(s, "p%40ss") || !strings.Contains(s, "mail.example.com:2525") {
 		t.Fatalf("SMTP.String() = %q: must name the server and hide the password", s)
 	}
 }
 
+// SMTP_URL is parsed by mail.ParseURL, the one parser: what it accepts the
+// configuration accepts, with the same defaults.
 func TestParseSMTP(t *testing.T) {
 	tests := []struct {
 		url  string
-		want SMTP
+		want mail.Endpoint
 		err  string
 	}{
-		{"smtp://127.0.0.1:2525", SMTP{Host: "127.0.0.1", Port: 2525, TLS: StartTLSOpportunistic}, ""},
-		{"smtp://mail.example.com", SMTP{Host: "mail.example.com", Port: 587, TLS: StartTLSOpportunistic}, ""},
-		{"smtps://u:p@mail.example.com", SMTP{Host: "mail.example.com", Port: 465, Username: "u", Password: "p", TLS: ImplicitTLS}, ""},
-		{"smtp://h:25?starttls=none", SMTP{Host: "h", Port: 25, TLS: NoTLS}, ""},
-		{"smtps://h?starttls=required", SMTP{}, "does not apply to smtps"},
-		{"smtp://h?starttls=maybe", SMTP{}, "starttls must be"},
-		{"smtp://h?tls=1", SMTP{}, "unknown parameter"},
-		{"http://h", SMTP{}, "scheme must be smtp or smtps"},
-		{"smtp://:25", SMTP{}, "must name a host"},
-		{"smtp://h:99999", SMTP{}, "port must be"},
+		{"smtp://127.0.0.1:2525", mail.Endpoint{Host: "127.0.0.1", Port: 2525, TLS: mail.STARTTLSOpportunistic}, ""},
+		{"smtp://mail.example.com", mail.Endpoint{Host: "mail.example.com", Port: 587, TLS: mail.STARTTLSOpportunistic}, ""},
+		{"smtps://u:p@mail.example.com", mail.Endpoint{Host: "mail.example.com", Port: 465, Username: "u", Password: "p", TLS: mail.ImplicitTLS}, ""},
+		{"smtp://h:25?starttls=none", mail.Endpoint{Host: "h", Port: 25, TLS: mail.STARTTLSNone}, ""},
+		{"smtp://h:25?starttls=off", mail.Endpoint{Host: "h", Port: 25, TLS: mail.STARTTLSNone}, ""},
+		{"smtp://h?starttls=opportunistic", mail.Endpoint{Host: "h", Port: 587, TLS: mail.STARTTLSOpportunistic}, ""},
+		{"smtp://h?starttls=Required", mail.Endpoint{Host: "h", Port: 587, TLS: mail.STARTTLSRequired}, ""},
+		{"smtp://u:p@h?auth=login", mail.Endpoint{Host: "h", Port: 587, Username: "u", Password: "p", Auth: "LOGIN"}, ""},
+		{"smtp://u:p@h?auth=XOAUTH2&starttls=required", mail.Endpoint{Host: "h", Port: 587, Username: "u", Password: "p", Auth: "XOAUTH2", TLS: mail.STARTTLSRequired}, ""},
+		{"smtps://h?starttls=required", mail.Endpoint{}, "does not apply to smtps"},
+		{"smtp://h?starttls=maybe", mail.Endpoint{}, "starttls must be"},
+		{"smtp://u:p@h?auth=digest-md5", mail.Endpoint{}, "auth must be one of"},
+		{"smtp://h?auth=plain", mail.Endpoint{}, "needs a user"},
+		{"smtp://h?tls=1", mail.Endpoint{}, "unknown parameter"},
+		{"http://h", mail.Endpoint{}, "scheme must be smtp or smtps"},
+		{"smtp://:25", mail.Endpoint{}, "must name a host"},
+		{"smtp://h:99999", mail.Endpoint{}, "port must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			got, err := parseSMTP(tt.url)
+			c, err := Parse(env(map[string]string{"SMTP_URL": tt.url}))
 			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("err = %v, want it to contain %q", err, tt.err)
+				if err == nil || !strings.HasPrefix(err.Error(), "config: SMTP_URL: ") || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want SMTP_URL's error containing %q", err, tt.err)
 				}
 				return
 			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			if err != nil || c.SMTP != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", c.SMTP, err, tt.want)
 			}
 		})
 	}
+}
+
+func TestParseHELOName(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		needs []Need
+		want  string // SMTPHELOName, or the whole error
+		err   bool
+	}{
+		{"explicit", map[string]string{"SMTP_URL": "smtp://h", "SMTP_HELO_NAME": "mta.example.com", "MAIL_FROM": "herald@localhost"}, []Need{NeedSMTP}, "mta.example.com", false},
+		{"address literal", map[string]string{"SMTP_HELO_NAME": "[192.0.2.1]"}, nil, "[192.0.2.1]", false},
+		{"IPv6 literal", map[string]string{"SMTP_HELO_NAME": "[IPv6:2001:db8::1]"}, nil, "[IPv6:2001:db8::1]", false},
+		{"from MAIL_FROM", map[string]string{"MAIL_FROM": "Herald <herald@news.example.com>"}, nil, "news.example.com", false},
+		{"bare MAIL_FROM domain, mail not needed", map[string]string{"MAIL_FROM": "herald@localhost", "DATABASE_URL": pgURL}, []Need{NeedDatabase}, "", false},
+		{"explicit bare", map[string]string{"SMTP_HELO_NAME": "vm"}, nil,
+			`config: SMTP_HELO_NAME: "vm" is not a fully qualified domain name such as mail.example.com`, true},
+		{"explicit bad literal", map[string]string{"SMTP_HELO_NAME": "[192.0.2.999]"}, nil,
+			`config: SMTP_HELO_NAME: "[192.0.2.999]" is not an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]`, true},
+		{"bare MAIL_FROM domain, mail needed", map[string]string{"SMTP_URL": "smtp://h", "MAIL_FROM": "Herald <herald@localhost>"}, []Need{NeedSMTP},
+			`config: SMTP_HELO_NAME: not set, and MAIL_FROM's domain "localhost" is not a fully qualified domain name: set SMTP_HELO_NAME or use a fully qualified MAIL_FROM`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse(env(tt.env), tt.needs...)
+			if tt.err {
+				if err == nil || err.Error() != tt.want {
+					t.Fatalf("err = %v\nwant %s", err, tt.want)
+				}
+				return
+			}
+			if err != nil || c.SMTPHELOName != tt.want {
+				t.Fatalf("SMTPHELOName = %q, %v; want %q", c.SMTPHELOName, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseCAFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(good, testCA(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(env(map[string]string{"SMTP_TLS_CA_FILE": good}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPRootCAs == nil {
+		t.Fatal("no pool")
+	}
+	sys, _ := x509.SystemCertPool()
+	if sys != nil && c.SMTPRootCAs.Equal(sys) {
+		t.Fatal("the pool lacks the file's certificate")
+	}
+
+	empty := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(empty, []byte("# nothing here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.pem"), "config: SMTP_TLS_CA_FILE: read CA file: open " + filepath.Join(dir, "missing.pem")},
+		{empty, "config: SMTP_TLS_CA_FILE: CA file " + empty + " holds no PEM certificate"},
+		{dir, "config: SMTP_TLS_CA_FILE: read CA file: read " + dir},
+	} {
+		// A set but broken file is refused whatever the sub-command needs.
+		_, err := Parse(env(map[string]string{"SMTP_TLS_CA_FILE": tt.file}), NeedDatabase)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.file, err, tt.want)
+		}
+	}
+}
+
+func TestParseRetrySchedule(t *testing.T) {
+	c, err := Parse(env(map[string]string{"SEND_RETRY_SCHEDULE": "1m"}))
+	if err != nil || !slices.Equal(c.SendRetrySchedule, []time.Duration{time.Minute}) {
+		t.Fatalf("one step: %v, %v", c.SendRetrySchedule, err)
+	}
+	for _, tt := range []struct{ v, want string }{
+		{"1m,5m,5m", "config: SEND_RETRY_SCHEDULE: must be strictly increasing (each the delay after the first attempt); 5m0s does not follow 5m0s"},
+		{"1h,30m", "config: SEND_RETRY_SCHEDULE: must be strictly increasing (each the delay after the first attempt); 30m0s does not follow 1h0m0s"},
+		{"1m,,5m", `config: SEND_RETRY_SCHEDULE: must be comma-separated positive durations such as 1m,5m,15m,1h; "" is not one`},
+		{"1m,5", `config: SEND_RETRY_SCHEDULE: must be comma-separated positive durations such as 1m,5m,15m,1h; "5" is not one`},
+		{"0s,1m", `config: SEND_RETRY_SCHEDULE: must be comma-separated positive durations such as 1m,5m,15m,1h; "0s" is not one`},
+		{"-1m", `config: SEND_RETRY_SCHEDULE: must be comma-separated positive durations such as 1m,5m,15m,1h; "-1m" is not one`},
+		{"1m;5m", `config: SEND_RETRY_SCHEDULE: must be comma-separated positive durations such as 1m,5m,15m,1h; "1m;5m" is not one`},
+	} {
+		_, err := Parse(env(map[string]string{"SEND_RETRY_SCHEDULE": tt.v}))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%q: err = %v\nwant %s", tt.v, err, tt.want)
+		}
+	}
+}
+
+// testCA is a self-signed CA certificate in PEM, as an operator would hand
+// over the certificate of a relay's private CA.
+func testCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "Herald config test CA"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageCertSign,
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 func TestParseErrors(t *testing.T) {
@@ -140,7 +285,13 @@ func TestParseErrors(t *testing.T) {
 		{"redis scheme", map[string]string{"REDIS_URL": "127.0.0.1:6379"}, nil, "config: REDIS_URL: must be a Redis URL such as redis://host:6379/0"},
 		{"redis db", map[string]string{"REDIS_URL": "redis://h:6379/x"}, nil, "config: REDIS_URL: is not a valid Redis URL (redis://[user:pass@]host:port/db)"},
 		{"smtp malformed even when not needed", map[string]string{"SMTP_URL": "smtp://h?starttls=yes"}, []Need{NeedDatabase},
-			`config: DATABASE_URL: required, not set; config: SMTP_URL: starttls must be required, opportunistic or none, got "yes"`},
+			`config: DATABASE_URL: required, not set; config: SMTP_URL: starttls must be none, opportunistic or required, got "yes"`},
+		{"smtp url unparsable, password kept out", map[string]string{"SMTP_URL": "smtp://u:topsecret%zz@h"}, nil,
+			"config: SMTP_URL: must be a URL such as smtp://user:pass@host:587 or smtps://host:465"},
+		{"smtp bad port, password kept out", map[string]string{"SMTP_URL": "smtp://u:topsecret@h:70000"}, nil,
+			`config: SMTP_URL: port must be a number from 1 to 65535, got "70000"`},
+		{"smtp bad auth, password kept out", map[string]string{"SMTP_URL": "smtp://u:topsecret@h?auth=kerberos"}, nil,
+			`config: SMTP_URL: auth must be one of plain|plain-noenc|login|login-noenc|cram-md5|xoauth2|ntlm|scram-sha-1|scram-sha-1-plus|scram-sha-256|scram-sha-256-plus, got "kerberos"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,241 @@
+package app_test
+
+import (
+	"bytes"
+	"io"
+	"mime/quotedprintable"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/mtatest"
+	"github.com/heraldmail/herald/internal/testenv"
+)
+
+var tokenInLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
+
+type attempt struct {
+	Email          string     `json:"email"`
+	Status         string     `json:"status"`
+	ServerResponse string     `json:"server_response"`
+	Attempt        int        `json:"attempt"`
+	AttemptedAt    time.Time  `json:"attempted_at"`
+	Final          bool       `json:"final"`
+	RetryAt        *time.Time `json:"retry_at"`
+}
+
+// Herald against Debian's Postfix as a strict receiver would run it:
+// strict_rfc821_envelopes, a fully qualified HELO required, STARTTLS with a
+// private CA that Herald trusts through SMTP_TLS_CA_FILE, postgrey
+// greylisting one recipient and another refused with 550. The account mail
+// and the mailing cross it; the greylisted delivery is deferred, survives
+// a restart of Herald and is delivered on the retry schedule; the refused
+// one fails once, final; the once mailing completes only after the
+// greylisted delivery.
+func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
+	t.Parallel()
+	mta := mtatest.Start(t, mtatest.Options{GreylistDelay: 2 * time.Second})
+	env := apptest.Start(t, apptest.WithEnv(
+		"SMTP_URL", mta.URL(),
+		"SMTP_TLS_CA_FILE", mta.CAFile(),
+		"MAIL_FROM", "Herald News <news@herald.test>",
+		"SEND_RETRY_SCHEDULE", "4s,8s,1h",
+	))
+
+	// The verification mail crosses the relay (its envelope and HELO
+	// would be refused otherwise) and names the sender's domain.
+	owner := testenv.Name("owner") + "@" + mtatest.Domain
+	const pw = "correct horse battery"
+	res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": owner, "password": pw, "name": "Owner"})
+	if res.Status != 201 {
+		t.Fatalf("register: %d %s", res.Status, res.Body)
+	}
+	verification := waitDelivered(t, mta, owner, 1, 30*time.Second)[0]
+	checkDelivered(t, verification)
+	body := verification.Body
+	if strings.EqualFold(verification.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		var err error
+		if body, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := tokenInLink.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no link in the verification mail:\n%s", body)
+	}
+	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": string(m[1])}); res.Status != 200 {
+		t.Fatalf("verify: %d %s", res.Status, res.Body)
+	}
+	res = env.Do("POST", "/api/v1/auth/login", map[string]string{"email": owner, "password": pw})
+	var login struct {
+		Token string `json:"token"`
+	}
+	res.Decode(t, &login)
+	auth := apptest.Bearer(login.Token)
+	create := func(path string, body any) uuid.UUID {
+		t.Helper()
+		res := env.Do("POST", path, body, auth...)
+		if res.Status != 201 {
+			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
+		}
+		var out struct {
+			ID uuid.UUID `json:"id"`
+		}
+		res.Decode(t, &out)
+		return out.ID
+	}
+
+	ok := "reader@" + mtatest.Domain
+	clients := []uuid.UUID{
+		create("/api/v1/clients", map[string]any{"email": ok, "full_name": "Reader"}),
+		create("/api/v1/clients", map[string]any{"email": mtatest.RejectRecipient, "full_name": "Nobody"}),
+		create("/api/v1/clients", map[string]any{"email": mtatest.GreyRecipient, "full_name": "Grey"}),
+	}
+	msg := create("/api/v1/messages", map[string]any{"subject": "Спасибо — thank you", "body": "Hello from Herald.\nСтрока по-русски.\n"})
+	// A once mailing whose window is open: the scheduler runs it at once.
+	now := time.Now().UTC().Truncate(time.Second)
+	mailing := create("/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": clients,
+		"start_at": now.Add(-time.Minute).Format(time.RFC3339), "end_at": now.Add(time.Hour).Format(time.RFC3339),
+		"periodicity": "once", "timezone": "UTC"})
+	path := "/api/v1/mailings/" + mailing.String()
+
+	attempts := func() map[string][]attempt {
+		t.Helper()
+		res := env.Do("GET", path+"/attempts", nil, auth...)
+		if res.Status == 404 {
+			return nil // the read model has not shown the mailing yet
+		}
+		if res.Status != 200 {
+			t.Fatalf("attempts: %d %s", res.Status, res.Body)
+		}
+		var page struct {
+			Items []attempt `json:"items"`
+		}
+		res.Decode(t, &page)
+		per := map[string][]attempt{}
+		for _, a := range page.Items {
+			per[a.Email] = append(per[a.Email], a)
+		}
+		return per
+	}
+	status := func() string {
+		t.Helper()
+		var m struct {
+			Status string `json:"status"`
+		}
+		if res := env.Do("GET", path, nil, auth...); res.Status == 200 {
+			res.Decode(t, &m)
+		}
+		return m.Status
+	}
+
+	// The first pass: delivered, refused for good, greylisted and deferred.
+	var per map[string][]attempt
+	eventually(t, "every client attempted once", 30*time.Second, func() bool {
+		per = attempts()
+		return len(per) == 3
+	})
+	if as := per[ok]; len(as) != 1 || as[0].Status != "success" || !as[0].Final {
+		t.Fatalf("%s: %+v", ok, as)
+	}
+	if as := per[mtatest.RejectRecipient]; len(as) != 1 || as[0].Status != "failure" || !as[0].Final || as[0].RetryAt != nil ||
+		!strings.HasPrefix(as[0].ServerResponse, "550 5.1.1") {
+		t.Fatalf("%s: %+v, want one final 550 5.1.1", mtatest.RejectRecipient, as)
+	}
+	grey := per[mtatest.GreyRecipient]
+	if len(grey) != 1 || grey[0].Status != "failure" || grey[0].Final || grey[0].RetryAt == nil ||
+		!strings.HasPrefix(grey[0].ServerResponse, "450 4.2.0") || !grey[0].RetryAt.Equal(grey[0].AttemptedAt.Add(4*time.Second)) {
+		t.Fatalf("%s: %+v, want a 450 4.2.0 deferred 4 s", mtatest.GreyRecipient, grey)
+	}
+	eventually(t, "the mailing started", 10*time.Second, func() bool { return status() == "started" })
+
+	// Herald restarts while the delivery is deferred: the retry is in the
+	// store, not in the process.
+	env.Restart()
+
+	eventually(t, "the greylisted delivery retried", 30*time.Second, func() bool {
+		per = attempts()
+		return len(per[mtatest.GreyRecipient]) == 2
+	})
+	retry := per[mtatest.GreyRecipient][1]
+	if retry.Status != "success" || !retry.Final || retry.Attempt != 2 || retry.RetryAt != nil ||
+		retry.AttemptedAt.Before(*grey[0].RetryAt) {
+		t.Fatalf("retry %+v, want a final success not before %v", retry, grey[0].RetryAt)
+	}
+	eventually(t, "the mailing completed", 30*time.Second, func() bool { return status() == "completed" })
+
+	// At the receiver: one copy for each accepted recipient, none for the
+	// refused one, every one over TLS with the configured names.
+	for _, rcpt := range []string{ok, mtatest.GreyRecipient} {
+		got := waitDelivered(t, mta, rcpt, 1, 10*time.Second)
+		if len(got) != 1 {
+			t.Fatalf("%s received %d copies", rcpt, len(got))
+		}
+		checkDelivered(t, got[0])
+		if id := got[0].Header.Get("Message-Id"); !strings.Contains(id, "."+clientOf(t, clients, rcpt, ok).String()+"@herald.test>") {
+			t.Fatalf("%s: Message-ID %q, want the delivery key at the sender's domain", rcpt, id)
+		}
+	}
+	if got := mta.MessagesTo(t, mtatest.RejectRecipient); len(got) != 0 {
+		t.Fatalf("the refused recipient has %d messages", len(got))
+	}
+	if as := attempts()[ok]; len(as) != 1 {
+		t.Fatalf("%s attempted %d times", ok, len(as))
+	}
+}
+
+func clientOf(t *testing.T, clients []uuid.UUID, rcpt, ok string) uuid.UUID {
+	t.Helper()
+	switch rcpt {
+	case ok:
+		return clients[0]
+	case mtatest.RejectRecipient:
+		return clients[1]
+	case mtatest.GreyRecipient:
+		return clients[2]
+	}
+	t.Fatalf("unknown recipient %s", rcpt)
+	return uuid.Nil
+}
+
+// checkDelivered checks what Postfix recorded of the session: the envelope
+// sender, the HELO name (MAIL_FROM's domain), TLS, and the Message-ID's
+// domain.
+func checkDelivered(t *testing.T, d mtatest.Delivered) {
+	t.Helper()
+	if d.Sender != "news@herald.test" {
+		t.Fatalf("envelope sender %q", d.Sender)
+	}
+	received := d.Header.Get("Received")
+	if !strings.HasPrefix(received, "from herald.test ") || !strings.Contains(received, "with ESMTPS") {
+		t.Fatalf("Received: %s\nwant HELO herald.test over TLS", received)
+	}
+	if id := d.Header.Get("Message-Id"); !strings.HasSuffix(id, "@herald.test>") {
+		t.Fatalf("Message-ID %q not at the sender's domain", id)
+	}
+}
+
+func waitDelivered(t *testing.T, mta *mtatest.MTA, rcpt string, n int, timeout time.Duration) []mtatest.Delivered {
+	t.Helper()
+	var got []mtatest.Delivered
+	eventually(t, "delivery to "+rcpt, timeout, func() bool {
+		got = mta.MessagesTo(t, rcpt)
+		return len(got) >= n
+	})
+	return got
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
