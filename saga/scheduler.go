@@ -463,16 +463,16 @@ SELECT least((SELECT min(due_at) FROM saga_schedule
 // handled. Rows another scheduler holds are skipped (SKIP LOCKED), never
 // waited for.
 func (s *Scheduler) Tick(ctx context.Context) (int, error) {
-	total, err := s.RetryDeferred(ctx)
-	for err == nil {
-		var n int
-		n, err = s.claimBatch(ctx)
+	// A run that could not be handed back (Redis down, say) is retried on
+	// its own; the schedule's rows are claimed all the same.
+	total, retryErr := s.RetryDeferred(ctx)
+	for {
+		n, err := s.claimBatch(ctx)
 		total += n
-		if n < s.cfg.Batch {
-			break
+		if err != nil || n < s.cfg.Batch {
+			return total, errors.Join(retryErr, err)
 		}
 	}
-	return total, err
 }
 
 // RetryDeferred hands to the senders every run parked with deferred
