@@ -83,8 +83,8 @@ func (h *UserHandler) FindByEmail(ctx context.Context, email string) (*domain.Us
 	return h.Load(ctx, id)
 }
 
-// Register is the command of POST /auth/register; the HTTP layer hashed the
-// password and made the verification token.
+// Register is the command of a registration; the identity service hashed
+// the password and made the verification token.
 type Register struct {
 	Account       domain.NewAccount
 	VerifyHash    string
@@ -161,8 +161,11 @@ func (h *UserHandler) create(ctx context.Context, meta domain.Metadata, u *domai
 
 // update loads the account, lets decide record changes and commits them with
 // the claims and releases decide returns. A decision that records nothing
-// answers the stream's current state without writing.
+// answers the stream's current state without writing. authorize, when not
+// nil, may refuse the actor against the loaded account before the If-Match
+// check, as the resource handlers do: who may act is answered first.
 func (h *UserHandler) update(ctx context.Context, id uuid.UUID, ifMatch int64, meta domain.Metadata,
+	authorize func(u *domain.User) error,
 	decide func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error),
 ) (*domain.User, eventstore.Result, error) {
 	var u *domain.User
@@ -171,6 +174,11 @@ func (h *UserHandler) update(ctx context.Context, id uuid.UUID, ifMatch int64, m
 		var err error
 		if u, last, err = h.Load(ctx, id); err != nil {
 			return eventstore.Result{}, err
+		}
+		if authorize != nil {
+			if err := authorize(u); err != nil {
+				return eventstore.Result{}, err
+			}
 		}
 		if ifMatch >= 0 && u.Version() != ifMatch {
 			return eventstore.Result{}, eventstore.ErrConcurrency
@@ -217,7 +225,7 @@ func (h *UserHandler) VerifyEmail(ctx context.Context, meta domain.Metadata, tok
 	if err != nil {
 		return nil, eventstore.Result{}, err
 	}
-	return h.update(ctx, id, NoIfMatch, meta, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
+	return h.update(ctx, id, NoIfMatch, meta, nil, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
 		if err := u.VerifyEmail(tokenHash, h.now()); err != nil {
 			return nil, nil, err
 		}
@@ -227,7 +235,7 @@ func (h *UserHandler) VerifyEmail(ctx context.Context, meta domain.Metadata, tok
 
 // RequestPasswordReset issues a reset token to the account of email, which
 // replaces (and releases) an earlier one. An unknown email is not an error:
-// the answer is nil, so the HTTP layer answers the same either way.
+// the answer is nil, so the caller answers the same either way.
 func (h *UserHandler) RequestPasswordReset(ctx context.Context, meta domain.Metadata, email, tokenHash string, expires time.Time) (*domain.User, error) {
 	found, _, err := h.FindByEmail(ctx, email)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -236,7 +244,7 @@ func (h *UserHandler) RequestPasswordReset(ctx context.Context, meta domain.Meta
 	if err != nil {
 		return nil, err
 	}
-	u, _, err := h.update(ctx, found.ID(), NoIfMatch, meta, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
+	u, _, err := h.update(ctx, found.ID(), NoIfMatch, meta, nil, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
 		var rel []eventstore.Release
 		if old := u.PendingReset(); old != "" {
 			rel = append(rel, eventstore.Release{Scope: domain.ResetTokenClaimScope, Key: old})
@@ -255,7 +263,7 @@ func (h *UserHandler) ResetPassword(ctx context.Context, meta domain.Metadata, t
 	if err != nil {
 		return nil, eventstore.Result{}, err
 	}
-	return h.update(ctx, id, NoIfMatch, meta, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
+	return h.update(ctx, id, NoIfMatch, meta, nil, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
 		pendingVerify := u.PendingVerify()
 		if err := u.ResetPassword(tokenHash, newHash, h.now()); err != nil {
 			return nil, nil, err
@@ -269,18 +277,46 @@ func (h *UserHandler) ResetPassword(ctx context.Context, meta domain.Metadata, t
 }
 
 // Block stops the account from logging in. ifMatch is the version the
-// caller read, or NoIfMatch. Ending its sessions is the caller's next step.
+// caller read, or NoIfMatch. meta.ActorID is who blocks: nobody blocks
+// themselves (the last superuser could lock everyone out), and only a
+// superuser blocks a superuser. Both are decided on the accounts as loaded
+// for this attempt, so no change between a check and the append slips
+// through. Ending its sessions is the caller's next step.
 func (h *UserHandler) Block(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (*domain.User, eventstore.Result, error) {
-	return h.update(ctx, id, ifMatch, meta, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
-		return nil, nil, u.Block()
-	})
+	return h.update(ctx, id, ifMatch, meta, h.mayToggle(ctx, meta.ActorID, true),
+		func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
+			return nil, nil, u.Block()
+		})
 }
 
-// Activate lets a blocked account log in again.
+// Activate lets a blocked account log in again; only a superuser activates
+// a superuser.
 func (h *UserHandler) Activate(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (*domain.User, eventstore.Result, error) {
-	return h.update(ctx, id, ifMatch, meta, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
-		return nil, nil, u.Activate()
-	})
+	return h.update(ctx, id, ifMatch, meta, h.mayToggle(ctx, meta.ActorID, false),
+		func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
+			return nil, nil, u.Activate()
+		})
+}
+
+// mayToggle is the rule of Block (block true) and Activate for actor. The
+// actor's superuser status comes from the actor's own events, not from what
+// the caller believed: an actor that is no account is no superuser.
+func (h *UserHandler) mayToggle(ctx context.Context, actor uuid.UUID, block bool) func(target *domain.User) error {
+	return func(target *domain.User) error {
+		if target.Superuser() {
+			a, _, err := h.Load(ctx, actor)
+			if err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
+			if err != nil || !a.Superuser() {
+				return domain.Forbidden("only a superuser blocks or activates a superuser")
+			}
+		}
+		if block && target.ID() == actor {
+			return domain.Conflict("you cannot block yourself")
+		}
+		return nil
+	}
 }
 
 // SetGroups replaces the account's groups; every group must exist.
@@ -288,7 +324,7 @@ func (h *UserHandler) SetGroups(ctx context.Context, meta domain.Metadata, id uu
 	if err := h.groups.CheckGroupsExist(ctx, groups); err != nil {
 		return nil, eventstore.Result{}, err
 	}
-	return h.update(ctx, id, ifMatch, meta, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
+	return h.update(ctx, id, ifMatch, meta, nil, func(u *domain.User) ([]eventstore.Claim, []eventstore.Release, error) {
 		return nil, nil, u.SetGroups(groups)
 	})
 }
