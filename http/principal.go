@@ -6,33 +6,15 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/identity"
 )
 
-// Principal is the authenticated caller of a request.
-type Principal struct {
-	UserID      uuid.UUID
-	Email       string
-	IsStaff     bool
-	IsSuperuser bool
-	Permissions map[string]bool // e.g. "mailings.toggle", "clients.view_all"
-	Groups      []string
-}
-
-// Authenticated reports whether p is a signed-in user (the zero Principal is
-// the anonymous caller).
-func (p Principal) Authenticated() bool { return p.UserID != uuid.Nil }
-
-// Has reports whether p holds perm; a superuser holds every permission.
-func (p Principal) Has(perm string) bool {
-	if !p.Authenticated() {
-		return false
-	}
-	return p.IsSuperuser || p.Permissions[perm]
-}
+// Principal is the authenticated caller of a request; the identity service
+// decides who that is.
+type Principal = identity.Principal
 
 // Authenticator turns a bearer token into the caller. The identity area
 // implements it. A token that is unknown, expired, revoked or belongs to a

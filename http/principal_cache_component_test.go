@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/identity"
 	"github.com/heraldmail/herald/internal/apptest"
 )
 
 // Cached principals never outlive what revoked them in this process, and
-// outlive a revocation made elsewhere by at most api.PrincipalCacheTTL.
+// outlive a revocation made elsewhere by at most identity.PrincipalCacheTTL.
 func TestIdentityPrincipalCacheBounds(t *testing.T) {
 	t.Parallel()
 	// The application's clock runs ahead on demand, so sessions are old
@@ -52,8 +52,8 @@ func TestIdentityPrincipalCacheBounds(t *testing.T) {
 			break
 		}
 		idWant(t, "before the TTL", res, 200)
-		if time.Since(revoked) > api.PrincipalCacheTTL+500*time.Millisecond {
-			t.Fatalf("a token revoked elsewhere still works %s later (TTL %s)", time.Since(revoked), api.PrincipalCacheTTL)
+		if time.Since(revoked) > identity.PrincipalCacheTTL+500*time.Millisecond {
+			t.Fatalf("a token revoked elsewhere still works %s later (TTL %s)", time.Since(revoked), identity.PrincipalCacheTTL)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

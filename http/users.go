@@ -1,7 +1,6 @@
 package http
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -10,6 +9,7 @@ import (
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/identity"
 )
 
 // The users endpoints of API.md: the staff list, one account, block,
@@ -46,19 +46,15 @@ func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	rows, err := id.queries.ListUsers(r.Context(), cur.After, limit+1)
+	items, err := id.svc.ListUsers(r.Context(), cur.After, limit+1)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = encodeCursor(usersCursor{After: rows[len(rows)-1].ID})
-	}
-	items := make([]userView, len(rows))
-	for i, u := range rows {
-		items[i] = viewOfRow(u)
+	if len(items) > limit {
+		items = items[:limit]
+		next = encodeCursor(usersCursor{After: items[len(items)-1].ID})
 	}
 	writePage(w, items, next)
 }
@@ -79,79 +75,38 @@ func (id *Identity) getUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	row, err := id.queries.User(r.Context(), uid)
-	if errors.Is(err, domain.ErrNotFound) {
-		// The read model may not have a just registered account yet.
-		v, err := id.view(r.Context(), uid)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
-		return
-	}
+	a, projected, err := id.svc.User(r.Context(), uid)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", etag(row.Version))
-	writeJSON(w, http.StatusOK, viewOfRow(row))
+	if projected {
+		w.Header().Set("ETag", etag(a.Version))
+	}
+	writeJSON(w, http.StatusOK, a)
 }
 
 // toggleUser runs block or activate for a staff member holding
-// users.toggle. Nobody blocks themselves (the last superuser could lock
-// everyone out), and only a superuser blocks or activates a superuser.
+// users.toggle; who may block whom beyond that is the command's rule.
 func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block bool) {
 	uid, ok := targetUser(w, r)
 	if !ok {
 		return
 	}
-	p := principal(r)
-	if !canToggleUser(p) {
+	if !canToggleUser(principal(r)) {
 		writeError(w, r, domain.Forbidden("blocking and activating users needs staff status and users.toggle"))
 		return
 	}
-	version, pinned, err := ifMatch(r)
-	if err != nil {
-		writeError(w, r, err)
+	version, ok := userIfMatch(w, r)
+	if !ok {
 		return
 	}
-	if !pinned {
-		version = commands.NoIfMatch
-	}
-	target, _, err := id.users.Load(r.Context(), uid)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if target.Superuser() && !p.IsSuperuser {
-		writeError(w, r, domain.Forbidden("only a superuser blocks or activates a superuser"))
-		return
-	}
-	var (
-		u   *domain.User
-		res eventstore.Result
-	)
+	toggle := id.svc.Activate
 	if block {
-		if uid == p.UserID {
-			writeError(w, r, domain.Conflict("you cannot block yourself"))
-			return
-		}
-		u, res, err = id.users.Block(r.Context(), identityMeta(r, p.UserID, "BlockUser"), uid, version)
-		if err == nil {
-			// The block is committed: end its sessions now, not when the
-			// read model catches up.
-			_, err = id.sessions.RevokeUser(r.Context(), uid, id.cfg.Now())
-		}
-	} else {
-		u, res, err = id.users.Activate(r.Context(), identityMeta(r, p.UserID, "ActivateUser"), uid, version)
+		toggle = id.svc.Block
 	}
-	id.principals.forgetUser(uid)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	id.answerUser(w, r, u, res)
+	a, res, err := toggle(r.Context(), identityMeta(r), uid, version)
+	answerUser(w, r, a, res, err)
 }
 
 func (id *Identity) blockUser(w http.ResponseWriter, r *http.Request)    { id.toggleUser(w, r, true) }
@@ -168,8 +123,7 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := principal(r)
-	if !canSetGroups(p) {
+	if !canSetGroups(principal(r)) {
 		writeError(w, r, domain.Forbidden("only a superuser changes group membership"))
 		return
 	}
@@ -178,29 +132,34 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	version, ok := userIfMatch(w, r)
+	if !ok {
+		return
+	}
+	a, res, err := id.svc.SetGroups(r.Context(), identityMeta(r), uid, req.Groups, version)
+	answerUser(w, r, a, res, err)
+}
+
+// userIfMatch is the If-Match version of a user command, or
+// commands.NoIfMatch when none was sent.
+func userIfMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	version, pinned, err := ifMatch(r)
 	if err != nil {
 		writeError(w, r, err)
-		return
+		return 0, false
 	}
 	if !pinned {
-		version = commands.NoIfMatch
+		return commands.NoIfMatch, true
 	}
-	u, res, err := id.users.SetGroups(r.Context(), identityMeta(r, p.UserID, "SetUserGroups"), uid, req.Groups, version)
-	id.principals.forgetUser(uid)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	id.answerUser(w, r, u, res)
+	return version, true
 }
 
-func (id *Identity) answerUser(w http.ResponseWriter, r *http.Request, u *domain.User, res eventstore.Result) {
-	v, err := id.viewOf(r.Context(), u, res.Version)
+// answerUser answers a user command with the account and its ETag.
+func answerUser(w http.ResponseWriter, r *http.Request, a identity.Account, res eventstore.Result, err error) {
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", etag(res.Version))
-	writeCommand(w, http.StatusOK, res, v)
+	writeCommand(w, http.StatusOK, res, a)
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/identity"
 	"github.com/heraldmail/herald/internal/password"
 	"github.com/heraldmail/herald/mail"
 	"github.com/heraldmail/herald/projections"
@@ -15,8 +17,8 @@ import (
 	api "github.com/heraldmail/herald/http"
 )
 
-// wireIdentity wires the identity area (issue 3): api.NewIdentity as module
-// and Authenticator, the users projector.
+// wireIdentity wires the identity area: the identity service as the API's
+// Authenticator, its HTTP door as a module, the users projector.
 //
 // BCRYPT_COST (4–31, default password.DefaultCost) sets the password hashing
 // cost; the tests set the minimum. Identity mails (verification, reset) use a
@@ -30,7 +32,7 @@ func wireIdentity(a *App) error {
 	if err != nil {
 		return err
 	}
-	var mailer api.Mailer = unconfiguredMailer{}
+	var mailer identity.Mailer = unconfiguredMailer{}
 	if a.Config.SMTP.Host != "" {
 		c, err := mail.NewClient(mail.Config{Endpoint: a.Config.SMTP, From: a.Config.MailFrom,
 			HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs, Concurrency: 2})
@@ -44,32 +46,49 @@ func wireIdentity(a *App) error {
 	if publicURL == "" {
 		publicURL = "http://" + a.Config.HTTPAddr // roles without the API never mail links
 	}
+	queries, err := projections.NewUserQueries(a.Pool)
+	if err != nil {
+		return err
+	}
 	sessions, err := projections.NewSessions(a.Pool)
 	if err != nil {
 		return err
 	}
-	id, err := api.NewIdentity(api.IdentityConfig{
-		Pool:          a.Pool,
-		Store:         a.Store,
+	users, err := commands.NewUserHandler(a.Store, queries, a.Now)
+	if err != nil {
+		return err
+	}
+	groups, err := commands.NewGroupHandler(a.Store)
+	if err != nil {
+		return err
+	}
+	svc, err := identity.New(identity.Config{
+		Users:         users,
+		Groups:        groups,
+		Accounts:      queries,
+		Sessions:      sessions,
 		Redis:         a.Redis,
 		Mailer:        mailer,
 		Hasher:        hasher,
 		PublicBaseURL: publicURL,
 		SessionTTL:    a.Config.TokenTTL,
 		VerifyTTL:     a.Config.TokenTTL,
-		Throttle:      api.ThrottleConfig{KeyPrefix: a.Config.BusTopicPrefix},
+		Throttle:      identity.ThrottleConfig{KeyPrefix: a.Config.BusTopicPrefix},
 		Now:           a.Now,
-		Logger:        a.Log,
 	})
 	if err != nil {
 		return err
 	}
-	a.closers = append(a.closers, func() error { id.Wait(); return nil })
+	door, err := api.NewIdentity(svc)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func() error { svc.Wait(); return nil })
 	a.Components = append(a.Components, Component{Name: "sessions.cleanup", Role: RoleAPI, Run: func(ctx context.Context) error {
 		return cleanSessions(ctx, a, sessions)
 	}})
-	a.Auth = id
-	a.Modules = append(a.Modules, id)
+	a.Auth = svc
+	a.Modules = append(a.Modules, door)
 	a.Projectors = append(a.Projectors, projections.NewUsers())
 	return nil
 }

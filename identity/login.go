@@ -1,0 +1,150 @@
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/internal/password"
+	"github.com/heraldmail/herald/projections"
+)
+
+// ErrBadCredentials refuses a login whose email or password is wrong,
+// without saying which.
+var ErrBadCredentials = errors.New("wrong email or password")
+
+var errNoSession = domain.NotFound("session")
+
+// Credentials are what a login sends, and the caller's address (the key of
+// the per-address throttle).
+type Credentials struct {
+	Email    string
+	Password string
+	Addr     string
+}
+
+// Session is a login's answer: the bearer token, when it expires and the
+// account.
+type Session struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      Account   `json:"user"`
+}
+
+// Login checks the password against the account's events (not a read model
+// that may lag, so a just verified or just blocked account is seen as it
+// is), then opens a session. It fails with *RateLimitedError while the email
+// or address is throttled, ErrBadCredentials, domain.ErrUserBlocked or
+// domain.ErrEmailNotVerified.
+func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
+	email := domain.NormalizeEmail(c.Email)
+	if err := s.throttle.check(ctx, email, c.Addr); err != nil {
+		return Session{}, err
+	}
+	u, _, err := s.cfg.Users.FindByEmail(ctx, email)
+	if errors.Is(err, domain.ErrNotFound) {
+		s.cfg.Hasher.CheckNothing(c.Password) // as slow as a wrong password
+		s.throttle.fail(ctx, email, c.Addr)
+		return Session{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	if err := s.cfg.Hasher.Check(u.PasswordHash(), c.Password); err != nil {
+		if errors.Is(err, password.ErrMismatch) {
+			s.throttle.fail(ctx, email, c.Addr)
+			err = ErrBadCredentials
+		}
+		return Session{}, err
+	}
+	if err := u.CanLogin(); err != nil {
+		return Session{}, err
+	}
+	token, hash := newToken()
+	now := s.cfg.Now().UTC()
+	expires := now.Add(s.cfg.SessionTTL).Truncate(time.Second)
+	if err := s.cfg.Sessions.Create(ctx, hash, u.ID(), now, expires); err != nil {
+		return Session{}, err
+	}
+	// A block or password reset that committed after the account was loaded
+	// above may have revoked the user's sessions before this one existed:
+	// look again now that it does, and end it if so. (Either this reload sees
+	// the change, or the change commits later and its revocation ends this
+	// session.)
+	if again, _, err := s.cfg.Users.Load(ctx, u.ID()); err != nil || !again.Active() || again.PasswordHash() != u.PasswordHash() {
+		if _, rerr := s.cfg.Sessions.Revoke(context.WithoutCancel(ctx), hash, now); rerr != nil {
+			zerolog.Ctx(ctx).Error().Err(rerr).Msg("revoke a session opened during a block")
+		}
+		switch {
+		case err != nil:
+			return Session{}, err
+		case !again.Active():
+			return Session{}, domain.ErrUserBlocked
+		}
+		return Session{}, ErrBadCredentials
+	}
+	s.throttle.succeed(ctx, email, c.Addr)
+	a, err := s.accountOf(ctx, u, u.Version())
+	if err != nil {
+		return Session{}, err
+	}
+	zerolog.Ctx(ctx).Info().Str("user_id", u.ID().String()).Msg("login")
+	return Session{Token: token, ExpiresAt: expires, User: a}, nil
+}
+
+// Logout ends the session of token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	hash := sha256.Sum256([]byte(token))
+	_, err := s.cfg.Sessions.Revoke(ctx, hash[:], s.cfg.Now())
+	s.principals.forgetToken(hash)
+	return err
+}
+
+// Authenticate resolves a bearer token into its Principal. A session lives
+// in the sessions table (revoked at once by logout, block and password
+// reset) joined with the users read model; when that model has not caught up
+// with the account yet, the account is rebuilt from its events. Good answers
+// are kept for a moment in the principal cache (see principalCache for the
+// staleness bounds). A token that lets nobody in fails with an error of
+// class domain.ErrNotFound.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	if !wellFormedToken(token) {
+		return Principal{}, errNoSession
+	}
+	hash := sha256.Sum256([]byte(token))
+	now := s.cfg.Now()
+	if p, ok := s.principals.get(hash, now); ok {
+		return p, nil
+	}
+	gen := s.principals.generation()
+	su, ok, err := s.cfg.Sessions.Lookup(ctx, hash[:], now)
+	if err != nil {
+		return Principal{}, err
+	}
+	if !ok {
+		return Principal{}, errNoSession
+	}
+	row := su.User
+	if row == nil {
+		a, err := s.Account(ctx, su.UserID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return Principal{}, errNoSession
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		if !a.IsActive {
+			return Principal{}, errNoSession
+		}
+		// Not cached: the read model will have the account in a moment.
+		return principalOf(&projections.UserRow{ID: a.ID, Email: a.Email, IsStaff: a.IsStaff, IsSuperuser: a.IsSuperuser,
+			Groups: a.Groups, Permissions: a.Permissions}), nil
+	}
+	p := principalOf(row)
+	s.principals.put(hash, gen, p, su.CreatedAt, su.ExpiresAt, now)
+	return p, nil
+}

@@ -1,0 +1,109 @@
+// Package identity is the identity application service: registration and
+// email verification, login with its throttling, sessions and the Principal
+// a token resolves to, password reset, blocking, activating and grouping
+// accounts, the tokens it mints (only their hashes are kept) and the
+// account mails with their templates. It decides; the HTTP door only turns
+// requests into its calls and its answers and errors into responses.
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/internal/password"
+	"github.com/heraldmail/herald/projections"
+)
+
+// Accounts reads the users read model (projections.UserQueries).
+type Accounts interface {
+	User(ctx context.Context, id uuid.UUID) (projections.UserRow, error)
+	ListUsers(ctx context.Context, after uuid.UUID, limit int) ([]projections.UserRow, error)
+}
+
+// Sessions is the login session table (projections.Sessions).
+type Sessions interface {
+	Create(ctx context.Context, tokenHash []byte, userID uuid.UUID, now, expires time.Time) error
+	Lookup(ctx context.Context, tokenHash []byte, now time.Time) (projections.SessionUser, bool, error)
+	Revoke(ctx context.Context, tokenHash []byte, now time.Time) (bool, error)
+	RevokeUser(ctx context.Context, userID uuid.UUID, now time.Time) (int64, error)
+}
+
+// Config is what the service is built from; the composition root fills it in.
+type Config struct {
+	Users    *commands.UserHandler
+	Groups   *commands.GroupHandler
+	Accounts Accounts
+	Sessions Sessions
+	Redis    *redis.Client // login throttling, shared by every API process
+	Mailer   Mailer
+	Hasher   *password.Hasher
+	// PublicBaseURL prefixes the links in verification and reset mails.
+	PublicBaseURL string
+	// SessionTTL is how long a login token works (default 24 h).
+	SessionTTL time.Duration
+	// VerifyTTL and ResetTTL bound the mailed tokens (default 24 h and 1 h).
+	VerifyTTL time.Duration
+	ResetTTL  time.Duration
+	// PrincipalTTL is how long an authenticated token's Principal is reused
+	// without a session lookup (0 means PrincipalCacheTTL, negative turns
+	// the cache off): the longest a token revoked by another process keeps
+	// working. Revocations made by this process take effect at once.
+	PrincipalTTL time.Duration
+	// Throttle bounds failed logins; zero values take the defaults of API.md.
+	Throttle ThrottleConfig
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Service is the identity application service.
+type Service struct {
+	cfg      Config
+	throttle *loginThrottle
+	// principals caches Authenticate's answers; nil when PrincipalTTL < 0.
+	principals *principalCache
+	bg         sync.WaitGroup
+}
+
+// New checks cfg and builds the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Users == nil || cfg.Groups == nil || cfg.Accounts == nil || cfg.Sessions == nil ||
+		cfg.Redis == nil || cfg.Mailer == nil || cfg.Hasher == nil {
+		return nil, errors.New("identity: needs the user and group handlers, the users read model, sessions, Redis, a mailer and a password hasher")
+	}
+	if cfg.PublicBaseURL == "" {
+		return nil, errors.New("identity: needs PUBLIC_BASE_URL for mailed links")
+	}
+	cfg.PublicBaseURL = strings.TrimRight(cfg.PublicBaseURL, "/")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 24 * time.Hour
+	}
+	if cfg.VerifyTTL <= 0 {
+		cfg.VerifyTTL = 24 * time.Hour
+	}
+	if cfg.ResetTTL <= 0 {
+		cfg.ResetTTL = time.Hour
+	}
+	cfg.Throttle.defaults()
+	var principals *principalCache
+	switch {
+	case cfg.PrincipalTTL == 0:
+		principals = newPrincipalCache(PrincipalCacheTTL)
+	case cfg.PrincipalTTL > 0:
+		principals = newPrincipalCache(cfg.PrincipalTTL)
+	}
+	return &Service{cfg: cfg, throttle: &loginThrottle{rdb: cfg.Redis, cfg: cfg.Throttle}, principals: principals}, nil
+}
+
+// Wait blocks until mails sent in the background after an answer are done
+// (shutdown and tests).
+func (s *Service) Wait() { s.bg.Wait() }
