@@ -2,18 +2,16 @@ package http
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
-
-	"github.com/heraldmail/herald/migrations"
 )
 
-// Checker is one readiness condition of /readyz.
+// Checker is one readiness condition of /readyz. The composition root
+// implements the probes of the infrastructure (PostgreSQL, Redis, pending
+// migrations); this package only runs them and answers.
 type Checker interface {
 	Name() string
 	Check(ctx context.Context) error
@@ -30,31 +28,6 @@ func (c checkFunc) Check(ctx context.Context) error { return c.fn(ctx) }
 // CheckFunc makes a Checker from a name and a function.
 func CheckFunc(name string, fn func(ctx context.Context) error) Checker {
 	return checkFunc{name: name, fn: fn}
-}
-
-// PostgresChecker pings the pool.
-func PostgresChecker(pool *pgxpool.Pool) Checker {
-	return CheckFunc("postgres", pool.Ping)
-}
-
-// RedisChecker runs ping (for go-redis: func(ctx) error { return c.Ping(ctx).Err() }).
-func RedisChecker(ping func(ctx context.Context) error) Checker {
-	return CheckFunc("redis", ping)
-}
-
-// MigrationsChecker fails while migrations are pending: the code then
-// expects tables that are not there yet.
-func MigrationsChecker(pool *pgxpool.Pool) Checker {
-	return CheckFunc("migrations", func(ctx context.Context) error {
-		n, err := migrations.Pending(ctx, pool)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%d migrations pending", n)
-		}
-		return nil
-	})
 }
 
 // checkTimeout bounds each readiness check: a probe must answer quickly.

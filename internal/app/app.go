@@ -93,11 +93,7 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Publisher.Close)
-	a.Checkers = []api.Checker{
-		api.PostgresChecker(d.Pool),
-		api.RedisChecker(func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }),
-		api.MigrationsChecker(d.Pool),
-	}
+	a.Checkers = readinessCheckers(d.Pool, d.Redis)
 	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports} {
 		if err := wire(a); err != nil {
 			a.Close()
