@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -96,7 +95,10 @@ func (b mailingBody) parse(complete bool) (mailingChange, error) {
 	return c, nil
 }
 
-func (h *Resources) mailingRow(ctx context.Context, o commands.Outcome[*domain.Mailing]) projections.MailingRow {
+// mailingRow is the answer of a mailing command: the mailing as the
+// command left it, in the read model's shape. Its next run follows from
+// that state (domain.NextRun), as the read model will show it.
+func mailingRow(o commands.Outcome[*domain.Mailing]) projections.MailingRow {
 	m := o.State
 	row := projections.MailingRow{ID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), ClientIDs: m.ClientIDs(),
 		StartAt: m.StartAt(), EndAt: m.EndAt(), Periodicity: string(m.Periodicity()), Timezone: m.Timezone(),
@@ -104,9 +106,9 @@ func (h *Resources) mailingRow(ctx context.Context, o commands.Outcome[*domain.M
 	if t := m.LastRunAt(); !t.IsZero() {
 		row.LastRunAt = &t
 	}
-	// The next run is the saga's business; show what the read model knows.
-	if cur, err := h.queries.GetMailing(ctx, projections.OwnerScope{All: true}, m.ID()); err == nil && m.Status() != domain.StatusCompleted {
-		row.NextRunAt = cur.NextRunAt
+	if t, ok := m.NextRun(o.UpdatedAt); ok {
+		t = t.UTC()
+		row.NextRunAt = &t
 	}
 	return row
 }
@@ -170,7 +172,7 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/mailings/"+out.State.ID().String())
-	answer(w, http.StatusCreated, out.Result, h.mailingRow(r.Context(), out))
+	answer(w, http.StatusCreated, out.Result, mailingRow(out))
 }
 
 func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
@@ -202,7 +204,7 @@ func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
-		answer(w, http.StatusOK, out.Result, h.mailingRow(r.Context(), out))
+		answer(w, http.StatusOK, out.Result, mailingRow(out))
 	}
 }
 
@@ -242,6 +244,6 @@ func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
-		answer(w, http.StatusOK, out.Result, h.mailingRow(r.Context(), out))
+		answer(w, http.StatusOK, out.Result, mailingRow(out))
 	}
 }

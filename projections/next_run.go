@@ -25,13 +25,10 @@ func (p MailingsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.Record
 	return nil
 }
 
-// refreshNextRun sets a mailing row's next_run_at as of at, by the schedule
-// arithmetic the saga uses: a mailing that never sent and whose window is
-// open runs at once; otherwise the next run on its schedule, none when it
-// is inactive, completed or past its end. The saga's schedule table is the
-// authority (a run it skips or fires late shows here at the next event);
-// this is the figure for readers. Only the event that just moved the row
-// (its version) recomputes it, so a redelivered older event changes nothing.
+// refreshNextRun sets a mailing row's next_run_at as of at, by
+// domain.NextRun (a run the saga skips or fires late shows here at the next
+// event). Only the event that just moved the row (its version) recomputes
+// it, so a redelivered older event changes nothing.
 func refreshNextRun(ctx context.Context, tx pgx.Tx, id uuid.UUID, version int64, at time.Time) error {
 	var (
 		start, end      time.Time
@@ -47,18 +44,14 @@ FROM mailings WHERE id = $1 AND version = $2`, id, version).Scan(&start, &end, &
 	if err != nil {
 		return err
 	}
+	loc, lerr := domain.LoadTimezone(tz)
+	if lerr != nil {
+		loc = time.UTC
+	}
 	var next *time.Time
-	if active && !deleted && status != string(domain.StatusCompleted) {
-		loc, lerr := domain.LoadTimezone(tz)
-		if lerr != nil {
-			loc = time.UTC
-		}
-		s := domain.Schedule{Start: start, End: end, Periodicity: domain.Periodicity(periodicity), Location: loc}
-		if status == string(domain.StatusCreated) && !at.Before(start) && at.Before(end) {
-			next = &at
-		} else if _, t, ok := s.After(at); ok {
-			next = &t
-		}
+	s := domain.Schedule{Start: start, End: end, Periodicity: domain.Periodicity(periodicity), Location: loc}
+	if t, ok := domain.NextRun(s, domain.MailingStatus(status), active && !deleted, at); ok {
+		next = &t
 	}
 	_, err = tx.Exec(ctx, `UPDATE mailings SET next_run_at = $2 WHERE id = $1`, id, next)
 	return err
