@@ -271,6 +271,35 @@ func (env *identityEnv) superuser(t *testing.T, email string) *domain.User {
 	return u
 }
 
+// account registers an account, in groups when some are given.
+func (env *identityEnv) account(t *testing.T, email string, groups ...string) *domain.User {
+	t.Helper()
+	u, err := env.register(t, email, "verify-"+email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) > 0 {
+		if u, _, err = env.users.SetGroups(context.Background(), meta, u.ID(), groups, commands.NoIfMatch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
+}
+
+// manager is a staff account holding users.toggle, as the HTTP policy
+// demands of whoever blocks: the command's rule is what stops it.
+func (env *identityEnv) manager(t *testing.T, email string) *domain.User {
+	t.Helper()
+	if _, err := env.groups.CreateDefaultGroups(context.Background(), meta); err != nil {
+		t.Fatal(err)
+	}
+	u := env.account(t, email, domain.GroupUsers, domain.GroupManagers)
+	if !u.Staff() {
+		t.Fatal("a manager is not staff")
+	}
+	return u
+}
+
 func actor(id uuid.UUID) domain.Metadata {
 	return domain.Metadata{ActorID: id, CorrelationID: uuid.New(), Command: "test"}
 }
@@ -282,16 +311,8 @@ func TestBlockRulesAreDecidedByTheCommand(t *testing.T) {
 	t.Parallel()
 	env := newIdentityEnv(t)
 	ctx := context.Background()
-	root := env.superuser(t, "root@example.com")
-	other := env.superuser(t, "other-root@example.com")
-	staff, err := env.register(t, "staff@example.com", "hs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := env.register(t, "plain@example.com", "hp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, other := env.superuser(t, "root@example.com"), env.superuser(t, "other-root@example.com")
+	staff, plain := env.manager(t, "staff@example.com"), env.account(t, "plain@example.com")
 
 	if _, _, err := env.users.Block(ctx, actor(staff.ID()), staff.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("staff blocks itself: %v", err)
@@ -335,12 +356,8 @@ func TestConcurrentTogglesOfASuperuserKeepTheRule(t *testing.T) {
 	t.Parallel()
 	env := newIdentityEnv(t)
 	ctx := context.Background()
-	target := env.superuser(t, "target@example.com")
-	root := env.superuser(t, "root@example.com")
-	staff, err := env.register(t, "staff@example.com", "hs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	target, root := env.superuser(t, "target@example.com"), env.superuser(t, "root@example.com")
+	staff := env.manager(t, "staff@example.com")
 	var wg sync.WaitGroup
 	var refused atomic.Int32
 	for i := range 16 {
