@@ -1,10 +1,12 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/identity"
 )
 
@@ -87,6 +89,28 @@ func (id *Identity) login(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, s)
+}
+
+// rateLimited answers a throttled login 429 rate_limited with Retry-After.
+type rateLimited struct{ *identity.RateLimitedError }
+
+func (rateLimited) Code() string { return CodeRateLimited }
+
+// loginProblem translates the refusals of a login; anything else goes to
+// writeError as it is.
+func loginProblem(err error) error {
+	var limited *identity.RateLimitedError
+	switch {
+	case errors.As(err, &limited):
+		return rateLimited{limited}
+	case errors.Is(err, identity.ErrBadCredentials):
+		return &ProblemError{Code: CodeUnauthenticated, Detail: "wrong email or password"}
+	case errors.Is(err, domain.ErrUserBlocked):
+		return &ProblemError{Code: CodeUserBlocked, Detail: "this account is blocked"}
+	case errors.Is(err, domain.ErrEmailNotVerified):
+		return &ProblemError{Code: CodeEmailNotVerified, Detail: "confirm your email address with the link mailed to you first"}
+	}
+	return err
 }
 
 // logout ends the session of the token the request carries.

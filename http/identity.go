@@ -52,25 +52,3 @@ func clientAddr(r *http.Request) string {
 	}
 	return host
 }
-
-// rateLimited answers a throttled login 429 rate_limited with Retry-After.
-type rateLimited struct{ *identity.RateLimitedError }
-
-func (rateLimited) Code() string { return CodeRateLimited }
-
-// loginProblem translates the refusals of a login; anything else goes to
-// writeError as it is.
-func loginProblem(err error) error {
-	var limited *identity.RateLimitedError
-	switch {
-	case errors.As(err, &limited):
-		return rateLimited{limited}
-	case errors.Is(err, identity.ErrBadCredentials):
-		return &ProblemError{Code: CodeUnauthenticated, Detail: "wrong email or password"}
-	case errors.Is(err, domain.ErrUserBlocked):
-		return &ProblemError{Code: CodeUserBlocked, Detail: "this account is blocked"}
-	case errors.Is(err, domain.ErrEmailNotVerified):
-		return &ProblemError{Code: CodeEmailNotVerified, Detail: "confirm your email address with the link mailed to you first"}
-	}
-	return err
-}
