@@ -221,8 +221,8 @@ func TestRecordAttemptsAndFinishRunAreIdempotent(t *testing.T) {
 	t.Parallel()
 	e := newRunsEnv(t)
 	m := e.mailing(t, true)
-	_, runID, err := e.runs.Dispatch(e.ctx, commands.DispatchMailing{MailingID: m, Owner: e.owner}, domain.Metadata{ActorID: e.owner})
-	if err != nil {
+	runID := uuid.Must(uuid.NewV7())
+	if _, _, err := e.runs.Dispatch(e.ctx, commands.DispatchMailing{MailingID: m, RunID: runID}, domain.Metadata{ActorID: e.owner}); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ := e.store.Load(e.ctx, runID)
