@@ -64,10 +64,41 @@ func eventID(runID uuid.UUID, what string) uuid.UUID {
 	return uuid.NewSHA1(runID, []byte(what))
 }
 
+// StartedEventID is the id of a run's run.started event: the causation of
+// everything the run records after it.
+func StartedEventID(runID uuid.UUID) uuid.UUID { return eventID(runID, "run.started") }
+
+// FinishedEventID is the id of a run's run.finished event. It is derived
+// from the run id, so a retried finish is stored once and the end of a run
+// is found by one index lookup however many deliveries the stream holds.
+func FinishedEventID(runID uuid.UUID) uuid.UUID { return eventID(runID, "run.finished") }
+
+// scheduleCause is the id of the mailing event that set the schedule a
+// run of the saga stands for: the mailing's creation, last update or last
+// enabling, whichever came last (nil if none is in recs).
+func scheduleCause(recs []domain.RecordedEvent) uuid.UUID {
+	for i := len(recs) - 1; i >= 0; i-- {
+		switch recs[i].Event.(type) {
+		case domain.MailingCreated, domain.MailingUpdated, domain.MailingEnabled:
+			return recs[i].EventID
+		}
+	}
+	return uuid.Nil
+}
+
+// causedBySchedule gives meta, when it names no cause, the schedule's.
+func causedBySchedule(meta domain.Metadata, recs []domain.RecordedEvent) domain.Metadata {
+	if meta.CausationID == uuid.Nil {
+		meta.CausationID = scheduleCause(recs)
+	}
+	return meta
+}
+
 // Dispatch starts a run (run.started on the run stream and mailing.started
 // on the mailing, in one transaction) and puts it on the command stream.
 // Dispatching a run that already started only enqueues it again, which is
-// how the saga recovers from a crash between the two steps.
+// how the saga recovers from a crash between the two steps. A scheduled run
+// with no cause in meta is caused by the event that set the schedule.
 func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Metadata) (eventstore.Result, uuid.UUID, error) {
 	runID := cmd.RunID
 	if runID == uuid.Nil {
@@ -78,9 +109,13 @@ func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Me
 	}
 	meta.Command = "DispatchMailing"
 	res, err := retry(false, func() (eventstore.Result, error) {
-		m, err := h.mailing(ctx, cmd.MailingID, cmd.Owner)
+		m, recs, err := h.mailing(ctx, cmd.MailingID, cmd.Owner)
 		if err != nil {
 			return eventstore.Result{}, err
+		}
+		meta := meta
+		if cmd.Trigger == domain.TriggerSchedule {
+			meta = causedBySchedule(meta, recs)
 		}
 		now := h.now()
 		due := cmd.DueAt
@@ -100,7 +135,7 @@ func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Me
 			{
 				Stream:   domain.Stream{Type: domain.RunStreamType, ID: runID},
 				Expected: eventstore.NoStream,
-				Events:   []domain.NewEvent{{ID: eventID(runID, "run.started"), Event: run.Changes()[0], Metadata: meta}},
+				Events:   []domain.NewEvent{{ID: StartedEventID(runID), Event: run.Changes()[0], Metadata: meta}},
 			},
 			{
 				Stream:   domain.Stream{Type: domain.MailingStreamType, ID: m.ID()},
@@ -123,13 +158,14 @@ func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Me
 }
 
 // SkipRun records that the scheduled run runID of a mailing, due at due,
-// is not made, with the reason.
+// is not made, with the reason; with no cause in meta, the schedule's.
 func (h *Runs) SkipRun(ctx context.Context, mailingID, runID uuid.UUID, due time.Time, reason string, meta domain.Metadata) (eventstore.Result, error) {
 	meta.Command = "SkipRun"
-	m, err := h.mailing(ctx, mailingID, uuid.Nil)
+	m, recs, err := h.mailing(ctx, mailingID, uuid.Nil)
 	if err != nil {
 		return eventstore.Result{}, err
 	}
+	meta = causedBySchedule(meta, recs)
 	run := domain.SkipRun(runID, m, due, h.now(), reason)
 	return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
 		Stream:   domain.Stream{Type: domain.RunStreamType, ID: runID},
@@ -138,7 +174,8 @@ func (h *Runs) SkipRun(ctx context.Context, mailingID, runID uuid.UUID, due time
 	}}})
 }
 
-// CompleteMailing records that a mailing will not send again.
+// CompleteMailing records that a mailing will not send again. With no
+// cause in meta (the end of its window passed), the schedule's is taken.
 func (h *Runs) CompleteMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error) {
 	meta.Command = "CompleteMailing"
 	return h.change(ctx, mailingID, meta, func(m *domain.Mailing) error { return m.Complete(h.now(), reason) })
@@ -150,9 +187,69 @@ func (h *Runs) PauseMailing(ctx context.Context, mailingID uuid.UUID, reason str
 	return h.change(ctx, mailingID, meta, func(m *domain.Mailing) error { return m.Pause(reason) })
 }
 
+// Attempt is one delivery attempt to record, with its event id. The caller
+// fixes the id when the attempt is made, so a RecordAttempts retried after
+// an append that did commit stores the attempt once.
+type Attempt struct {
+	ID    uuid.UUID
+	Event domain.DeliveryAttempted
+}
+
+// RecordAttempts appends delivery attempts of run runID in one append. Only
+// the sender holding the run's lock appends them, and attempts do not
+// depend on one another, so the append expects no particular version.
+func (h *Runs) RecordAttempts(ctx context.Context, runID uuid.UUID, attempts []Attempt, meta domain.Metadata) (eventstore.Result, error) {
+	meta.Command = "RecordAttempts"
+	if len(attempts) == 0 {
+		return eventstore.Result{}, nil
+	}
+	evs := make([]domain.NewEvent, len(attempts))
+	for i, a := range attempts {
+		evs[i] = domain.NewEvent{ID: a.ID, Event: a.Event, Metadata: meta}
+	}
+	return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+		Stream: domain.Stream{Type: domain.RunStreamType, ID: runID}, Expected: eventstore.Any, Events: evs,
+	}}})
+}
+
+// FinishRun closes a run with its totals.
+type FinishRun struct {
+	RunID uuid.UUID
+	// Head is the run's history without its deliveries, which is all
+	// domain.LoadRun decides on: the caller has it at hand, and loading the
+	// stream would read a delivery per client.
+	Head         []domain.Event
+	Sent, Failed int
+	// Stopped says why the run ended before every delivery was final ("":
+	// it did not).
+	Stopped string
+}
+
+// FinishRun records run.finished under FinishedEventID, so a finish
+// repeated after a crash is stored once; a run already finished records
+// nothing.
+func (h *Runs) FinishRun(ctx context.Context, cmd FinishRun, meta domain.Metadata) (eventstore.Result, error) {
+	meta.Command = "FinishRun"
+	r := domain.LoadRun(cmd.Head)
+	if r.ID() != cmd.RunID {
+		return eventstore.Result{}, domain.NotFound("run")
+	}
+	if err := r.Finish(cmd.Sent, cmd.Failed, h.now(), cmd.Stopped); err != nil {
+		return eventstore.Result{}, fmt.Errorf("finish run %s: %w", cmd.RunID, err)
+	}
+	if len(r.Changes()) == 0 {
+		return eventstore.Result{}, nil
+	}
+	return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+		Stream:   domain.Stream{Type: domain.RunStreamType, ID: cmd.RunID},
+		Expected: eventstore.Any,
+		Events:   []domain.NewEvent{{ID: FinishedEventID(cmd.RunID), Event: r.Changes()[0], Metadata: meta}},
+	}}})
+}
+
 func (h *Runs) change(ctx context.Context, mailingID uuid.UUID, meta domain.Metadata, decide func(*domain.Mailing) error) (eventstore.Result, error) {
 	return retry(false, func() (eventstore.Result, error) {
-		m, err := h.mailing(ctx, mailingID, uuid.Nil)
+		m, recs, err := h.mailing(ctx, mailingID, uuid.Nil)
 		if err != nil {
 			return eventstore.Result{}, err
 		}
@@ -165,22 +262,27 @@ func (h *Runs) change(ctx context.Context, mailingID uuid.UUID, meta domain.Meta
 		return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
 			Stream:   domain.Stream{Type: domain.MailingStreamType, ID: mailingID},
 			Expected: m.Version(),
-			Events:   newEvents(meta, m.Changes()),
+			Events:   newEvents(causedBySchedule(meta, recs), m.Changes()),
 		}}})
 	})
 }
 
-// mailing loads a mailing; with owner set, someone else's is not found.
-func (h *Runs) mailing(ctx context.Context, id, owner uuid.UUID) (*domain.Mailing, error) {
-	evs, err := history(ctx, h.store, id)
+// mailing loads a mailing and its recorded history; with owner set,
+// someone else's is not found.
+func (h *Runs) mailing(ctx context.Context, id, owner uuid.UUID) (*domain.Mailing, []domain.RecordedEvent, error) {
+	recs, err := h.store.Load(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("load mailing %s: %w", id, err)
+		return nil, nil, fmt.Errorf("load mailing %s: %w", id, err)
+	}
+	evs := make([]domain.Event, len(recs))
+	for i, r := range recs {
+		evs[i] = r.Event
 	}
 	m := domain.LoadMailing(evs)
 	if !m.Exists() || m.IsDeleted() || (owner != uuid.Nil && m.Owner() != owner) {
-		return nil, domain.NotFound("mailing")
+		return nil, nil, domain.NotFound("mailing")
 	}
-	return m, nil
+	return m, recs, nil
 }
 
 // runStarted reports whether run runID's stream exists (rare path: only a

@@ -213,3 +213,52 @@ func TestSkipCompleteAndPauseAreIdempotent(t *testing.T) {
 		t.Fatalf("mailing stream %v", got)
 	}
 }
+
+// The sender's writes: a batch of attempts appended again (a retry after a
+// commit whose answer was lost) and a second finish store nothing new, and
+// a skipped run of the schedule names the mailing's creation as its cause.
+func TestRecordAttemptsAndFinishRunAreIdempotent(t *testing.T) {
+	t.Parallel()
+	e := newRunsEnv(t)
+	m := e.mailing(t, true)
+	runID := uuid.Must(uuid.NewV7())
+	if _, _, err := e.runs.Dispatch(e.ctx, commands.DispatchMailing{MailingID: m, RunID: runID}, domain.Metadata{ActorID: e.owner}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := e.store.Load(e.ctx, runID)
+	head := []domain.Event{recs[0].Event}
+	batch := []commands.Attempt{
+		{ID: uuid.Must(uuid.NewV7()), Event: domain.DeliveryAttempted{MailingID: m, ClientID: uuid.New(), Success: true, AttemptedAt: e.now, Attempt: 1}},
+		{ID: uuid.Must(uuid.NewV7()), Event: domain.DeliveryAttempted{MailingID: m, ClientID: uuid.New(), Permanent: true, AttemptedAt: e.now, Attempt: 1}},
+	}
+	trail := domain.Metadata{CorrelationID: uuid.New(), CausationID: commands.StartedEventID(runID)}
+	for range 2 {
+		if _, err := e.runs.RecordAttempts(e.ctx, runID, batch, trail); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.runs.FinishRun(e.ctx, commands.FinishRun{RunID: runID, Head: head, Sent: 1, Failed: 1}, trail); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.types(t, runID); len(got) != 4 || got[1] != "run.delivery_attempted" || got[3] != "run.finished" {
+		t.Fatalf("run stream %v", got)
+	}
+	recs, _ = e.store.Load(e.ctx, runID)
+	if recs[3].EventID != commands.FinishedEventID(runID) || recs[3].Metadata.Command != "FinishRun" ||
+		recs[3].Metadata.CausationID != commands.StartedEventID(runID) || recs[1].Metadata.Command != "RecordAttempts" {
+		t.Fatalf("end %s %+v, attempt %+v", recs[3].EventID, recs[3].Metadata, recs[1].Metadata)
+	}
+	if _, err := e.runs.FinishRun(e.ctx, commands.FinishRun{RunID: uuid.New(), Head: head}, trail); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("finishing another run with this head: %v", err)
+	}
+
+	skipped := domain.ScheduledRunID(m, e.now.Add(time.Hour))
+	if _, err := e.runs.SkipRun(e.ctx, m, skipped, e.now.Add(time.Hour), "missed", domain.Metadata{CorrelationID: skipped}); err != nil {
+		t.Fatal(err)
+	}
+	created, _ := e.store.Load(e.ctx, m)
+	recs, _ = e.store.Load(e.ctx, skipped)
+	if recs[0].Metadata.CausationID != created[0].EventID || recs[0].Metadata.CorrelationID != skipped {
+		t.Fatalf("run.skipped metadata %+v, want caused by %s", recs[0].Metadata, created[0].EventID)
+	}
+}

@@ -20,16 +20,41 @@ import (
 // stats and the home page. Commands go through the handlers; reads come
 // from the read models, scoped to the caller.
 type Resources struct {
-	clients  *commands.ClientHandler
-	messages *commands.MessageHandler
-	mailings *commands.MailingHandler
+	clients  ClientCommands
+	messages MessageCommands
+	mailings MailingCommands
 	queries  *projections.ResourceQueries
 	home     *homePage
 }
 
+// ClientCommands handles the client commands (commands.ClientHandler,
+// decorated).
+type ClientCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateClient) (commands.Outcome[*domain.Client], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateClient) (commands.Outcome[*domain.Client], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteClient) (eventstore.Result, error)
+}
+
+// MessageCommands handles the message commands (commands.MessageHandler,
+// decorated).
+type MessageCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateMessage) (commands.Outcome[*domain.Message], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateMessage) (commands.Outcome[*domain.Message], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteMessage) (eventstore.Result, error)
+}
+
+// MailingCommands handles the mailing commands (commands.MailingHandler,
+// decorated).
+type MailingCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateMailing) (commands.Outcome[*domain.Mailing], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateMailing) (commands.Outcome[*domain.Mailing], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteMailing) (eventstore.Result, error)
+	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
+}
+
 // NewResources returns the module; statsTTL is how long the home page and
 // /api/v1/stats reuse their figures (0 means 3 s).
-func NewResources(c *commands.ClientHandler, m *commands.MessageHandler, ml *commands.MailingHandler,
+func NewResources(c ClientCommands, m MessageCommands, ml MailingCommands,
 	q *projections.ResourceQueries, statsTTL time.Duration) (*Resources, error) {
 	if c == nil || m == nil || ml == nil || q == nil {
 		return nil, errors.New("http: resources need their handlers and queries")
@@ -72,9 +97,10 @@ func (h *Resources) Mount(r chi.Router) {
 	r.Get("/", h.homePage)
 }
 
-// resourceMeta is the event metadata of a command: the caller is the actor.
+// resourceMeta is the event metadata of a command: the caller is the actor,
+// the request its correlation, and nothing caused it but the person.
 func resourceMeta(r *http.Request) domain.Metadata {
-	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: uuid.Must(uuid.NewV7())}
+	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: Correlation(r.Context())}
 }
 
 // changer is the authorizer of edits and deletions: the policy's canChange;

@@ -1,23 +1,30 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/commands"
+	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/apptest"
 )
 
 type historyEntryJSON struct {
-	Position   int64           `json:"position"`
-	Version    int64           `json:"version"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	ActorID    *uuid.UUID      `json:"actor_id"`
-	RunID      *uuid.UUID      `json:"run_id"`
-	Data       json.RawMessage `json:"data"`
+	Position      int64           `json:"position"`
+	Version       int64           `json:"version"`
+	Type          string          `json:"type"`
+	EventID       uuid.UUID       `json:"event_id"`
+	RecordedAt    time.Time       `json:"recorded_at"`
+	ActorID       *uuid.UUID      `json:"actor_id"`
+	CorrelationID uuid.UUID       `json:"correlation_id"`
+	CausationID   *uuid.UUID      `json:"causation_id"`
+	Command       string          `json:"command"`
+	RunID         *uuid.UUID      `json:"run_id"`
+	Data          json.RawMessage `json:"data"`
 }
 
 type historyJSON struct {
@@ -50,6 +57,24 @@ type historyJSON struct {
 	} `json:"deliveries"`
 }
 
+// historyOnceRunFinished reads the history of a mailing with one run until
+// that run's end has reached the report (a moment after the dispatch).
+func historyOnceRunFinished(t *testing.T, env *apptest.Env, u rUser, id uuid.UUID, query string) (historyJSON, *apptest.Response) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, res := getHistory(t, env, u, id, query)
+		want(t, "the history", res, 200)
+		if len(h.Runs) == 1 && h.Runs[0].Status == "finished" {
+			return h, res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never finished: %s", res.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func getHistory(t *testing.T, env *apptest.Env, u rUser, id uuid.UUID, query string) (historyJSON, *apptest.Response) {
 	t.Helper()
 	res := env.Do("GET", "/api/v1/mailings/"+id.String()+"/history"+query, nil, u.auth()...)
@@ -78,20 +103,7 @@ func TestMailingHistoryThroughTheAPI(t *testing.T) {
 	want(t, "staff disables", res, 200)
 	pos := position(t, res)
 
-	// The run's end reaches the report a moment after the 202.
-	var h historyJSON
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		h, res = getHistory(t, env, a, m, "")
-		want(t, "owner reads the history", res, 200)
-		if len(h.Runs) == 1 && h.Runs[0].Status == "finished" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the run never finished: %s", res.Body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	h, res := historyOnceRunFinished(t, env, a, m, "")
 	if h.MailingID != m || h.OwnerID != a.ID || h.State != nil || h.At != nil || h.Deliveries != nil {
 		t.Fatalf("document %s", res.Body)
 	}
@@ -216,5 +228,106 @@ func TestMailingHistoryThroughTheAPI(t *testing.T) {
 	want(t, "history of a deleted mailing", res, 200)
 	if last := h.Events[len(h.Events)-1]; last.Type != "mailing.deleted" || *last.ActorID != a.ID {
 		t.Fatalf("last event %+v", last)
+	}
+}
+
+// requestID is the X-Request-ID a response answered, which must be a UUID.
+func requestID(t *testing.T, res *apptest.Response) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(res.Header.Get(api.HeaderRequestID))
+	if err != nil || id == uuid.Nil {
+		t.Fatalf("X-Request-ID %q is not a UUID: %v", res.Header.Get(api.HeaderRequestID), err)
+	}
+	return id
+}
+
+// Every event links to the request it came from and to what caused it: a
+// client's own UUID request id is the correlation, anything else is
+// replaced by the id the response answers; a person's commands have no
+// cause; a run's deliveries and end share the dispatch's correlation and
+// follow from its start.
+func TestHistoryLinksEventsToTheirRequestsAndCauses(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t)
+	a := newUser(t, env)
+	var clients []uuid.UUID
+	for _, email := range []string{"l1@example.org", "l2@example.org"} {
+		c, _ := create(t, env, a, "/api/v1/clients", map[string]any{"email": email, "full_name": "Client"})
+		clients = append(clients, c)
+	}
+	msg, _ := create(t, env, a, "/api/v1/messages", map[string]any{"subject": "Trail", "body": "Hi"})
+
+	createReq := uuid.New()
+	res := env.Do("POST", "/api/v1/mailings", mailingBody(msg, clients...), a.auth(api.HeaderRequestID, createReq.String())...)
+	want(t, "create with a request id", res, 201)
+	if got := requestID(t, res); got != createReq {
+		t.Fatalf("X-Request-ID %s answered for %s", got, createReq)
+	}
+	var created struct {
+		ID uuid.UUID `json:"id"`
+	}
+	res.Decode(t, &created)
+	path := "/api/v1/mailings/" + created.ID.String()
+
+	res = env.Do("PATCH", path, map[string]any{"periodicity": "daily"}, a.auth()...)
+	want(t, "edit without a request id", res, 200)
+	editReq := requestID(t, res)
+	res = env.Do("PATCH", path, map[string]any{"periodicity": "monthly"}, a.auth(api.HeaderRequestID, "my-own-id")...)
+	want(t, "edit with a request id that is not a UUID", res, 200)
+	otherReq := requestID(t, res)
+	res = env.Do("PATCH", path, map[string]any{"periodicity": "hourly"}, a.auth(api.HeaderRequestID, "my-own-id")...)
+	want(t, "a refused edit", res, 422, "validation_failed")
+	var problem struct {
+		RequestID string `json:"request_id"`
+	}
+	res.Decode(t, &problem)
+	if problem.RequestID != requestID(t, res).String() {
+		t.Fatalf("problem request_id %q, X-Request-ID %s", problem.RequestID, requestID(t, res))
+	}
+	dispatchReq := uuid.New()
+	want(t, "dispatch", env.Do("POST", path+"/dispatch", nil, a.auth(api.HeaderRequestID, dispatchReq.String())...), 202)
+
+	h, res := historyOnceRunFinished(t, env, a, created.ID, "?deliveries=true")
+	type step struct {
+		typ, command string
+		corr         uuid.UUID
+	}
+	steps := []step{{"mailing.created", "CreateMailing", createReq}, {"mailing.updated", "UpdateMailing", editReq},
+		{"mailing.updated", "UpdateMailing", otherReq}, {"mailing.started", "DispatchMailing", dispatchReq}}
+	if len(h.Events) != len(steps) {
+		t.Fatalf("events %s", res.Body)
+	}
+	ids := map[uuid.UUID]bool{}
+	for i, e := range h.Events {
+		s := steps[i]
+		if e.Type != s.typ || e.Command != s.command || e.CorrelationID != s.corr || e.CausationID != nil ||
+			e.ActorID == nil || *e.ActorID != a.ID || e.EventID == uuid.Nil || ids[e.EventID] {
+			t.Fatalf("event %d: %s by %s (%v) in request %s caused by %v, want %s by %s in request %s with no cause",
+				i, e.Type, e.Command, e.ActorID, e.CorrelationID, e.CausationID, s.typ, s.command, s.corr)
+		}
+		ids[e.EventID] = true
+	}
+
+	run := h.Runs[0].RunID
+	started := commands.StartedEventID(run)
+	if h.Deliveries == nil || len(h.Deliveries.Items) != 2 {
+		t.Fatalf("deliveries %s", res.Body)
+	}
+	for _, d := range h.Deliveries.Items {
+		if d.CorrelationID != dispatchReq || d.CausationID == nil || *d.CausationID != started || d.ActorID != nil ||
+			d.Command != "RecordAttempts" || ids[d.EventID] {
+			t.Fatalf("delivery by %s (%v) in request %s caused by %v, want request %s, caused by run.started %s",
+				d.Command, d.ActorID, d.CorrelationID, d.CausationID, dispatchReq, started)
+		}
+		ids[d.EventID] = true
+	}
+	recs, err := env.App.Store.Load(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, end := recs[0], recs[len(recs)-1]
+	if first.EventID != started || first.Metadata.CorrelationID != dispatchReq || first.Metadata.ActorID != a.ID ||
+		end.Type != "run.finished" || end.Metadata.CorrelationID != dispatchReq || end.Metadata.CausationID != started {
+		t.Fatalf("run trail: start %s %+v, end %s %+v", first.Type, first.Metadata, end.Type, end.Metadata)
 	}
 }

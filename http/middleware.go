@@ -2,8 +2,6 @@ package http
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"runtime/debug"
@@ -18,15 +16,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// HeaderRequestID carries the request id both ways: a client may send one
-// (up to 64 safe characters); otherwise the server makes one.
+// HeaderRequestID carries the request id both ways. The id is a UUID and
+// is the correlation of every event the request's commands append: a
+// client may send its own; anything else is replaced by a fresh UUID v7.
 const HeaderRequestID = "X-Request-ID"
 
 // requestInfo is per-request state shared by the middlewares: set by
 // requestContext, completed by authenticate (user id), read by accessLog,
 // which sits outside authenticate and cannot see the context it makes.
 type requestInfo struct {
-	id     string
+	id     uuid.UUID
 	userID uuid.UUID
 }
 
@@ -40,27 +39,28 @@ func infoOf(ctx context.Context) *requestInfo {
 // RequestID returns the id of the request ctx belongs to, or "".
 func RequestID(ctx context.Context) string {
 	if info := infoOf(ctx); info != nil {
-		return info.id
+		return info.id.String()
 	}
 	return ""
 }
 
-func validRequestID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
+// Correlation is the correlation id of the commands of the request ctx
+// belongs to: its request id (a fresh UUID v7 outside a request).
+func Correlation(ctx context.Context) uuid.UUID {
+	if info := infoOf(ctx); info != nil {
+		return info.id
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
-			return false
-		}
-	}
-	return true
+	return uuid.Must(uuid.NewV7())
 }
 
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// requestID reads a client's X-Request-ID: kept when it is a UUID in its
+// usual 36-character form (not the nil UUID, which correlates nothing).
+func requestID(header string) (uuid.UUID, bool) {
+	if len(header) != 36 {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(header)
+	return id, err == nil && id != uuid.Nil
 }
 
 // requestContext gives every request an id (echoed in X-Request-ID) and a
@@ -68,12 +68,12 @@ func newRequestID() string {
 func requestContext(base zerolog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := r.Header.Get(HeaderRequestID)
-			if !validRequestID(id) {
-				id = newRequestID()
+			id, ok := requestID(r.Header.Get(HeaderRequestID))
+			if !ok {
+				id = uuid.Must(uuid.NewV7())
 			}
-			w.Header().Set(HeaderRequestID, id)
-			log := base.With().Str("request_id", id).Logger()
+			w.Header().Set(HeaderRequestID, id.String())
+			log := base.With().Str("request_id", id.String()).Logger()
 			ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})
 			ctx = log.WithContext(ctx)
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -115,8 +115,8 @@ func TestRouterBasics(t *testing.T) {
 	if rec.Code != 200 || rec.Body.String() != "home" {
 		t.Fatalf("module top-level route: %d %q", rec.Code, rec.Body)
 	}
-	if id := rec.Header().Get(HeaderRequestID); len(id) != 24 {
-		t.Fatalf("request id %q", id)
+	if id, err := uuid.Parse(rec.Header().Get(HeaderRequestID)); err != nil || id.Version() != 7 {
+		t.Fatalf("request id %q is not a UUID v7 (%v)", rec.Header().Get(HeaderRequestID), err)
 	}
 
 	rec = do(h, "GET", "/healthz", "")
@@ -139,29 +139,34 @@ func TestRouterBasics(t *testing.T) {
 		t.Fatalf("openapi: %d %q", rec.Code, rec.Header())
 	}
 
-	// A client's own request id is kept (and a hostile one replaced).
-	rec = do(h, "GET", "/healthz", "", HeaderRequestID, "abc-123")
-	if rec.Header().Get(HeaderRequestID) != "abc-123" {
+	// A client's own request id is kept when it is a UUID; anything else
+	// (a hostile one too) is replaced by a fresh one.
+	own := uuid.NewString()
+	rec = do(h, "GET", "/healthz", "", HeaderRequestID, own)
+	if rec.Header().Get(HeaderRequestID) != own {
 		t.Fatal("client request id not echoed")
 	}
-	rec = do(h, "GET", "/healthz", "", HeaderRequestID, "bad id\n{}")
-	if got := rec.Header().Get(HeaderRequestID); got == "bad id\n{}" || len(got) != 24 {
-		t.Fatalf("hostile request id kept: %q", got)
+	for _, bad := range []string{"abc-123", "bad id\n{}", uuid.Nil.String(), "{" + own + "}"} {
+		rec = do(h, "GET", "/healthz", "", HeaderRequestID, bad)
+		if got, err := uuid.Parse(rec.Header().Get(HeaderRequestID)); err != nil || got.String() == own || got == uuid.Nil {
+			t.Fatalf("request id %q answered %q", bad, rec.Header().Get(HeaderRequestID))
+		}
 	}
 
 	// Authenticated route with the access log checked for leaks.
-	rec = do(h, "GET", "/api/v1/things/42?token=query-secret", "", "Authorization", "Bearer t0ken-secret", HeaderRequestID, "req-1")
+	req1 := uuid.NewString()
+	rec = do(h, "GET", "/api/v1/things/42?token=query-secret", "", "Authorization", "Bearer t0ken-secret", HeaderRequestID, req1)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"user":"u@example.com"`) {
 		t.Fatalf("auth route: %d %s", rec.Code, rec.Body)
 	}
 	var line map[string]any
 	for _, l := range logs.lines(t) {
-		if l["request_id"] == "req-1" && l["message"] == "http request" {
+		if l["request_id"] == req1 && l["message"] == "http request" {
 			line = l
 		}
 	}
 	if line == nil {
-		t.Fatalf("no access log line for req-1")
+		t.Fatalf("no access log line for %s", req1)
 	}
 	if line["method"] != "GET" || line["path"] != "/api/v1/things/42" || line["route"] != "/api/v1/things/{id}" ||
 		line["status"] != 200.0 || line["user_id"] != testUser.UserID.String() || line["level"] != "info" {
@@ -191,17 +196,18 @@ func TestRouterBasics(t *testing.T) {
 
 func TestRouterRecoversPanics(t *testing.T) {
 	h, logs := newTestRouter(t, Config{})
-	rec := do(h, "GET", "/api/v1/panic", "", HeaderRequestID, "panic-1")
+	panic1 := uuid.NewString()
+	rec := do(h, "GET", "/api/v1/panic", "", HeaderRequestID, panic1)
 	if rec.Code != 500 {
 		t.Fatalf("panic: %d", rec.Code)
 	}
 	p := readProblem(t, rec)
-	if p.Code != CodeInternal || p.RequestID != "panic-1" || strings.Contains(rec.Body.String(), "boom") {
+	if p.Code != CodeInternal || p.RequestID != panic1 || strings.Contains(rec.Body.String(), "boom") {
 		t.Fatalf("panic problem: %+v", p)
 	}
 	var sawPanic, sawAccess bool
 	for _, l := range logs.lines(t) {
-		if l["request_id"] != "panic-1" {
+		if l["request_id"] != panic1 {
 			continue
 		}
 		if l["message"] == "handler panicked" && l["panic"] == "boom" && l["stack"] != nil {

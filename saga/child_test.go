@@ -70,7 +70,7 @@ func childSender() int {
 		return fail(err)
 	}
 	defer mailer.Close()
-	s, err := NewSender(pool, store, mailer, runs, RealClock{}, SenderConfig{Concurrency: conc}, log)
+	s, err := NewSender(pool, store, mailer, commands.NewDecorator(log).Runs(runs), RealClock{}, SenderConfig{Concurrency: conc}, log)
 	if err != nil {
 		return fail(err)
 	}

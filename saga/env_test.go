@@ -33,7 +33,7 @@ type env struct {
 	store  *eventstore.Store
 	bus    bus.Config
 	queue  *Queue
-	runs   *commands.Runs
+	runs   *commands.DecoratedRuns
 	clock  *ManualClock
 	sink   *mail.Sink
 	log    zerolog.Logger
@@ -87,9 +87,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.runs, err = commands.NewRuns(store, e.queue, e.clock.Now); err != nil {
+	runs, err := commands.NewRuns(store, e.queue, e.clock.Now)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.runs = commands.NewDecorator(log).Runs(runs)
 	pub, err := bus.NewPublisher(e.bus)
 	if err != nil {
 		t.Fatal(err)

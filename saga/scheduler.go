@@ -404,14 +404,25 @@ FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1`,
 		return false, nil
 	}
 	log := s.log.With().Str("run_id", runID.String()).Str("mailing_id", mailingID.String()).Logger()
-	meta := domain.Metadata{CorrelationID: runID} // the run keeps its id; Dispatch names the command
-	if _, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{MailingID: mailingID, RunID: runID, Trigger: domain.TriggerSchedule}, meta); err != nil {
+	if err := s.redispatch(ctx, runID, mailingID); err != nil {
 		schedulerActions.WithLabelValues("failed").Inc()
 		return false, fmt.Errorf("watchdog: resume run %s: %w", runID, err)
 	}
 	schedulerActions.WithLabelValues("resumed").Inc()
 	log.Warn().Time("last_progress", at).Msg("run stalled; handed to the senders again")
 	return true, nil
+}
+
+// redispatch hands a started run to the senders again, on the run's trail
+// (its start is stored already: the dispatch writes nothing new).
+func (s *Scheduler) redispatch(ctx context.Context, runID, mailingID uuid.UUID) error {
+	corr, _, err := runTrail(ctx, s.pool, runID)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.runs.Dispatch(ctx, commands.DispatchMailing{MailingID: mailingID, RunID: runID, Trigger: domain.TriggerSchedule},
+		domain.Metadata{CorrelationID: corr})
+	return err
 }
 
 // listen turns notifications on the schedule channel into wake-ups.
@@ -501,9 +512,7 @@ RETURNING run_id, mailing_id`, now)
 	handed := 0
 	var errs []error
 	for _, p := range due {
-		meta := domain.Metadata{CorrelationID: p.run}
-		_, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{MailingID: p.mailing, RunID: p.run, Trigger: domain.TriggerSchedule}, meta)
-		if err != nil {
+		if err := s.redispatch(ctx, p.run, p.mailing); err != nil {
 			schedulerActions.WithLabelValues("failed").Inc()
 			errs = append(errs, fmt.Errorf("retry deferred deliveries of run %s: %w", p.run, err))
 			if _, err := s.pool.Exec(ctx, `UPDATE saga_runs SET retry_at = $2 WHERE run_id = $1 AND retry_at IS NULL`,
@@ -592,6 +601,20 @@ ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, s.cfg.Batch)
 	return len(due), nil
 }
 
+// afterRun is the metadata of a command that follows from the end of run
+// runID: the run's correlation, and its run.finished as the cause; meta
+// when there is no run or it has not finished.
+func (s *Scheduler) afterRun(ctx context.Context, runID *uuid.UUID, meta domain.Metadata) (domain.Metadata, error) {
+	if runID == nil {
+		return meta, nil
+	}
+	corr, finished, err := runTrail(ctx, s.pool, *runID)
+	if err != nil || !finished {
+		return meta, err
+	}
+	return domain.Metadata{CorrelationID: corr, CausationID: FinishedEventID(*runID)}, nil
+}
+
 // delivering reports whether a run of the mailing has started and not
 // finished. saga_runs alone does not say: the watch of a quick run may be
 // written after its end (the scheduler's projection lags the sender), so
@@ -618,9 +641,11 @@ func (s *Scheduler) delivering(ctx context.Context, mailingID uuid.UUID) (bool, 
 
 // act does what a due row asks: fire its run, skip it, or complete the
 // mailing. A failure leaves the row as it was, due again after RetryDelay.
+// The schedule's commands have no actor. A run's correlation is its own id,
+// so whichever scheduler fires or skips it, and every later event of the
+// run, share one; the commands handler names the schedule as their cause.
 func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 	log := s.log.With().Str("mailing_id", r.mailingID.String()).Logger()
-	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7())}
 	retryLater := func(err error) {
 		log.Error().Err(err).Str("state", r.state).Msg("scheduled action failed; retrying later")
 		schedulerActions.WithLabelValues("failed").Inc()
@@ -639,8 +664,13 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 			return
 		}
 		reason := "the end of its window passed"
+		meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7())}
 		if r.periodicity == domain.Once && r.runsFired > 0 {
 			reason = "its run is done"
+			if meta, err = s.afterRun(ctx, r.lastRunID, meta); err != nil {
+				retryLater(err)
+				return
+			}
 		}
 		if _, err := s.runs.CompleteMailing(ctx, r.mailingID, reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			retryLater(err)
@@ -653,6 +683,7 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 	}
 	due := *r.runDue
 	runID := domain.ScheduledRunID(r.mailingID, due)
+	meta := domain.Metadata{CorrelationID: runID}
 	log = log.With().Str("run_id", runID.String()).Time("due_at", due).Logger()
 	if late := now.Sub(due); late > s.cfg.Grace {
 		reason := fmt.Sprintf("missed by %s, more than the grace period of %s", late.Round(time.Second), s.cfg.Grace)

@@ -26,14 +26,16 @@ type Mailer interface {
 	Send(ctx context.Context, m mail.Message) mail.Result
 }
 
-// EventStore is what the sender needs of the store.
+// EventStore is what the sender reads of the store.
 type EventStore interface {
 	Load(ctx context.Context, streamID uuid.UUID) ([]domain.RecordedEvent, error)
-	Commit(ctx context.Context, c eventstore.Commit) (eventstore.Result, error)
 }
 
-// Pauser pauses a mailing whose run fails too often (commands.Runs).
-type Pauser interface {
+// RunRecorder is how the sender writes (commands.Runs, decorated): a run's
+// attempts and end, and the pause of a mailing whose run fails too often.
+type RunRecorder interface {
+	RecordAttempts(ctx context.Context, runID uuid.UUID, attempts []commands.Attempt, meta domain.Metadata) (eventstore.Result, error)
+	FinishRun(ctx context.Context, cmd commands.FinishRun, meta domain.Metadata) (eventstore.Result, error)
 	PauseMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error)
 }
 
@@ -94,18 +96,18 @@ type Sender struct {
 	pool   *pgxpool.Pool
 	store  EventStore
 	mailer Mailer
-	pauser Pauser
+	runs   RunRecorder
 	clock  Clock
 	cfg    SenderConfig
 	log    zerolog.Logger
 }
 
 // NewSender returns a sender.
-func NewSender(pool *pgxpool.Pool, store EventStore, mailer Mailer, pauser Pauser, clock Clock, cfg SenderConfig, log zerolog.Logger) (*Sender, error) {
-	if pool == nil || store == nil || mailer == nil || pauser == nil || clock == nil {
-		return nil, errors.New("saga: sender needs a pool, a store, a mailer, a pauser and a clock")
+func NewSender(pool *pgxpool.Pool, store EventStore, mailer Mailer, runs RunRecorder, clock Clock, cfg SenderConfig, log zerolog.Logger) (*Sender, error) {
+	if pool == nil || store == nil || mailer == nil || runs == nil || clock == nil {
+		return nil, errors.New("saga: sender needs a pool, a store, a mailer, the runs handler and a clock")
 	}
-	return &Sender{pool: pool, store: store, mailer: mailer, pauser: pauser, clock: clock, cfg: cfg.withDefaults(),
+	return &Sender{pool: pool, store: store, mailer: mailer, runs: runs, clock: clock, cfg: cfg.withDefaults(),
 		log: log.With().Str("component", "sender").Logger()}, nil
 }
 
@@ -168,6 +170,13 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		return stats, nil
 	}
 	log = log.With().Str("mailing_id", run.MailingID().String()).Logger()
+	// The run's events go on its start's trail: same correlation, caused
+	// by run.started.
+	corr, _, err := runTrail(ctx, s.pool, runID)
+	if err != nil {
+		return stats, err
+	}
+	meta := domain.Metadata{CorrelationID: corr, CausationID: commands.StartedEventID(runID)}
 	mailing, err := s.loadMailing(ctx, run.MailingID())
 	if err != nil {
 		return stats, err
@@ -205,7 +214,7 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		if plan.due == 0 {
 			return stats, s.park(ctx, run, plan, log)
 		}
-		deferred, err := s.deliverAll(ctx, run, ids, p, gone, msg, &stats)
+		deferred, err := s.deliverAll(ctx, run, meta, ids, p, gone, msg, &stats)
 		if err != nil {
 			return stats, err
 		}
@@ -216,7 +225,7 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 			break
 		}
 	}
-	return stats, s.finish(ctx, run, head, &stats, log)
+	return stats, s.finish(ctx, run, head, meta, &stats, log)
 }
 
 // park leaves a run whose remaining deliveries all wait for a retry: the
@@ -240,22 +249,14 @@ ON CONFLICT (run_id) DO UPDATE SET checked_at = EXCLUDED.checked_at, retry_at = 
 
 // finish records the run's end, pauses the mailing when too many
 // deliveries failed and it has runs left, and lets a once mailing complete.
-func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Event, stats *RunStats, log zerolog.Logger) error {
+func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Event, meta domain.Metadata, stats *RunStats, log zerolog.Logger) error {
 	final := stats.Sent + stats.Failed
 	if stats.Stopped == "" && final > 0 && float64(stats.Failed)/float64(final) > s.cfg.PauseRatio && s.cfg.PauseRatio < 1 {
 		stats.Stopped = s.ratioReason(stats.Failed, final)
 	}
 	now := s.clock.Now()
-	r := domain.LoadRun(head)
-	if err := r.Finish(stats.Sent, stats.Failed, now, stats.Stopped); err != nil {
-		return err
-	}
-	meta := domain.Metadata{CorrelationID: run.ID(), Command: "DispatchMailing"}
-	_, err := s.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
-		Stream:   domain.Stream{Type: domain.RunStreamType, ID: run.ID()},
-		Expected: eventstore.Any,
-		Events:   []domain.NewEvent{{ID: FinishedEventID(run.ID()), Event: r.Changes()[0], Metadata: meta}},
-	}}})
+	_, err := s.runs.FinishRun(ctx, commands.FinishRun{RunID: run.ID(), Head: head, Sent: stats.Sent, Failed: stats.Failed,
+		Stopped: stats.Stopped}, meta)
 	if err != nil {
 		return fmt.Errorf("record end of run %s: %w", run.ID(), err)
 	}
@@ -267,6 +268,8 @@ func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Even
 		runsFinished.WithLabelValues("stopped").Inc()
 	}
 	if strings.HasPrefix(stats.Stopped, ratioPrefix) {
+		// The pause follows from the run's end.
+		meta.CausationID = FinishedEventID(run.ID())
 		if err := s.pauseAfter(ctx, run, stats.Stopped, now, meta, log); err != nil {
 			return err
 		}
@@ -288,7 +291,7 @@ func (s *Sender) pauseAfter(ctx context.Context, run *domain.Run, stopped string
 		return nil
 	}
 	reason := fmt.Sprintf("run %s: %s", run.ID(), stopped)
-	if _, err := s.pauser.PauseMailing(ctx, run.MailingID(), reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
+	if _, err := s.runs.PauseMailing(ctx, run.MailingID(), reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("pause mailing %s: %w", run.MailingID(), err)
 	}
 	log.Warn().Str("reason", reason).Msg("mailing paused")
@@ -314,7 +317,7 @@ type job struct {
 // workers, attempts recorded in batches. It returns how many of them were
 // deferred. Memory holds the id list, the progress and a few batches,
 // never a message per client.
-func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uuid.UUID, p *runProgress,
+func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
 	gone map[uuid.UUID]bool, msg *domain.Message, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -345,14 +348,13 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 		close(attempts)
 	}()
 
-	meta := domain.Metadata{CorrelationID: run.ID(), Command: "DispatchMailing"}
-	buf := make([]domain.NewEvent, 0, s.cfg.BatchSize)
+	buf := make([]commands.Attempt, 0, s.cfg.BatchSize)
 	var flushErr error
 	flush := func() {
 		if len(buf) == 0 || flushErr != nil {
 			return
 		}
-		if err := s.appendAttempts(ctx, run.ID(), buf); err != nil {
+		if err := s.appendAttempts(ctx, run.ID(), buf, meta); err != nil {
 			flushErr = err
 			stop() // stop sending what could not be recorded
 		}
@@ -368,7 +370,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, clientIDs []uu
 				break
 			}
 			stats.Attempts++
-			buf = append(buf, domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: a, Metadata: meta})
+			buf = append(buf, commands.Attempt{ID: uuid.Must(uuid.NewV7()), Event: a})
 			switch {
 			case a.Success:
 				stats.Sent++
@@ -430,16 +432,14 @@ func (t *tally) final(success bool) {
 
 // appendAttempts records a batch, retrying a failed append a few times (the
 // event ids are fixed, so a retry of an append that did commit is harmless).
-func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, evs []domain.NewEvent) error {
+func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, attempts []commands.Attempt, meta domain.Metadata) error {
 	// Attempts made must be recorded even when shutdown began meanwhile:
 	// an unrecorded success would be mailed again on resume.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var err error
 	for try := range 5 {
-		_, err = s.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
-			Stream: domain.Stream{Type: domain.RunStreamType, ID: runID}, Expected: eventstore.Any, Events: evs,
-		}}})
+		_, err = s.runs.RecordAttempts(ctx, runID, attempts, meta)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -532,11 +532,29 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *dom
 	}
 }
 
-// FinishedEventID is the id of a run's run.finished event. It is derived
-// from the run id, so a retried finish is stored once and the end of a run
-// is found by one index lookup however many deliveries the stream holds.
-func FinishedEventID(runID uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(runID, []byte("run.finished"))
+// FinishedEventID is the id of a run's run.finished event
+// (commands.FinishedEventID): the end of a run is found by one index
+// lookup however many deliveries the stream holds.
+func FinishedEventID(runID uuid.UUID) uuid.UUID { return commands.FinishedEventID(runID) }
+
+// runTrail reads what the commands that follow from run runID carry: the
+// correlation of its start (the request that dispatched it, or the
+// scheduler's run), or the run's own id for a start recorded without one;
+// and whether the run finished.
+func runTrail(ctx context.Context, pool *pgxpool.Pool, runID uuid.UUID) (corr uuid.UUID, finished bool, err error) {
+	var raw *string
+	err = pool.QueryRow(ctx, `SELECT (SELECT metadata->>'correlation_id' FROM events WHERE event_id = $1),
+  EXISTS (SELECT 1 FROM events WHERE event_id = $2)`, commands.StartedEventID(runID), FinishedEventID(runID)).Scan(&raw, &finished)
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("read the trail of run %s: %w", runID, err)
+	}
+	corr = runID
+	if raw != nil {
+		if c, perr := uuid.Parse(*raw); perr == nil && c != uuid.Nil {
+			corr = c
+		}
+	}
+	return corr, finished, nil
 }
 
 // runHeadSQL reads the events of a run stream other than its deliveries:

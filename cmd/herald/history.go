@@ -23,7 +23,9 @@ import (
 func runHistory(ctx context.Context, args []string) error {
 	fs := newFlags("history", "history MAILING_ID [--at TIME] [--json] [--deliveries [--limit N]]",
 		"Replays one mailing's audit trail from the event store: every event, oldest first, with\n"+
-			"its time, actor and what it changed, then a summary of the mailing's runs. --at rebuilds\n"+
+			"its time, actor (\"system\" for the scheduler and the senders), the request it came from\n"+
+			"(its X-Request-ID; a scheduled run's own id), what caused it (\"-\" for a person's own\n"+
+			"command) and what it changed, then a summary of the mailing's runs. --at rebuilds\n"+
 			"the mailing as it stood at the end of TIME (RFC 3339, or \"2006-01-02 15:04[:05[.000]]\" in\n"+
 			"UTC; a time to the second covers that second) by replaying its events. --json prints the\n"+
 			"document GET /api/v1/mailings/{id}/history answers.")
@@ -145,5 +147,9 @@ func printHistory(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, o histo
 	if err != nil {
 		return err
 	}
-	return history.Render(out, doc, emails)
+	causes, err := history.Causes(ctx, pool, doc)
+	if err != nil {
+		return err
+	}
+	return history.Render(out, doc, emails, causes)
 }

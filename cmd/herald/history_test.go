@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	cmds "github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/internal/history"
@@ -18,18 +20,26 @@ import (
 )
 
 // herald history against real PostgreSQL: the mailing's events are decided
-// by the Mailing aggregate and appended with their actors; the users read
+// by the Mailing aggregate and appended with their actors, requests and
+// causes (a scheduled run, and the pause its end led to); the users read
 // model knows the actors' emails.
 func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store, _ := eventstore.New(pool)
-	commit := func(typ string, id uuid.UUID, expected int64, actor uuid.UUID, evs []domain.Event) {
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// commit appends evs with meta; ids, when given, are the events' ids.
+	commit := func(typ string, id uuid.UUID, expected int64, meta domain.Metadata, evs []domain.Event, ids ...uuid.UUID) {
 		t.Helper()
 		news := make([]domain.NewEvent, len(evs))
 		for i, e := range evs {
-			news[i] = domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: e, Metadata: domain.Metadata{ActorID: actor, Command: "test"}}
+			news[i] = domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: e, Metadata: meta}
+			if i < len(ids) {
+				news[i].ID = ids[i]
+			}
 		}
 		if _, err := store.Append(ctx, domain.Stream{Type: typ, ID: id}, expected, news...); err != nil {
 			t.Fatal(err)
@@ -37,7 +47,7 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	}
 	user := func(email string) uuid.UUID {
 		id := uuid.Must(uuid.NewV7())
-		commit("user", id, eventstore.NoStream, id, []domain.Event{domain.UserRegistered{Email: email, Name: "N", PasswordHash: "x",
+		commit("user", id, eventstore.NoStream, domain.Metadata{ActorID: id, CorrelationID: uuid.New()}, []domain.Event{domain.UserRegistered{Email: email, Name: "N", PasswordHash: "x",
 			Groups: []string{"users"}, RegisteredAt: time.Now().UTC()}})
 		evs, err := store.Load(ctx, id)
 		if err != nil {
@@ -57,6 +67,10 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 		return id
 	}
 	alice, boss := user("alice@example.test"), user("boss@example.test")
+	createReq, editReq, enableReq := uuid.New(), uuid.New(), uuid.New()
+	person := func(actor, request uuid.UUID) domain.Metadata {
+		return domain.Metadata{ActorID: actor, CorrelationID: request, Command: "test"}
+	}
 
 	id := uuid.Must(uuid.NewV7())
 	start := time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
@@ -66,7 +80,7 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	commit(domain.MailingStreamType, id, eventstore.NoStream, alice, m.Changes())
+	commit(domain.MailingStreamType, id, eventstore.NoStream, person(alice, createReq), m.Changes())
 	load := func() *domain.Mailing {
 		evs, err := store.Load(ctx, id)
 		if err != nil {
@@ -84,24 +98,44 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	if err := m.Update(fields); err != nil {
 		t.Fatal(err)
 	}
-	commit(domain.MailingStreamType, id, m.Version(), alice, m.Changes())
-	m = load()
-	if err := m.Disable(); err != nil {
+	commit(domain.MailingStreamType, id, m.Version(), person(alice, editReq), m.Changes())
+	recs, err := store.Load(ctx, id)
+	if err != nil {
 		t.Fatal(err)
 	}
-	commit(domain.MailingStreamType, id, m.Version(), boss, m.Changes())
+	edit := recs[1].EventID
 
-	// One run of the mailing, finished, as the reports projector (which the
-	// run summaries come from) has applied it.
-	runID := uuid.Must(uuid.NewV7())
+	// One scheduled run of the mailing, caused by the edit that set its
+	// schedule; it fails and pauses the mailing; boss enables it again.
+	// The run is finished as the reports projector (which the run summaries
+	// come from) has applied it.
 	ran := time.Now().UTC().Truncate(time.Microsecond)
-	commit(domain.RunStreamType, runID, eventstore.NoStream, uuid.Nil, []domain.Event{
-		domain.RunStarted{RunID: runID, MailingID: id, OwnerID: alice, MessageID: fields.MessageID, Trigger: domain.TriggerConsole,
-			DueAt: ran, StartedAt: ran, Clients: 2},
+	runID := domain.ScheduledRunID(id, ran)
+	scheduled := domain.Metadata{CorrelationID: runID, CausationID: edit, Command: "DispatchMailing"}
+	m = load()
+	if err := m.Start(runID, ran); err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, id, m.Version(), scheduled, m.Changes())
+	commit(domain.RunStreamType, runID, eventstore.NoStream, scheduled, []domain.Event{
+		domain.RunStarted{RunID: runID, MailingID: id, OwnerID: alice, MessageID: fields.MessageID, Trigger: domain.TriggerSchedule,
+			DueAt: ran, StartedAt: ran, Clients: 2}}, cmds.StartedEventID(runID))
+	commit(domain.RunStreamType, runID, 1, domain.Metadata{CorrelationID: runID, CausationID: cmds.StartedEventID(runID)}, []domain.Event{
 		domain.DeliveryAttempted{MailingID: id, ClientID: fields.ClientIDs[0], Email: "a@x.test", Success: true, ServerResponse: "250 ok", AttemptedAt: ran, Attempt: 1},
 		domain.DeliveryAttempted{MailingID: id, ClientID: fields.ClientIDs[1], Email: "b@x.test", ServerResponse: "550 no", AttemptedAt: ran, Attempt: 1, Permanent: true},
 		domain.RunFinished{MailingID: id, Sent: 1, Failed: 1, FinishedAt: ran.Add(time.Second)},
-	})
+	}, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()), cmds.FinishedEventID(runID))
+	m = load()
+	if err := m.Pause("run " + runID.String() + ": too many failures"); err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, id, m.Version(), domain.Metadata{CorrelationID: runID, CausationID: cmds.FinishedEventID(runID),
+		Command: "PauseMailing"}, m.Changes())
+	m = load()
+	if err := m.Enable(); err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.MailingStreamType, id, m.Version(), person(boss, enableReq), m.Changes())
 	runEvents, err := store.Load(ctx, runID)
 	if err != nil {
 		t.Fatal(err)
@@ -144,9 +178,24 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 		t.Fatalf("no line holds %q in:\n%s", parts, out)
 	}
 	find("Mailing "+id.String(), "owner alice@example.test")
-	find("alice@example.test", "mailing.created", "created: weekly, 1 client(s), 2027-01-04 09:00:00Z → 2027-02-03 09:00:00Z (Europe/Paris), active")
-	find("alice@example.test", "mailing.updated", "updated: clients 1 → 2 (+2 −1); periodicity weekly → daily")
-	find("boss@example.test", "mailing.disabled", "disabled")
+	// Who, through which request, caused by what ("-": a person's own).
+	trail := func(actor, event, request, cause, change string) {
+		t.Helper()
+		re := regexp.MustCompile(`\s` + regexp.QuoteMeta(actor) + `\s+` + regexp.QuoteMeta(event) + `\s+` + regexp.QuoteMeta(request) +
+			`\s+` + regexp.QuoteMeta(cause) + `\s+` + regexp.QuoteMeta(change))
+		for _, l := range lines {
+			if re.MatchString(l) {
+				return
+			}
+		}
+		t.Fatalf("no line shows %s %s in %s caused by %s: %s, in:\n%s", actor, event, request, cause, change, out)
+	}
+	trail("alice@example.test", "mailing.created", createReq.String(), "-",
+		"created: weekly, 1 client(s), 2027-01-04 09:00:00Z → 2027-02-03 09:00:00Z (Europe/Paris), active")
+	trail("alice@example.test", "mailing.updated", editReq.String(), "-", "updated: clients 1 → 2 (+2 −1); periodicity weekly → daily")
+	trail("system", "mailing.started", "run "+runID.String(), "v2 mailing.updated", "run "+runID.String()+" started")
+	trail("system", "mailing.paused", "run "+runID.String(), "run.finished of run "+runID.String(), "paused by the system: run ")
+	trail("boss@example.test", "mailing.enabled", enableReq.String(), "-", "enabled")
 	find("Runs (1):")
 	find(runID.String(), "finished", ran.Format("2006-01-02 15:04:05.000Z07:00"), "1", "2 (1/1)")
 	if strings.Contains(out, "State at") {
@@ -158,8 +207,17 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(render(history.Options{}, true)), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Events) != 3 || doc.OwnerID != alice || *doc.Events[2].ActorID != boss {
+	if len(doc.Events) != 5 || doc.OwnerID != alice || *doc.Events[4].ActorID != boss || doc.Events[2].ActorID != nil {
 		t.Fatalf("--json document %+v", doc)
+	}
+	if e := doc.Events[0]; e.CorrelationID != createReq || e.CausationID != nil || e.EventID != recs[0].EventID {
+		t.Fatalf("--json creation %+v", e)
+	}
+	if e := doc.Events[2]; e.CorrelationID != runID || e.CausationID == nil || *e.CausationID != edit {
+		t.Fatalf("--json start %+v, want caused by %s", e, edit)
+	}
+	if e := doc.Events[3]; e.CorrelationID != runID || e.CausationID == nil || *e.CausationID != cmds.FinishedEventID(runID) {
+		t.Fatalf("--json pause %+v", e)
 	}
 	created, edited := doc.Events[0].RecordedAt, doc.Events[1].RecordedAt
 	mid := created.Add(edited.Sub(created) / 2)
@@ -196,8 +254,8 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	now := time.Now()
 	out = render(history.Options{At: &now}, false)
 	lines = strings.Split(out, "\n")
-	find("active:", "no")
-	find("version:", "3")
+	find("active:", "yes")
+	find("version:", "5")
 	early := created.Add(-time.Minute)
 	out = render(history.Options{At: &early}, false)
 	lines = strings.Split(out, "\n")
@@ -214,7 +272,7 @@ func TestHistoryTimelineStatesAndJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(render(history.Options{At: &mid}, true)), &withState); err != nil {
 		t.Fatal(err)
 	}
-	if withState.State.Periodicity != "weekly" || withState.State.Version != 1 || len(withState.Events) != 3 {
+	if withState.State.Periodicity != "weekly" || withState.State.Version != 1 || len(withState.Events) != 5 {
 		t.Fatalf("--json --at %+v", withState)
 	}
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/heraldmail/herald/bus"
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/eventstore"
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/config"
@@ -54,8 +55,11 @@ type Component struct {
 // App is the built application.
 type App struct {
 	Deps
-	Store      *eventstore.Store
-	Bus        bus.Config
+	Store *eventstore.Store
+	Bus   bus.Config
+	// Commands wraps every command handler: one log line and metrics per
+	// command.
+	Commands   *commands.Decorator
 	Publisher  message.Publisher
 	Projectors []projections.Projector
 	Waiter     *projections.Waiter
@@ -77,7 +81,7 @@ func New(d Deps) (*App, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	for _, c := range append(eventstore.Collectors(), projections.Collectors()...) {
+	for _, c := range append(append(eventstore.Collectors(), projections.Collectors()...), commands.Collectors()...) {
 		if err := d.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("app: metrics: %w", err)
 		}
@@ -86,7 +90,7 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Deps: d, Store: store, Bus: bus.Config{
+	a := &App{Deps: d, Store: store, Commands: commands.NewDecorator(d.Log), Bus: bus.Config{
 		Client: d.Redis, Prefix: d.Config.BusTopicPrefix, MaxLen: d.Config.BusMaxLen, Logger: d.Log,
 	}}
 	if a.Publisher, err = bus.NewPublisher(a.Bus); err != nil {

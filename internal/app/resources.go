@@ -28,7 +28,7 @@ func wireResources(a *App) error {
 	if err != nil {
 		return err
 	}
-	mod, err := api.NewResources(clients, messages, mailings, q, 3*time.Second)
+	mod, err := api.NewResources(a.Commands.Clients(clients), a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
 	if err != nil {
 		return err
 	}

@@ -30,10 +30,11 @@ func wireSending(a *App) error {
 		return err
 	}
 	a.closers = append(a.closers, queue.Close)
-	runs, err := commands.NewRuns(a.Store, queue, a.Now)
+	handler, err := commands.NewRuns(a.Store, queue, a.Now)
 	if err != nil {
 		return err
 	}
+	runs := a.Commands.Runs(handler)
 	attempts, err := projections.NewAttemptQueries(a.Pool)
 	if err != nil {
 		return err

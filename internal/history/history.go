@@ -1,5 +1,6 @@
 // Package history is the audit replay of a mailing: every event of its
-// stream with actor, time and data, the summaries of its runs, its state
+// stream with actor, time, data, correlation (the request) and cause, the
+// summaries of its runs, its state
 // at a chosen instant rebuilt by replaying its events through the Mailing
 // aggregate's own apply (domain.LoadMailing), and on request its delivery
 // attempts page by page. The HTTP endpoint GET /mailings/{id}/history and
@@ -24,14 +25,22 @@ import (
 
 // Entry is one event as the audit trail shows it.
 type Entry struct {
-	Position   int64           `json:"position"`
-	Version    int64           `json:"version"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	ActorID    *uuid.UUID      `json:"actor_id"` // null for the system (the saga)
-	Command    string          `json:"command,omitempty"`
-	RunID      *uuid.UUID      `json:"run_id,omitempty"` // deliveries only: the run stream
-	Data       json.RawMessage `json:"data"`
+	Position   int64      `json:"position"`
+	Version    int64      `json:"version"`
+	Type       string     `json:"type"`
+	EventID    uuid.UUID  `json:"event_id"`
+	RecordedAt time.Time  `json:"recorded_at"`
+	ActorID    *uuid.UUID `json:"actor_id"` // null for the system (the saga)
+	// CorrelationID is the request the event came from (its X-Request-ID),
+	// or the scheduled run's id for the saga's own work.
+	CorrelationID uuid.UUID `json:"correlation_id"`
+	// CausationID is the event that caused this one (a run's start for its
+	// deliveries and end, a run's end for the pause it led to); null for a
+	// person's direct command.
+	CausationID *uuid.UUID      `json:"causation_id"`
+	Command     string          `json:"command,omitempty"`
+	RunID       *uuid.UUID      `json:"run_id,omitempty"` // deliveries only: the run stream
+	Data        json.RawMessage `json:"data"`
 }
 
 // State is a mailing as it stood at an instant.
@@ -219,11 +228,15 @@ FROM events WHERE stream_id = ANY($1) AND type = 'run.delivery_attempted' AND po
 }
 
 func entryOf(e domain.RecordedEvent, withRun bool) Entry {
-	en := Entry{Position: e.Position, Version: e.Version, Type: e.Type, RecordedAt: e.RecordedAt.UTC(),
-		Command: e.Metadata.Command, Data: e.Data}
+	en := Entry{Position: e.Position, Version: e.Version, Type: e.Type, EventID: e.EventID, RecordedAt: e.RecordedAt.UTC(),
+		CorrelationID: e.Metadata.CorrelationID, Command: e.Metadata.Command, Data: e.Data}
 	if e.Metadata.ActorID != uuid.Nil {
 		a := e.Metadata.ActorID
 		en.ActorID = &a
+	}
+	if e.Metadata.CausationID != uuid.Nil {
+		c := e.Metadata.CausationID
+		en.CausationID = &c
 	}
 	if withRun {
 		s := e.StreamID

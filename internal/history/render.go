@@ -43,6 +43,45 @@ func ActorEmails(ctx context.Context, db Querier, d Document) (map[uuid.UUID]str
 	return out, nil
 }
 
+// Cause is an event that caused one of a document's events.
+type Cause struct {
+	Type       string
+	StreamType string
+	StreamID   uuid.UUID
+	Version    int64
+}
+
+// Causes looks up the events the document's events name as their cause
+// and that the document does not hold (a run's end, which led to a pause,
+// is on the run's stream).
+func Causes(ctx context.Context, db Querier, d Document) (map[uuid.UUID]Cause, error) {
+	held := make(map[uuid.UUID]bool, len(d.Events))
+	for _, e := range d.Events {
+		held[e.EventID] = true
+	}
+	var ids []uuid.UUID
+	for _, e := range d.Events {
+		if e.CausationID != nil && !held[*e.CausationID] {
+			ids = append(ids, *e.CausationID)
+		}
+	}
+	out := map[uuid.UUID]Cause{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.Query(ctx, `SELECT event_id, type, stream_type, stream_id, version FROM events WHERE event_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("causes: %w", err)
+	}
+	var id uuid.UUID
+	var c Cause
+	_, err = pgx.ForEachRow(rows, []any{&id, &c.Type, &c.StreamType, &c.StreamID, &c.Version}, func() error { out[id] = c; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("causes: %w", err)
+	}
+	return out, nil
+}
+
 // stamp shows event times to the millisecond (events of one request are
 // that close); setting is for a mailing's own times.
 const (
@@ -51,8 +90,10 @@ const (
 )
 
 // Render writes d as a timeline for a terminal: one line per event (time,
-// actor, event, what changed), the runs, and the state at d.At if asked.
-func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
+// actor, event, the request it came from, what caused it, what changed),
+// the runs, and the state at d.At if asked. emails names actors (see
+// ActorEmails), causes the causes outside d (see Causes).
+func Render(w io.Writer, d Document, emails map[uuid.UUID]string, causes map[uuid.UUID]Cause) error {
 	who := func(id *uuid.UUID) string {
 		switch {
 		case id == nil:
@@ -65,7 +106,8 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
 	owner := d.OwnerID
 	fmt.Fprintf(w, "Mailing %s, owner %s\n\n", d.MailingID, who(&owner))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tVERSION\tACTOR\tEVENT\tCHANGE")
+	fmt.Fprintln(tw, "TIME\tVERSION\tACTOR\tEVENT\tREQUEST\tCAUSED BY\tCHANGE")
+	trail := newTrail(d, causes)
 	past := make([]domain.Event, 0, len(d.Events))
 	for _, e := range d.Events {
 		ev, err := domain.DecodeEvent(e.Type, e.Data)
@@ -84,8 +126,8 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
 		if d.At != nil && e.RecordedAt.After(*d.At) {
 			mark = " (after --at)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s%s\n", e.RecordedAt.UTC().Format(stamp), e.Version, who(e.ActorID), e.Type,
-			Describe(ev, before, after), mark)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s%s\n", e.RecordedAt.UTC().Format(stamp), e.Version, who(e.ActorID), e.Type,
+			trail.request(e.CorrelationID), trail.cause(e.CausationID), Describe(ev, before, after), mark)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -135,6 +177,51 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string) error {
 		}
 	}
 	return nil
+}
+
+// trail names the requests and causes of a document's events.
+type trail struct {
+	held   map[uuid.UUID]Entry
+	runs   map[uuid.UUID]bool
+	causes map[uuid.UUID]Cause
+}
+
+func newTrail(d Document, causes map[uuid.UUID]Cause) trail {
+	t := trail{held: make(map[uuid.UUID]Entry, len(d.Events)), runs: map[uuid.UUID]bool{}, causes: causes}
+	for _, e := range d.Events {
+		t.held[e.EventID] = e
+	}
+	for _, r := range d.Runs {
+		t.runs[r.RunID] = true
+	}
+	return t
+}
+
+// request shows a correlation: the scheduler's runs correlate by their own
+// id, anything else by the request's.
+func (t trail) request(id uuid.UUID) string {
+	switch {
+	case id == uuid.Nil:
+		return "-"
+	case t.runs[id]:
+		return "run " + id.String()
+	}
+	return id.String()
+}
+
+// cause shows what caused an event: "-" for a person's own command, the
+// version and type of an event of the mailing, the type and run of a run's.
+func (t trail) cause(id *uuid.UUID) string {
+	if id == nil {
+		return "-"
+	}
+	if e, ok := t.held[*id]; ok {
+		return fmt.Sprintf("v%d %s", e.Version, e.Type)
+	}
+	if c, ok := t.causes[*id]; ok {
+		return fmt.Sprintf("%s of %s %s", c.Type, c.StreamType, c.StreamID)
+	}
+	return "event " + id.String()
 }
 
 // Describe says in a few words what event e changed; for an update it
