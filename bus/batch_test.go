@@ -91,13 +91,9 @@ func TestBatchSubscriberDeliversInOrderAndAcknowledges(t *testing.T) {
 		}
 		m.Ack()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for pending(t, c, topic, cfg.Prefix+"g") != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages still pending after all were acknowledged", pending(t, c, topic, cfg.Prefix+"g"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, "no message pending once all were acknowledged", func() bool {
+		return pending(t, c, topic, cfg.Prefix+"g") == 0
+	})
 }
 
 func TestBatchSubscriberRedeliversWhatWasNotAcknowledged(t *testing.T) {
@@ -162,8 +158,7 @@ func TestBatchSubscriberRecreatesALostGroup(t *testing.T) {
 	if err := c.Del(context.Background(), topic).Err(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, 5*time.Second, "a delivery after the group was lost", func() bool {
 		publish(t, cfg, topic, 1, 2) // until one arrives
 		select {
 		case m := <-ch:
@@ -171,11 +166,9 @@ func TestBatchSubscriberRecreatesALostGroup(t *testing.T) {
 				t.Fatalf("got %s, want 1", m.UUID)
 			}
 			m.Ack()
-			return
+			return true
 		case <-time.After(300 * time.Millisecond):
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("nothing delivered after the group was lost")
-		}
-	}
+	})
 }

@@ -52,12 +52,16 @@ func TestStartRunRefusesInactiveCompletedDeleted(t *testing.T) {
 		t.Fatalf("inactive: %v", err)
 	}
 	m := newTestMailing(t, true)
-	_ = m.Complete(now, "test")
+	if err := m.Complete(now, "test"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrMailingCompleted) {
 		t.Fatalf("completed: %v", err)
 	}
 	m = newTestMailing(t, true)
-	_ = m.Delete()
+	if err := m.Delete(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted: %v", err)
 	}

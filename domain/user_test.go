@@ -17,6 +17,23 @@ func newAccount() NewAccount {
 // replayed rebuilds u from its recorded changes, as loading from the store does.
 func replayed(u *User) *User { return LoadUser(u.ID(), u.Changes()) }
 
+// must fails t when a decision that should be taken is refused.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// registered is a user who registered at t0 with verification hash h,
+// valid until expires.
+func registered(t *testing.T, h string, expires time.Time) *User {
+	t.Helper()
+	u, err := Register(newAccount(), t0, h, expires)
+	must(t, err)
+	return u
+}
+
 func TestRegisterNormalizesAndIssuesVerification(t *testing.T) {
 	u, err := Register(newAccount(), t0, "h1", t0.Add(time.Hour))
 	if err != nil {
@@ -56,7 +73,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestVerifyTokenSingleUseAndExpiry(t *testing.T) {
-	u, _ := Register(newAccount(), t0, "h1", t0.Add(time.Hour))
+	u := registered(t, "h1", t0.Add(time.Hour))
 	u = replayed(u)
 	if err := u.VerifyEmail("other", t0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("wrong hash: %v", err)
@@ -89,7 +106,7 @@ func mustHistory(t *testing.T, u *User) []Event {
 }
 
 func TestResetPasswordConsumesTokenAndVerifies(t *testing.T) {
-	u, _ := Register(newAccount(), t0, "h1", t0.Add(time.Hour))
+	u := registered(t, "h1", t0.Add(time.Hour))
 	hist := u.Changes()
 	u = LoadUser(u.ID(), hist)
 	if err := u.ResetPassword("r1", "new", t0); !errors.Is(err, ErrInvalid) {
@@ -117,19 +134,20 @@ func TestResetPasswordConsumesTokenAndVerifies(t *testing.T) {
 }
 
 func TestBlockActivateGroupsAreIdempotent(t *testing.T) {
-	u, _ := CreateSuperuser(newAccount(), t0)
+	u, err := CreateSuperuser(newAccount(), t0)
+	must(t, err)
 	u = replayed(u)
 	if !u.Superuser() || !u.EmailVerified() || !u.Staff() || u.CanLogin() != nil {
 		t.Fatal("superuser state")
 	}
-	_ = u.Activate()
-	_ = u.Block()
-	_ = u.Block()
+	must(t, u.Activate())
+	must(t, u.Block())
+	must(t, u.Block())
 	if len(u.Changes()) != 1 || u.Active() || !errors.Is(u.CanLogin(), ErrUserBlocked) {
 		t.Fatalf("block: %v", u.Changes())
 	}
-	_ = u.SetGroups([]string{GroupManagers, GroupUsers, GroupManagers})
-	_ = u.SetGroups([]string{GroupUsers, GroupManagers})
+	must(t, u.SetGroups([]string{GroupManagers, GroupUsers, GroupManagers}))
+	must(t, u.SetGroups([]string{GroupUsers, GroupManagers}))
 	if len(u.Changes()) != 2 {
 		t.Fatalf("groups: %v", u.Changes())
 	}
@@ -140,11 +158,11 @@ func TestBlockActivateGroupsAreIdempotent(t *testing.T) {
 }
 
 func TestStaffFollowsManagers(t *testing.T) {
-	u, _ := Register(newAccount(), t0, "h", t0)
+	u := registered(t, "h", t0)
 	if u.Staff() {
 		t.Fatal("user is staff")
 	}
-	_ = u.SetGroups([]string{GroupUsers, GroupManagers})
+	must(t, u.SetGroups([]string{GroupUsers, GroupManagers}))
 	if !u.Staff() {
 		t.Fatal("manager is not staff")
 	}
@@ -171,7 +189,7 @@ func TestGroups(t *testing.T) {
 	if err := l.SetPermissions(DefaultGroups()[GroupManagers]); err != nil || len(l.Changes()) != 0 {
 		t.Fatalf("same permissions recorded %v %v", l.Changes(), err)
 	}
-	_ = l.SetPermissions([]string{PermUsersViewAll})
+	must(t, l.SetPermissions([]string{PermUsersViewAll}))
 	if len(l.Changes()) != 1 || len(l.Permissions()) != 1 {
 		t.Fatal("permissions_changed")
 	}

@@ -25,8 +25,7 @@ func (noteTaken) EventType() string { return "test.note_taken" }
 func init() { domain.RegisterEvents(noteTaken{}) }
 
 func note(text string) domain.NewEvent {
-	id, _ := uuid.NewV7()
-	return domain.NewEvent{ID: id, Event: noteTaken{Text: text}, Metadata: domain.Metadata{ActorID: uuid.New(), Command: "TakeNote"}}
+	return domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: noteTaken{Text: text}, Metadata: domain.Metadata{ActorID: uuid.New(), Command: "TakeNote"}}
 }
 
 func newStore(t *testing.T) *eventstore.Store {
@@ -36,6 +35,16 @@ func newStore(t *testing.T) *eventstore.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// load returns the events of stream id.
+func load(t *testing.T, s *eventstore.Store, id uuid.UUID) []domain.RecordedEvent {
+	t.Helper()
+	evs, err := s.Load(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
 
 func stream() domain.Stream { return domain.Stream{Type: "note", ID: uuid.New()} }
@@ -112,8 +121,7 @@ func TestIdempotentAppend(t *testing.T) {
 	if _, err := s.Append(ctx, st, eventstore.Any, e); err != nil {
 		t.Fatalf("retry with Any: %v", err)
 	}
-	evs, _ := s.Load(ctx, st.ID)
-	if len(evs) != 1 {
+	if evs := load(t, s, st.ID); len(evs) != 1 {
 		t.Fatalf("stored %d events, want 1", len(evs))
 	}
 }
@@ -196,8 +204,7 @@ func TestConcurrentAnyAppendsAllLand(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	evs, _ := s.Load(ctx, st.ID)
-	if len(evs) != 80 {
+	if evs := load(t, s, st.ID); len(evs) != 80 {
 		t.Fatalf("stored %d, want 80", len(evs))
 	}
 }
@@ -224,7 +231,7 @@ func TestClaims(t *testing.T) {
 	if !errors.As(err, &taken) || !errors.Is(err, eventstore.ErrClaimTaken) || taken.Key != "a@example.com" {
 		t.Fatalf("bob's claim: %v", err)
 	}
-	if evs, _ := s.Load(ctx, bob); len(evs) != 0 {
+	if evs := load(t, s, bob); len(evs) != 0 {
 		t.Fatalf("a refused claim still wrote %d events", len(evs))
 	}
 	_, err = s.Commit(ctx, eventstore.Commit{
@@ -271,35 +278,31 @@ func TestConcurrentClaimsExactlyOneWins(t *testing.T) {
 
 func TestReadAllUnknownTypeIsAnError(t *testing.T) {
 	t.Parallel()
-	pool := testenv.Pool(t)
-	s, _ := eventstore.New(pool)
-	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+	s, ctx := newStore(t), context.Background()
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
 VALUES ($1, 'note', $2, 1, 'test.from_the_future', '{}', '{}')`, uuid.New(), uuid.New()); err != nil {
 		t.Fatal(err)
 	}
 	// ReadAll holds back while any older transaction of the cluster runs
 	// (parallel tests hold some), so wait for the event to be readable.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Eventually(t, 10*time.Second, "the unknown event to be read", func() bool {
 		evs, err := s.ReadAll(ctx, eventstore.Cursor{}, 10)
 		if errors.Is(err, domain.ErrUnknownEventType) {
-			return
+			return true
 		}
-		if err != nil || len(evs) > 0 || time.Now().After(deadline) {
+		if err != nil || len(evs) > 0 {
 			t.Fatalf("ReadAll = %d events, %v; want ErrUnknownEventType", len(evs), err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // A transaction that took its id first but commits last must be read after
 // the later commits, exactly once: the reader must not move past it.
 func TestReadAllNeverSkipsLateCommit(t *testing.T) {
 	t.Parallel()
-	pool := testenv.Pool(t)
-	s, _ := eventstore.New(pool)
-	ctx := context.Background()
+	s, ctx := newStore(t), context.Background()
+	pool := s.Pool()
 
 	slow, err := pool.Begin(ctx)
 	if err != nil {
@@ -342,10 +345,7 @@ VALUES ($1, 'note', $2, 1, 'test.note_taken', '{"text":"slow"}', '{}')`, slowEve
 	if err := slow.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(order) < 6 && time.Now().Before(deadline) {
-		read()
-	}
+	testenv.Eventually(t, 5*time.Second, "the six events to be read", func() bool { read(); return len(order) >= 6 })
 	if len(order) != 6 || order[0] != "slow" {
 		t.Fatalf("read order %v, want slow first then 5 fast", order)
 	}
@@ -384,14 +384,14 @@ func TestReadAllIgnoresTransactionsOfOtherDatabases(t *testing.T) {
 		t.Fatal(err)
 	}
 	var evs []domain.RecordedEvent
-	for deadline := time.Now().Add(2 * time.Second); len(evs) == 0 && time.Now().Before(deadline); {
+	testenv.Eventually(t, 2*time.Second, "the event to be read while transaction "+xid+" of another database is open", func() bool {
 		if evs, err = s.ReadAll(ctx, eventstore.Cursor{}, 10); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(evs) > 0
+	})
 	if len(evs) != 1 || evs[0].EventID != e.ID {
-		t.Fatalf("read %d events in 2 s while transaction %s of another database was open, want the one appended", len(evs), xid)
+		t.Fatalf("read %d events, want the one appended", len(evs))
 	}
 	if err := long.QueryRow(ctx, `SELECT 1`).Scan(new(int)); err != nil {
 		t.Fatalf("the other database's transaction ended before the read: %v", err)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -111,9 +112,8 @@ func TestDeliveryIsStoredAndReadBack(t *testing.T) {
 		t.Errorf("body\n%q\nwant\n%q", got, body)
 	}
 	// No temp files left behind.
-	entries, _ := os.ReadDir(sink.Dir())
-	if len(entries) != 1 {
-		t.Errorf("dir holds %d entries, want 1", len(entries))
+	if entries, err := os.ReadDir(sink.Dir()); err != nil || len(entries) != 1 {
+		t.Errorf("dir holds %d entries (%v), want 1", len(entries), err)
 	}
 }
 
@@ -358,7 +358,9 @@ func TestReconnectAfterServerDroppedConnection(t *testing.T) {
 		t.Fatal(r)
 	}
 	// The server goes away (dropping the pooled connection) and comes back.
-	_ = first.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
 	second := startSink(t, mail.SinkConfig{Dir: dir, Addr: addr})
 	if r := c.Send(ctx(t), mail.Message{To: "b@example.org", Subject: "s", TextBody: "b"}); !r.OK() {
 		t.Fatalf("after restart: %+v", r)
@@ -367,7 +369,9 @@ func TestReconnectAfterServerDroppedConnection(t *testing.T) {
 		t.Errorf("dials %d, second sink connections %d", c.Dials(), second.Connections())
 	}
 	// With no server at all: temporary, no reply code.
-	_ = second.Close()
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
 	r := c.Send(ctx(t), mail.Message{To: "c@example.org", Subject: "s", TextBody: "b"})
 	if r.Outcome != mail.Temporary || r.Code != 0 || !strings.Contains(r.Response, "connect") {
 		t.Fatalf("server down: %+v", r)
@@ -394,13 +398,7 @@ func TestCloseRefusesNewSends(t *testing.T) {
 	if r := c.Send(ctx(t), mail.Message{To: "a@example.org", Subject: "s", TextBody: "b"}); !errors.Is(r.Err, mail.ErrClosed) {
 		t.Fatalf("after close: %+v", r)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for sink.Open() != 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if sink.Open() != 0 {
-		t.Errorf("%d connections still open after Close (QUIT)", sink.Open())
-	}
+	testenv.Eventually(t, 5*time.Second, "the sink to see every connection closed after Close (QUIT)", func() bool { return sink.Open() == 0 })
 }
 
 func TestSinkStopsWithContextAndOnStoredHasNoBody(t *testing.T) {

@@ -42,11 +42,16 @@ func TestAttemptsProjectorAndQueries(t *testing.T) {
 	}
 	p := AttemptsProjector{}
 	// An attempt before its run's start is an error (retried, never skipped).
-	tx, _ := pool.Begin(ctx)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Apply(ctx, tx, recs[1]); err == nil {
 		t.Fatal("attempt applied before the run's start")
 	}
-	_ = tx.Rollback(ctx)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for round := range 2 { // the second round is a redelivery: nothing changes
 		for _, r := range recs {
 			tx, err := pool.Begin(ctx)
@@ -61,7 +66,10 @@ func TestAttemptsProjectorAndQueries(t *testing.T) {
 			}
 		}
 	}
-	q, _ := NewAttemptQueries(pool)
+	q, err := NewAttemptQueries(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	all, next, err := q.ListAttempts(ctx, OwnerScope{Caller: owner}, mailing, AttemptPage{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +81,10 @@ func TestAttemptsProjectorAndQueries(t *testing.T) {
 	if err != nil || len(rest) != 1 || next != 0 || rest[0].Email != "b@x.test" || rest[0].ServerResponse != "550 5.1.1 no such user" {
 		t.Fatalf("second page %+v next %d err %v", rest, next, err)
 	}
-	if other, _, _ := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New()}, mailing, AttemptPage{}); len(other) != 0 {
-		t.Fatalf("another user sees %d attempts", len(other))
+	if other, _, err := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New()}, mailing, AttemptPage{}); err != nil || len(other) != 0 {
+		t.Fatalf("another user sees %d attempts (%v)", len(other), err)
 	}
-	if staff, _, _ := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New(), All: true}, mailing, AttemptPage{}); len(staff) != 3 {
-		t.Fatalf("staff sees %d attempts", len(staff))
+	if staff, _, err := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New(), All: true}, mailing, AttemptPage{}); err != nil || len(staff) != 3 {
+		t.Fatalf("staff sees %d attempts (%v)", len(staff), err)
 	}
 }

@@ -16,7 +16,10 @@ func TestMailingsNextRunAt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	store, _ := eventstore.New(pool)
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	id, owner := uuid.New(), uuid.New()
 	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
 	m, err := domain.NewMailing(id, owner, domain.MailingFields{MessageID: uuid.New(), ClientIDs: []uuid.UUID{uuid.New()},
@@ -39,17 +42,25 @@ func TestMailingsNextRunAt(t *testing.T) {
 		if _, err := store.Append(ctx, domain.Stream{Type: domain.MailingStreamType, ID: id}, eventstore.Any, evs...); err != nil {
 			t.Fatal(err)
 		}
-		recs, _ := store.Load(ctx, id)
+		recs, err := store.Load(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		hist := make([]domain.Event, len(recs))
 		for i, r := range recs {
 			hist[i] = r.Event
 		}
 		for _, r := range recs[applied:] {
-			tx, _ := pool.Begin(ctx)
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := (MailingsProjector{}).Apply(ctx, tx, r); err != nil {
 				t.Fatal(err)
 			}
-			_ = tx.Commit(ctx)
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 		applied = len(recs)
 		m = domain.LoadMailing(hist)

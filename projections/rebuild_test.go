@@ -260,20 +260,13 @@ FROM rb_totals t FULL JOIN rb_notes n USING (key) ORDER BY key`)
 // without a live consumer to finish the job would see only part.
 func (env *rbEnv) waitReadable(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testenv.Eventually(t, time.Minute, "no event behind a running transaction", func() bool {
 		var unsafe int
 		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())`).Scan(&unsafe); err != nil {
 			t.Fatal(err)
 		}
-		if unsafe == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still behind a running transaction", unsafe)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return unsafe == 0
+	})
 }
 
 // waitLive waits until the live projector has applied every handled event
@@ -283,17 +276,13 @@ func (env *rbEnv) waitLive(t *testing.T) {
 	env.mu.Lock()
 	want := env.count
 	env.mu.Unlock()
-	deadline := time.Now().Add(3 * time.Minute)
 	var got int
-	for time.Now().Before(deadline) {
+	testenv.Eventually(t, 3*time.Minute, fmt.Sprintf("the live read model to apply %d events", want), func() bool {
 		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM rb_log`).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
-		if got >= want {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return got >= want
+	})
 	if got != want {
 		t.Fatalf("live read model applied %d events, want %d", got, want)
 	}
@@ -452,7 +441,8 @@ func TestRebuildReadersSeeOldTablesUntilSwap(t *testing.T) {
 		})
 	}
 	res, err := projections.Rebuild(context.Background(), env.pool, rbTally{}, projections.RebuildOptions{BatchSize: 300})
-	time.Sleep(50 * time.Millisecond) // readers also run after the swap
+	swapped := reads.Load()
+	testenv.Eventually(t, 10*time.Second, "readers to read after the swap", func() bool { return reads.Load() >= swapped+10 || len(errs) > 0 })
 	cancel()
 	wg.Wait()
 	close(errs)
@@ -540,7 +530,14 @@ func TestLiveRuntimeKeepsGoingThroughTheSwap(t *testing.T) {
 			t.Errorf("rebuild %d read %d events; %d were committed before it started", i, res.Events, before)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // appends after the swap, too
+	env.mu.Lock()
+	swapped := env.count
+	env.mu.Unlock()
+	testenv.Eventually(t, 10*time.Second, "appends after the swap", func() bool {
+		env.mu.Lock()
+		defer env.mu.Unlock()
+		return env.count >= swapped+20
+	})
 	cancel()
 	wg.Wait()
 	env.waitLive(t)

@@ -182,7 +182,10 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 		t.Fatal("a delivery before its run's start was applied")
 	}
 
-	q, _ := NewReportQueries(pool)
+	q, err := NewReportQueries(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mine, next, err := q.ListMailingReports(ctx, OwnerScope{Caller: w.alice}, IDPage{Limit: 50})
 	if err != nil || next != uuid.Nil {
 		t.Fatal(err, next)
@@ -195,21 +198,30 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 		m1.AttemptsSuccess != 2 || m1.AttemptsFailure != 2 || m1.LastAttemptAt == nil || !m1.LastAttemptAt.Equal(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC)) {
 		t.Fatalf("m1 report %+v", m1)
 	}
-	all, _, _ := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true}, IDPage{Limit: 50})
-	if len(all) != 2 {
-		t.Fatalf("staff report %+v", all)
+	all, _, err := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true}, IDPage{Limit: 50})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("staff report %+v (%v)", all, err)
 	}
-	page1, next, _ := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true}, IDPage{Limit: 1})
-	page2, last, _ := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true}, IDPage{Limit: 1, After: next})
+	page1, next, err := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true}, IDPage{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page2, last, err := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true}, IDPage{Limit: 1, After: next})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(page1) != 1 || len(page2) != 1 || next == uuid.Nil || last != uuid.Nil || page1[0].MailingID == page2[0].MailingID {
 		t.Fatalf("pages %+v %+v", page1, page2)
 	}
-	bobs, _, _ := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true, Owner: w.bob}, IDPage{Limit: 50})
+	bobs, _, err := q.ListMailingReports(ctx, OwnerScope{Caller: uuid.New(), All: true, Owner: w.bob}, IDPage{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(bobs) != 1 || bobs[0].MailingID != w.m2 || bobs[0].AttemptsSuccess != 1 || bobs[0].Status != "started" {
 		t.Fatalf("bob's via owner_id %+v", bobs)
 	}
-	if peek, _, _ := q.ListMailingReports(ctx, OwnerScope{Caller: w.alice, Owner: w.bob}, IDPage{Limit: 50}); len(peek) != 0 {
-		t.Fatalf("alice narrowing to bob sees %+v", peek)
+	if peek, _, err := q.ListMailingReports(ctx, OwnerScope{Caller: w.alice, Owner: w.bob}, IDPage{Limit: 50}); err != nil || len(peek) != 0 {
+		t.Fatalf("alice narrowing to bob sees %+v (%v)", peek, err)
 	}
 	var exported []MailingReport
 	if err := q.EachMailingReport(ctx, OwnerScope{Caller: uuid.New(), All: true}, func(m MailingReport) error { exported = append(exported, m); return nil }); err != nil {
@@ -227,12 +239,14 @@ func TestReportsProjectorOrderAndRedeliveryIndependent(t *testing.T) {
 		sum.ClientsTotal != 2 || sum.MessagesTotal != 1 {
 		t.Fatalf("alice's summary %+v", sum)
 	}
-	sum, _ = q.Summary(ctx, OwnerScope{Caller: uuid.New(), All: true})
+	if sum, err = q.Summary(ctx, OwnerScope{Caller: uuid.New(), All: true}); err != nil {
+		t.Fatal(err)
+	}
 	if sum.MailingsTotal != 2 || sum.Runs != 3 || sum.AttemptsTotal != 5 || sum.AttemptsSuccess != 3 || sum.ClientsTotal != 3 || sum.MessagesTotal != 2 {
 		t.Fatalf("staff summary %+v", sum)
 	}
-	if sum, _ = q.Summary(ctx, OwnerScope{Caller: uuid.New()}); sum.MailingsTotal != 0 || sum.ClientsTotal != 0 || sum.LastAttemptAt != nil {
-		t.Fatalf("a newcomer's summary %+v", sum)
+	if sum, err = q.Summary(ctx, OwnerScope{Caller: uuid.New()}); err != nil || sum.MailingsTotal != 0 || sum.ClientsTotal != 0 || sum.LastAttemptAt != nil {
+		t.Fatalf("a newcomer's summary %+v (%v)", sum, err)
 	}
 
 	rs, err := MailingRuns(ctx, pool, w.m1)

@@ -79,20 +79,17 @@ func (w *world) project(replay bool) {
 		for _, t := range p.EventTypes() {
 			handled[t] = true
 		}
-		for {
-			evs, err := w.store.ReadAll(ctx, from, 500)
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			if len(evs) == 0 {
-				if read >= total {
-					break
+		for read < total {
+			// ReadAll holds back while any older transaction of the server
+			// (other tests' too) is open: wait for it.
+			var evs []domain.RecordedEvent
+			testenv.Eventually(w.t, 10*time.Second, "the stored events to be readable", func() bool {
+				var err error
+				if evs, err = w.store.ReadAll(ctx, from, 500); err != nil {
+					w.t.Fatal(err)
 				}
-				// ReadAll holds back while any older transaction of the
-				// server (other tests' too) is open: wait for it.
-				time.Sleep(5 * time.Millisecond)
-				continue
-			}
+				return len(evs) > 0
+			})
 			for _, e := range evs {
 				from = eventstore.CursorOf(e)
 				read++
@@ -163,21 +160,21 @@ func TestClientsLifeThroughCommandsAndReadModel(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != c2.State.ID() || next != uuid.Nil {
 		t.Fatalf("page 2: %v %v %v", list, next, err)
 	}
-	if list, _, _ := w.q.ListClients(ctx, own, "ann", projections.IDPage{Limit: 50}); len(list) != 1 || list[0].FullName != "Ann Lee" {
-		t.Fatalf("q=ann: %+v", list)
+	if list, _, err := w.q.ListClients(ctx, own, "ann", projections.IDPage{Limit: 50}); err != nil || len(list) != 1 || list[0].FullName != "Ann Lee" {
+		t.Fatalf("q=ann: %+v %v", list, err)
 	}
-	if list, _, _ := w.q.ListClients(ctx, own, "%", projections.IDPage{Limit: 50}); len(list) != 0 {
-		t.Fatalf("q=%% matched literally nothing, got %+v", list)
+	if list, _, err := w.q.ListClients(ctx, own, "%", projections.IDPage{Limit: 50}); err != nil || len(list) != 0 {
+		t.Fatalf("q=%% matched literally nothing, got %+v %v", list, err)
 	}
 	if _, err := w.q.GetClient(ctx, projections.OwnerScope{Caller: bob}, c1.State.ID()); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("bob reads alice's client: %v", err)
 	}
 	staff := projections.OwnerScope{Caller: uuid.New(), All: true}
-	if all, _, _ := w.q.ListClients(ctx, staff, "", projections.IDPage{Limit: 50}); len(all) != 3 {
-		t.Fatalf("staff sees %d clients", len(all))
+	if all, _, err := w.q.ListClients(ctx, staff, "", projections.IDPage{Limit: 50}); err != nil || len(all) != 3 {
+		t.Fatalf("staff sees %d clients (%v)", len(all), err)
 	}
-	if some, _, _ := w.q.ListClients(ctx, projections.OwnerScope{Caller: staff.Caller, All: true, Owner: bob}, "", projections.IDPage{Limit: 50}); len(some) != 1 {
-		t.Fatalf("staff ?owner_id=bob sees %d", len(some))
+	if some, _, err := w.q.ListClients(ctx, projections.OwnerScope{Caller: staff.Caller, All: true, Owner: bob}, "", projections.IDPage{Limit: 50}); err != nil || len(some) != 1 {
+		t.Fatalf("staff ?owner_id=bob sees %d (%v)", len(some), err)
 	}
 
 	// Bob cannot change Alice's client; a stale If-Match is a conflict.
@@ -206,17 +203,17 @@ func TestClientsLifeThroughCommandsAndReadModel(t *testing.T) {
 	if err != nil || got.Email != "ann2@example.org" || got.Version != 2 || got.Comment != "first" {
 		t.Fatalf("after update: %+v %v", got, err)
 	}
-	st, _ := w.q.PublicStats(ctx)
+	st := w.stats()
 	// ann@ (alice, new), ann@ (bob), ann2@, zed@: three distinct emails.
 	if st.ClientsUnique != 3 {
 		t.Fatalf("unique emails = %d, want 3", st.ClientsUnique)
 	}
 	w.project(true) // redelivery of everything changes nothing
-	if st2, _ := w.q.PublicStats(ctx); st2 != st {
+	if st2 := w.stats(); st2 != st {
 		t.Fatalf("replay moved stats: %+v → %+v", st, st2)
 	}
-	if again, _ := w.q.GetClient(ctx, own, c1.State.ID()); again != got {
-		t.Fatalf("replay changed the row: %+v → %+v", got, again)
+	if again, err := w.q.GetClient(ctx, own, c1.State.ID()); err != nil || again != got {
+		t.Fatalf("replay changed the row: %+v → %+v (%v)", got, again, err)
 	}
 
 	if _, err := w.clients.Delete(ctx, meta(alice), commands.DeleteClient{ID: c2.State.ID()}); err != nil {
@@ -229,7 +226,7 @@ func TestClientsLifeThroughCommandsAndReadModel(t *testing.T) {
 	if _, err := w.q.GetClient(ctx, own, c2.State.ID()); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("deleted client still read: %v", err)
 	}
-	if st, _ := w.q.PublicStats(ctx); st.ClientsUnique != 2 {
+	if st := w.stats(); st.ClientsUnique != 2 {
 		t.Fatalf("unique after delete = %d, want 2", st.ClientsUnique)
 	}
 	// The deleted client's email can be used again.
@@ -296,7 +293,10 @@ func TestMailingRulesAcrossAggregates(t *testing.T) {
 	if slices.Contains(row.ClientIDs, a2) || len(row.ClientIDs) != 2 || row.Version != 2 || row.Timezone != "Europe/Berlin" {
 		t.Fatalf("mailing after client deletion: %+v", row)
 	}
-	hist, _ := w.store.Load(ctx, mid)
+	hist, err := w.store.Load(ctx, mid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if last := hist[len(hist)-1]; last.Type != "mailing.client_removed" || last.Metadata.ActorID != alice || last.Position > del.LastPosition {
 		t.Fatalf("removal event %+v (delete at %d)", last, del.LastPosition)
 	}
@@ -323,19 +323,21 @@ func TestMailingRulesAcrossAggregates(t *testing.T) {
 	}
 	appendChanges(t, w.store, mid, m)
 	w.project(false)
-	st, _ := w.q.PublicStats(ctx)
+	st := w.stats()
 	if st.MailingsTotal != 1 || st.MailingsActive != 1 {
 		t.Fatalf("stats with a started mailing: %+v", st)
 	}
-	row, _ = w.q.GetMailing(ctx, projections.OwnerScope{Caller: alice}, mid)
+	if row, err = w.q.GetMailing(ctx, projections.OwnerScope{Caller: alice}, mid); err != nil {
+		t.Fatal(err)
+	}
 	if row.Status != "started" || !row.IsActive || row.LastRunAt == nil {
 		t.Fatalf("started row: %+v", row)
 	}
-	if lst, _, _ := w.q.ListMailings(ctx, projections.OwnerScope{Caller: alice}, projections.MailingFilter{Status: "started", IsActive: ptr(true)}, projections.IDPage{Limit: 5}); len(lst) != 1 {
-		t.Fatalf("filter started+active: %d", len(lst))
+	if lst, _, err := w.q.ListMailings(ctx, projections.OwnerScope{Caller: alice}, projections.MailingFilter{Status: "started", IsActive: ptr(true)}, projections.IDPage{Limit: 5}); err != nil || len(lst) != 1 {
+		t.Fatalf("filter started+active: %d (%v)", len(lst), err)
 	}
-	if lst, _, _ := w.q.ListMailings(ctx, projections.OwnerScope{Caller: alice}, projections.MailingFilter{IsActive: ptr(false)}, projections.IDPage{Limit: 5}); len(lst) != 0 {
-		t.Fatalf("filter inactive: %d", len(lst))
+	if lst, _, err := w.q.ListMailings(ctx, projections.OwnerScope{Caller: alice}, projections.MailingFilter{IsActive: ptr(false)}, projections.IDPage{Limit: 5}); err != nil || len(lst) != 0 {
+		t.Fatalf("filter inactive: %d (%v)", len(lst), err)
 	}
 
 	m = domain.LoadMailing(mustHistory(t, w.store, mid))
@@ -355,13 +357,23 @@ func TestMailingRulesAcrossAggregates(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.project(false)
-	if st, _ := w.q.PublicStats(ctx); st.MailingsTotal != 0 || st.MailingsActive != 0 {
+	if st := w.stats(); st.MailingsTotal != 0 || st.MailingsActive != 0 {
 		t.Fatalf("stats after delete: %+v", st)
 	}
 	w.project(true)
-	if st, _ := w.q.PublicStats(ctx); st.MailingsTotal != 0 || st.MailingsActive != 0 {
+	if st := w.stats(); st.MailingsTotal != 0 || st.MailingsActive != 0 {
 		t.Fatalf("stats after replay: %+v", st)
 	}
+}
+
+// stats reads the public figures.
+func (w *world) stats() projections.PublicStats {
+	w.t.Helper()
+	st, err := w.q.PublicStats(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return st
 }
 
 func mustHistory(t *testing.T, s *eventstore.Store, id uuid.UUID) []domain.Event {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -129,27 +133,89 @@ func (p *pipeline) appendPings(t *testing.T, texts ...string) []uuid.UUID {
 // was applied exactly once.
 func (p *pipeline) waitApplied(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var got int
-	for time.Now().Before(deadline) {
-		if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM test_pings`).Scan(&got); err != nil {
+	count := func(where string) int {
+		var got int
+		if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM test_pings`+where).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
-		if got >= n {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+		return got
 	}
-	if got != n {
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("%d events in the read model", n), func() bool { return count("") >= n })
+	if got := count(""); got != n {
 		t.Fatalf("read model has %d events, want %d", got, n)
 	}
-	var twice int
-	if err := p.pool.QueryRow(context.Background(), `SELECT count(*) FROM test_pings WHERE applied <> 1`).Scan(&twice); err != nil {
-		t.Fatal(err)
-	}
-	if twice != 0 {
+	if twice := count(" WHERE applied <> 1"); twice != 0 {
 		t.Fatalf("%d events applied more than once", twice)
 	}
+}
+
+// pingTopic is the Redis stream the relay publishes ping events to.
+func (p *pipeline) pingTopic() string { return p.cfg.Topic(eventstore.TopicOfStream("ping")) }
+
+// relayed counts the messages of each event on the ping topic's Redis
+// stream: what the relays published. A projector reads the store when the
+// bus is silent, so a complete read model does not show the relay did its
+// part; the stream does.
+func (p *pipeline) relayed() (map[uuid.UUID]int, error) {
+	entries, err := p.cfg.Client.XRange(context.Background(), p.pingTopic(), "-", "+").Result()
+	if err != nil {
+		return nil, err
+	}
+	out := map[uuid.UUID]int{}
+	for _, e := range entries {
+		id, err := uuid.Parse(fmt.Sprint(e.Values[redisstream.UUIDHeaderKey]))
+		if err != nil {
+			return nil, fmt.Errorf("message %s: %w", e.ID, err)
+		}
+		out[id]++
+	}
+	return out, nil
+}
+
+// waitRelayed waits until the ping topic holds at least times messages of
+// each of ids.
+func (p *pipeline) waitRelayed(t *testing.T, times int, ids ...uuid.UUID) {
+	t.Helper()
+	what := fmt.Sprintf("%d events on the bus", len(ids))
+	if times > 1 {
+		what += fmt.Sprintf(", %d copies of each", times)
+	}
+	testenv.Eventually(t, 30*time.Second, what, func() bool {
+		got, err := p.relayed()
+		if err != nil {
+			t.Logf("read the ping topic: %v", err)
+			return false
+		}
+		for _, id := range ids {
+			if got[id] < times {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitConsumed waits until projector's consumer group has read and
+// acknowledged everything on the ping topic.
+func (p *pipeline) waitConsumed(t *testing.T, projector string) {
+	t.Helper()
+	ctx, group := context.Background(), p.cfg.Prefix+"projector."+projector
+	testenv.Eventually(t, 30*time.Second, "the projector to read the whole topic", func() bool {
+		stream, err := p.cfg.Client.XInfoStream(ctx, p.pingTopic()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups, err := p.cfg.Client.XInfoGroups(ctx, p.pingTopic()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range groups {
+			if g.Name == group {
+				return g.Pending == 0 && g.LastDeliveredID == stream.LastGeneratedID
+			}
+		}
+		return false
+	})
 }
 
 func TestPipelineAppliesEveryEventOnce(t *testing.T) {
@@ -180,7 +246,8 @@ func TestPipelineRestartRedeliversNothingTwice(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t, testenv.Redis(t))
 	stop := p.start(t, &pingProjector{})
-	p.appendPings(t, "a", "b", "c")
+	first := p.appendPings(t, "a", "b", "c")
+	p.waitRelayed(t, 1, first...)
 	p.waitApplied(t, 3)
 	stop()
 	// Reset the relay checkpoint: it publishes everything again, as after a
@@ -188,9 +255,17 @@ func TestPipelineRestartRedeliversNothingTwice(t *testing.T) {
 	if _, err := p.pool.Exec(context.Background(), `DELETE FROM store_checkpoints`); err != nil {
 		t.Fatal(err)
 	}
-	p.appendPings(t, "d")
+	later := p.appendPings(t, "d")
 	p.start(t, &pingProjector{})
-	p.waitApplied(t, 4)
+	p.waitRelayed(t, 2, first...)
+	p.waitRelayed(t, 1, later...)
+	p.waitConsumed(t, "pings")
+	// The projector has taken the copies off the bus; an event published
+	// after them is applied after them, so the count below sees what the
+	// copies did.
+	last := p.appendPings(t, "e")
+	p.waitRelayed(t, 1, last...)
+	p.waitApplied(t, 5)
 }
 
 func TestPipelineSurvivesRedisOutage(t *testing.T) {
@@ -200,16 +275,25 @@ func TestPipelineSurvivesRedisOutage(t *testing.T) {
 		DialTimeout: 200 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second, MaxRetries: 1})
 	t.Cleanup(func() { _ = client.Close() })
 	p := newPipeline(t, client)
+	var publishFailed atomic.Int64
+	p.cfg.Logger = p.cfg.Logger.Hook(zerolog.HookFunc(func(_ *zerolog.Event, _ zerolog.Level, msg string) {
+		if strings.Contains(msg, "publish failed") {
+			publishFailed.Add(1)
+		}
+	}))
 	p.start(t, &pingProjector{})
-	p.appendPings(t, "before-1", "before-2")
+	before := p.appendPings(t, "before-1", "before-2")
+	p.waitRelayed(t, 1, before...)
 	p.waitApplied(t, 2)
 
 	r.Stop()
 	// Commands still append while Redis is down.
-	p.appendPings(t, "during-1", "during-2", "during-3")
-	time.Sleep(300 * time.Millisecond) // let the relay fail to publish at least once
-	r.Start()                          // a fresh, empty Redis: streams and groups are gone
-	p.appendPings(t, "after")
+	during := p.appendPings(t, "during-1", "during-2", "during-3")
+	testenv.Eventually(t, 10*time.Second, "the relay to fail to publish", func() bool { return publishFailed.Load() > 0 })
+	r.Start() // a fresh, empty Redis: streams and groups are gone
+	after := p.appendPings(t, "after")
+	// What the relay could not publish, it publishes to the new Redis.
+	p.waitRelayed(t, 1, append(during, after...)...)
 	p.waitApplied(t, 6)
 }
 
@@ -251,55 +335,106 @@ func TestWaiterReportsLag(t *testing.T) {
 func TestOnlyOneRelayLeads(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)
-	cfg := pool.Config().ConnConfig
 	var mu sync.Mutex
-	leading := 0
+	leaders := map[int]bool{}
 	maxLeading := 0
-	run := func(ctx context.Context) {
+	leads := func(id int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return leaders[id]
+	}
+	run := func(ctx context.Context, id int, cfg *pgx.ConnConfig) {
 		_ = eventstore.RunExclusive(ctx, cfg, "test-leader", 20*time.Millisecond, func(ctx context.Context) error {
 			mu.Lock()
-			leading++
-			maxLeading = max(maxLeading, leading)
+			leaders[id] = true
+			maxLeading = max(maxLeading, len(leaders))
 			mu.Unlock()
 			<-ctx.Done()
 			mu.Lock()
-			leading--
+			delete(leaders, id)
 			mu.Unlock()
 			return nil
 		})
 	}
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	done1 := make(chan struct{})
-	go func() { run(ctx1); close(done1) }()
-	time.Sleep(100 * time.Millisecond)
-	go run(ctx2)
-	time.Sleep(200 * time.Millisecond)
-	mu.Lock()
-	if leading != 1 {
-		mu.Unlock()
-		t.Fatalf("%d leaders, want 1", leading)
+	done1, done2 := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { cancel1(); cancel2(); <-done1; <-done2 })
+	go func() { defer close(done1); run(ctx1, 1, pool.Config().ConnConfig) }()
+	testenv.Eventually(t, 10*time.Second, "the first process to lead", func() bool { return leads(1) })
+
+	// Every try for the lock is a connection of its own: once the second
+	// process has tried a few times, it has been refused a few times.
+	var tries atomic.Int64
+	cfg2 := pool.Config().ConnConfig.Copy()
+	cfg2.AfterConnect = func(context.Context, *pgconn.PgConn) error { tries.Add(1); return nil }
+	go func() { defer close(done2); run(ctx2, 2, cfg2) }()
+	testenv.Eventually(t, 10*time.Second, "the second process to try for the lock", func() bool { return tries.Load() >= 3 })
+	if leads(2) {
+		t.Fatal("the second process leads while the first does")
 	}
-	mu.Unlock()
 	cancel1() // the first dies; the second must take over
 	<-done1
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		l := leading
-		mu.Unlock()
-		if l == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the second process never took over")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, "the second process to take over", func() bool { return leads(2) })
+	mu.Lock()
+	defer mu.Unlock()
 	if maxLeading != 1 {
 		t.Fatalf("at one point %d processes led at once", maxLeading)
 	}
+}
+
+// countingPublisher is a relay's bus publisher that keeps count of the
+// messages that went through it, by event id.
+type countingPublisher struct {
+	message.Publisher
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func (c *countingPublisher) Publish(topic string, msgs ...*message.Message) error {
+	err := c.Publisher.Publish(topic, msgs...)
+	if err == nil {
+		c.mu.Lock()
+		for _, m := range msgs {
+			c.ids[m.UUID]++
+		}
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// published returns how many of ids went through c.
+func (c *countingPublisher) published(ids ...uuid.UUID) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if c.ids[id.String()] > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// startRelay runs a relay until the returned stop is called or t ends.
+func (p *pipeline) startRelay(t *testing.T) (*countingPublisher, func()) {
+	t.Helper()
+	pub, err := bus.NewPublisher(p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingPublisher{Publisher: pub, ids: map[string]int{}}
+	relay, err := eventstore.NewRelay(p.store, counted, p.cfg, p.cfg.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(ctx) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return counted, stop
 }
 
 // A second relay waits while the first leads and takes over when it dies;
@@ -307,24 +442,22 @@ func TestOnlyOneRelayLeads(t *testing.T) {
 func TestRelayFailover(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t, testenv.Redis(t))
-	p.start(t, &pingProjector{}) // relay A and the projector
-	pub, err := bus.NewPublisher(p.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relayB, err := eventstore.NewRelay(p.store, pub, p.cfg, p.cfg.Logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctxB, cancelB := context.WithCancel(context.Background())
-	doneB := make(chan struct{})
-	go func() { defer close(doneB); _ = relayB.Run(ctxB) }()
-	t.Cleanup(func() { cancelB(); <-doneB })
+	startRuntimeOnly(t, p, &pingProjector{})
+	pubA, stopA := p.startRelay(t)
+	pubB, stopB := p.startRelay(t)
 
-	p.appendPings(t, "a1", "a2", "a3")
+	first := p.appendPings(t, "a1", "a2", "a3")
+	p.waitRelayed(t, 1, first...)
 	p.waitApplied(t, 3)
-	// Kill relay A's leadership by terminating its lock connection, as if
-	// its process died.
+	leader, follower, stopLeader := pubA, pubB, stopA
+	if pubA.published(first...) == 0 {
+		leader, follower, stopLeader = pubB, pubA, stopB
+	}
+	if leader.published(first...) != 3 || follower.published(first...) != 0 {
+		t.Fatalf("the relays published %d and %d of 3 events; the leader alone publishes",
+			leader.published(first...), follower.published(first...))
+	}
+	// The leader dies: its lock connection ends and it does nothing more.
 	var killed int
 	if err := p.pool.QueryRow(context.Background(), `
 SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_locks
@@ -335,7 +468,12 @@ WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_datab
 	if killed != 1 {
 		t.Fatalf("terminated %d lock holders, want the one leading relay", killed)
 	}
-	p.appendPings(t, "b1", "b2", "b3", "b4")
+	stopLeader()
+	later := p.appendPings(t, "b1", "b2", "b3", "b4")
+	p.waitRelayed(t, 1, later...)
+	if n := follower.published(later...); n != len(later) {
+		t.Fatalf("the relay that took over published %d of %d events", n, len(later))
+	}
 	p.waitApplied(t, 7)
 }
 
@@ -357,7 +495,8 @@ func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 	// transaction of the server runs (parallel tests hold some).
 	wake := func(id uuid.UUID) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var msg *message.Message
+		testenv.Eventually(t, 10*time.Second, "the event to be readable", func() bool {
 			evs, err := eventstore.ReadAllFrom(ctx, p.pool, eventstore.Cursor{}, 10_000, false)
 			if err != nil {
 				t.Fatal(err)
@@ -365,19 +504,18 @@ func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 			var prev eventstore.Cursor
 			for _, e := range evs {
 				if e.EventID == id {
-					m, err := bus.EventMessage(e, bus.Cursor(prev))
-					if err != nil {
+					if msg, err = bus.EventMessage(e, bus.Cursor(prev)); err != nil {
 						t.Fatal(err)
 					}
-					if err := pub.Publish(p.cfg.Topic("events.ping"), m); err != nil {
-						t.Fatal(err)
-					}
-					return
+					return true
 				}
 				prev = eventstore.CursorOf(e)
 			}
+			return false
+		})
+		if err := pub.Publish(p.pingTopic(), msg); err != nil {
+			t.Fatal(err)
 		}
-		t.Fatalf("event %s not in the store", id)
 	}
 
 	// The runtime has caught up (nothing) and consumes once "first" lands.
@@ -460,16 +598,26 @@ func TestRuntimeReadsTheStoreWhenTheBusIsSilent(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t, testenv.Redis(t))
 	startRuntimeOnly(t, p, &pingProjector{})
-	time.Sleep(200 * time.Millisecond) // caught up (nothing), consuming
+	p.waitSubscribed(t, "pings") // past its catch-up: only a poll finds what follows
 	p.appendPings(t, "a", "b", "c")
 	p.waitApplied(t, 3)
 	// Polls that keep finding events restart the subscription (after three
 	// of them); the events that follow are applied all the same.
 	for i := range 4 {
 		p.appendPings(t, fmt.Sprintf("later-%d", i))
-		time.Sleep(1200 * time.Millisecond)
+		p.waitApplied(t, 4+i)
 	}
-	p.waitApplied(t, 7)
+}
+
+// waitSubscribed waits until projector's consumer group is on the ping
+// topic: the projector has caught up from the store and consumes.
+func (p *pipeline) waitSubscribed(t *testing.T, projector string) {
+	t.Helper()
+	group := p.cfg.Prefix + "projector." + projector
+	testenv.Eventually(t, 10*time.Second, "the projector to subscribe", func() bool {
+		groups, err := p.cfg.Client.XInfoGroups(context.Background(), p.pingTopic()).Result()
+		return err == nil && slices.ContainsFunc(groups, func(g redis.XInfoGroup) bool { return g.Name == group })
+	})
 }
 
 // startRuntimeOnly runs the projection runtime with proj and no relay (no
@@ -510,26 +658,24 @@ func TestQuietTopicCheckpointMovesPastOtherTopics(t *testing.T) {
 		Scan(&lastTx, &last.Position); err != nil {
 		t.Fatal(err)
 	}
-	last.TxID, _ = strconv.ParseUint(lastTx, 10, 64)
+	var err error
+	if last.TxID, err = strconv.ParseUint(lastTx, 10, 64); err != nil {
+		t.Fatal(err)
+	}
 	// The silence poll (1 s) reads the ping topic, finds nothing new, and
 	// moves the checkpoint past the other events.
-	deadline := time.Now().Add(5 * time.Second)
-	var tx string
-	var pos int64
-	for {
+	testenv.Eventually(t, 5*time.Second, "the ping topic's checkpoint to move past the other topic's events", func() bool {
+		var tx string
+		var cp eventstore.Cursor
 		if err := p.pool.QueryRow(ctx, `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = 'pings' AND topic = 'events.ping'`).
-			Scan(&tx, &pos); err != nil {
+			Scan(&tx, &cp.Position); err != nil {
 			t.Fatal(err)
 		}
-		txID, _ := strconv.ParseUint(tx, 10, 64)
-		if last.Less(eventstore.Cursor{TxID: txID, Position: pos}) {
-			break
+		if cp.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the ping topic's checkpoint (%s, %d) stayed behind the other topic's last event %+v", tx, pos, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return last.Less(cp)
+	})
 	p.appendPings(t, "b")
 	p.waitApplied(t, 2)
 }

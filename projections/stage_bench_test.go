@@ -31,18 +31,17 @@ func BenchmarkCatchUp(b *testing.B) {
 	start := time.Now()
 	p.start(b, &pingProjector{})
 	relayDone := time.Duration(0)
-	for {
+	testenv.Eventually(b, 5*time.Minute, "the backlog to be applied", func() bool {
 		var relayed, applied int64
-		_ = p.pool.QueryRow(ctx, `SELECT coalesce((SELECT position FROM store_checkpoints LIMIT 1), 0)`).Scan(&relayed)
-		_ = p.pool.QueryRow(ctx, `SELECT count(*) FROM test_pings`).Scan(&applied)
+		if err := p.pool.QueryRow(ctx, `SELECT coalesce((SELECT position FROM store_checkpoints LIMIT 1), 0), (SELECT count(*) FROM test_pings)`).
+			Scan(&relayed, &applied); err != nil {
+			b.Fatal(err)
+		}
 		if relayed >= n && relayDone == 0 {
 			relayDone = time.Since(start)
 		}
-		if applied >= n {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return applied >= n
+	})
 	total := time.Since(start)
 	b.Logf("relay published %d in %s (%.0f/s); applied all in %s (%.0f/s)", n, relayDone, n/relayDone.Seconds(), total, n/total.Seconds())
 }

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,16 +30,13 @@ func applyAll(t *testing.T, pool *pgxpool.Pool, store *eventstore.Store, p proje
 		t.Fatal(err)
 	}
 	var evs []domain.RecordedEvent
-	for deadline := time.Now().Add(10 * time.Second); len(evs) < total; {
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("all %d events to be readable", total), func() bool {
 		var err error
 		if evs, err = store.ReadAll(ctx, eventstore.Cursor{}, 10000); err != nil {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("read %d of %d events", len(evs), total)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(evs) >= total
+	})
 	handles := map[string]bool{}
 	for _, n := range p.EventTypes() {
 		handles[n] = true

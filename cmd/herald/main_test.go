@@ -120,13 +120,11 @@ func TestMigrateAndServe(t *testing.T) {
 	go func() { exited <- run(serveCtx, []string{"serve", "--roles", "api"}, &out, &serveErr) }()
 
 	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
+	testenv.Eventually(t, 20*time.Second, "serve to answer /healthz", func() bool {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return true
 			}
 		}
 		select {
@@ -134,11 +132,8 @@ func TestMigrateAndServe(t *testing.T) {
 			t.Fatalf("serve exited early with %d: %s", code, serveErr.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not answer /healthz within 20s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	})
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +142,11 @@ func TestMigrateAndServe(t *testing.T) {
 		Status string            `json:"status"`
 		Checks map[string]string `json:"checks"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&ready)
+	err = json.NewDecoder(resp.Body).Decode(&ready)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 || ready.Status != "ready" {
 		t.Fatalf("readyz: %d %+v", resp.StatusCode, ready)
 	}

@@ -44,8 +44,8 @@ func TestLowerPriorityCoversEveryThread(t *testing.T) {
 			// Fields after the command name (in parentheses): nice is the
 			// 19th field of the line, the 17th after the name.
 			f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-			if nice, _ := strconv.Atoi(f[16]); nice != 7 {
-				t.Fatalf("thread %s runs at nice %d, want 7", task.Name(), nice)
+			if nice, err := strconv.Atoi(f[16]); err != nil || nice != 7 {
+				t.Fatalf("thread %s runs at nice %d (%v), want 7", task.Name(), nice, err)
 			}
 		}
 		return

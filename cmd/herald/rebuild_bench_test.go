@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
 )
 
 // BenchmarkRebuildAPILatency: the API's p99 for an authenticated list of
@@ -58,19 +59,17 @@ FROM generate_series(0, $2::int - 1) AS i`, done/1000, min(100_000, n-done)); er
 		}
 	}
 	// Wait until the list shows every client (the projections caught up).
-	for {
+	testenv.Eventually(b, time.Minute, "the list to show every client", func() bool {
 		res := env.Do("GET", "/api/v1/clients?limit=100", nil, apptest.Bearer(tok)...)
-		if res.Status == 200 && len(res.Body) > 0 {
-			var page struct {
-				Items []any `json:"items"`
-			}
-			res.Decode(b, &page)
-			if len(page.Items) == 50 {
-				break
-			}
+		if res.Status != 200 || len(res.Body) == 0 {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		var page struct {
+			Items []any `json:"items"`
+		}
+		res.Decode(b, &page)
+		return len(page.Items) == 50
+	})
 	measure := func(stop <-chan struct{}, d time.Duration) []time.Duration {
 		var mu sync.Mutex
 		var lat []time.Duration

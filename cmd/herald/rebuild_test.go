@@ -90,9 +90,8 @@ func rbSignUp(t testing.TB, env *apptest.Env) string {
 	if res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": email, "password": pw, "name": "Rebuild " + email}); res.Status != 201 {
 		t.Fatalf("register: %d %s", res.Status, res.Body)
 	}
-	deadline := time.Now().Add(20 * time.Second)
 	token := ""
-	for token == "" {
+	testenv.Eventually(t, 20*time.Second, "the verification mail to "+email, func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
 			t.Fatal(err)
@@ -104,13 +103,8 @@ func rbSignUp(t testing.TB, env *apptest.Env) string {
 				}
 			}
 		}
-		if token == "" {
-			if time.Now().After(deadline) {
-				t.Fatalf("no verification mail for %s", email)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+		return token != ""
+	})
 	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": token}); res.Status != 200 {
 		t.Fatalf("verify: %d %s", res.Status, res.Body)
 	}
@@ -173,10 +167,9 @@ func rbHistory(t *testing.T, env *apptest.Env, tok string, n int) {
 func rbWaitQuiet(t *testing.T, env *apptest.Env) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(90 * time.Second)
 	var last int64 = -1
 	stable := time.Now()
-	for {
+	testenv.Eventually(t, 90*time.Second, "the projections to catch up with a quiet store", func() bool {
 		var pos int64
 		if err := env.Pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM events`).Scan(&pos); err != nil {
 			t.Fatal(err)
@@ -200,14 +193,8 @@ SELECT EXISTS (SELECT 1 FROM events e WHERE e.stream_type = $2
 				}
 			}
 		}
-		if caught && time.Since(stable) > time.Second {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("projections did not catch up (last event %d)", last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return caught && time.Since(stable) > time.Second
+	})
 }
 
 // rbSnapshot reads every projector's tables, each row as JSON, sorted.

@@ -188,8 +188,11 @@ func TestParseCAFile(t *testing.T) {
 	if c.SMTPRootCAs == nil {
 		t.Fatal("no pool")
 	}
-	sys, _ := x509.SystemCertPool()
-	if sys != nil && c.SMTPRootCAs.Equal(sys) {
+	sys, err := x509.SystemCertPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPRootCAs.Equal(sys) {
 		t.Fatal("the pool lacks the file's certificate")
 	}
 

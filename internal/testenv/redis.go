@@ -72,13 +72,9 @@ func (r *PrivateRedis) Start() {
 	}
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.Port)})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			r.t.Fatal("testenv: private redis did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	Eventually(r.t, 10*time.Second, "the private redis to answer", func() bool {
+		return c.Ping(context.Background()).Err() == nil
+	})
 }
 
 // Stop kills the server (SIGKILL: nothing is saved).

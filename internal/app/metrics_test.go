@@ -1,0 +1,108 @@
+package app_test
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
+)
+
+// metricName is a Herald metric as the README names it.
+var metricName = regexp.MustCompile(`\bherald_[a-z0-9_]+\b`)
+
+// Every metric the README names is on /metrics of the running application
+// once there is something to count: a user signs up and a mailing runs.
+func TestMetricsTheREADMENamesAreServed(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range metricName.FindAllString(string(readme), -1) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("the README names no metric")
+	}
+
+	env := apptest.Start(t)
+	runAMailing(t, env)
+	for _, name := range names {
+		testenv.Eventually(t, 30*time.Second, name+" on /metrics", func() bool {
+			res := env.Do("GET", "/metrics", nil)
+			if res.Status != 200 {
+				t.Fatalf("/metrics: %d %s", res.Status, res.Body)
+			}
+			for line := range strings.Lines(string(res.Body)) {
+				if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+var verifyLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
+
+// runAMailing signs a user up and has the scheduler start a mailing whose
+// window is open.
+func runAMailing(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	email := testenv.Name("metrics") + "@example.org"
+	const pw = "correct horse battery"
+	if res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": email, "password": pw, "name": "Metrics"}); res.Status != 201 {
+		t.Fatalf("register: %d %s", res.Status, res.Body)
+	}
+	var token string
+	testenv.Eventually(t, 20*time.Second, "the verification mail", func() bool {
+		msgs, err := env.Sink.Messages()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if slices.Contains(m.Recipients, email) {
+				if sm := verifyLink.FindStringSubmatch(m.Body); sm != nil {
+					token = sm[1]
+				}
+			}
+		}
+		return token != ""
+	})
+	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": token}); res.Status != 200 {
+		t.Fatalf("verify: %d %s", res.Status, res.Body)
+	}
+	res := env.Do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw})
+	var login struct {
+		Token string `json:"token"`
+	}
+	res.Decode(t, &login)
+	create := func(path string, body any) uuid.UUID {
+		t.Helper()
+		res := env.Do("POST", path, body, apptest.Bearer(login.Token)...)
+		if res.Status != 201 {
+			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
+		}
+		var out struct {
+			ID uuid.UUID `json:"id"`
+		}
+		res.Decode(t, &out)
+		return out.ID
+	}
+	client := create("/api/v1/clients", map[string]any{"email": "reader@example.org", "full_name": "Reader"})
+	msg := create("/api/v1/messages", map[string]any{"subject": "Counted", "body": "Hello."})
+	now := time.Now().UTC().Truncate(time.Second)
+	create("/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": []uuid.UUID{client},
+		"start_at": now.Add(-time.Minute).Format(time.RFC3339), "end_at": now.Add(time.Hour).Format(time.RFC3339),
+		"periodicity": "once", "timezone": "UTC"})
+}
