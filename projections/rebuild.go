@@ -131,10 +131,7 @@ func RebuildAll(ctx context.Context, pool *pgxpool.Pool, ps []Projector, opts Re
 			return nil, fmt.Errorf("projections: %s owns no tables, nothing to rebuild", p.Name())
 		}
 		r := &rebuild{g: g, p: p, log: opts.Log.With().Str("projector", p.Name()).Logger(),
-			res: RebuildResult{Projector: p.Name()}, topics: map[string]eventstore.Cursor{}, handled: map[string]bool{}}
-		for _, t := range p.EventTypes() {
-			r.handled[t] = true
-		}
+			res: RebuildResult{Projector: p.Name()}, topics: map[string]eventstore.Cursor{}, handled: handledTypes(p)}
 		r.myTopics = append(r.myTopics, Topics(p)...)
 		g.members = append(g.members, r)
 		names = append(names, p.Name())
