@@ -139,18 +139,17 @@ func TestPermissionMatrixViewAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New(), Command: "SetUpGroups"}
-	_, res, err := groups.EnsureGroup(ctx, meta, domain.GroupManagers, []string{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := res.LastPosition
-	kinds := []string{"clients", "messages", "mailings", "users", "reports"}
-	for _, k := range kinds {
-		_, res, err := groups.EnsureGroup(ctx, meta, "see_"+k, []string{k + ".view_all"})
+	setGroup := func(name string, perms ...string) int64 {
+		_, res, err := groups.EnsureGroup(ctx, meta, name, perms)
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = max(last, res.LastPosition)
+		return res.LastPosition
+	}
+	last := setGroup(domain.GroupManagers) // staff, and nothing more
+	kinds := []string{"clients", "messages", "mailings", "users", "reports"}
+	for _, k := range kinds {
+		last = max(last, setGroup("see_"+k, k+".view_all"))
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -165,8 +164,8 @@ func TestPermissionMatrixViewAll(t *testing.T) {
 	}
 	msg, _ := create(t, env, owner, "/api/v1/messages", map[string]any{"subject": "S", "body": "B"})
 	cl, _ := create(t, env, owner, "/api/v1/clients", map[string]any{"email": "seen@example.org", "full_name": "Seen"})
-	ml, res2 := create(t, env, owner, "/api/v1/mailings", mailingBody(msg, cl))
-	pos := position(t, res2)
+	ml, res := create(t, env, owner, "/api/v1/mailings", mailingBody(msg, cl))
+	pos := position(t, res)
 
 	o := "?owner_id=" + owner.ID.String()
 	rows := []struct {
