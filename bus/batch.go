@@ -20,8 +20,7 @@ import (
 //
 // watermill-redisstream's subscriber reads one message per XREADGROUP and
 // acknowledges it with its own XACK: two round trips to Redis per message,
-// which at a thousand events a second was a fifth of a projector process's
-// CPU. This subscriber speaks the same stream format (the same marshaller)
+// a large share of a busy projector's CPU. This subscriber speaks the same stream format (the same marshaller)
 // and the same consumer-group model, without claiming: it is for a group
 // with one consumer (a projector, elected by an advisory lock), which takes
 // back its own unacknowledged messages when it starts again and needs no

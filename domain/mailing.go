@@ -92,7 +92,7 @@ func (p Periodicity) Valid() bool {
 	return p == Once || p == Daily || p == Weekly || p == Monthly
 }
 
-// ParsePeriodicity accepts the four names of API.md.
+// ParsePeriodicity accepts the four periodicity names of the API.
 func ParsePeriodicity(s string) (Periodicity, error) {
 	if p := Periodicity(s); p.Valid() {
 		return p, nil

@@ -135,7 +135,7 @@ func ValidateEmail(email string) error {
 	return nil
 }
 
-// ValidatePassword checks the length rule of API.md (8–128 characters).
+// ValidatePassword checks the API's length rule (8–128 characters).
 func ValidatePassword(password string) error {
 	n := utf8.RuneCountInString(password)
 	if n < PasswordMinLen || n > PasswordMaxLen {

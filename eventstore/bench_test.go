@@ -62,7 +62,7 @@ func median(xs []float64) float64 {
 // BenchmarkAppend measures, in one run against one database: the raw rate of
 // single-row INSERT transactions (the physical limit), single-event appends
 // with 8 concurrent writers, and batched appends of 100 events.
-// Targets (issue 2): single ≥ 70% of raw; batched ≥ 40,000 events/s.
+// Targets: single ≥ 70% of raw; batched ≥ 40,000 events/s.
 func BenchmarkAppend(b *testing.B) {
 	pool := testenv.Pool(b)
 	store, err := eventstore.New(pool)

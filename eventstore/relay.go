@@ -96,7 +96,7 @@ func LoadRelayState(ctx context.Context, q querier, name string) (RelayState, er
 // checkpointSQL stores the relay's state. The checkpoint does not wait for
 // the disk: one lost in a crash only makes the next relay publish a batch
 // again, which consumers drop, while waiting for a flush on every batch
-// held each event's delivery back by the disk's latency. It never moves
+// would hold each event's delivery back by the disk's latency. It never moves
 // back: a relay that lost its lock and stores its state on the way out
 // must not undo the new leader's progress (X-Min-Position reads it).
 const checkpointSQL = `

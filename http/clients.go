@@ -106,24 +106,24 @@ func resourceMeta(r *http.Request) domain.Metadata {
 // changer is the authorizer of edits and deletions: the policy's canChange;
 // someone who may read but not change (staff) is refused with 403, anyone
 // else learns nothing (404).
-func changer(r *http.Request, what string) commands.Authorizer {
+func changer(r *http.Request, what resource) commands.Authorizer {
 	p := principal(r)
 	return func(owner uuid.UUID) error {
 		switch {
 		case canChange(p, owner):
 			return nil
-		case canRead(p, owner):
-			return domain.Forbidden("staff may read another user's " + what + " but not change it")
+		case canRead(p, what, owner):
+			return domain.Forbidden("staff may read another user's " + string(what) + " but not change it")
 		}
 		return hidden(what)
 	}
 }
 
-// readScope is what the caller may list: their own, or everyone's for staff
-// (?owner_id= narrows).
-func readScope(r *http.Request) (projections.OwnerScope, error) {
+// readScope is what the caller may list of what: their own, or everyone's
+// as the policy allows (?owner_id= narrows).
+func readScope(r *http.Request, what resource) (projections.OwnerScope, error) {
 	p := principal(r)
-	s := projections.OwnerScope{Caller: p.UserID, All: canListAll(p)}
+	s := projections.OwnerScope{Caller: p.UserID, All: canListAll(p, what)}
 	if raw := r.URL.Query().Get("owner_id"); raw != "" {
 		id, err := uuid.Parse(raw)
 		if err != nil {
@@ -137,14 +137,14 @@ func readScope(r *http.Request) (projections.OwnerScope, error) {
 // pathID reads {id}; an id that is not a UUID names nothing: 404.
 // getOne answers GET of one resource: 404 when it is missing or the caller
 // may not read it (never 403), its version as ETag otherwise.
-func getOne[T any](w http.ResponseWriter, r *http.Request, what string,
+func getOne[T any](w http.ResponseWriter, r *http.Request, what resource,
 	load func(context.Context, projections.OwnerScope, uuid.UUID) (T, error), meta func(T) (owner uuid.UUID, version int64)) {
 	id, err := pathID(r, what)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	scope, _ := readScope(r)
+	scope, _ := readScope(r, what)
 	scope.Owner = uuid.Nil
 	v, err := load(r.Context(), scope, id)
 	if err != nil {
@@ -152,7 +152,7 @@ func getOne[T any](w http.ResponseWriter, r *http.Request, what string,
 		return
 	}
 	owner, version := meta(v)
-	if !canRead(principal(r), owner) {
+	if !canRead(principal(r), what, owner) {
 		writeError(w, r, hidden(what))
 		return
 	}
@@ -162,7 +162,7 @@ func getOne[T any](w http.ResponseWriter, r *http.Request, what string,
 
 // deleteOne answers DELETE of one resource: del runs the command with the
 // If-Match version and the caller's authorization; 204 with X-Event-Position.
-func deleteOne(w http.ResponseWriter, r *http.Request, what string,
+func deleteOne(w http.ResponseWriter, r *http.Request, what resource,
 	del func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error)) {
 	id, err := pathID(r, what)
 	if err != nil {
@@ -182,7 +182,7 @@ func deleteOne(w http.ResponseWriter, r *http.Request, what string,
 	writeCommand(w, http.StatusNoContent, res, nil)
 }
 
-func pathID(r *http.Request, what string) (uuid.UUID, error) {
+func pathID(r *http.Request, what resource) (uuid.UUID, error) {
 	id, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
 		return uuid.Nil, hidden(what)
@@ -250,7 +250,7 @@ func deref(s *string) string {
 }
 
 func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
-	scope, err := readScope(r)
+	scope, err := readScope(r, resClient)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -70,7 +70,7 @@ func (h *Sending) dispatch(w http.ResponseWriter, r *http.Request) {
 	res, runID, err := h.runs.Dispatch(r.Context(), commands.DispatchMailing{
 		MailingID: id, Owner: p.UserID, Trigger: domain.TriggerManual}, resourceMeta(r))
 	if errors.Is(err, domain.ErrNotFound) && isStaff(p) {
-		if m, lerr := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id); lerr == nil && canRead(p, m.OwnerID) {
+		if m, lerr := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id); lerr == nil && canRead(p, resMailing, m.OwnerID) {
 			err = domain.Forbidden("only the owner may dispatch a mailing")
 		}
 	}
@@ -95,7 +95,7 @@ func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
 	}
 	p := principal(r)
 	m, err := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id)
-	if err == nil && !canRead(p, m.OwnerID) {
+	if err == nil && !canRead(p, resMailing, m.OwnerID) {
 		err = hidden("mailing")
 	}
 	if err != nil {
@@ -112,7 +112,7 @@ func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	items, next, err := h.attempts.ListAttempts(r.Context(), projections.OwnerScope{Caller: p.UserID, All: canListAll(p)}, id,
+	items, next, err := h.attempts.ListAttempts(r.Context(), projections.OwnerScope{Caller: p.UserID, All: canListAll(p, resMailing)}, id,
 		projections.AttemptPage{Limit: limit, After: cur.P})
 	if err != nil {
 		writeError(w, r, err)

@@ -66,7 +66,7 @@ func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := h.r.Mailing(r.Context(), id, o)
-	if err == nil && !canRead(principal(r), doc.OwnerID) {
+	if err == nil && !canRead(principal(r), resMailing, doc.OwnerID) {
 		err = hidden("mailing")
 	}
 	if err != nil {

@@ -114,7 +114,7 @@ func mailingRow(o commands.Outcome[*domain.Mailing]) projections.MailingRow {
 }
 
 func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
-	scope, err := readScope(r)
+	scope, err := readScope(r, resMailing)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -234,7 +234,7 @@ func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
 			switch {
 			case canToggleMailing(p, owner):
 				return nil
-			case canRead(p, owner):
+			case canRead(p, resMailing, owner):
 				return domain.Forbidden("enabling and disabling another user's mailing needs the mailings.toggle permission")
 			}
 			return hidden("mailing")

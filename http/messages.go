@@ -24,7 +24,7 @@ func messageRow(o commands.Outcome[*domain.Message]) projections.MessageRow {
 }
 
 func (h *Resources) listMessages(w http.ResponseWriter, r *http.Request) {
-	scope, err := readScope(r)
+	scope, err := readScope(r, resMessage)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -6,21 +6,40 @@ import (
 	"github.com/heraldmail/herald/domain"
 )
 
-// Permission names (the seed's Django permissions, renamed). Group managers
-// holds every *.view_all plus the two toggles (see `herald create-groups`).
+// This file is the one place authorization is decided. Handlers call these
+// with the caller, the kind of resource and its owner; they never compare
+// ids or name permissions themselves. Every function refuses the anonymous
+// caller.
+
+// resource is a kind of thing a user owns; its name ends "not found"
+// answers ("client not found").
+type resource string
+
 const (
-	PermClientsViewAll  = "clients.view_all"
-	PermMessagesViewAll = "messages.view_all"
-	PermMailingsViewAll = "mailings.view_all"
-	PermUsersViewAll    = "users.view_all"
-	PermReportsViewAll  = "reports.view_all"
-	PermMailingsToggle  = "mailings.toggle"
-	PermUsersToggle     = "users.toggle"
+	resClient  resource = "client"
+	resMessage resource = "message"
+	resMailing resource = "mailing" // with its runs, attempts and history
+	resUser    resource = "user"    // an account: its owner is itself
+	resReport  resource = "report"
 )
 
-// This file is the one place authorization is decided. Handlers call these
-// with the caller and the owner of the resource; they never compare ids
-// themselves. Every function refuses the anonymous caller.
+// viewAll is the permission that lets staff see everyone's resources of a
+// kind; managers hold all of them (domain.DefaultGroups).
+func (r resource) viewAll() string {
+	switch r {
+	case resClient:
+		return domain.PermClientsViewAll
+	case resMessage:
+		return domain.PermMessagesViewAll
+	case resMailing:
+		return domain.PermMailingsViewAll
+	case resUser:
+		return domain.PermUsersViewAll
+	case resReport:
+		return domain.PermReportsViewAll
+	}
+	return ""
+}
 
 // isStaff: managers are staff; a superuser counts as staff for reading.
 func isStaff(p Principal) bool { return p.Authenticated() && (p.IsStaff || p.IsSuperuser) }
@@ -29,8 +48,20 @@ func owns(p Principal, owner uuid.UUID) bool {
 	return p.Authenticated() && owner != uuid.Nil && p.UserID == owner
 }
 
-// canRead: a user reads their own resources; staff read everyone's.
-func canRead(p Principal, owner uuid.UUID) bool { return owns(p, owner) || isStaff(p) }
+// canListAll: staff holding what's view_all permission, and a superuser,
+// list and read everyone's (and may filter by owner); others only their own.
+func canListAll(p Principal, what resource) bool {
+	if !p.Authenticated() {
+		return false
+	}
+	perm := what.viewAll()
+	return p.IsSuperuser || (p.IsStaff && perm != "" && p.Has(perm))
+}
+
+// canRead: a user reads their own resources; canListAll decides the rest.
+func canRead(p Principal, what resource, owner uuid.UUID) bool {
+	return owns(p, owner) || canListAll(p, what)
+}
 
 // canChange: only the owner edits or deletes a client, message or mailing
 // (staff may read others' but not change them); a superuser may do anything.
@@ -40,28 +71,22 @@ func canChange(p Principal, owner uuid.UUID) bool {
 
 // canToggleMailing: the owner, or anyone holding mailings.toggle.
 func canToggleMailing(p Principal, owner uuid.UUID) bool {
-	return owns(p, owner) || p.Has(PermMailingsToggle)
+	return owns(p, owner) || p.Has(domain.PermMailingsToggle)
 }
 
 // canToggleUser: a staff member holding users.toggle (or a superuser) blocks
 // and activates users.
 func canToggleUser(p Principal) bool {
-	return p.Authenticated() && (p.IsSuperuser || (p.IsStaff && p.Has(PermUsersToggle)))
+	return p.Authenticated() && (p.IsSuperuser || (p.IsStaff && p.Has(domain.PermUsersToggle)))
 }
 
 // canSetGroups: only a superuser changes group membership.
 func canSetGroups(p Principal) bool { return p.Authenticated() && p.IsSuperuser }
 
-// canListAll: staff list everyone's resources (and may filter by owner);
-// others list only their own.
-func canListAll(p Principal) bool { return isStaff(p) }
-
-// canViewAllReports: staff holding reports.view_all (managers do), or a
-// superuser, see the report of every mailing; others see their own.
-func canViewAllReports(p Principal) bool {
-	return p.Authenticated() && (p.IsSuperuser || (p.IsStaff && p.Has(PermReportsViewAll)))
-}
+// canViewAllReports: the report of every mailing, as canListAll decides for
+// reports.
+func canViewAllReports(p Principal) bool { return canListAll(p, resReport) }
 
 // hidden is the answer for a resource the caller may not see: 404, never
-// 403, so ids of others' resources do not leak (API.md).
-func hidden(what string) error { return domain.NotFound(what + " not found") }
+// 403, so ids of others' resources do not leak.
+func hidden(what resource) error { return domain.NotFound(string(what) + " not found") }

@@ -4,35 +4,52 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/domain"
 )
 
 func TestPolicy(t *testing.T) {
 	owner := uuid.New()
+	perms := func(names ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range names {
+			m[n] = true
+		}
+		return m
+	}
+	managers := domain.DefaultGroups()[domain.GroupManagers]
 	var (
-		anon      = Principal{}
-		own       = Principal{UserID: owner}
-		other     = Principal{UserID: uuid.New()}
-		staff     = Principal{UserID: uuid.New(), IsStaff: true, Permissions: map[string]bool{PermClientsViewAll: true}}
-		toggler   = Principal{UserID: uuid.New(), Permissions: map[string]bool{PermMailingsToggle: true}}
-		userToggl = Principal{UserID: uuid.New(), IsStaff: true, Permissions: map[string]bool{PermUsersToggle: true}}
-		// A non-staff user holding users.toggle (e.g. removed from managers) may not toggle users.
-		exStaff = Principal{UserID: uuid.New(), Permissions: map[string]bool{PermUsersToggle: true}}
-		super   = Principal{UserID: uuid.New(), IsSuperuser: true}
+		anon    = Principal{}
+		own     = Principal{UserID: owner}
+		other   = Principal{UserID: uuid.New()}
+		manager = Principal{UserID: uuid.New(), IsStaff: true, Permissions: perms(managers...)}
+		// Staff see others' resources of a kind only through its view_all.
+		clientsOnly = Principal{UserID: uuid.New(), IsStaff: true, Permissions: perms(domain.PermClientsViewAll)}
+		bareStaff   = Principal{UserID: uuid.New(), IsStaff: true}
+		// A view_all without staff status (e.g. removed from managers) shows nothing.
+		exStaff   = Principal{UserID: uuid.New(), Permissions: perms(managers...)}
+		toggler   = Principal{UserID: uuid.New(), Permissions: perms(domain.PermMailingsToggle)}
+		userToggl = Principal{UserID: uuid.New(), IsStaff: true, Permissions: perms(domain.PermUsersToggle)}
+		super     = Principal{UserID: uuid.New(), IsSuperuser: true}
 	)
+	all := []resource{resClient, resMessage, resMailing, resUser, resReport}
 	type row struct {
-		name                                                        string
-		p                                                           Principal
-		read, change, toggleMailing, toggleUser, setGroups, listAll bool
+		name                                        string
+		p                                           Principal
+		seesAll                                     []resource // others' resources it lists and reads
+		change, toggleMailing, toggleUser, setGroup bool
 	}
 	rows := []row{
-		{"anonymous", anon, false, false, false, false, false, false},
-		{"owner", own, true, true, true, false, false, false},
-		{"another user", other, false, false, false, false, false, false},
-		{"staff", staff, true, false, false, false, false, true},
-		{"mailings.toggle holder", toggler, false, false, true, false, false, false},
-		{"staff with users.toggle", userToggl, true, false, false, true, false, true},
-		{"users.toggle without staff", exStaff, false, false, false, false, false, false},
-		{"superuser", super, true, true, true, true, true, true},
+		{"anonymous", anon, nil, false, false, false, false},
+		{"owner", own, nil, true, true, false, false},
+		{"another user", other, nil, false, false, false, false},
+		{"manager", manager, all, false, true, true, false},
+		{"staff with clients.view_all only", clientsOnly, []resource{resClient}, false, false, false, false},
+		{"staff without permissions", bareStaff, nil, false, false, false, false},
+		{"view_all without staff", exStaff, nil, false, true, false, false},
+		{"mailings.toggle holder", toggler, nil, false, true, false, false},
+		{"staff with users.toggle", userToggl, nil, false, false, true, false},
+		{"superuser", super, all, true, true, true, true},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -42,19 +59,32 @@ func TestPolicy(t *testing.T) {
 					t.Errorf("%s = %v, want %v", what, got, want)
 				}
 			}
-			check("canRead", canRead(r.p, owner), r.read)
+			for _, k := range all {
+				sees := false
+				for _, s := range r.seesAll {
+					sees = sees || s == k
+				}
+				check("canListAll "+string(k), canListAll(r.p, k), sees)
+				check("canRead "+string(k), canRead(r.p, k, owner), sees || r.p.UserID == owner)
+			}
+			check("canViewAllReports", canViewAllReports(r.p), canListAll(r.p, resReport))
 			check("canChange", canChange(r.p, owner), r.change)
 			check("canToggleMailing", canToggleMailing(r.p, owner), r.toggleMailing)
 			check("canToggleUser", canToggleUser(r.p), r.toggleUser)
-			check("canSetGroups", canSetGroups(r.p), r.setGroups)
-			check("canListAll", canListAll(r.p), r.listAll)
+			check("canSetGroups", canSetGroups(r.p), r.setGroup)
 		})
 	}
+	// Every kind has its own view_all, and managers hold each.
+	for _, k := range all {
+		if k.viewAll() == "" || !domain.IsPermission(k.viewAll()) || !manager.Has(k.viewAll()) {
+			t.Errorf("%s: view_all %q is not a permission managers hold", k, k.viewAll())
+		}
+	}
 	// A resource without an owner (uuid.Nil) never matches the anonymous caller.
-	if canRead(anon, uuid.Nil) || canChange(anon, uuid.Nil) || canToggleMailing(anon, uuid.Nil) {
+	if canRead(anon, resClient, uuid.Nil) || canChange(anon, uuid.Nil) || canToggleMailing(anon, uuid.Nil) {
 		t.Fatal("anonymous caller matched a nil owner")
 	}
-	if !super.Has("anything.at_all") || own.Has(PermMailingsToggle) || anon.Has(PermMailingsToggle) {
+	if !super.Has("anything.at_all") || own.Has(domain.PermMailingsToggle) || anon.Has(domain.PermMailingsToggle) {
 		t.Fatal("Has")
 	}
 }

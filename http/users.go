@@ -32,7 +32,7 @@ type usersCursor struct {
 // listUsers is for staff only: a list is not one resource whose existence
 // could leak, so others get 403.
 func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
-	if !canListAll(principal(r)) {
+	if !canListAll(principal(r), resUser) {
 		writeError(w, r, domain.Forbidden("only staff list users"))
 		return
 	}
@@ -63,7 +63,7 @@ func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 // may see that account (their own; staff see all).
 func targetUser(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
 	uid, err := uuid.Parse(chi.URLParam(r, "id"))
-	if err != nil || !canRead(principal(r), uid) {
+	if err != nil || !canRead(principal(r), resUser, uid) {
 		writeError(w, r, hidden("user"))
 		return uuid.Nil, false
 	}

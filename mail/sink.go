@@ -411,10 +411,9 @@ func (ss *session) Data(r io.Reader) error {
 
 // ScratchDir makes a fresh directory for a Sink's messages on a RAM-backed
 // file system when there is one (/dev/shm), else in os.TempDir. Creating a
-// file costs about 1 ms on this project's build machines' disk (measured:
-// it caps a Sink near 900 messages/s) and about 15 µs on tmpfs, so tests and
-// benchmarks that push many messages should store them here. cleanup
-// removes the directory.
+// file on a disk caps how fast a Sink stores messages, and on tmpfs it is
+// far cheaper, so tests and benchmarks that push many messages should store
+// them here. cleanup removes the directory.
 func ScratchDir(prefix string) (dir string, cleanup func(), err error) {
 	base := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {

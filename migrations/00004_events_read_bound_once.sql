@@ -1,11 +1,10 @@
 -- +goose Up
--- events_read_bound (00002) looked up pg_stat_activity once per in-progress
+-- events_read_bound (00002) looks up pg_stat_activity once per in-progress
 -- transaction of the snapshot, and the view joins pg_database and
--- pg_authid and copies every backend's status each time: under load one
--- call cost several milliseconds, and the relay and every projector call it
--- on each read. Same rule, same result: the backends' transaction ids are
--- read once per call, without the joins, and only when the snapshot has an
--- in-progress transaction at all.
+-- pg_authid and copies every backend's status each time: costly under load,
+-- and the relay and every projector call it on each read. Same rule, same
+-- result: the backends' transaction ids are read once per call, without the
+-- joins, and only when the snapshot has an in-progress transaction at all.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION events_read_bound() RETURNS xid8
 LANGUAGE sql STABLE AS $$

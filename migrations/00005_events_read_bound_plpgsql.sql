@@ -1,9 +1,9 @@
 -- +goose Up
 -- events_read_bound (00004) as PL/pgSQL: same rule, same result. A SQL
 -- function that cannot be inlined is parsed and planned again on every
--- call, and the relay and every projector call it once per read: about
--- 0.4 ms of PostgreSQL's time per call, most of a read's cost. PL/pgSQL
--- keeps its plans for the session, which brings a call to about 0.05 ms.
+-- call, and the relay and every projector call it once per read, so the
+-- planning is most of a read's cost. PL/pgSQL keeps its plans for the
+-- session.
 -- A STABLE function runs in its caller's snapshot, so the bound still
 -- belongs to the snapshot the read uses.
 -- +goose StatementBegin

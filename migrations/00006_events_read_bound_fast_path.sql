@@ -1,8 +1,8 @@
 -- +goose Up
 -- events_read_bound with a fast path. The full rule (00002) leaves out of
 -- the bound the transactions of other databases, which it finds by reading
--- every backend's status: about 0.2 ms a call with thirty connections open,
--- most of a relay read, and the relay reads on every commit. But a
+-- every backend's status: a cost that grows with the connections open and
+-- is most of a relay read, and the relay reads on every commit. But a
 -- transaction of another database only matters if it stays open: one that
 -- ends within milliseconds holds readers back no longer than one of ours.
 -- So the bound is the snapshot's xmin (never above the full rule's bound,

@@ -43,7 +43,7 @@ func (latencyProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedE
 
 // BenchmarkAppendToProjection: events appended at a steady 1,000/s through
 // the real relay, Redis and projection runtime; latency from just before the
-// append to the projector's transaction. Target (issue 2): p99 ≤ 50 ms.
+// append to the projector's transaction. Target: p99 ≤ 50 ms.
 func BenchmarkAppendToProjection(b *testing.B) {
 	const rate, seconds = 1000, 10
 	p := newPipeline(b, testenv.Redis(b))

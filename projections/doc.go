@@ -3,5 +3,6 @@
 // bus (one consumer group per projector, each event applied together with the
 // projector's checkpoint in one transaction, gaps filled from the event
 // store, poison events retried then parked), the Waiter behind X-Min-Position,
-// the read-model queries, and rebuilds from the event store.
+// the read-model queries, rebuilds from the event store, and the login
+// session table (operational state, written directly, not a projection).
 package projections

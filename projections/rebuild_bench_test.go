@@ -15,7 +15,7 @@ import (
 // streams) into the test projector and reports events/s. "bulk" uses the
 // optional BatchApplier (multi-row statements), "apply" one Apply per
 // event, as a projector without the bulk interface does (run on a tenth of
-// the events: it is the slow path). Target (issue 6): ≥ 50,000 events/s.
+// the events: it is the slow path). Target: ≥ 50,000 events/s.
 func BenchmarkRebuild(b *testing.B) {
 	n := 1_000_000
 	if s := os.Getenv("HERALD_BENCH_REBUILD_EVENTS"); s != "" {

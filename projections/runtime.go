@@ -122,17 +122,6 @@ const (
 	busMisses      = 3
 )
 
-// fresh returns the items past applied, in place.
-func fresh(batch []item, applied eventstore.Cursor) []item {
-	out := batch[:0]
-	for _, it := range batch {
-		if applied.Less(it.at) {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
 // item is one delivered event message: where it stands and its
 // predecessor on the topic. The payload is decoded only when the event is
 // applied from the message (past the read-ahead), which is rare: most
@@ -142,18 +131,45 @@ type item struct {
 	m        *message.Message
 }
 
-func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger) error {
+// feed applies one topic's events to one projector.
+type feed struct {
+	rt      *Runtime
+	p       Projector
+	handled map[string]bool // the event types p applies
+	topic   string
+	log     zerolog.Logger
+}
+
+// handledTypes is the set of event types p applies.
+func handledTypes(p Projector) map[string]bool {
 	handled := map[string]bool{}
 	for _, t := range p.EventTypes() {
 		handled[t] = true
 	}
-	// First catch up from the store: events a previous run acknowledged but
-	// never committed (or that Redis lost) are applied before anything new.
+	return handled
+}
+
+// consume catches p up from the store, then follows the bus until ctx ends
+// or a topic fails.
+func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger) error {
+	handled := handledTypes(p)
+	var feeds []*feed
 	for _, topic := range Topics(p) {
-		if err := rt.catchUp(ctx, p, handled, topic, log); err != nil {
-			return fmt.Errorf("catch up %s: %w", topic, err)
+		feeds = append(feeds, &feed{rt: rt, p: p, handled: handled, topic: topic, log: log})
+	}
+	// Events a previous run acknowledged but never committed (or that Redis
+	// lost) are applied before anything new.
+	for _, f := range feeds {
+		if err := f.catchUp(ctx); err != nil {
+			return fmt.Errorf("catch up %s: %w", f.topic, err)
 		}
 	}
+	return rt.follow(ctx, p, feeds, log)
+}
+
+// follow subscribes to every feed's topic and runs, per topic, a receiver
+// and an applier, until ctx ends or one of them fails.
+func (rt *Runtime) follow(ctx context.Context, p Projector, feeds []*feed, log zerolog.Logger) error {
 	// One consumer per group (the advisory lock elects it), and the store
 	// fills every gap, so a projector needs no claiming: it reads and
 	// acknowledges in batches.
@@ -168,107 +184,142 @@ func (rt *Runtime) consume(ctx context.Context, p Projector, log zerolog.Logger)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*len(Topics(p)))
-	for _, topic := range Topics(p) {
-		msgs, err := sub.Subscribe(cctx, rt.bus.Topic(topic))
+	errs := make(chan error, 2*len(feeds)) // each goroutine sends at most once
+	for _, f := range feeds {
+		msgs, err := sub.Subscribe(cctx, rt.bus.Topic(f.topic))
 		if err != nil {
-			return fmt.Errorf("subscribe %s: %w", topic, err)
+			return fmt.Errorf("subscribe %s: %w", f.topic, err)
 		}
 		items := make(chan item, maxBatch)
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			defer close(items)
-			// Messages are acknowledged once handed to the applier, which lets
-			// watermill deliver the next one at once. An acknowledged event
-			// that never got applied (a crash) is not lost: the next run's
-			// catch-up, or the next message's predecessor check, reads it
-			// from the store.
-			for m := range msgs {
-				at, prev, err := bus.MessageCursors(m)
-				m.Ack()
-				if err != nil {
-					log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped; the store fills the gap")
-					continue
-				}
-				select {
-				case items <- item{at: eventstore.Cursor(at), prev: eventstore.Cursor(prev), m: m}:
-				case <-cctx.Done():
-					return
-				}
-			}
-			if cctx.Err() == nil {
-				errs <- fmt.Errorf("subscription to %s ended", topic)
-			}
+			f.receive(cctx, msgs, items, errs)
 		}()
 		go func() {
 			defer wg.Done()
-			// Messages wake the applier; the events come from the store.
-			// Each transaction applies the delivered events and then reads
-			// ahead whatever else the topic holds, so under load one
-			// transaction covers many events and the messages of events
-			// already applied are dropped here, without a transaction.
-			var applied eventstore.Cursor // this process's last commit
-			var lastRead time.Time
-			// When no message comes for busSilence, the store is read
-			// anyway, so the read model stays complete whatever happens
-			// to the bus; busMisses such reads in a row that found events
-			// mean the subscription is wedged: consume ends, and the
-			// projector subscribes again.
-			silence := time.NewTimer(busSilence)
-			defer silence.Stop()
-			misses := 0
-			for {
-				var batch []item
-				polled := false
-				select {
-				case first, ok := <-items:
-					if !ok {
-						return
-					}
-					misses = 0
-					batch = fresh(collect(first, items), applied)
-					if len(batch) == 0 && time.Since(lastRead) < readAheadEvery {
-						duplicateEvents.WithLabelValues(p.Name()).Inc()
-						continue
-					}
-				case <-silence.C:
-					polled = true
-				}
-				fromStore := 0
-				for more := true; more; batch = nil {
-					var err error
-					var read int
-					applied, read, more, err = rt.handle(cctx, p, handled, topic, batch, log)
-					if err != nil {
-						if cctx.Err() == nil {
-							errs <- err
-						}
-						return
-					}
-					fromStore += read
-				}
-				lastRead = time.Now()
-				silence.Reset(busSilence)
-				if polled && fromStore > 0 {
-					if misses++; misses >= busMisses {
-						errs <- fmt.Errorf("the bus delivered nothing on %s for %s while the store had events; subscribing again", topic, busSilence*busMisses)
-						return
-					}
-				}
-			}
+			f.applyMessages(cctx, items, errs)
 		}()
 	}
 	log.Info().Strs("topics", Topics(p)).Msg("projector consuming")
-	var err2 error
+	var failure error
 	select {
 	case <-ctx.Done():
-	case err2 = <-errs:
+	case failure = <-errs:
 	}
 	cancel()
 	_ = sub.Close()
 	wg.Wait()
-	return err2
+	return failure
+}
+
+// receive hands each message's cursors to the applier until the
+// subscription ends. Messages are acknowledged once handed over, which lets
+// watermill deliver the next one at once. An acknowledged event that never
+// got applied (a crash) is not lost: the next run's catch-up, or the next
+// message's predecessor check, reads it from the store.
+func (f *feed) receive(ctx context.Context, msgs <-chan *message.Message, items chan<- item, errs chan<- error) {
+	defer close(items)
+	for m := range msgs {
+		at, prev, err := bus.MessageCursors(m)
+		m.Ack()
+		if err != nil {
+			f.log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped; the store fills the gap")
+			continue
+		}
+		select {
+		case items <- item{at: eventstore.Cursor(at), prev: eventstore.Cursor(prev), m: m}:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if ctx.Err() == nil {
+		errs <- fmt.Errorf("subscription to %s ended", f.topic)
+	}
+}
+
+// applier is the state of one topic's applier goroutine.
+//
+// Messages wake the applier; the events come from the store. Each
+// transaction applies the delivered events and then reads ahead whatever
+// else the topic holds, so under load one transaction covers many events
+// and the messages of events already applied are dropped without a
+// transaction.
+//
+// When no message comes for busSilence, the store is read anyway, so the
+// read model stays complete whatever happens to the bus; busMisses such
+// reads in a row that found events mean the subscription is wedged: consume
+// ends, and the projector subscribes again.
+type applier struct {
+	*feed
+	applied  eventstore.Cursor // this process's last commit
+	lastRead time.Time
+	silence  *time.Timer
+	misses   int
+}
+
+// applyMessages applies what items brings until it closes or an apply
+// fails.
+func (f *feed) applyMessages(ctx context.Context, items <-chan item, errs chan<- error) {
+	a := &applier{feed: f, silence: time.NewTimer(busSilence)}
+	defer a.silence.Stop()
+	for {
+		batch, polled, open := a.next(items)
+		if !open {
+			return
+		}
+		if err := a.drain(ctx, batch, polled); err != nil {
+			if ctx.Err() == nil {
+				errs <- err
+			}
+			return
+		}
+	}
+}
+
+// next waits for delivered messages and returns those not applied yet, or
+// polled when busSilence passed without any; open is false once the
+// receiver has stopped. A batch whose events are all applied already is
+// dropped, unless the store was last read readAheadEvery ago.
+func (a *applier) next(items <-chan item) (batch []item, polled, open bool) {
+	for {
+		select {
+		case first, ok := <-items:
+			if !ok {
+				return nil, false, false
+			}
+			a.misses = 0
+			batch = fresh(collect(first, items), a.applied)
+			if len(batch) > 0 || time.Since(a.lastRead) >= readAheadEvery {
+				return batch, false, true
+			}
+			duplicateEvents.WithLabelValues(a.p.Name()).Inc()
+		case <-a.silence.C:
+			return nil, true, true
+		}
+	}
+}
+
+// drain applies batch, then reads the store until the topic is drained. A
+// poll that found events counts as a miss of the bus.
+func (a *applier) drain(ctx context.Context, batch []item, polled bool) error {
+	fromStore := 0
+	for more := true; more; batch = nil {
+		var read int
+		var err error
+		if a.applied, read, more, err = a.handle(ctx, batch); err != nil {
+			return err
+		}
+		fromStore += read
+	}
+	a.lastRead = time.Now()
+	a.silence.Reset(busSilence)
+	if polled && fromStore > 0 {
+		if a.misses++; a.misses >= busMisses {
+			return fmt.Errorf("the bus delivered nothing on %s for %s while the store had events; subscribing again", a.topic, busSilence*busMisses)
+		}
+	}
+	return nil
 }
 
 // collect gathers first and the items already waiting, up to maxBatch.
@@ -288,15 +339,26 @@ func collect(first item, items <-chan item) []item {
 	return batch
 }
 
-// catchUp applies what the store holds on topic past the checkpoint, one
-// read-ahead of up to maxBatch events per transaction.
-func (rt *Runtime) catchUp(ctx context.Context, p Projector, handled map[string]bool, topic string, log zerolog.Logger) error {
+// fresh returns the items past applied, in place.
+func fresh(batch []item, applied eventstore.Cursor) []item {
+	out := batch[:0]
+	for _, it := range batch {
+		if applied.Less(it.at) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// catchUp applies what the store holds on the topic past the checkpoint,
+// one read-ahead of up to maxBatch events per transaction.
+func (f *feed) catchUp(ctx context.Context) error {
 	for {
-		cp, _, more, err := rt.handle(ctx, p, handled, topic, nil, log)
+		cp, _, more, err := f.handle(ctx, nil)
 		if err != nil || !more {
 			return err
 		}
-		log.Debug().Str("topic", topic).Uint64("tx_id", cp.TxID).Int64("position", cp.Position).Msg("caught up from the store")
+		f.log.Debug().Str("topic", f.topic).Uint64("tx_id", cp.TxID).Int64("position", cp.Position).Msg("caught up from the store")
 	}
 }
 
@@ -307,58 +369,123 @@ func streamTypeOf(topic string) string { return strings.TrimPrefix(topic, "event
 // checkpoint after the transaction, how many of the topic's events the
 // read-ahead found in the store, and whether it was cut short by maxBatch
 // (more is waiting in the store); an error only when ctx ends.
-func (rt *Runtime) handle(ctx context.Context, p Projector, handled map[string]bool, topic string, batch []item, log zerolog.Logger) (eventstore.Cursor, int, bool, error) {
+func (f *feed) handle(ctx context.Context, batch []item) (eventstore.Cursor, int, bool, error) {
+	retry := f.rt.retry
 	parked := map[uuid.UUID]string{}
-	delay := rt.retry.Base
+	delay := retry.Base
 	for attempt := 1; ; attempt++ {
-		cp, read, more, failed, err := rt.applyOnce(ctx, p, handled, topic, batch, parked)
+		cp, read, more, failed, err := f.applyOnce(ctx, batch, parked)
 		if err == nil {
 			return cp, read, more, nil
 		}
 		if ctx.Err() != nil {
 			return cp, 0, false, ctx.Err()
 		}
-		if failed == nil || attempt < rt.retry.Attempts {
-			log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Msg("apply failed; retrying")
+		if failed == nil || attempt < retry.Attempts {
+			f.log.Warn().Err(err).Int("attempt", attempt).Int("batch", len(batch)).Msg("apply failed; retrying")
 			select {
 			case <-ctx.Done():
 				return cp, 0, false, ctx.Err()
 			case <-time.After(delay):
 			}
-			delay = min(delay*2, rt.retry.Max)
+			delay = min(delay*2, retry.Max)
 			if failed == nil {
 				attempt-- // infrastructure trouble, not an event's fault: retry without parking
 			}
 			continue
 		}
-		log.Error().Err(err).Str("event_id", failed.EventID.String()).Int64("position", failed.Position).
+		f.log.Error().Err(err).Str("event_id", failed.EventID.String()).Int64("position", failed.Position).
 			Str("type", failed.Type).Int("attempts", attempt).Msg("event parked: the projector could not apply it")
 		parked[failed.EventID] = err.Error()
-		parkedEvents.WithLabelValues(p.Name()).Inc()
-		attempt, delay = 0, rt.retry.Base
+		parkedEvents.WithLabelValues(f.p.Name()).Inc()
+		attempt, delay = 0, retry.Base
 	}
 }
 
-// applyOnce runs one transaction: take the checkpoint and read ahead what
-// the store holds on the topic past it (one round trip for both), apply
-// those events, then any delivered events beyond them (reading a gap before
-// one from the store), and move the checkpoint. read is how many events the
+// applyOnce runs one transaction: read ahead what the store holds on the
+// topic past the checkpoint, apply those events, then the delivered events
+// beyond them, and move the checkpoint. read is how many events the
 // read-ahead found; more says it stopped at maxBatch. On an Apply error it
 // returns the event that failed.
 //
 // A read-ahead that found fewer than maxBatch events found all of the
 // topic's events below the store's read bound B, so the checkpoint moves to
 // (B, 0) even past the last event applied: every transaction below B has
-// ended, and a later event of the topic lies beyond. Without that, a
-// projector whose topic is quiet read the whole store written since its
-// last event on every poll.
-func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[string]bool, topic string,
-	batch []item, parked map[uuid.UUID]string) (cp eventstore.Cursor, read int, more bool, failed *domain.RecordedEvent, err error) {
-	tx, err := rt.pool.Begin(ctx)
+// ended, and a later event of the topic lies beyond. Otherwise a projector
+// of a quiet topic would read the whole store written since its last event
+// on every poll.
+func (f *feed) applyOnce(ctx context.Context, batch []item, parked map[uuid.UUID]string) (cp eventstore.Cursor, read int, more bool, failed *domain.RecordedEvent, err error) {
+	tx, err := f.rt.pool.Begin(ctx)
 	if err != nil {
 		return cp, 0, false, nil, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	start, bound, ahead, err := f.readAhead(ctx, tx)
+	if err != nil {
+		return start, 0, false, nil, err
+	}
+	cp = start
+	if len(ahead) > 0 {
+		if failed, err := f.applyAhead(ctx, tx, ahead, parked); err != nil {
+			return start, 0, false, failed, err
+		}
+		cp = eventstore.CursorOf(ahead[len(ahead)-1])
+	}
+	more = len(ahead) == maxBatch
+	if more {
+		batch = nil // the next transaction goes on reading; the messages wait
+	} else if below := (eventstore.Cursor{TxID: bound}); cp.Less(below) {
+		cp = below
+	}
+	if cp, failed, err = f.applyLate(ctx, tx, cp, batch, parked); err != nil {
+		return start, 0, false, failed, err
+	}
+	if err := f.commit(ctx, tx, start, cp); err != nil {
+		return start, 0, false, nil, err
+	}
+	return cp, len(ahead), more, nil, nil
+}
+
+// readAhead takes the store's read bound and the checkpoint and reads up to
+// maxBatch events of the topic past the checkpoint below that bound, in one
+// round trip.
+func (f *feed) readAhead(ctx context.Context, tx pgx.Tx) (cp eventstore.Cursor, bound uint64, ahead []domain.RecordedEvent, err error) {
+	br := tx.SendBatch(ctx, f.readAheadBatch())
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	var boundText string
+	if err := br.QueryRow().Scan(nil, nil, &boundText); err != nil {
+		return cp, 0, nil, err
+	}
+	if bound, err = strconv.ParseUint(boundText, 10, 64); err != nil {
+		return cp, 0, nil, fmt.Errorf("read bound %q: %w", boundText, err)
+	}
+	if cp, err = scanCheckpoint(br.QueryRow(), f.p.Name(), f.topic); err != nil {
+		return cp, 0, nil, err
+	}
+	if _, err := br.Exec(); err != nil { // the planner settings
+		return cp, 0, nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return cp, 0, nil, fmt.Errorf("read ahead: %w", err)
+	}
+	if ahead, err = eventstore.ScanEvents(rows, false); err != nil {
+		return cp, 0, nil, fmt.Errorf("read ahead: %w", err)
+	}
+	for range 2 { // the RESETs
+		if _, err := br.Exec(); err != nil {
+			return cp, 0, nil, err
+		}
+	}
+	return cp, bound, ahead, nil
+}
+
+// readAheadBatch is the statements readAhead sends.
+func (f *feed) readAheadBatch() *pgx.Batch {
 	b := &pgx.Batch{}
 	// Read models are rebuilt from the store at will, and a lost tail is
 	// applied again from the store (catch-up at start, gap checks): no need
@@ -370,125 +497,85 @@ func (rt *Runtime) applyOnce(ctx context.Context, p Projector, handled map[strin
 	// has ended), so a later statement may use it.
 	b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared($1),
     set_config('herald.read_bound', events_read_bound()::text, true)`,
-		eventstore.LockKey(LockName(p.Name())))
-	b.Queue(selectCheckpoint+` FOR UPDATE`, p.Name(), topic)
+		eventstore.LockKey(LockName(f.p.Name())))
+	b.Queue(selectCheckpoint+` FOR UPDATE`, f.p.Name(), f.topic)
 	// The read-ahead must walk the topic's index in order and stop at
 	// maxBatch. A cached generic plan, or statistics a bulk load made
-	// stale, led the planner to a bitmap scan and a sort of the whole
+	// stale, can lead the planner to a bitmap scan and a sort of the whole
 	// backlog instead; these settings hold for this statement only.
 	b.Queue(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_bitmapscan', 'off', true)`)
-	b.Queue(readAheadSQL, streamTypeOf(topic), p.Name(), topic, maxBatch)
+	b.Queue(readAheadSQL, streamTypeOf(f.topic), f.p.Name(), f.topic, maxBatch)
 	b.Queue(`RESET plan_cache_mode`)
 	b.Queue(`RESET enable_bitmapscan`)
-	br := tx.SendBatch(ctx, b)
-	var bound string
-	if err := br.QueryRow().Scan(nil, nil, &bound); err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, err
-	}
-	boundTx, err := strconv.ParseUint(bound, 10, 64)
-	if err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, fmt.Errorf("read bound %q: %w", bound, err)
-	}
-	if cp, err = scanCheckpoint(br.QueryRow(), p.Name(), topic); err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, err
-	}
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, err
-	}
-	rows, err := br.Query()
-	if err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, fmt.Errorf("read ahead: %w", err)
-	}
-	ahead, err := eventstore.ScanEvents(rows, false)
-	if err != nil {
-		_ = br.Close()
-		return cp, 0, false, nil, fmt.Errorf("read ahead: %w", err)
-	}
-	for range 2 { // the RESETs
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return cp, 0, false, nil, err
-		}
-	}
-	if err := br.Close(); err != nil {
-		return cp, 0, false, nil, err
-	}
-	start := cp
-	if len(ahead) > 0 {
-		if failed, err := rt.applyAhead(ctx, tx, p, handled, ahead, parked); err != nil {
-			return start, 0, false, failed, err
-		}
-		cp = eventstore.CursorOf(ahead[len(ahead)-1])
-	}
-	more = len(ahead) == maxBatch
-	if more {
-		batch = nil // the next transaction goes on reading; the messages wait
-	} else if below := (eventstore.Cursor{TxID: boundTx}); cp.Less(below) {
-		cp = below
-	}
+	return b
+}
+
+// applyLate applies the delivered events past cp, those of transactions
+// that committed after the store's read bound was taken, and returns the
+// checkpoint after them. Redelivered messages change nothing.
+func (f *feed) applyLate(ctx context.Context, tx pgx.Tx, cp eventstore.Cursor, batch []item, parked map[uuid.UUID]string) (eventstore.Cursor, *domain.RecordedEvent, error) {
 	for _, it := range batch {
-		cur := it.at
-		if !cp.Less(cur) {
-			duplicateEvents.WithLabelValues(p.Name()).Inc()
-			continue // already applied: redelivery changes nothing
+		if !cp.Less(it.at) {
+			duplicateEvents.WithLabelValues(f.p.Name()).Inc()
+			continue
 		}
-		// Past the read-ahead: a transaction that committed after the
-		// store's read bound was taken. Messages between cp and this one
-		// are read from the store.
-		evs := []domain.RecordedEvent{}
-		if cp.Less(it.prev) {
-			gap, err := readTopic(ctx, tx, streamTypeOf(topic), cp, cur)
-			if err != nil {
-				return start, 0, false, nil, err
-			}
-			gapFilled.WithLabelValues(p.Name()).Add(float64(len(gap)))
-			evs = append(evs, gap...)
+		evs, err := f.gapBefore(ctx, tx, cp, it)
+		if err != nil {
+			return cp, nil, err
 		}
 		e, _, derr := bus.DecodeEventMessage(it.m, false)
 		if derr == nil {
 			evs = append(evs, e)
 		}
-		for i := range evs {
-			if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
-				return start, 0, false, failed, err
-			}
+		if failed, err := f.applyEach(ctx, tx, evs, parked); err != nil {
+			return cp, failed, err
 		}
 		if derr != nil {
 			// The checkpoint stops before this event, which the store
 			// supplies to a later read-ahead or gap check.
-			rt.log.Warn().Err(derr).Str("projector", p.Name()).Str("message", it.m.UUID).Msg("undecodable message; the store supplies its event")
+			f.log.Warn().Err(derr).Str("message", it.m.UUID).Msg("undecodable message; the store supplies its event")
 			if len(evs) > 0 {
 				cp = eventstore.CursorOf(evs[len(evs)-1])
 			}
-			break
+			return cp, nil, nil
 		}
-		cp = cur
+		cp = it.at
 	}
+	return cp, nil, nil
+}
+
+// gapBefore reads from the store the topic's events between cp and it,
+// when its predecessor lies past cp.
+func (f *feed) gapBefore(ctx context.Context, tx pgx.Tx, cp eventstore.Cursor, it item) ([]domain.RecordedEvent, error) {
+	if !cp.Less(it.prev) {
+		return nil, nil
+	}
+	gap, err := readTopic(ctx, tx, streamTypeOf(f.topic), cp, it.at)
+	if err != nil {
+		return nil, err
+	}
+	gapFilled.WithLabelValues(f.p.Name()).Add(float64(len(gap)))
+	return gap, nil
+}
+
+// commit moves the checkpoint from start to cp, when it moved, and commits.
+func (f *feed) commit(ctx context.Context, tx pgx.Tx, start, cp eventstore.Cursor) error {
 	if cp != start {
-		if err := setCheckpoint(ctx, tx, p.Name(), topic, cp); err != nil {
-			return start, 0, false, nil, err
+		if err := setCheckpoint(ctx, tx, f.p.Name(), f.topic, cp); err != nil {
+			return err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return start, 0, false, nil, err
-	}
-	return cp, len(ahead), more, nil, nil
+	return tx.Commit(ctx)
 }
 
 // applyAhead applies the events read ahead. A projector that offers
 // ApplyBatch (BatchApplier) gets them in one call, as a rebuild does, inside
 // a savepoint; if that fails, the events are applied one by one, which names
 // the event to retry or park.
-func (rt *Runtime) applyAhead(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool,
-	evs []domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
-	if b, ok := p.(BatchApplier); ok && len(evs) > 1 && len(parked) == 0 {
+func (f *feed) applyAhead(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+	if b, ok := f.p.(BatchApplier); ok && len(evs) > 1 && len(parked) == 0 {
 		// An undecodable event is reported (and parked) by applyEvent below.
-		if mine, err := handledEvents(evs, handled, nil); err == nil && len(mine) > 0 {
+		if mine, err := handledEvents(evs, f.handled, nil); err == nil && len(mine) > 0 {
 			sp, err := tx.Begin(ctx)
 			if err != nil {
 				return nil, err
@@ -497,7 +584,7 @@ func (rt *Runtime) applyAhead(ctx context.Context, tx pgx.Tx, p Projector, handl
 				if err := sp.Commit(ctx); err != nil {
 					return nil, err
 				}
-				appliedEvents.WithLabelValues(p.Name()).Add(float64(len(mine)))
+				appliedEvents.WithLabelValues(f.p.Name()).Add(float64(len(mine)))
 				return nil, nil
 			}
 			if err := sp.Rollback(ctx); err != nil {
@@ -505,8 +592,13 @@ func (rt *Runtime) applyAhead(ctx context.Context, tx pgx.Tx, p Projector, handl
 			}
 		}
 	}
+	return f.applyEach(ctx, tx, evs, parked)
+}
+
+// applyEach applies evs one by one and returns the event that failed.
+func (f *feed) applyEach(ctx context.Context, tx pgx.Tx, evs []domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
 	for i := range evs {
-		if failed, err := rt.applyEvent(ctx, tx, p, handled, &evs[i], parked); err != nil {
+		if failed, err := f.applyEvent(ctx, tx, &evs[i], parked); err != nil {
 			return failed, err
 		}
 	}
@@ -534,14 +626,16 @@ func handledEvents(evs []domain.RecordedEvent, handled map[string]bool, skip fun
 	return mine, nil
 }
 
-func (rt *Runtime) applyEvent(ctx context.Context, tx pgx.Tx, p Projector, handled map[string]bool, ev *domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
+// applyEvent applies one event, or records it as parked; an event of a
+// type the projector does not handle only moves the checkpoint.
+func (f *feed) applyEvent(ctx context.Context, tx pgx.Tx, ev *domain.RecordedEvent, parked map[uuid.UUID]string) (*domain.RecordedEvent, error) {
 	if reason, ok := parked[ev.EventID]; ok {
 		_, err := tx.Exec(ctx, `
 INSERT INTO projection_parked (projector, event_id, position, type, error, attempts)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, p.Name(), ev.EventID, ev.Position, ev.Type, reason, rt.retry.Attempts)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, f.p.Name(), ev.EventID, ev.Position, ev.Type, reason, f.rt.retry.Attempts)
 		return nil, err
 	}
-	if !handled[ev.Type] {
+	if !f.handled[ev.Type] {
 		return nil, nil
 	}
 	if ev.Event == nil {
@@ -550,10 +644,10 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, p.Name(), ev.EventID, e
 			return ev, err
 		}
 	}
-	if err := p.Apply(ctx, tx, *ev); err != nil {
-		return ev, fmt.Errorf("%s: apply %s at %d: %w", p.Name(), ev.Type, ev.Position, err)
+	if err := f.p.Apply(ctx, tx, *ev); err != nil {
+		return ev, fmt.Errorf("%s: apply %s at %d: %w", f.p.Name(), ev.Type, ev.Position, err)
 	}
-	appliedEvents.WithLabelValues(p.Name()).Inc()
+	appliedEvents.WithLabelValues(f.p.Name()).Inc()
 	return nil, nil
 }
 

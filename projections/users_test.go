@@ -132,7 +132,7 @@ func TestUsersProjection(t *testing.T) {
 		t.Fatalf("page2 %+v", page2)
 	}
 
-	// The invariant of DESIGN.md: a rebuild from the store gives the same
+	// The read side's invariant: a rebuild from the store gives the same
 	// tables as live consumption.
 	snapshot := func() string {
 		var out string

@@ -1,7 +1,9 @@
 // Command herald is Herald's one binary: the server (`herald serve`) and the
 // operator's tools (migrate, ccsu, create-groups, send, rebuild-projections,
-// history, smtp-sink). It is the composition root: the only package that
-// knows every concrete type and wires them together. Run `herald help`.
+// history, smtp-sink). It owns the command line: flags, help, exit codes,
+// the configuration and logger each sub-command needs, and signals. `serve`
+// runs what the composition root (internal/app) builds; each tool wires the
+// few parts it uses. Run `herald help`.
 package main
 
 import (
@@ -32,9 +34,9 @@ type command struct {
 	run     func(ctx context.Context, args []string) error
 }
 
-// commands lists the sub-commands in the order `herald help` shows them.
-// Each engineer's run function lives in its own file (serve.go, migrate.go,
-// ccsu.go…); unfinished ones are stubs in pending.go.
+// commands lists the sub-commands in the order `herald help` shows them;
+// each one's run function lives in a file of its own (serve.go, migrate.go,
+// ccsu.go…).
 var commands = []command{
 	{"serve", "run the HTTP API, projectors, scheduler and sender (--roles to pick)", runServe},
 	{"migrate", "apply, roll back or list database migrations: migrate [up|down|status]", runMigrate},

@@ -24,7 +24,7 @@ import (
 // (built here from this package), at its default --nice. The store holds a
 // small real history plus HERALD_BENCH_REBUILD_API_EVENTS (default 300,000)
 // events of a stream type no projection handles, so the rebuild reads a
-// large store. Target (issue 6): p99 during the rebuild within 2× of p99 at
+// large store. Target: p99 during the rebuild within 2× of p99 at
 // rest.
 var rebuiltRate = regexp.MustCompile(`\((\d+) events/s\)`)
 

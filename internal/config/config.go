@@ -330,7 +330,7 @@ func oneOf(values ...string) func(string) error {
 }
 
 // checkPostgresURL accepts what pgx accepts, but insists on the URL form
-// API.md documents; the parse error text is not repeated because it could
+// .env.sample documents; the parse error text is not repeated because it could
 // contain the password.
 func checkPostgresURL(v string) error {
 	u, err := url.Parse(v)

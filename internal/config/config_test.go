@@ -43,7 +43,7 @@ func TestParseDefaults(t *testing.T) {
 		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 ||
 		c.LogLevel != "info" || c.LogFormat != "json" || c.SMTPHELOName != "" || c.SMTPRootCAs != nil ||
 		!slices.Equal(c.SendRetrySchedule, []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}) {
-		t.Fatalf("defaults differ from API.md/.env.sample: %+v", c)
+		t.Fatalf("defaults differ from .env.sample: %+v", c)
 	}
 	// Each call hands out its own schedule: a caller changing it changes no other.
 	Defaults().SendRetrySchedule[0] = time.Hour

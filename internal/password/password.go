@@ -10,9 +10,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// DefaultCost is the bcrypt cost used unless configured (HERALD_BCRYPT_COST):
-// about 50–80 ms per hash on one core of the reference machine, which bounds
-// both brute force and the login rate one API process sustains.
+// DefaultCost is the bcrypt cost used unless configured (BCRYPT_COST): tens
+// of milliseconds of one core per hash, which bounds both brute force and
+// the login rate one API process sustains.
 const DefaultCost = 10
 
 // MinCost is the cheapest cost bcrypt allows, for tests.
@@ -72,7 +72,7 @@ func (h *Hasher) CheckNothing(password string) {
 	_ = bcrypt.CompareHashAndPassword(h.dummy, prehash(password))
 }
 
-// prehash lets passwords longer than bcrypt's 72-byte input limit (API.md
+// prehash lets passwords longer than bcrypt's 72-byte input limit (the API
 // allows 128 characters, up to 512 bytes of UTF-8) count in full: bcrypt sees
 // the base64 of their SHA-256 (44 bytes, no NUL).
 func prehash(password string) []byte {

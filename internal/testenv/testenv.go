@@ -107,6 +107,10 @@ func withDatabase(raw, db string) string {
 	return u.String()
 }
 
+// keepTemplates is how many migration sets' templates may stand side by
+// side on one test server.
+const keepTemplates = 4
+
 // template returns the name of a database migrated with the current
 // migrations, creating it once under an advisory lock (test binaries of
 // several packages run at the same time).
@@ -123,8 +127,11 @@ func template(ctx context.Context, admin *pgx.Conn) (string, error) {
 	if exists {
 		return name, nil
 	}
-	// Templates of older migration sets are of no use any more.
-	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'herald_tpl_%'`)
+	// Older migration sets' templates are dropped, but not the newest few:
+	// another checkout of the repository (a branch, a worktree) may be
+	// testing against the same server with migrations of its own.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'herald_tpl_%'
+ORDER BY oid DESC OFFSET $1`, keepTemplates-1)
 	if err != nil {
 		return "", err
 	}
