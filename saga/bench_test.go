@@ -47,9 +47,18 @@ func benchSend(b *testing.B, n int) {
 		clients = nil
 		b.Logf("%d clients and the mailing stored in %s", n, time.Since(setup).Round(time.Millisecond))
 		c := e.startChild(concurrency)
-		baseRSS, _ := c.peakRSS()
-		cpu0, _ := c.cpuSeconds()
-		self0, _ := selfCPUSeconds()
+		baseRSS, err := c.peakRSS()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu0, err := c.cpuSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
+		self0, err := selfCPUSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
 
 		b.StartTimer()
 		start := time.Now()
@@ -71,8 +80,14 @@ func benchSend(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu1, _ := c.cpuSeconds()
-		self1, _ := selfCPUSeconds()
+		cpu1, err := c.cpuSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
+		self1, err := selfCPUSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ReportMetric((cpu1-cpu0)/float64(n)*1e6, "sender-CPU-µs/delivery")
 		b.ReportMetric((self1-self0)/float64(n)*1e6, "sink-CPU-µs/delivery")
 		if load, err := os.ReadFile("/proc/loadavg"); err == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -60,12 +61,12 @@ func TestCrashMidRunThenRestartMailsEveryClientExactlyOnce(t *testing.T) {
 	run := e.dispatchNow(m)
 
 	c := e.startChild(8)
-	e.eventually("a third delivered", 60*time.Second, func() bool { return e.sink.Count() >= n/3 })
+	testenv.Eventually(e.t, 60*time.Second, "a third delivered", func() bool { return e.sink.Count() >= n/3 })
 	// Mid-run: hold the server, let the sender record what the sink took,
 	// then SIGKILL it while its connections wait for RCPT answers.
 	g.close()
 	var stable int
-	e.eventually("records caught up with the sink", 30*time.Second, func() bool {
+	testenv.Eventually(e.t, 30*time.Second, "records caught up with the sink", func() bool {
 		if e.successes(run) == e.sink.Count() {
 			stable++
 		} else {
@@ -139,7 +140,7 @@ func TestCrashAtAnyMomentResendsOnlyTheInFlightWindow(t *testing.T) {
 	clients := e.clients(n)
 	run := e.dispatchNow(e.manualMailing(clients))
 	c := e.startChild(conc)
-	e.eventually("half delivered", 60*time.Second, func() bool { return e.sink.Count() >= n/2 })
+	testenv.Eventually(e.t, 60*time.Second, "half delivered", func() bool { return e.sink.Count() >= n/2 })
 	c.kill()
 	e.startChild(conc)
 	f := e.waitFinished(run)
