@@ -48,6 +48,21 @@ func (e *env) successes(runID uuid.UUID) int {
 	return e.count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' AND (data->>'success')::boolean`, runID)
 }
 
+// messageIDs counts the messages the sink holds by Message-ID, and returns
+// how many it holds in all.
+func (e *env) messageIDs() (map[string]int, int) {
+	e.t.Helper()
+	msgs, err := e.sink.Messages()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, msg := range msgs {
+		seen[msg.MessageID]++
+	}
+	return seen, len(msgs)
+}
+
 func TestCrashMidRunThenRestartMailsEveryClientExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5,000-client crash test")
@@ -100,14 +115,7 @@ SELECT count(*) FILTER (WHERE k = 1), coalesce(sum(k), 0) FROM (
 		t.Fatalf("%d clients with exactly one success, %d successes; want %d and %d", clientsWithOne, total, n, n)
 	}
 	// The sink received each client's message once, by Message-ID.
-	msgs, err := e.sink.Messages()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, msg := range msgs {
-		seen[msg.MessageID]++
-	}
+	seen, _ := e.messageIDs()
 	want := map[string]bool{}
 	for _, c := range clients {
 		want[run.String()+"."+c.String()+"@example.test"] = true
@@ -150,15 +158,8 @@ func TestCrashAtAnyMomentResendsOnlyTheInFlightWindow(t *testing.T) {
 	if got := e.successes(run); got != n {
 		t.Fatalf("%d successes recorded, want %d", got, n)
 	}
-	msgs, err := e.sink.Messages()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, msg := range msgs {
-		seen[msg.MessageID]++
-	}
-	dups := len(msgs) - len(seen)
+	seen, total := e.messageIDs()
+	dups := total - len(seen)
 	// In flight, in the attempts channel (one batch) and in the batch being
 	// appended (one batch).
 	bound := conc + 2*100

@@ -12,12 +12,18 @@ import (
 	"github.com/heraldmail/herald/internal/testenv"
 )
 
+// wantRuns fails unless n runs of the mailing have started.
+func (e *env) wantRuns(mailingID uuid.UUID, n int) {
+	e.t.Helper()
+	if got := e.runsStarted(mailingID); got != n {
+		e.t.Fatalf("%d runs started at %s, want %d", got, e.clock.Now().Format(time.RFC3339), n)
+	}
+}
+
 func (e *env) waitRuns(mailingID uuid.UUID, n int) {
 	e.t.Helper()
 	testenv.Eventually(e.t, 10*time.Second, "runs started", func() bool { return e.runsStarted(mailingID) >= n })
-	if got := e.runsStarted(mailingID); got != n {
-		e.t.Fatalf("%d runs started, want %d", got, n)
-	}
+	e.wantRuns(mailingID, n)
 }
 
 func (e *env) waitStatus(mailingID uuid.UUID, want domain.MailingStatus) {
@@ -55,18 +61,14 @@ func TestFutureStartFiresWhenDueNotBefore(t *testing.T) {
 
 	e.clock.Set(start.Add(-time.Second))
 	e.tick(s, 0)
-	if n := e.runsStarted(m); n != 0 {
-		t.Fatalf("%d runs started a second before the start", n)
-	}
+	e.wantRuns(m, 0)
 	if st := e.loadMailing(m).Status(); st != domain.StatusCreated {
 		t.Fatalf("status %s before the start", st)
 	}
 
 	e.clock.Set(start)
 	e.tick(s, 1)
-	if n := e.runsStarted(m); n != 1 {
-		t.Fatalf("%d runs started at the start, want 1", n)
-	}
+	e.wantRuns(m, 1)
 	var due time.Time
 	if err := e.pool.QueryRow(e.ctx, `SELECT (data->>'due_at')::timestamptz FROM events WHERE type = 'run.started' AND data->>'mailing_id' = $1`, m.String()).Scan(&due); err != nil {
 		t.Fatal(err)
@@ -96,9 +98,7 @@ func TestSchedulerLoopWakesAtTheDueTime(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, "the loop's timer set for "+start.String(), func() bool {
 		return slices.ContainsFunc(e.clock.Timers(), start.Equal)
 	})
-	if n := e.runsStarted(m); n != 0 {
-		t.Fatalf("%d runs started before the clock moved", n)
-	}
+	e.wantRuns(m, 0)
 	e.clock.Set(start)
 	e.waitRuns(m, 1)
 	e.waitStatus(m, domain.StatusCompleted)
@@ -125,9 +125,7 @@ func TestDailyRunsOnConsecutiveDaysThenCompletesAtEnd(t *testing.T) {
 		e.tick(s, 0)
 		e.clock.Set(due)
 		e.tick(s, 1)
-		if n := e.runsStarted(m); n != day+1 {
-			t.Fatalf("%d runs started by day %d, want %d", n, day, day+1)
-		}
+		e.wantRuns(m, day+1)
 		testenv.Eventually(t, 10*time.Second, "run finished", func() bool { return e.runsFinished(m) == day+1 })
 		if l := due.In(loc); l.Hour() != 9 {
 			t.Fatalf("run %d due at %s local", day, l)
@@ -148,9 +146,7 @@ func TestDailyRunsOnConsecutiveDaysThenCompletesAtEnd(t *testing.T) {
 	if st := e.loadMailing(m).Status(); st != domain.StatusCompleted {
 		t.Fatalf("status %s at end_at", st)
 	}
-	if n := e.runsStarted(m); n != 3 {
-		t.Fatalf("%d runs, want 3", n)
-	}
+	e.wantRuns(m, 3)
 	if n := e.sink.Count(); n != 6 {
 		t.Fatalf("sink holds %d messages, want 6", n)
 	}
@@ -188,14 +184,10 @@ func TestDisabledMailingFiresNothingAndResumesWhenEnabled(t *testing.T) {
 	e.change(m, (*domain.Mailing).Enable)
 	e.waitDue(m, start.Add(2*day))
 	e.tick(s, 0)
-	if n := e.runsStarted(m); n != 1 {
-		t.Fatalf("%d runs started before the third was due, want 1", n)
-	}
+	e.wantRuns(m, 1)
 	e.clock.Set(start.Add(2 * day))
 	e.tick(s, 1)
-	if n := e.runsStarted(m); n != 2 {
-		t.Fatalf("%d runs started, want 2", n)
-	}
+	e.wantRuns(m, 2)
 }
 
 // DESIGN: on created/updated/enabled, a mailing that never sent and whose
@@ -215,9 +207,7 @@ func TestEnablingANeverSentMailingInsideItsWindowSendsAtOnce(t *testing.T) {
 	e.change(m, (*domain.Mailing).Enable)
 	e.waitDue(m, enabled)
 	e.tick(s, 1)
-	if n := e.runsStarted(m); n != 1 {
-		t.Fatalf("%d runs started, want 1", n)
-	}
+	e.wantRuns(m, 1)
 	e.waitDue(m, start.Add(24*time.Hour))
 }
 
@@ -232,9 +222,7 @@ func TestRestartBetweenScheduleAndDueStillFires(t *testing.T) {
 
 	// Down across the due time (within the grace period), then back.
 	e.clock.Set(start.Add(5 * time.Minute))
-	if n := e.runsStarted(m); n != 0 {
-		t.Fatalf("%d runs started with no scheduler running", n)
-	}
+	e.wantRuns(m, 0)
 	e.startScheduler(SchedulerConfig{})
 	e.waitRuns(m, 1)
 	e.waitStatus(m, domain.StatusCompleted)

@@ -58,18 +58,7 @@ func TestMetricsTheREADMENamesAreServed(t *testing.T) {
 func runAMailing(t *testing.T, env *apptest.Env) {
 	t.Helper()
 	owner := apptest.SignUp(env, testenv.Name("metrics")+"@example.org", "correct horse battery")
-	create := func(path string, body any) uuid.UUID {
-		t.Helper()
-		res := env.Do("POST", path, body, apptest.Bearer(owner.Token)...)
-		if res.Status != 201 {
-			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
-		}
-		var out struct {
-			ID uuid.UUID `json:"id"`
-		}
-		res.Decode(t, &out)
-		return out.ID
-	}
+	create := func(path string, body any) uuid.UUID { return env.Create(owner.Token, path, body) }
 	client := create("/api/v1/clients", map[string]any{"email": "reader@example.org", "full_name": "Reader"})
 	msg := create("/api/v1/messages", map[string]any{"subject": "Counted", "body": "Hello."})
 	now := time.Now().UTC().Truncate(time.Second)

@@ -61,18 +61,7 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 		return bodies
 	}, testenv.Name("owner")+"@"+mtatest.Domain, "correct horse battery")
 	auth := apptest.Bearer(owner.Token)
-	create := func(path string, body any) uuid.UUID {
-		t.Helper()
-		res := env.Do("POST", path, body, auth...)
-		if res.Status != 201 {
-			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
-		}
-		var out struct {
-			ID uuid.UUID `json:"id"`
-		}
-		res.Decode(t, &out)
-		return out.ID
-	}
+	create := func(path string, body any) uuid.UUID { return env.Create(owner.Token, path, body) }
 
 	ok := "reader@" + mtatest.Domain
 	clients := []uuid.UUID{
