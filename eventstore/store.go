@@ -334,20 +334,18 @@ const selectEvent = `SELECT position, tx_id::text, event_id, stream_type, stream
 
 // Load returns a stream's events in version order (none for a new stream).
 func (s *Store) Load(ctx context.Context, streamID uuid.UUID) ([]domain.RecordedEvent, error) {
-	rows, err := s.pool.Query(ctx, selectEvent+` WHERE stream_id = $1 ORDER BY version`, streamID)
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
-	}
-	evs, err := ScanEvents(rows, true)
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
-	}
-	return evs, nil
+	return s.load(ctx, streamID, "")
 }
 
 // LoadUntil returns a stream's events recorded at or before at.
 func (s *Store) LoadUntil(ctx context.Context, streamID uuid.UUID, at time.Time) ([]domain.RecordedEvent, error) {
-	rows, err := s.pool.Query(ctx, selectEvent+` WHERE stream_id = $1 AND recorded_at <= $2 ORDER BY version`, streamID, at)
+	return s.load(ctx, streamID, ` AND recorded_at <= $2`, at)
+}
+
+// load reads a stream's events in version order, narrowed by and (a
+// condition on $2 onwards, given by args).
+func (s *Store) load(ctx context.Context, streamID uuid.UUID, and string, args ...any) ([]domain.RecordedEvent, error) {
+	rows, err := s.pool.Query(ctx, selectEvent+` WHERE stream_id = $1`+and+` ORDER BY version`, append([]any{streamID}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: load %s: %w", streamID, err)
 	}

@@ -37,6 +37,7 @@ type Runtime struct {
 	log        zerolog.Logger
 	projectors []Projector
 	retry      RetryPolicy
+	silence    time.Duration
 }
 
 // NewRuntime returns a runtime for projectors.
@@ -52,11 +53,16 @@ func NewRuntime(pool *pgxpool.Pool, cfg bus.Config, log zerolog.Logger, projecto
 		seen[p.Name()] = true
 	}
 	return &Runtime{pool: pool, bus: cfg, log: log.With().Str("component", "projections").Logger(),
-		projectors: projectors, retry: DefaultRetry}, nil
+		projectors: projectors, retry: DefaultRetry, silence: busSilence}, nil
 }
 
 // WithRetry replaces the retry policy (tests park poison events quickly).
 func (rt *Runtime) WithRetry(p RetryPolicy) *Runtime { rt.retry = p; return rt }
+
+// WithSilence replaces how long an applier waits for a message before it
+// reads the store anyway (busSilence): a test that must tell what a message
+// caused from what a poll did sets it beyond its own length.
+func (rt *Runtime) WithSilence(d time.Duration) *Runtime { rt.silence = d; return rt }
 
 // Run consumes until ctx ends. Each projector runs in at most one process at
 // a time (an advisory lock elects it), which keeps each topic in order.
@@ -261,7 +267,7 @@ type applier struct {
 // applyMessages applies what items brings until it closes or an apply
 // fails.
 func (f *feed) applyMessages(ctx context.Context, items <-chan item, errs chan<- error) {
-	a := &applier{feed: f, silence: time.NewTimer(busSilence)}
+	a := &applier{feed: f, silence: time.NewTimer(f.rt.silence)}
 	defer a.silence.Stop()
 	for {
 		batch, polled, open := a.next(items)
@@ -313,10 +319,10 @@ func (a *applier) drain(ctx context.Context, batch []item, polled bool) error {
 		fromStore += read
 	}
 	a.lastRead = time.Now()
-	a.silence.Reset(busSilence)
+	a.silence.Reset(a.rt.silence)
 	if polled && fromStore > 0 {
 		if a.misses++; a.misses >= busMisses {
-			return fmt.Errorf("the bus delivered nothing on %s for %s while the store had events; subscribing again", a.topic, busSilence*busMisses)
+			return fmt.Errorf("the bus delivered nothing on %s for %s while the store had events; subscribing again", a.topic, a.rt.silence*busMisses)
 		}
 	}
 	return nil

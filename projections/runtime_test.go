@@ -481,44 +481,53 @@ WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_datab
 // takes from the store everything the topic holds past its checkpoint, so
 // events whose messages have not arrived (here: never will, no relay runs)
 // are applied with the first one, in one pass over up to maxBatch events
-// per transaction.
+// per transaction. The runtime's own read of the store after a silence of
+// the bus is put an hour away, and the projector has caught up before the
+// events are written: only the one message can bring them in.
 func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 	t.Parallel()
 	p := newPipeline(t, testenv.Redis(t))
-	ctx := startRuntimeOnly(t, p, &pingProjector{})
+	ctx := startRuntimeOnly(t, p, &pingProjector{}, func(rt *projections.Runtime) { rt.WithSilence(time.Hour) })
+	p.waitSubscribed(t, "pings")
 	pub, err := bus.NewPublisher(p.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// wake publishes the message of event id. The store is read the way
-	// the relay reads it, which holds back for a moment while another
-	// transaction of the server runs (parallel tests hold some).
+	// wake publishes the message of event id once every stored event lies
+	// below the oldest transaction running on the server: the read-ahead's
+	// bound, whichever session takes it, is then past them all (another
+	// test's transaction would otherwise hold some back for a later look).
 	wake := func(id uuid.UUID) {
 		t.Helper()
-		var msg *message.Message
-		testenv.Eventually(t, 10*time.Second, "the event to be readable", func() bool {
-			evs, err := eventstore.ReadAllFrom(ctx, p.pool, eventstore.Cursor{}, 10_000, false)
-			if err != nil {
+		testenv.Eventually(t, 30*time.Second, "the server's oldest transaction to pass the events", func() bool {
+			var past bool
+			if err := p.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) > max(tx_id) FROM events`).Scan(&past); err != nil {
 				t.Fatal(err)
 			}
-			var prev eventstore.Cursor
-			for _, e := range evs {
-				if e.EventID == id {
-					if msg, err = bus.EventMessage(e, bus.Cursor(prev)); err != nil {
-						t.Fatal(err)
-					}
-					return true
-				}
-				prev = eventstore.CursorOf(e)
-			}
-			return false
+			return past
 		})
-		if err := pub.Publish(p.pingTopic(), msg); err != nil {
+		evs, err := eventstore.ReadAllFrom(ctx, p.pool, eventstore.Cursor{}, 10_000, false)
+		if err != nil {
 			t.Fatal(err)
 		}
+		var prev eventstore.Cursor
+		for _, e := range evs {
+			if e.EventID == id {
+				msg, err := bus.EventMessage(e, bus.Cursor(prev))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := pub.Publish(p.pingTopic(), msg); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			prev = eventstore.CursorOf(e)
+		}
+		t.Fatalf("event %s not read from the store", id)
 	}
 
-	// The runtime has caught up (nothing) and consumes once "first" lands.
+	// The runtime has caught up (nothing) and applies "first" on its message.
 	first := p.appendPings(t, "first")
 	wake(first[0])
 	p.waitApplied(t, 1)
@@ -620,15 +629,18 @@ func (p *pipeline) waitSubscribed(t *testing.T, projector string) {
 	})
 }
 
-// startRuntimeOnly runs the projection runtime with proj and no relay (no
-// message is ever published unless the test does) until t ends; it returns
-// the context the runtime runs under.
-func startRuntimeOnly(t *testing.T, p *pipeline, proj projections.Projector) context.Context {
+// startRuntimeOnly runs the projection runtime with proj, adjusted by tune,
+// and no relay (no message is ever published unless the test does) until t
+// ends; it returns the context the runtime runs under.
+func startRuntimeOnly(t *testing.T, p *pipeline, proj projections.Projector, tune ...func(*projections.Runtime)) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	rt, err := projections.NewRuntime(p.pool, p.cfg, p.cfg.Logger, proj)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range tune {
+		f(rt)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = rt.Run(ctx) })

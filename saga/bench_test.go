@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -47,9 +48,19 @@ func benchSend(b *testing.B, n int) {
 		clients = nil
 		b.Logf("%d clients and the mailing stored in %s", n, time.Since(setup).Round(time.Millisecond))
 		c := e.startChild(concurrency)
-		baseRSS, _ := c.peakRSS()
-		cpu0, _ := c.cpuSeconds()
-		self0, _ := selfCPUSeconds()
+		// usage is the sender's peak RSS, its CPU time and this process's.
+		usage := func() (rss int64, cpu, self float64) {
+			b.Helper()
+			var errs [3]error
+			rss, errs[0] = c.peakRSS()
+			cpu, errs[1] = c.cpuSeconds()
+			self, errs[2] = selfCPUSeconds()
+			if err := errors.Join(errs[:]...); err != nil {
+				b.Fatal(err)
+			}
+			return rss, cpu, self
+		}
+		baseRSS, cpu0, self0 := usage()
 
 		b.StartTimer()
 		start := time.Now()
@@ -67,12 +78,7 @@ func benchSend(b *testing.B, n int) {
 		if got := e.sink.Count(); got != n {
 			b.Fatalf("sink holds %d messages, want %d", got, n)
 		}
-		peak, err := c.peakRSS()
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu1, _ := c.cpuSeconds()
-		self1, _ := selfCPUSeconds()
+		peak, cpu1, self1 := usage()
 		b.ReportMetric((cpu1-cpu0)/float64(n)*1e6, "sender-CPU-µs/delivery")
 		b.ReportMetric((self1-self0)/float64(n)*1e6, "sink-CPU-µs/delivery")
 		if load, err := os.ReadFile("/proc/loadavg"); err == nil {

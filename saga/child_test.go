@@ -64,7 +64,10 @@ func childSender() int {
 	if err != nil {
 		return fail(err)
 	}
-	conc, _ := strconv.Atoi(os.Getenv("HERALD_CHILD_CONCURRENCY"))
+	conc, err := strconv.Atoi(os.Getenv("HERALD_CHILD_CONCURRENCY"))
+	if err != nil {
+		return fail(err)
+	}
 	mailer, err := mail.NewClient(mail.Config{Endpoint: mail.MustParseURL(os.Getenv("HERALD_CHILD_SMTP_URL")), From: "herald@example.test", Concurrency: max(conc, 1)})
 	if err != nil {
 		return fail(err)

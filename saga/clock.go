@@ -60,6 +60,20 @@ func (c *ManualClock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
+// Timers are the times at which the pending After channels fire, earliest
+// first: a test waits for a loop to have armed its timer before it moves
+// the clock, instead of guessing how long the loop takes to get there.
+func (c *ManualClock) Timers() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]time.Time, len(c.waiters))
+	for i, w := range c.waiters {
+		out[i] = w.at
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
 // Advance moves the clock forward by d.
 func (c *ManualClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 

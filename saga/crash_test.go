@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -47,6 +48,21 @@ func (e *env) successes(runID uuid.UUID) int {
 	return e.count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' AND (data->>'success')::boolean`, runID)
 }
 
+// messageIDs counts the messages the sink holds by Message-ID, and returns
+// how many it holds in all.
+func (e *env) messageIDs() (map[string]int, int) {
+	e.t.Helper()
+	msgs, err := e.sink.Messages()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, msg := range msgs {
+		seen[msg.MessageID]++
+	}
+	return seen, len(msgs)
+}
+
 func TestCrashMidRunThenRestartMailsEveryClientExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("5,000-client crash test")
@@ -60,12 +76,12 @@ func TestCrashMidRunThenRestartMailsEveryClientExactlyOnce(t *testing.T) {
 	run := e.dispatchNow(m)
 
 	c := e.startChild(8)
-	e.eventually("a third delivered", 60*time.Second, func() bool { return e.sink.Count() >= n/3 })
+	testenv.Eventually(e.t, 60*time.Second, "a third delivered", func() bool { return e.sink.Count() >= n/3 })
 	// Mid-run: hold the server, let the sender record what the sink took,
 	// then SIGKILL it while its connections wait for RCPT answers.
 	g.close()
 	var stable int
-	e.eventually("records caught up with the sink", 30*time.Second, func() bool {
+	testenv.Eventually(e.t, 30*time.Second, "records caught up with the sink", func() bool {
 		if e.successes(run) == e.sink.Count() {
 			stable++
 		} else {
@@ -99,14 +115,7 @@ SELECT count(*) FILTER (WHERE k = 1), coalesce(sum(k), 0) FROM (
 		t.Fatalf("%d clients with exactly one success, %d successes; want %d and %d", clientsWithOne, total, n, n)
 	}
 	// The sink received each client's message once, by Message-ID.
-	msgs, err := e.sink.Messages()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, msg := range msgs {
-		seen[msg.MessageID]++
-	}
+	seen, _ := e.messageIDs()
 	want := map[string]bool{}
 	for _, c := range clients {
 		want[run.String()+"."+c.String()+"@example.test"] = true
@@ -139,7 +148,7 @@ func TestCrashAtAnyMomentResendsOnlyTheInFlightWindow(t *testing.T) {
 	clients := e.clients(n)
 	run := e.dispatchNow(e.manualMailing(clients))
 	c := e.startChild(conc)
-	e.eventually("half delivered", 60*time.Second, func() bool { return e.sink.Count() >= n/2 })
+	testenv.Eventually(e.t, 60*time.Second, "half delivered", func() bool { return e.sink.Count() >= n/2 })
 	c.kill()
 	e.startChild(conc)
 	f := e.waitFinished(run)
@@ -149,15 +158,8 @@ func TestCrashAtAnyMomentResendsOnlyTheInFlightWindow(t *testing.T) {
 	if got := e.successes(run); got != n {
 		t.Fatalf("%d successes recorded, want %d", got, n)
 	}
-	msgs, err := e.sink.Messages()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, msg := range msgs {
-		seen[msg.MessageID]++
-	}
-	dups := len(msgs) - len(seen)
+	seen, total := e.messageIDs()
+	dups := total - len(seen)
 	// In flight, in the attempts channel (one batch) and in the batch being
 	// appended (one batch).
 	bound := conc + 2*100

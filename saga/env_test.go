@@ -162,6 +162,64 @@ func (e *env) startScheduler(cfg SchedulerConfig) (stop func()) {
 	return func() { cancel(); wg.Wait() }
 }
 
+// newScheduler returns a scheduler that nothing runs yet, its claiming
+// connection closed when the test ends.
+func (e *env) newScheduler(cfg SchedulerConfig) *Scheduler {
+	e.t.Helper()
+	s, err := NewScheduler(e.pool, e.runs, e.clock, cfg, e.log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		s.claimMu.Lock()
+		defer s.claimMu.Unlock()
+		s.dropConn(context.Background())
+	})
+	return s
+}
+
+// drivenScheduler starts a scheduler whose schedule is kept (its event
+// handler runs) but whose loop does not: the test looks for due rows by
+// calling Tick itself, with the clock where it wants it, so nothing races
+// an assertion that a look fired nothing.
+func (e *env) drivenScheduler(cfg SchedulerConfig) *Scheduler {
+	e.t.Helper()
+	s := e.newScheduler(cfg)
+	rt, err := projections.NewRuntime(e.pool, e.bus, e.log, s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.goRun(rt.Run)
+	return s
+}
+
+// tick makes s look once at the clock's now and fails unless it handled
+// want due rows (runs fired or skipped, completions, deferred runs handed
+// back).
+func (e *env) tick(s *Scheduler, want int) {
+	e.t.Helper()
+	n, err := s.Tick(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if n != want {
+		e.t.Fatalf("a look at %s handled %d due rows, want %d", e.clock.Now().Format(time.RFC3339), n, want)
+	}
+}
+
+// tickUntil ticks s until cond holds: for what follows from an
+// asynchronous step (a run's end moving a once mailing's completion
+// forward, say).
+func (e *env) tickUntil(s *Scheduler, what string, cond func() bool) {
+	e.t.Helper()
+	testenv.Eventually(e.t, 10*time.Second, what, func() bool {
+		if _, err := s.Tick(e.ctx); err != nil {
+			e.t.Fatal(err)
+		}
+		return cond()
+	})
+}
+
 func (e *env) newMailer(concurrency int) *mail.Client {
 	e.t.Helper()
 	c, err := mail.NewClient(mail.Config{Endpoint: e.sink.Endpoint(), From: "Herald <herald@example.test>", Concurrency: concurrency})
@@ -280,19 +338,6 @@ func (e *env) change(id uuid.UUID, decide func(*domain.Mailing) error) {
 	e.commit(eventstore.StreamAppend{Stream: domain.Stream{Type: domain.MailingStreamType, ID: id}, Expected: m.Version(), Events: newEvents(m.Changes())})
 }
 
-// eventually polls cond (real time: it waits for the asynchronous
-// machinery, never for the schedule, which only the ManualClock moves).
-func (e *env) eventually(what string, timeout time.Duration, cond func() bool) {
-	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // count runs a count query.
 func (e *env) count(sql string, args ...any) int {
 	e.t.Helper()
@@ -324,10 +369,10 @@ func (e *env) scheduleState(mailingID uuid.UUID) (state string, due *time.Time) 
 	return state, due
 }
 
-// dueAt waits until the mailing's schedule row says due at want.
+// waitDue waits until the mailing's schedule row says due at want.
 func (e *env) waitDue(mailingID uuid.UUID, want time.Time) {
 	e.t.Helper()
-	e.eventually("schedule due at "+want.String(), 10*time.Second, func() bool {
+	testenv.Eventually(e.t, 10*time.Second, "schedule due at "+want.String(), func() bool {
 		_, due := e.scheduleState(mailingID)
 		return due != nil && due.Equal(want)
 	})

@@ -352,18 +352,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) ResumeStalled(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	quiet := now.Add(-s.cfg.StallAfter)
-	rows, err := s.pool.Query(ctx, `
+	due, err := s.claimRuns(ctx, `
 UPDATE saga_runs SET checked_at = $1
 WHERE run_id IN (SELECT run_id FROM saga_runs WHERE checked_at < $2 ORDER BY checked_at LIMIT 100 FOR UPDATE SKIP LOCKED)
 RETURNING run_id, mailing_id`, now, quiet)
-	if err != nil {
-		return 0, fmt.Errorf("watchdog: %w", err)
-	}
-	type watched struct{ run, mailing uuid.UUID }
-	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (watched, error) {
-		var w watched
-		return w, r.Scan(&w.run, &w.mailing)
-	})
 	if err != nil {
 		return 0, fmt.Errorf("watchdog: %w", err)
 	}
@@ -379,6 +371,22 @@ RETURNING run_id, mailing_id`, now, quiet)
 		}
 	}
 	return resumed, errors.Join(errs...)
+}
+
+// watchedRun is a row of saga_runs: a started run and its mailing.
+type watchedRun struct{ run, mailing uuid.UUID }
+
+// claimRuns runs query, an UPDATE of saga_runs returning run_id and
+// mailing_id, and returns the runs it took.
+func (s *Scheduler) claimRuns(ctx context.Context, query string, args ...any) ([]watchedRun, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (watchedRun, error) {
+		var w watchedRun
+		return w, r.Scan(&w.run, &w.mailing)
+	})
 }
 
 func (s *Scheduler) resumeIfStalled(ctx context.Context, runID, mailingID uuid.UUID, quiet time.Time) (bool, error) {
@@ -494,18 +502,10 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 // after StallAfter, and the senders take the command as a resume.
 func (s *Scheduler) RetryDeferred(ctx context.Context) (int, error) {
 	now := s.clock.Now()
-	rows, err := s.pool.Query(ctx, `
+	due, err := s.claimRuns(ctx, `
 UPDATE saga_runs SET retry_at = NULL, checked_at = $1
 WHERE run_id IN (SELECT run_id FROM saga_runs WHERE retry_at <= $1 ORDER BY retry_at LIMIT 100 FOR UPDATE SKIP LOCKED)
 RETURNING run_id, mailing_id`, now)
-	if err != nil {
-		return 0, fmt.Errorf("deferred runs: %w", err)
-	}
-	type parked struct{ run, mailing uuid.UUID }
-	due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parked, error) {
-		var p parked
-		return p, r.Scan(&p.run, &p.mailing)
-	})
 	if err != nil {
 		return 0, fmt.Errorf("deferred runs: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -55,7 +56,9 @@ func (e *env) finished(runID uuid.UUID) (domain.RunFinished, bool) {
 		return domain.RunFinished{}, false
 	}
 	var f domain.RunFinished
-	_ = json.Unmarshal(data, &f)
+	if err := json.Unmarshal(data, &f); err != nil {
+		e.t.Fatal(err)
+	}
 	return f, true
 }
 
@@ -78,7 +81,7 @@ func (e *env) waitFinished(runID uuid.UUID) domain.RunFinished {
 func (e *env) waitFinishedWithin(runID uuid.UUID, timeout time.Duration) domain.RunFinished {
 	e.t.Helper()
 	var f domain.RunFinished
-	e.eventually("run finished", timeout, func() bool {
+	testenv.Eventually(e.t, timeout, "run finished", func() bool {
 		var ok bool
 		f, ok = e.finished(runID)
 		return ok
@@ -106,7 +109,7 @@ func (e *env) parkedUntil(runID uuid.UUID) *time.Time {
 
 func (e *env) waitParkedUntil(runID uuid.UUID, want time.Time) {
 	e.t.Helper()
-	e.eventually("run parked until "+want.String(), 10*time.Second, func() bool {
+	testenv.Eventually(e.t, 10*time.Second, "run parked until "+want.String(), func() bool {
 		at := e.parkedUntil(runID)
 		return at != nil && at.Equal(want)
 	})
@@ -165,21 +168,24 @@ func TestDeferredDeliveriesAreRetriedOnTheScheduleWhileOthersGoOn(t *testing.T) 
 	}
 
 	// The schedule lives in the store: a new scheduler and a new sender
-	// take over the parked run.
+	// take over the parked run. The new scheduler is ticked by the test,
+	// so a look that hands nothing back is seen as such.
 	stopSender()
 	stopScheduler()
-	e.startScheduler(SchedulerConfig{})
+	s := e.drivenScheduler(SchedulerConfig{})
 	e.startSender(e.ctx, SenderConfig{RetrySchedule: schedule}, "sender-2")
 
 	// Not before the retry is due.
 	e.clock.Set(start.Add(time.Minute - time.Second))
-	time.Sleep(400 * time.Millisecond)
+	e.tick(s, 0)
 	if n := len(e.attempts(run)); n != 5 {
 		t.Fatalf("%d attempts before the retry was due, want 5", n)
 	}
 	e.clock.Set(start.Add(time.Minute))
+	e.tick(s, 1)
 	e.waitParkedUntil(run, start.Add(5*time.Minute))
 	e.clock.Set(start.Add(5 * time.Minute))
+	e.tick(s, 1)
 	f := e.waitFinished(run)
 	if f.Sent != 5 || f.Failed != 0 || f.Stopped != "" {
 		t.Fatalf("finished %+v, want 5 sent", f)
@@ -215,7 +221,7 @@ func TestDeferredDeliveriesAreRetriedOnTheScheduleWhileOthersGoOn(t *testing.T) 
 	if e.sink.Count() != 5 {
 		t.Fatalf("sink holds %d", e.sink.Count())
 	}
-	e.eventually("the finished run is no longer watched", 10*time.Second, func() bool { return !e.watched(run) })
+	testenv.Eventually(e.t, 10*time.Second, "the finished run is no longer watched", func() bool { return !e.watched(run) })
 }
 
 func TestSenderGivesUpWhenTheRetryScheduleIsSpent(t *testing.T) {
@@ -323,7 +329,7 @@ func TestSender550IsAFailureAndTooManyPauseTheMailing(t *testing.T) {
 	if f2.Failed != 3 || f2.Sent != 1 || !strings.Contains(f2.Stopped, "3 of 4") {
 		t.Fatalf("finished %+v", f2)
 	}
-	e.eventually("paused", 5*time.Second, func() bool { return !e.loadMailing(m2).IsActive() })
+	testenv.Eventually(e.t, 5*time.Second, "paused", func() bool { return !e.loadMailing(m2).IsActive() })
 	var reason string
 	if err := e.pool.QueryRow(e.ctx, `SELECT data->>'reason' FROM events WHERE stream_id = $1 AND type = 'mailing.paused'`, m2).Scan(&reason); err != nil {
 		t.Fatal(err)
@@ -352,7 +358,7 @@ func TestSenderStopsARunMidwayWhenFailuresPassTheRatio(t *testing.T) {
 	if n := len(e.attempts(run)); n < 20 || n > 20+2 {
 		t.Fatalf("%d attempts before stopping, want 20 or 21", n)
 	}
-	e.eventually("paused", 5*time.Second, func() bool { return !e.loadMailing(m).IsActive() })
+	testenv.Eventually(e.t, 5*time.Second, "paused", func() bool { return !e.loadMailing(m).IsActive() })
 }
 
 func TestRedeliveredDispatchResumesWithoutResending(t *testing.T) {
@@ -386,8 +392,7 @@ func TestRedeliveredDispatchResumesWithoutResending(t *testing.T) {
 	if n := e.sink.Count(); n != 30 {
 		t.Fatalf("sink got %d after redelivery", n)
 	}
-	f, _ := e.finished(run)
-	if f.Sent != 50 {
+	if f, ok := e.finished(run); !ok || f.Sent != 50 {
 		t.Fatalf("finished %+v", f)
 	}
 }

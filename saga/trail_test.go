@@ -9,6 +9,7 @@ import (
 
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -119,7 +120,7 @@ func TestPauseFollowsFromTheEndOfTheRunThatFailed(t *testing.T) {
 	if f := e.waitFinished(run); f.Failed != 3 || !strings.HasPrefix(f.Stopped, ratioPrefix) {
 		t.Fatalf("finished %+v", f)
 	}
-	e.eventually("paused", 5*time.Second, func() bool { return !e.loadMailing(m).IsActive() })
+	testenv.Eventually(e.t, 5*time.Second, "paused", func() bool { return !e.loadMailing(m).IsActive() })
 
 	trail := e.stream(m)
 	// A person's own command: nothing caused it but them.

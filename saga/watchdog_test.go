@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
 )
 
 func (e *env) watched(runID uuid.UUID) bool {
@@ -26,24 +27,28 @@ func (e *env) loseCommands() {
 func TestWatchdogResumesARunWhoseCommandWasLost(t *testing.T) {
 	t.Parallel()
 	stall := 10 * time.Minute
-	e := newEnv(t, envOptions{noSender: true, scheduler: SchedulerConfig{StallAfter: stall, StallCheck: 20 * time.Millisecond}})
+	e := newEnv(t, envOptions{noScheduler: true, noSender: true})
+	w := e.drivenScheduler(SchedulerConfig{StallAfter: stall})
 	clients := e.clients(12)
 	m := e.manualMailing(clients)
 	run := e.dispatchNow(m)
-	e.eventually("the scheduler watches the run", 10*time.Second, func() bool { return e.watched(run) })
+	testenv.Eventually(t, 10*time.Second, "the scheduler watches the run", func() bool { return e.watched(run) })
 	e.loseCommands()
 	e.startSender(e.ctx, SenderConfig{}, "sender-1")
 
-	// Not stalled yet: the watchdog (every 20 ms) leaves the run alone.
-	time.Sleep(300 * time.Millisecond)
+	// Not stalled yet: the watchdog leaves the run alone.
+	e.clock.Advance(stall - time.Second)
+	if n, err := w.ResumeStalled(e.ctx); err != nil || n != 0 {
+		t.Fatalf("resumed %d runs (%v) before the run stalled", n, err)
+	}
 	if n := e.sink.Count(); n != 0 {
 		t.Fatalf("%d messages sent before the run stalled; its command was lost", n)
 	}
-	if _, ok := e.finished(run); ok {
-		t.Fatal("the run finished without its command")
-	}
 
-	e.clock.Advance(stall + time.Minute)
+	// Stalled: the scheduler's loop looks every StallCheck and hands the
+	// run to the senders again.
+	e.startScheduler(SchedulerConfig{StallAfter: stall, StallCheck: 20 * time.Millisecond})
+	e.clock.Advance(time.Minute)
 	f := e.waitFinished(run)
 	if f.Sent != len(clients) || f.Failed != 0 {
 		t.Fatalf("resumed run: %+v, want %d sent", f, len(clients))
@@ -51,7 +56,7 @@ func TestWatchdogResumesARunWhoseCommandWasLost(t *testing.T) {
 	if n := e.sink.Count(); n != len(clients) {
 		t.Fatalf("sink got %d messages, want each of the %d clients once", n, len(clients))
 	}
-	e.eventually("the finished run is no longer watched", 10*time.Second, func() bool { return !e.watched(run) })
+	testenv.Eventually(t, 10*time.Second, "the finished run is no longer watched", func() bool { return !e.watched(run) })
 	if n := e.count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.started'`, run); n != 1 {
 		t.Fatalf("%d run.started events, want the one run resumed", n)
 	}
@@ -64,13 +69,10 @@ func TestWatchdogLeavesBusyAndFinishedRunsAlone(t *testing.T) {
 	// hand (its loop never runs), so each ResumeStalled call is the only
 	// look the watchdog takes.
 	e := newEnv(t, envOptions{noSender: true})
-	w, err := NewScheduler(e.pool, e.runs, e.clock, SchedulerConfig{StallAfter: stall}, e.log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := e.newScheduler(SchedulerConfig{StallAfter: stall})
 	m := e.manualMailing(e.clients(3))
 	run := e.dispatchNow(m)
-	e.eventually("the scheduler watches the run", 10*time.Second, func() bool { return e.watched(run) })
+	testenv.Eventually(e.t, 10*time.Second, "the scheduler watches the run", func() bool { return e.watched(run) })
 	e.loseCommands()
 
 	resume := func() int {

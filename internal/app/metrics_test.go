@@ -53,52 +53,12 @@ func TestMetricsTheREADMENamesAreServed(t *testing.T) {
 	}
 }
 
-var verifyLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
-
 // runAMailing signs a user up and has the scheduler start a mailing whose
 // window is open.
 func runAMailing(t *testing.T, env *apptest.Env) {
 	t.Helper()
-	email := testenv.Name("metrics") + "@example.org"
-	const pw = "correct horse battery"
-	if res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": email, "password": pw, "name": "Metrics"}); res.Status != 201 {
-		t.Fatalf("register: %d %s", res.Status, res.Body)
-	}
-	var token string
-	testenv.Eventually(t, 20*time.Second, "the verification mail", func() bool {
-		msgs, err := env.Sink.Messages()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			if slices.Contains(m.Recipients, email) {
-				if sm := verifyLink.FindStringSubmatch(m.Body); sm != nil {
-					token = sm[1]
-				}
-			}
-		}
-		return token != ""
-	})
-	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": token}); res.Status != 200 {
-		t.Fatalf("verify: %d %s", res.Status, res.Body)
-	}
-	res := env.Do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw})
-	var login struct {
-		Token string `json:"token"`
-	}
-	res.Decode(t, &login)
-	create := func(path string, body any) uuid.UUID {
-		t.Helper()
-		res := env.Do("POST", path, body, apptest.Bearer(login.Token)...)
-		if res.Status != 201 {
-			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
-		}
-		var out struct {
-			ID uuid.UUID `json:"id"`
-		}
-		res.Decode(t, &out)
-		return out.ID
-	}
+	owner := apptest.SignUp(env, testenv.Name("metrics")+"@example.org", "correct horse battery")
+	create := func(path string, body any) uuid.UUID { return env.Create(owner.Token, path, body) }
 	client := create("/api/v1/clients", map[string]any{"email": "reader@example.org", "full_name": "Reader"})
 	msg := create("/api/v1/messages", map[string]any{"subject": "Counted", "body": "Hello."})
 	now := time.Now().UTC().Truncate(time.Second)

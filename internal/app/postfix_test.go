@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"mime/quotedprintable"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +14,6 @@ import (
 	"github.com/heraldmail/herald/internal/mtatest"
 	"github.com/heraldmail/herald/internal/testenv"
 )
-
-var tokenInLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
 
 type attempt struct {
 	Email          string     `json:"email"`
@@ -48,46 +45,23 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 
 	// The verification mail crosses the relay (its envelope and HELO
 	// would be refused otherwise) and names the sender's domain.
-	owner := testenv.Name("owner") + "@" + mtatest.Domain
-	const pw = "correct horse battery"
-	res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": owner, "password": pw, "name": "Owner"})
-	if res.Status != 201 {
-		t.Fatalf("register: %d %s", res.Status, res.Body)
-	}
-	verification := waitDelivered(t, mta, owner, 1, 30*time.Second)[0]
-	checkDelivered(t, verification)
-	body := verification.Body
-	if strings.EqualFold(verification.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		var err error
-		if body, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body))); err != nil {
-			t.Fatal(err)
+	owner := apptest.SignUpThrough(env, func(email string) []string {
+		var bodies []string
+		for _, d := range mta.MessagesTo(t, email) {
+			checkDelivered(t, d)
+			body := d.Body
+			if strings.EqualFold(d.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+				var err error
+				if body, err = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bodies = append(bodies, string(body))
 		}
-	}
-	m := tokenInLink.FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no link in the verification mail:\n%s", body)
-	}
-	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": string(m[1])}); res.Status != 200 {
-		t.Fatalf("verify: %d %s", res.Status, res.Body)
-	}
-	res = env.Do("POST", "/api/v1/auth/login", map[string]string{"email": owner, "password": pw})
-	var login struct {
-		Token string `json:"token"`
-	}
-	res.Decode(t, &login)
-	auth := apptest.Bearer(login.Token)
-	create := func(path string, body any) uuid.UUID {
-		t.Helper()
-		res := env.Do("POST", path, body, auth...)
-		if res.Status != 201 {
-			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
-		}
-		var out struct {
-			ID uuid.UUID `json:"id"`
-		}
-		res.Decode(t, &out)
-		return out.ID
-	}
+		return bodies
+	}, testenv.Name("owner")+"@"+mtatest.Domain, "correct horse battery")
+	auth := apptest.Bearer(owner.Token)
+	create := func(path string, body any) uuid.UUID { return env.Create(owner.Token, path, body) }
 
 	ok := "reader@" + mtatest.Domain
 	clients := []uuid.UUID{
@@ -135,7 +109,7 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 
 	// The first pass: delivered, refused for good, greylisted and deferred.
 	var per map[string][]attempt
-	eventually(t, "every client attempted once", 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, "every client attempted once", func() bool {
 		per = attempts()
 		return len(per) == 3
 	})
@@ -151,13 +125,13 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 		!strings.HasPrefix(grey[0].ServerResponse, "450 4.2.0") || !grey[0].RetryAt.Equal(grey[0].AttemptedAt.Add(4*time.Second)) {
 		t.Fatalf("%s: %+v, want a 450 4.2.0 deferred 4 s", mtatest.GreyRecipient, grey)
 	}
-	eventually(t, "the mailing started", 10*time.Second, func() bool { return status() == "started" })
+	testenv.Eventually(t, 10*time.Second, "the mailing started", func() bool { return status() == "started" })
 
 	// Herald restarts while the delivery is deferred: the retry is in the
 	// store, not in the process.
 	env.Restart()
 
-	eventually(t, "the greylisted delivery retried", 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, "the greylisted delivery retried", func() bool {
 		per = attempts()
 		return len(per[mtatest.GreyRecipient]) == 2
 	})
@@ -166,7 +140,7 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 		retry.AttemptedAt.Before(*grey[0].RetryAt) {
 		t.Fatalf("retry %+v, want a final success not before %v", retry, grey[0].RetryAt)
 	}
-	eventually(t, "the mailing completed", 30*time.Second, func() bool { return status() == "completed" })
+	testenv.Eventually(t, 30*time.Second, "the mailing completed", func() bool { return status() == "completed" })
 
 	// At the receiver: one copy for each accepted recipient, none for the
 	// refused one, every one over TLS with the configured names.
@@ -222,20 +196,9 @@ func checkDelivered(t *testing.T, d mtatest.Delivered) {
 func waitDelivered(t *testing.T, mta *mtatest.MTA, rcpt string, n int, timeout time.Duration) []mtatest.Delivered {
 	t.Helper()
 	var got []mtatest.Delivered
-	eventually(t, "delivery to "+rcpt, timeout, func() bool {
+	testenv.Eventually(t, timeout, "delivery to "+rcpt, func() bool {
 		got = mta.MessagesTo(t, rcpt)
 		return len(got) >= n
 	})
 	return got
-}
-
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
