@@ -537,7 +537,7 @@ func (g *group) waitStarted(ctx context.Context) error {
 			return fmt.Errorf("rebuild %s: %w", g.label, err)
 		}
 		if passed {
-			return g.copyAll(ctx)
+			return g.copyPastStart(ctx)
 		}
 		if time.Now().After(deadline) {
 			g.opts.Log.Warn().Str("projectors", g.label).Dur("waited", g.opts.StartWait).Msg("a transaction older than the rebuild is still running; the live projector will apply what it writes")
@@ -550,6 +550,33 @@ func (g *group) waitStarted(ctx context.Context) error {
 		}
 		if err := g.copyAll(ctx); err != nil {
 			return err
+		}
+	}
+}
+
+// copyPastStart copies until every event of a transaction that began
+// before the rebuild is applied. A read may still stop short of them after
+// the bound passed the start: the bound cannot tell every transaction that
+// just ended in another database from a running one, and holds back for it.
+func (g *group) copyPastStart(ctx context.Context) error {
+	for {
+		if err := g.copyAll(ctx); err != nil {
+			return err
+		}
+		var left bool
+		err := g.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events
+WHERE (tx_id, position) > ($1::text::xid8, $2::bigint) AND tx_id < $3::text::xid8)`,
+			strconv.FormatUint(g.cursor.TxID, 10), g.cursor.Position, g.startXmax).Scan(&left)
+		if err != nil {
+			return fmt.Errorf("rebuild %s: %w", g.label, err)
+		}
+		if !left {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
