@@ -31,17 +31,17 @@ type registerRequest struct {
 func (id *Identity) register(w http.ResponseWriter, r *http.Request) {
 	var req registerRequest
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	reg, res, err := id.svc.Register(r.Context(), identityMeta(r),
 		identity.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/users/"+reg.ID.String())
-	writeCommand(w, http.StatusCreated, res, reg)
+	respondCommand(w, r, http.StatusCreated, res, reg)
 }
 
 type verifyRequest struct {
@@ -51,7 +51,7 @@ type verifyRequest struct {
 func (id *Identity) verifyPost(w http.ResponseWriter, r *http.Request) {
 	var req verifyRequest
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	id.verify(w, r, req.Token)
@@ -65,10 +65,10 @@ func (id *Identity) verifyGet(w http.ResponseWriter, r *http.Request) {
 func (id *Identity) verify(w http.ResponseWriter, r *http.Request, token string) {
 	a, res, err := id.svc.Verify(r.Context(), identityMeta(r), token)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeCommand(w, http.StatusOK, res, a)
+	respondCommand(w, r, http.StatusOK, res, a)
 }
 
 type loginRequest struct {
@@ -79,16 +79,16 @@ type loginRequest struct {
 func (id *Identity) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	s, err := id.svc.Login(r.Context(), identity.Credentials{Email: req.Email, Password: req.Password, Addr: clientAddr(r)})
 	if err != nil {
-		writeError(w, r, loginProblem(err))
+		respondError(w, r, loginProblem(err))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, s)
+	respond(w, r, http.StatusOK, s)
 }
 
 // rateLimited answers a throttled login 429 rate_limited with Retry-After.
@@ -97,7 +97,7 @@ type rateLimited struct{ *identity.RateLimitedError }
 func (rateLimited) Code() string { return CodeRateLimited }
 
 // loginProblem translates the refusals of a login; anything else goes to
-// writeError as it is.
+// respondError as it is.
 func loginProblem(err error) error {
 	var limited *identity.RateLimitedError
 	switch {
@@ -117,7 +117,7 @@ func loginProblem(err error) error {
 func (id *Identity) logout(w http.ResponseWriter, r *http.Request) {
 	token, _ := bearerToken(r)
 	if err := id.svc.Logout(r.Context(), token); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -131,14 +131,14 @@ type passwordResetRequest struct {
 func (id *Identity) passwordReset(w http.ResponseWriter, r *http.Request) {
 	var req passwordResetRequest
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	if err := id.svc.RequestPasswordReset(r.Context(), identityMeta(r), req.Email); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "if the email has an account, a reset token was mailed to it"})
+	respond(w, r, http.StatusAccepted, map[string]string{"status": "if the email has an account, a reset token was mailed to it"})
 }
 
 type passwordResetConfirmRequest struct {
@@ -149,23 +149,23 @@ type passwordResetConfirmRequest struct {
 func (id *Identity) passwordResetConfirm(w http.ResponseWriter, r *http.Request) {
 	var req passwordResetConfirmRequest
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	a, res, err := id.svc.ConfirmPasswordReset(r.Context(), identityMeta(r), req.Token, req.Password)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeCommand(w, http.StatusOK, res, a)
+	respondCommand(w, r, http.StatusOK, res, a)
 }
 
 // me answers the caller's account, from its events (never stale).
 func (id *Identity) me(w http.ResponseWriter, r *http.Request) {
 	a, err := id.svc.Account(r.Context(), principal(r).UserID)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	respond(w, r, http.StatusOK, a)
 }

@@ -141,23 +141,23 @@ func getOne[T any](w http.ResponseWriter, r *http.Request, what resource,
 	load func(context.Context, projections.OwnerScope, uuid.UUID) (T, error), meta func(T) (owner uuid.UUID, version int64)) {
 	id, err := pathID(r, what)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	scope, _ := readScope(r, what)
 	scope.Owner = uuid.Nil
 	v, err := load(r.Context(), scope, id)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	owner, version := meta(v)
 	if !canRead(principal(r), what, owner) {
-		writeError(w, r, hidden(what))
+		respondError(w, r, hidden(what))
 		return
 	}
 	w.Header().Set("ETag", etag(version))
-	writeJSON(w, http.StatusOK, v)
+	respond(w, r, http.StatusOK, v)
 }
 
 // deleteOne answers DELETE of one resource: del runs the command with the
@@ -166,20 +166,20 @@ func deleteOne(w http.ResponseWriter, r *http.Request, what resource,
 	del func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error)) {
 	id, err := pathID(r, what)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	version, err := ifMatchVersion(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	res, err := del(id, version, changer(r, what))
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeCommand(w, http.StatusNoContent, res, nil)
+	respondCommand(w, r, http.StatusNoContent, res, nil)
 }
 
 func pathID(r *http.Request, what resource) (uuid.UUID, error) {
@@ -223,12 +223,6 @@ func nextCursor(id uuid.UUID) string {
 	return encodeCursor(idCursor{ID: id})
 }
 
-// answer writes a command's resource with its version as ETag.
-func answer(w http.ResponseWriter, status int, res eventstore.Result, body any) {
-	w.Header().Set("ETag", etag(res.Version))
-	writeCommand(w, status, res, body)
-}
-
 // clientBody is the JSON of POST, PUT and PATCH /api/v1/clients.
 type clientBody struct {
 	Email    *string `json:"email"`
@@ -252,25 +246,25 @@ func deref(s *string) string {
 func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
 	scope, err := readScope(r, resClient)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	page, err := listPage(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if msg := domain.CheckText(q); msg != "" || len(q) > 255 {
-		writeError(w, r, domain.Invalid("q", "must be valid text of at most 255 bytes"))
+		respondError(w, r, domain.Invalid("q", "must be valid text of at most 255 bytes"))
 		return
 	}
 	items, next, err := h.queries.ListClients(r.Context(), scope, q, page)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writePageWith(w, items, nextCursor(next), appendClientJSON)
+	respondPage(w, r, items, nextCursor(next))
 }
 
 func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {
@@ -280,17 +274,18 @@ func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {
 func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 	var b clientBody
 	if err := decode(w, r, &b); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	out, err := h.clients.Create(r.Context(), resourceMeta(r), commands.CreateClient{Owner: principal(r).UserID,
 		Fields: domain.ClientFields{Email: deref(b.Email), FullName: deref(b.FullName), Comment: deref(b.Comment)}})
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/clients/"+out.State.ID().String())
-	writeClientAnswer(w, http.StatusCreated, out.Result, clientRow(out))
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusCreated, out.Result, clientRow(out))
 }
 
 // updateClient is PUT (partial=false: every field is set, absent ones
@@ -299,17 +294,17 @@ func (h *Resources) updateClient(partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r, "client")
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		version, err := ifMatchVersion(r)
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		var b clientBody
 		if err := decode(w, r, &b); err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		if !partial {
@@ -318,10 +313,11 @@ func (h *Resources) updateClient(partial bool) http.HandlerFunc {
 		out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: id, Email: b.Email,
 			FullName: b.FullName, Comment: b.Comment, IfMatch: version, Authorize: changer(r, "client")})
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
-		writeClientAnswer(w, http.StatusOK, out.Result, clientRow(out))
+		w.Header().Set("ETag", etag(out.Version))
+		respondCommand(w, r, http.StatusOK, out.Result, clientRow(out))
 	}
 }
 

@@ -63,7 +63,7 @@ type DispatchAccepted struct {
 func (h *Sending) dispatch(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "mailing")
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	p := principal(r)
@@ -75,10 +75,10 @@ func (h *Sending) dispatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeCommand(w, http.StatusAccepted, res, DispatchAccepted{RunID: runID, MailingID: id})
+	respondCommand(w, r, http.StatusAccepted, res, DispatchAccepted{RunID: runID, MailingID: id})
 }
 
 type positionCursor struct {
@@ -90,7 +90,7 @@ type positionCursor struct {
 func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "mailing")
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	p := principal(r)
@@ -99,28 +99,28 @@ func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
 		err = hidden("mailing")
 	}
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	limit, raw, err := pageParams(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	var cur positionCursor
 	if err := decodeCursor(raw, &cur); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	items, next, err := h.attempts.ListAttempts(r.Context(), projections.OwnerScope{Caller: p.UserID, All: canListAll(p, resMailing)}, id,
 		projections.AttemptPage{Limit: limit, After: cur.P})
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	nextCur := ""
 	if next != 0 {
 		nextCur = encodeCursor(positionCursor{P: next})
 	}
-	writePage(w, items, nextCur)
+	respondPage(w, r, items, nextCur)
 }

@@ -2,7 +2,7 @@
 // middleware (request ids, structured access logs, Prometheus metrics, panic
 // recovery, bearer authentication), the operations endpoints (/healthz,
 // /readyz, /metrics, /api/openapi.yaml), and what every area's handlers share —
-// RFC 9457 problem documents with the stable codes of API.md (writeError is
+// RFC 9457 problem documents with the stable codes of API.md (problemFor is
 // the one place errors become statuses), the strict JSON body decoder, paging
 // and cursors, X-Event-Position and X-Min-Position, the Principal and the
 // authorization policy (policy.go). Each area's handlers live in their own

@@ -42,7 +42,7 @@ func (h *History) Mount(r chi.Router) {
 func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "mailing")
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -50,19 +50,19 @@ func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
 	if raw := q.Get("at"); raw != "" {
 		at, err := time.Parse(time.RFC3339Nano, raw)
 		if err != nil {
-			writeError(w, r, domain.Invalid("at", "must be an RFC 3339 time, such as 2026-11-25T09:00:00Z"))
+			respondError(w, r, domain.Invalid("at", "must be an RFC 3339 time, such as 2026-11-25T09:00:00Z"))
 			return
 		}
 		o.At = &at
 	}
 	if raw := q.Get("deliveries"); raw != "" {
 		if o.Deliveries, err = strconv.ParseBool(raw); err != nil {
-			writeError(w, r, domain.Invalid("deliveries", "must be true or false"))
+			respondError(w, r, domain.Invalid("deliveries", "must be true or false"))
 			return
 		}
 	}
 	if o.Limit, o.Cursor, err = pageParams(r); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	doc, err := h.r.Mailing(r.Context(), id, o)
@@ -70,8 +70,8 @@ func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
 		err = hidden("mailing")
 	}
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, doc)
+	respond(w, r, http.StatusOK, doc)
 }

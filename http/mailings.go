@@ -116,12 +116,12 @@ func mailingRow(o commands.Outcome[*domain.Mailing]) projections.MailingRow {
 func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
 	scope, err := readScope(r, resMailing)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	page, err := listPage(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	var f projections.MailingFilter
@@ -130,23 +130,23 @@ func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
 	case "", string(domain.StatusCreated), string(domain.StatusStarted), string(domain.StatusCompleted):
 		f.Status = s
 	default:
-		writeError(w, r, domain.Invalid("status", "must be one of created, started, completed"))
+		respondError(w, r, domain.Invalid("status", "must be one of created, started, completed"))
 		return
 	}
 	if s := q.Get("is_active"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			writeError(w, r, domain.Invalid("is_active", "must be true or false"))
+			respondError(w, r, domain.Invalid("is_active", "must be true or false"))
 			return
 		}
 		f.IsActive = &b
 	}
 	items, next, err := h.queries.ListMailings(r.Context(), scope, f, page)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writePage(w, items, nextCursor(next))
+	respondPage(w, r, items, nextCursor(next))
 }
 
 func (h *Resources) getMailing(w http.ResponseWriter, r *http.Request) {
@@ -156,55 +156,57 @@ func (h *Resources) getMailing(w http.ResponseWriter, r *http.Request) {
 func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 	var b mailingBody
 	if err := decode(w, r, &b); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	c, err := b.parse(true)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	out, err := h.mailings.Create(r.Context(), resourceMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
 		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs,
 			StartAt: *c.startAt, EndAt: *c.endAt, Periodicity: *c.periodicity, Timezone: *c.timezone}})
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/mailings/"+out.State.ID().String())
-	answer(w, http.StatusCreated, out.Result, mailingRow(out))
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusCreated, out.Result, mailingRow(out))
 }
 
 func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r, "mailing")
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		version, err := ifMatchVersion(r)
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		var b mailingBody
 		if err := decode(w, r, &b); err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		c, err := b.parse(!partial)
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: id, MessageID: c.messageID,
 			ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
 			IsActive: b.IsActive, IfMatch: version, Authorize: changer(r, "mailing")})
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
-		answer(w, http.StatusOK, out.Result, mailingRow(out))
+		w.Header().Set("ETag", etag(out.Version))
+		respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
 	}
 }
 
@@ -221,12 +223,12 @@ func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r, "mailing")
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		version, err := ifMatchVersion(r)
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		p := principal(r)
@@ -241,9 +243,10 @@ func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
 		}
 		out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: id, Enable: enable, IfMatch: version, Authorize: auth})
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
-		answer(w, http.StatusOK, out.Result, mailingRow(out))
+		w.Header().Set("ETag", etag(out.Version))
+		respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
 	}
 }

@@ -26,20 +26,20 @@ func messageRow(o commands.Outcome[*domain.Message]) projections.MessageRow {
 func (h *Resources) listMessages(w http.ResponseWriter, r *http.Request) {
 	scope, err := readScope(r, resMessage)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	page, err := listPage(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	items, next, err := h.queries.ListMessages(r.Context(), scope, page)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writePage(w, items, nextCursor(next))
+	respondPage(w, r, items, nextCursor(next))
 }
 
 func (h *Resources) getMessage(w http.ResponseWriter, r *http.Request) {
@@ -49,34 +49,35 @@ func (h *Resources) getMessage(w http.ResponseWriter, r *http.Request) {
 func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
 	var b messageBody
 	if err := decode(w, r, &b); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	out, err := h.messages.Create(r.Context(), resourceMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
 		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/messages/"+out.State.ID().String())
-	answer(w, http.StatusCreated, out.Result, messageRow(out))
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusCreated, out.Result, messageRow(out))
 }
 
 func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r, "message")
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		version, err := ifMatchVersion(r)
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		var b messageBody
 		if err := decode(w, r, &b); err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
 		if !partial {
@@ -85,10 +86,11 @@ func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
 		out, err := h.messages.Update(r.Context(), resourceMeta(r), commands.UpdateMessage{ID: id, Subject: b.Subject,
 			Body: b.Body, IfMatch: version, Authorize: changer(r, "message")})
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
-		answer(w, http.StatusOK, out.Result, messageRow(out))
+		w.Header().Set("ETag", etag(out.Version))
+		respondCommand(w, r, http.StatusOK, out.Result, messageRow(out))
 	}
 }
 

@@ -144,7 +144,7 @@ func recoverer(next http.Handler) http.Handler {
 			if ww, ok := w.(middleware.WrapResponseWriter); ok && ww.Status() != 0 {
 				return // the status line is gone; nothing more can be said
 			}
-			writeProblem(w, r, Problem{Code: CodeInternal, Detail: "the server failed to handle the request; quote the request_id when reporting it"})
+			respondError(w, r, problem(CodeInternal, "the server failed to handle the request; quote the request_id when reporting it"))
 		}()
 		next.ServeHTTP(w, r)
 	})
@@ -223,13 +223,12 @@ func minPosition(projectors ...string) func(http.Handler) http.Handler {
 			}
 			pos, err := strconv.ParseInt(raw, 10, 64)
 			if err != nil || pos < 0 {
-				writeProblem(w, r, Problem{Code: CodeMalformedHeader, Detail: HeaderMinPosition + " must be a non-negative integer (a X-Event-Position value)"})
+				respondError(w, r, problem(CodeMalformedHeader, HeaderMinPosition+" must be a non-negative integer (a X-Event-Position value)"))
 				return
 			}
 			d := depsOf(r.Context())
 			if d.waiter == nil {
-				w.Header().Set("Retry-After", "1")
-				writeProblem(w, r, Problem{Code: CodeProjectionLag, Detail: "this server cannot wait for read models; retry without " + HeaderMinPosition})
+				respondError(w, r, projectionLag("this server cannot wait for read models; retry without "+HeaderMinPosition))
 				return
 			}
 			timeout := d.waitTimeout
@@ -247,12 +246,16 @@ func minPosition(projectors ...string) func(http.Handler) http.Handler {
 				// The client left; nobody reads the answer.
 				zerolog.Ctx(r.Context()).Debug().Err(err).Msg("client left while waiting for read models")
 			case expired || errors.Is(err, context.DeadlineExceeded):
-				w.Header().Set("Retry-After", "1")
-				writeProblem(w, r, Problem{Code: CodeProjectionLag,
-					Detail: "the read models have not reached position " + raw + " within " + timeout.String()})
+				respondError(w, r, projectionLag("the read models have not reached position "+raw+" within "+timeout.String()))
 			default:
-				writeError(w, r, err)
+				respondError(w, r, err)
 			}
 		})
 	}
+}
+
+// projectionLag is the 503 of a read whose read models are behind: the
+// client may retry in a second.
+func projectionLag(detail string) error {
+	return &ProblemError{Code: CodeProjectionLag, Detail: detail, Headers: http.Header{"Retry-After": {"1"}}}
 }

@@ -82,12 +82,12 @@ func wantsCSV(r *http.Request) (bool, error) {
 func (h *Reports) mailings(w http.ResponseWriter, r *http.Request) {
 	scope, err := reportScope(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	asCSV, err := wantsCSV(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	if asCSV {
@@ -96,15 +96,15 @@ func (h *Reports) mailings(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := listPage(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	items, next, err := h.q.ListMailingReports(r.Context(), scope, page)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writePage(w, items, nextCursor(next))
+	respondPage(w, r, items, nextCursor(next))
 }
 
 // ReportCSVHeader is the first line of the CSV export: the JSON field names.
@@ -158,7 +158,7 @@ func (h *Reports) exportCSV(w http.ResponseWriter, r *http.Request, scope projec
 		return
 	}
 	if !started {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	zerolog.Ctx(r.Context()).Error().Err(err).Int("rows", n).Msg("report export failed midway")
@@ -168,13 +168,13 @@ func (h *Reports) exportCSV(w http.ResponseWriter, r *http.Request, scope projec
 func (h *Reports) summary(w http.ResponseWriter, r *http.Request) {
 	scope, err := reportScope(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	s, err := h.q.Summary(r.Context(), scope)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s)
+	respond(w, r, http.StatusOK, s)
 }

@@ -116,10 +116,10 @@ func NewRouter(cfg Config) http.Handler {
 	r.Use(authenticate(cfg.Authenticator))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, Problem{Code: CodeNotFound, Detail: "no such endpoint: " + r.URL.Path})
+		respondError(w, r, problem(CodeNotFound, "no such endpoint: "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, Problem{Code: CodeMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
+		respondError(w, r, problem(CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	})
 
 	r.Get("/healthz", healthz)

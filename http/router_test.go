@@ -63,17 +63,17 @@ var testModule = ModuleFunc(func(r chi.Router) {
 	r.Route("/api/v1/things", func(r chi.Router) {
 		r.Use(requireAuth)
 		r.With(minPosition("things")).Get("/{id}", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, 200, map[string]string{"id": chi.URLParam(r, "id"), "user": principal(r).Email})
+			respond(w, r, 200, map[string]string{"id": chi.URLParam(r, "id"), "user": principal(r).Email})
 		})
 		r.Post("/", func(w http.ResponseWriter, r *http.Request) {
 			var body struct {
 				Name string `json:"name" validate:"required"`
 			}
 			if err := decode(w, r, &body); err != nil {
-				writeError(w, r, err)
+				respondError(w, r, err)
 				return
 			}
-			writeJSON(w, 201, body)
+			respond(w, r, 201, body)
 		})
 	})
 })

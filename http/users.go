@@ -33,22 +33,22 @@ type usersCursor struct {
 // could leak, so others get 403.
 func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 	if !canListAll(principal(r), resUser) {
-		writeError(w, r, domain.Forbidden("only staff list users"))
+		respondError(w, r, domain.Forbidden("only staff list users"))
 		return
 	}
 	limit, raw, err := pageParams(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	var cur usersCursor
 	if err := decodeCursor(raw, &cur); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	items, err := id.svc.ListUsers(r.Context(), cur.After, limit+1)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	next := ""
@@ -56,7 +56,7 @@ func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 		items = items[:limit]
 		next = encodeCursor(usersCursor{After: items[len(items)-1].ID})
 	}
-	writePage(w, items, next)
+	respondPage(w, r, items, next)
 }
 
 // targetUser reads the {id} of the path and answers 404 unless the caller
@@ -64,7 +64,7 @@ func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 func targetUser(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
 	uid, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil || !canRead(principal(r), resUser, uid) {
-		writeError(w, r, hidden("user"))
+		respondError(w, r, hidden("user"))
 		return uuid.Nil, false
 	}
 	return uid, true
@@ -77,13 +77,13 @@ func (id *Identity) getUser(w http.ResponseWriter, r *http.Request) {
 	}
 	a, projected, err := id.svc.User(r.Context(), uid)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	if projected {
 		w.Header().Set("ETag", etag(a.Version))
 	}
-	writeJSON(w, http.StatusOK, a)
+	respond(w, r, http.StatusOK, a)
 }
 
 // toggleUser runs block or activate for a staff member holding
@@ -94,7 +94,7 @@ func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block boo
 		return
 	}
 	if !canToggleUser(principal(r)) {
-		writeError(w, r, domain.Forbidden("blocking and activating users needs staff status and users.toggle"))
+		respondError(w, r, domain.Forbidden("blocking and activating users needs staff status and users.toggle"))
 		return
 	}
 	version, ok := userIfMatch(w, r)
@@ -124,12 +124,12 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !canSetGroups(principal(r)) {
-		writeError(w, r, domain.Forbidden("only a superuser changes group membership"))
+		respondError(w, r, domain.Forbidden("only a superuser changes group membership"))
 		return
 	}
 	var req setGroupsRequest
 	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	version, ok := userIfMatch(w, r)
@@ -145,7 +145,7 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 func userIfMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	version, pinned, err := ifMatch(r)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return 0, false
 	}
 	if !pinned {
@@ -157,9 +157,9 @@ func userIfMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
 // answerUser answers a user command with the account and its ETag.
 func answerUser(w http.ResponseWriter, r *http.Request, a identity.Account, res eventstore.Result, err error) {
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", etag(res.Version))
-	writeCommand(w, http.StatusOK, res, a)
+	respondCommand(w, r, http.StatusOK, res, a)
 }
