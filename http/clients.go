@@ -163,18 +163,13 @@ func getOne[T any](w http.ResponseWriter, r *http.Request, what resource,
 // deleteOne answers DELETE of one resource: del runs the command with the
 // If-Match version and the caller's authorization; 204 with X-Event-Position.
 func deleteOne(w http.ResponseWriter, r *http.Request, what resource,
-	del func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error)) {
-	id, err := pathID(r, what)
+	del func(t target, auth commands.Authorizer) (eventstore.Result, error)) {
+	t, err := readTarget(r, what)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	version, err := ifMatchVersion(r)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	res, err := del(id, version, changer(r, what))
+	res, err := del(t, changer(r, what))
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -190,13 +185,21 @@ func pathID(r *http.Request, what resource) (uuid.UUID, error) {
 	return id, nil
 }
 
-// ifMatchVersion is the If-Match version as the commands take it.
-func ifMatchVersion(r *http.Request) (*int64, error) {
-	v, ok, err := ifMatch(r)
-	if err != nil || !ok {
-		return nil, err
+// target is what a command request changes: the resource its path names
+// and the version the change is based on (If-Match; nil for none).
+type target struct {
+	id      uuid.UUID
+	ifMatch *int64
+}
+
+// readTarget reads the {id} of a command's path and its If-Match.
+func readTarget(r *http.Request, what resource) (target, error) {
+	id, err := pathID(r, what)
+	if err != nil {
+		return target{}, err
 	}
-	return &v, nil
+	version, err := ifMatch(r)
+	return target{id: id, ifMatch: version}, err
 }
 
 type idCursor struct {
@@ -292,12 +295,7 @@ func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 // become empty) and PATCH (only the fields sent change).
 func (h *Resources) updateClient(partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := pathID(r, "client")
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		version, err := ifMatchVersion(r)
+		t, err := readTarget(r, resClient)
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -310,8 +308,8 @@ func (h *Resources) updateClient(partial bool) http.HandlerFunc {
 		if !partial {
 			b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
 		}
-		out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: id, Email: b.Email,
-			FullName: b.FullName, Comment: b.Comment, IfMatch: version, Authorize: changer(r, "client")})
+		out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
+			FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: changer(r, "client")})
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -329,7 +327,7 @@ func ptrOr(s *string) *string {
 }
 
 func (h *Resources) deleteClient(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, "client", func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error) {
-		return h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: id, IfMatch: version, Authorize: auth})
+	deleteOne(w, r, "client", func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+		return h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

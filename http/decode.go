@@ -285,20 +285,22 @@ func fieldMessage(fe validator.FieldError) string {
 	return "is invalid (" + fe.Tag() + ")"
 }
 
-// ifMatch reads `If-Match: "<version>"` (also W/"3" and a bare 3). ok is
-// false when the header is absent or "*" (no precondition on the version).
-func ifMatch(r *http.Request) (version int64, ok bool, err error) {
+// ifMatch is the one reader of If-Match: `"<version>"` (also W/"3" and a
+// bare 3) is the version a change is based on; nil means no precondition
+// (no header, or "*"). Anything else answers 400 malformed_header, on every
+// endpoint that takes the header, before anything else is decided.
+func ifMatch(r *http.Request) (*int64, error) {
 	v := strings.TrimSpace(r.Header.Get("If-Match"))
 	if v == "" || v == "*" {
-		return 0, false, nil
+		return nil, nil
 	}
 	v = strings.TrimPrefix(v, "W/")
 	v = strings.Trim(v, `"`)
-	n, perr := strconv.ParseInt(v, 10, 64)
-	if perr != nil || n < 0 {
-		return 0, false, problem(CodeMalformedHeader, `If-Match must be a quoted version such as "3"`)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return nil, problem(CodeMalformedHeader, `If-Match must be a quoted version such as "3"`)
 	}
-	return n, true, nil
+	return &n, nil
 }
 
 // Paging (API.md: ?limit= default 50, max 500; ?cursor= opaque).

@@ -178,12 +178,7 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 
 func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := pathID(r, "mailing")
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		version, err := ifMatchVersion(r)
+		t, err := readTarget(r, resMailing)
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -198,9 +193,9 @@ func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
 			respondError(w, r, err)
 			return
 		}
-		out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: id, MessageID: c.messageID,
+		out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
 			ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
-			IsActive: b.IsActive, IfMatch: version, Authorize: changer(r, "mailing")})
+			IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(r, "mailing")})
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -211,8 +206,8 @@ func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
 }
 
 func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, "mailing", func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error) {
-		return h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: id, IfMatch: version, Authorize: auth})
+	deleteOne(w, r, "mailing", func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+		return h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }
 
@@ -221,12 +216,7 @@ func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
 // 403; anyone else gets 404.
 func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := pathID(r, "mailing")
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		version, err := ifMatchVersion(r)
+		t, err := readTarget(r, resMailing)
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -241,7 +231,7 @@ func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
 			}
 			return hidden("mailing")
 		}
-		out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: id, Enable: enable, IfMatch: version, Authorize: auth})
+		out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: t.id, Enable: enable, IfMatch: t.ifMatch, Authorize: auth})
 		if err != nil {
 			respondError(w, r, err)
 			return

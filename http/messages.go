@@ -65,12 +65,7 @@ func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := pathID(r, "message")
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		version, err := ifMatchVersion(r)
+		t, err := readTarget(r, resMessage)
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -83,8 +78,8 @@ func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
 		if !partial {
 			b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
 		}
-		out, err := h.messages.Update(r.Context(), resourceMeta(r), commands.UpdateMessage{ID: id, Subject: b.Subject,
-			Body: b.Body, IfMatch: version, Authorize: changer(r, "message")})
+		out, err := h.messages.Update(r.Context(), resourceMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
+			Body: b.Body, IfMatch: t.ifMatch, Authorize: changer(r, "message")})
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -95,7 +90,7 @@ func (h *Resources) updateMessage(partial bool) http.HandlerFunc {
 }
 
 func (h *Resources) deleteMessage(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, "message", func(id uuid.UUID, version *int64, auth commands.Authorizer) (eventstore.Result, error) {
-		return h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: id, IfMatch: version, Authorize: auth})
+	deleteOne(w, r, "message", func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+		return h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

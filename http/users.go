@@ -59,20 +59,36 @@ func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 	respondPage(w, r, items, next)
 }
 
-// targetUser reads the {id} of the path and answers 404 unless the caller
-// may see that account (their own; staff see all).
-func targetUser(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
-	uid, err := uuid.Parse(chi.URLParam(r, "id"))
-	if err != nil || !canRead(principal(r), resUser, uid) {
-		respondError(w, r, hidden("user"))
-		return uuid.Nil, false
+// readUser reads the account a request names and answers 404 unless the
+// caller may see it (their own; staff see all).
+func readUser(r *http.Request) (uuid.UUID, error) {
+	uid, err := pathID(r, resUser)
+	if err == nil && !canRead(principal(r), resUser, uid) {
+		err = hidden(resUser)
 	}
-	return uid, true
+	return uid, err
+}
+
+// readUserTarget is readUser for a command: the account and the version
+// its change is based on (commands.NoIfMatch for none).
+func readUserTarget(r *http.Request) (uuid.UUID, int64, error) {
+	t, err := readTarget(r, resUser)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	if !canRead(principal(r), resUser, t.id) {
+		return uuid.Nil, 0, hidden(resUser)
+	}
+	if t.ifMatch == nil {
+		return t.id, commands.NoIfMatch, nil
+	}
+	return t.id, *t.ifMatch, nil
 }
 
 func (id *Identity) getUser(w http.ResponseWriter, r *http.Request) {
-	uid, ok := targetUser(w, r)
-	if !ok {
+	uid, err := readUser(r)
+	if err != nil {
+		respondError(w, r, err)
 		return
 	}
 	a, projected, err := id.svc.User(r.Context(), uid)
@@ -89,16 +105,13 @@ func (id *Identity) getUser(w http.ResponseWriter, r *http.Request) {
 // toggleUser runs block or activate for a staff member holding
 // users.toggle; who may block whom beyond that is the command's rule.
 func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block bool) {
-	uid, ok := targetUser(w, r)
-	if !ok {
+	uid, version, err := readUserTarget(r)
+	if err != nil {
+		respondError(w, r, err)
 		return
 	}
 	if !canToggleUser(principal(r)) {
 		respondError(w, r, domain.Forbidden("blocking and activating users needs staff status and users.toggle"))
-		return
-	}
-	version, ok := userIfMatch(w, r)
-	if !ok {
 		return
 	}
 	toggle := id.svc.Activate
@@ -119,8 +132,9 @@ type setGroupsRequest struct {
 // setGroups replaces an account's groups (superuser only). Adding managers
 // makes the account staff.
 func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
-	uid, ok := targetUser(w, r)
-	if !ok {
+	uid, version, err := readUserTarget(r)
+	if err != nil {
+		respondError(w, r, err)
 		return
 	}
 	if !canSetGroups(principal(r)) {
@@ -132,26 +146,8 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	version, ok := userIfMatch(w, r)
-	if !ok {
-		return
-	}
 	a, res, err := id.svc.SetGroups(r.Context(), identityMeta(r), uid, req.Groups, version)
 	answerUser(w, r, a, res, err)
-}
-
-// userIfMatch is the If-Match version of a user command, or
-// commands.NoIfMatch when none was sent.
-func userIfMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	version, pinned, err := ifMatch(r)
-	if err != nil {
-		respondError(w, r, err)
-		return 0, false
-	}
-	if !pinned {
-		return commands.NoIfMatch, true
-	}
-	return version, true
 }
 
 // answerUser answers a user command with the account and its ETag.
