@@ -4,23 +4,9 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/identity"
 )
-
-// The auth endpoints of API.md, and /me.
-func (id *Identity) mountAuth(r chi.Router) {
-	r.Post("/api/v1/auth/register", id.register)
-	r.Post("/api/v1/auth/verify", id.verifyPost)
-	r.Get("/api/v1/auth/verify", id.verifyGet)
-	r.Post("/api/v1/auth/login", id.login)
-	r.With(requireAuth).Post("/api/v1/auth/logout", id.logout)
-	r.Post("/api/v1/auth/password-reset", id.passwordReset)
-	r.Post("/api/v1/auth/password-reset/confirm", id.passwordResetConfirm)
-	r.With(requireAuth).Get("/api/v1/me", id.me)
-}
 
 type registerRequest struct {
 	Email    string `json:"email" validate:"required,max=300"` // trimmed, lower-cased and checked by the domain
@@ -127,8 +113,8 @@ type passwordResetRequest struct {
 	Email string `json:"email" validate:"required,max=254"`
 }
 
-// passwordReset answers 202 whether or not the email has an account.
-func (id *Identity) passwordReset(w http.ResponseWriter, r *http.Request) {
+// requestPasswordReset answers 202 whether or not the email has an account.
+func (id *Identity) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	var req passwordResetRequest
 	if err := decode(w, r, &req); err != nil {
 		respondError(w, r, err)
@@ -146,7 +132,7 @@ type passwordResetConfirmRequest struct {
 	Password string `json:"password" validate:"required,min=8,max=128"`
 }
 
-func (id *Identity) passwordResetConfirm(w http.ResponseWriter, r *http.Request) {
+func (id *Identity) confirmPasswordReset(w http.ResponseWriter, r *http.Request) {
 	var req passwordResetConfirmRequest
 	if err := decode(w, r, &req); err != nil {
 		respondError(w, r, err)

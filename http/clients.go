@@ -52,7 +52,7 @@ type MailingCommands interface {
 	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
 }
 
-// NewResources returns the module; statsTTL is how long the home page and
+// NewResources returns the area; statsTTL is how long the home page and
 // /api/v1/stats reuse their figures (0 means 3 s).
 func NewResources(c ClientCommands, m MessageCommands, ml MailingCommands,
 	q *projections.ResourceQueries, statsTTL time.Duration) (*Resources, error) {
@@ -63,38 +63,6 @@ func NewResources(c ClientCommands, m MessageCommands, ml MailingCommands,
 		statsTTL = 3 * time.Second
 	}
 	return &Resources{clients: c, messages: m, mailings: ml, queries: q, home: newHomePage(q, statsTTL)}, nil
-}
-
-// Mount implements Module.
-func (h *Resources) Mount(r chi.Router) {
-	auth := r.With(requireAuth)
-	read := func(projector string) chi.Router { return r.With(requireAuth, minPosition(projector)) }
-
-	read("clients").Get("/api/v1/clients", h.listClients)
-	auth.Post("/api/v1/clients", h.createClient)
-	read("clients").Get("/api/v1/clients/{id}", h.getClient)
-	auth.Put("/api/v1/clients/{id}", h.updateClient(false))
-	auth.Patch("/api/v1/clients/{id}", h.updateClient(true))
-	auth.Delete("/api/v1/clients/{id}", h.deleteClient)
-
-	read("messages").Get("/api/v1/messages", h.listMessages)
-	auth.Post("/api/v1/messages", h.createMessage)
-	read("messages").Get("/api/v1/messages/{id}", h.getMessage)
-	auth.Put("/api/v1/messages/{id}", h.updateMessage(false))
-	auth.Patch("/api/v1/messages/{id}", h.updateMessage(true))
-	auth.Delete("/api/v1/messages/{id}", h.deleteMessage)
-
-	read("mailings").Get("/api/v1/mailings", h.listMailings)
-	auth.Post("/api/v1/mailings", h.createMailing)
-	read("mailings").Get("/api/v1/mailings/{id}", h.getMailing)
-	auth.Put("/api/v1/mailings/{id}", h.updateMailing(false))
-	auth.Patch("/api/v1/mailings/{id}", h.updateMailing(true))
-	auth.Delete("/api/v1/mailings/{id}", h.deleteMailing)
-	auth.Post("/api/v1/mailings/{id}/enable", h.toggleMailing(true))
-	auth.Post("/api/v1/mailings/{id}/disable", h.toggleMailing(false))
-
-	r.With(minPosition("stats")).Get("/api/v1/stats", h.stats)
-	r.Get("/", h.homePage)
 }
 
 // resourceMeta is the event metadata of a command: the caller is the actor,
@@ -293,30 +261,31 @@ func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 
 // updateClient is PUT (partial=false: every field is set, absent ones
 // become empty) and PATCH (only the fields sent change).
-func (h *Resources) updateClient(partial bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		t, err := readTarget(r, resClient)
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		var b clientBody
-		if err := decode(w, r, &b); err != nil {
-			respondError(w, r, err)
-			return
-		}
-		if !partial {
-			b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
-		}
-		out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
-			FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: changer(r, "client")})
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		w.Header().Set("ETag", etag(out.Version))
-		respondCommand(w, r, http.StatusOK, out.Result, clientRow(out))
+func (h *Resources) putClient(w http.ResponseWriter, r *http.Request)   { h.updateClient(w, r, false) }
+func (h *Resources) patchClient(w http.ResponseWriter, r *http.Request) { h.updateClient(w, r, true) }
+
+func (h *Resources) updateClient(w http.ResponseWriter, r *http.Request, partial bool) {
+	t, err := readTarget(r, resClient)
+	if err != nil {
+		respondError(w, r, err)
+		return
 	}
+	var b clientBody
+	if err := decode(w, r, &b); err != nil {
+		respondError(w, r, err)
+		return
+	}
+	if !partial {
+		b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
+	}
+	out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
+		FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: changer(r, "client")})
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusOK, out.Result, clientRow(out))
 }
 
 func ptrOr(s *string) *string {

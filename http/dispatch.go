@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -36,18 +35,12 @@ type Sending struct {
 	attempts AttemptLister
 }
 
-// NewSending returns the module.
+// NewSending returns the area.
 func NewSending(runs Dispatcher, mailings MailingLookup, attempts AttemptLister) (*Sending, error) {
 	if runs == nil || mailings == nil || attempts == nil {
 		return nil, errors.New("http: sending needs the runs handler, the mailings lookup and the attempts queries")
 	}
 	return &Sending{runs: runs, mailings: mailings, attempts: attempts}, nil
-}
-
-// Mount implements Module.
-func (h *Sending) Mount(r chi.Router) {
-	r.With(requireAuth).Post("/api/v1/mailings/{id}/dispatch", h.dispatch)
-	r.With(requireAuth, minPosition("mailings", "attempts")).Get("/api/v1/mailings/{id}/attempts", h.listAttempts)
 }
 
 // DispatchAccepted is the 202 body of a dispatch.
@@ -56,11 +49,11 @@ type DispatchAccepted struct {
 	MailingID uuid.UUID `json:"mailing_id"`
 }
 
-// dispatch sends a mailing now to all its clients: the run is recorded
+// dispatchMailing sends a mailing now to all its clients: the run is recorded
 // (X-Event-Position) and queued for the senders; 202 because the sending
 // happens after the answer. Owner only: staff, who may read the mailing,
 // get 403; anyone else 404.
-func (h *Sending) dispatch(w http.ResponseWriter, r *http.Request) {
+func (h *Sending) dispatchMailing(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "mailing")
 	if err != nil {
 		respondError(w, r, err)

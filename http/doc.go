@@ -5,7 +5,7 @@
 // RFC 9457 problem documents with the stable codes of API.md (problemFor is
 // the one place errors become statuses), the strict JSON body decoder, paging
 // and cursors, X-Event-Position and X-Min-Position, the Principal and the
-// authorization policy (policy.go). Each area's handlers live in their own
-// file here and plug in as a Module. Callers import it as
+// authorization policy (policy.go). One route table (routes.go) lists
+// every endpoint. Callers import it as
 // `api "github.com/heraldmail/herald/http"`.
 package http

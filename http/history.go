@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -22,7 +21,7 @@ type HistoryReader interface {
 // History serves GET /mailings/{id}/history.
 type History struct{ r HistoryReader }
 
-// NewHistory returns the module.
+// NewHistory returns the area.
 func NewHistory(r HistoryReader) (*History, error) {
 	if r == nil {
 		return nil, errors.New("http: history needs a history reader")
@@ -30,16 +29,10 @@ func NewHistory(r HistoryReader) (*History, error) {
 	return &History{r: r}, nil
 }
 
-// Mount implements Module. The events come from the store itself; the run
-// summaries from the reports read model, which X-Min-Position waits for.
-func (h *History) Mount(r chi.Router) {
-	r.With(requireAuth, minPosition("reports")).Get("/api/v1/mailings/{id}/history", h.mailing)
-}
-
-// mailing answers the audit trail of a mailing (deleted ones too): owner or
+// mailingHistory answers the audit trail of a mailing (deleted ones too): owner or
 // staff; anyone else 404. ?at=<RFC 3339> adds the state at that instant;
 // ?deliveries=true adds a page of delivery attempts (?limit, ?cursor).
-func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
+func (h *History) mailingHistory(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "mailing")
 	if err != nil {
 		respondError(w, r, err)

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -25,12 +24,6 @@ func NewIdentity(svc *identity.Service) (*Identity, error) {
 		return nil, errors.New("http: identity needs the identity service")
 	}
 	return &Identity{svc: svc}, nil
-}
-
-// Mount registers the auth, /me and users routes.
-func (id *Identity) Mount(r chi.Router) {
-	id.mountAuth(r)
-	id.mountUsers(r)
 }
 
 // identityMeta is the audit metadata of an identity command made by request

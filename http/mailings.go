@@ -176,33 +176,34 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 	respondCommand(w, r, http.StatusCreated, out.Result, mailingRow(out))
 }
 
-func (h *Resources) updateMailing(partial bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		t, err := readTarget(r, resMailing)
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		var b mailingBody
-		if err := decode(w, r, &b); err != nil {
-			respondError(w, r, err)
-			return
-		}
-		c, err := b.parse(!partial)
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
-			ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
-			IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(r, "mailing")})
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		w.Header().Set("ETag", etag(out.Version))
-		respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
+func (h *Resources) putMailing(w http.ResponseWriter, r *http.Request)   { h.updateMailing(w, r, false) }
+func (h *Resources) patchMailing(w http.ResponseWriter, r *http.Request) { h.updateMailing(w, r, true) }
+
+func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partial bool) {
+	t, err := readTarget(r, resMailing)
+	if err != nil {
+		respondError(w, r, err)
+		return
 	}
+	var b mailingBody
+	if err := decode(w, r, &b); err != nil {
+		respondError(w, r, err)
+		return
+	}
+	c, err := b.parse(!partial)
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
+		ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
+		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(r, "mailing")})
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
 }
 
 func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
@@ -214,29 +215,34 @@ func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
 // toggleMailing is POST /enable and /disable: the owner, or anyone holding
 // mailings.toggle. Staff without it may read the mailing, so they are told
 // 403; anyone else gets 404.
-func (h *Resources) toggleMailing(enable bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		t, err := readTarget(r, resMailing)
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		p := principal(r)
-		auth := func(owner uuid.UUID) error {
-			switch {
-			case canToggleMailing(p, owner):
-				return nil
-			case canRead(p, resMailing, owner):
-				return domain.Forbidden("enabling and disabling another user's mailing needs the mailings.toggle permission")
-			}
-			return hidden("mailing")
-		}
-		out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: t.id, Enable: enable, IfMatch: t.ifMatch, Authorize: auth})
-		if err != nil {
-			respondError(w, r, err)
-			return
-		}
-		w.Header().Set("ETag", etag(out.Version))
-		respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
+func (h *Resources) enableMailing(w http.ResponseWriter, r *http.Request) {
+	h.toggleMailing(w, r, true)
+}
+func (h *Resources) disableMailing(w http.ResponseWriter, r *http.Request) {
+	h.toggleMailing(w, r, false)
+}
+
+func (h *Resources) toggleMailing(w http.ResponseWriter, r *http.Request, enable bool) {
+	t, err := readTarget(r, resMailing)
+	if err != nil {
+		respondError(w, r, err)
+		return
 	}
+	p := principal(r)
+	auth := func(owner uuid.UUID) error {
+		switch {
+		case canToggleMailing(p, owner):
+			return nil
+		case canRead(p, resMailing, owner):
+			return domain.Forbidden("enabling and disabling another user's mailing needs the mailings.toggle permission")
+		}
+		return hidden("mailing")
+	}
+	out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: t.id, Enable: enable, IfMatch: t.ifMatch, Authorize: auth})
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
 }

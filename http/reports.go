@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
@@ -29,19 +28,12 @@ type ReportReader interface {
 // CSV) and GET /reports/summary.
 type Reports struct{ q ReportReader }
 
-// NewReports returns the module.
+// NewReports returns the area.
 func NewReports(q ReportReader) (*Reports, error) {
 	if q == nil {
 		return nil, errors.New("http: reports need the report queries")
 	}
 	return &Reports{q: q}, nil
-}
-
-// Mount implements Module.
-func (h *Reports) Mount(r chi.Router) {
-	read := r.With(requireAuth, minPosition("reports"))
-	read.Get("/api/v1/reports/mailings", h.mailings)
-	read.Get("/api/v1/reports/summary", h.summary)
 }
 
 // reportScope is whose mailings a report covers: the caller's own, or
@@ -79,7 +71,9 @@ func wantsCSV(r *http.Request) (bool, error) {
 	return false, nil
 }
 
-func (h *Reports) mailings(w http.ResponseWriter, r *http.Request) {
+// mailingReports is one page of the report of each mailing in scope, or
+// the whole report as CSV.
+func (h *Reports) mailingReports(w http.ResponseWriter, r *http.Request) {
 	scope, err := reportScope(r)
 	if err != nil {
 		respondError(w, r, err)

@@ -3,7 +3,6 @@ package http
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -11,19 +10,6 @@ import (
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
 )
-
-// The users endpoints of API.md: the staff list, one account, block,
-// activate and group membership.
-func (id *Identity) mountUsers(r chi.Router) {
-	r.Route("/api/v1/users", func(r chi.Router) {
-		r.Use(requireAuth)
-		r.With(minPosition("users")).Get("/", id.listUsers)
-		r.With(minPosition("users")).Get("/{id}", id.getUser)
-		r.Post("/{id}/block", id.blockUser)
-		r.Post("/{id}/activate", id.activateUser)
-		r.Put("/{id}/groups", id.setGroups)
-	})
-}
 
 type usersCursor struct {
 	After uuid.UUID `json:"after"`
