@@ -7,7 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
 )
 
@@ -44,4 +46,40 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// readUser reads the account a request names and answers 404 unless the
+// caller may see it (their own; staff see all).
+func readUser(r *http.Request) (uuid.UUID, error) {
+	uid, err := pathID(r, resUser)
+	if err == nil && !canRead(principal(r), resUser, uid) {
+		err = hidden(resUser)
+	}
+	return uid, err
+}
+
+// readUserTarget is readUser for a command: the account and the version
+// its change is based on (commands.NoIfMatch for none).
+func readUserTarget(r *http.Request) (uuid.UUID, int64, error) {
+	t, err := readTarget(r, resUser)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	if !canRead(principal(r), resUser, t.id) {
+		return uuid.Nil, 0, hidden(resUser)
+	}
+	if t.ifMatch == nil {
+		return t.id, commands.NoIfMatch, nil
+	}
+	return t.id, *t.ifMatch, nil
+}
+
+// answerUser answers a user command with the account and its ETag.
+func answerUser(w http.ResponseWriter, r *http.Request, a identity.Account, res eventstore.Result, err error) {
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(res.Version))
+	respondCommand(w, r, http.StatusOK, res, a)
 }

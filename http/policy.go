@@ -1,9 +1,13 @@
 package http
 
 import (
+	"net/http"
+
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/projections"
 )
 
 // This file is the one place authorization is decided. Handlers call these
@@ -90,3 +94,34 @@ func canViewAllReports(p Principal) bool { return canListAll(p, resReport) }
 // hidden is the answer for a resource the caller may not see: 404, never
 // 403, so ids of others' resources do not leak.
 func hidden(what resource) error { return domain.NotFound(string(what) + " not found") }
+
+// changer is the authorizer of edits and deletions: the policy's canChange;
+// someone who may read but not change (staff) is refused with 403, anyone
+// else learns nothing (404).
+func changer(r *http.Request, what resource) commands.Authorizer {
+	p := principal(r)
+	return func(owner uuid.UUID) error {
+		switch {
+		case canChange(p, owner):
+			return nil
+		case canRead(p, what, owner):
+			return domain.Forbidden("staff may read another user's " + string(what) + " but not change it")
+		}
+		return hidden(what)
+	}
+}
+
+// readScope is what the caller may list of what: their own, or everyone's
+// as the policy allows (?owner_id= narrows).
+func readScope(r *http.Request, what resource) (projections.OwnerScope, error) {
+	p := principal(r)
+	s := projections.OwnerScope{Caller: p.UserID, All: canListAll(p, what)}
+	if raw := r.URL.Query().Get("owner_id"); raw != "" {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return s, domain.Invalid("owner_id", "must be a UUID")
+		}
+		s.Owner = id
+	}
+	return s, nil
+}

@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -283,73 +282,4 @@ func fieldMessage(fe validator.FieldError) string {
 		return "must contain only printable ASCII"
 	}
 	return "is invalid (" + fe.Tag() + ")"
-}
-
-// ifMatch is the one reader of If-Match: `"<version>"` (also W/"3" and a
-// bare 3) is the version a change is based on; nil means no precondition
-// (no header, or "*"). Anything else answers 400 malformed_header, on every
-// endpoint that takes the header, before anything else is decided.
-func ifMatch(r *http.Request) (*int64, error) {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
-	if v == "" || v == "*" {
-		return nil, nil
-	}
-	v = strings.TrimPrefix(v, "W/")
-	v = strings.Trim(v, `"`)
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return nil, problem(CodeMalformedHeader, `If-Match must be a quoted version such as "3"`)
-	}
-	return &n, nil
-}
-
-// Paging (API.md: ?limit= default 50, max 500; ?cursor= opaque).
-const (
-	defaultPageLimit = 50
-	maxPageLimit     = 500
-)
-
-// pageParams reads ?limit and ?cursor. A limit that is not an integer in
-// [1, 500] is a 422 naming "limit". The cursor is returned as sent; decode
-// it with decodeCursor.
-func pageParams(r *http.Request) (limit int, cursor string, err error) {
-	q := r.URL.Query()
-	limit = defaultPageLimit
-	if s := q.Get("limit"); s != "" {
-		n, perr := strconv.Atoi(s)
-		if perr != nil || n < 1 || n > maxPageLimit {
-			return 0, "", domain.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageLimit))
-		}
-		limit = n
-	}
-	return limit, q.Get("cursor"), nil
-}
-
-// encodeCursor makes an opaque cursor from any JSON-encodable position
-// (for example struct{ CreatedAt time.Time; ID uuid.UUID }).
-func encodeCursor(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("encodeCursor %T: %v", v, err)) // a programming error, not input
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor reads a cursor made by encodeCursor into dst. An empty cursor
-// leaves dst alone and returns nil (first page); a bad one is a 422 naming
-// "cursor".
-func decodeCursor(s string, dst any) error {
-	if s == "" {
-		return nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(dst)
-	}
-	if err != nil {
-		return domain.Invalid("cursor", "is not a cursor this server issued")
-	}
-	return nil
 }

@@ -1,0 +1,51 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/heraldmail/herald/projections"
+)
+
+type positionCursor struct {
+	P int64 `json:"p"`
+}
+
+// listAttempts pages a mailing's attempts, oldest first: owner or staff;
+// anyone else learns nothing (404).
+func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "mailing")
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	p := principal(r)
+	m, err := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id)
+	if err == nil && !canRead(p, resMailing, m.OwnerID) {
+		err = hidden("mailing")
+	}
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	limit, raw, err := pageParams(r)
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	var cur positionCursor
+	if err := decodeCursor(raw, &cur); err != nil {
+		respondError(w, r, err)
+		return
+	}
+	items, next, err := h.attempts.ListAttempts(r.Context(), projections.OwnerScope{Caller: p.UserID, All: canListAll(p, resMailing)}, id,
+		projections.AttemptPage{Limit: limit, After: cur.P})
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	nextCur := ""
+	if next != 0 {
+		nextCur = encodeCursor(positionCursor{P: next})
+	}
+	respondPage(w, r, items, nextCur)
+}

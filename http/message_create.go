@@ -1,0 +1,25 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+)
+
+func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
+	var b messageBody
+	if err := decode(w, r, &b); err != nil {
+		respondError(w, r, err)
+		return
+	}
+	out, err := h.messages.Create(r.Context(), resourceMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
+		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/messages/"+out.State.ID().String())
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, http.StatusCreated, out.Result, messageRow(out))
+}
