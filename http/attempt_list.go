@@ -13,7 +13,7 @@ type positionCursor struct {
 // listAttempts pages a mailing's attempts, oldest first: owner or staff;
 // anyone else learns nothing (404).
 func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "mailing")
+	id, err := pathID(r, resMailing)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -21,23 +21,19 @@ func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	m, err := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id)
 	if err == nil && !canRead(p, resMailing, m.OwnerID) {
-		err = hidden("mailing")
+		err = hidden(resMailing)
 	}
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	limit, raw, err := pageParams(r)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
 	var cur positionCursor
-	if err := decodeCursor(raw, &cur); err != nil {
+	limit, err := readPage(r, &cur)
+	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	items, next, err := h.attempts.ListAttempts(r.Context(), projections.OwnerScope{Caller: p.UserID, All: canListAll(p, resMailing)}, id,
+	items, next, err := h.attempts.ListAttempts(r.Context(), readScope(p, resMailing), id,
 		projections.AttemptPage{Limit: limit, After: cur.P})
 	if err != nil {
 		respondError(w, r, err)

@@ -15,11 +15,5 @@ func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h.clients.Create(r.Context(), resourceMeta(r), commands.CreateClient{Owner: principal(r).UserID,
 		Fields: domain.ClientFields{Email: deref(b.Email), FullName: deref(b.FullName), Comment: deref(b.Comment)}})
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/clients/"+out.State.ID().String())
-	w.Header().Set("ETag", etag(out.Version))
-	respondCommand(w, r, http.StatusCreated, out.Result, clientRow(out))
+	respondChanged(w, r, resClient, http.StatusCreated, out, err, clientRow)
 }

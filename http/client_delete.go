@@ -8,7 +8,7 @@ import (
 )
 
 func (h *Resources) deleteClient(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, "client", func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+	deleteOne(w, r, resClient, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
 		return h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {
-	getOne(w, r, "client", h.queries.GetClient, func(c projections.ClientRow) (uuid.UUID, int64) { return c.OwnerID, c.Version })
+	getOne(w, r, resClient, h.queries.GetClient, func(c projections.ClientRow) (uuid.UUID, int64) { return c.OwnerID, c.Version })
 }

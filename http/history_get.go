@@ -33,7 +33,7 @@ func NewHistory(r HistoryReader) (*History, error) {
 // staff; anyone else 404. ?at=<RFC 3339> adds the state at that instant;
 // ?deliveries=true adds a page of delivery attempts (?limit, ?cursor).
 func (h *History) mailingHistory(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "mailing")
+	id, err := pathID(r, resMailing)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -60,7 +60,7 @@ func (h *History) mailingHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	doc, err := h.r.Mailing(r.Context(), id, o)
 	if err == nil && !canRead(principal(r), resMailing, doc.OwnerID) {
-		err = hidden("mailing")
+		err = hidden(resMailing)
 	}
 	if err != nil {
 		respondError(w, r, err)

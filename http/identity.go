@@ -74,8 +74,9 @@ func readUserTarget(r *http.Request) (uuid.UUID, int64, error) {
 	return t.id, *t.ifMatch, nil
 }
 
-// answerUser answers a user command with the account and its ETag.
-func answerUser(w http.ResponseWriter, r *http.Request, a identity.Account, res eventstore.Result, err error) {
+// respondAccount answers a command on an account, or its error: the
+// account as the command left it, with its version as ETag.
+func respondAccount(w http.ResponseWriter, r *http.Request, a identity.Account, res eventstore.Result, err error) {
 	if err != nil {
 		respondError(w, r, err)
 		return

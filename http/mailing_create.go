@@ -21,11 +21,5 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 	out, err := h.mailings.Create(r.Context(), resourceMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
 		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs,
 			StartAt: *c.startAt, EndAt: *c.endAt, Periodicity: *c.periodicity, Timezone: *c.timezone}})
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/mailings/"+out.State.ID().String())
-	w.Header().Set("ETag", etag(out.Version))
-	respondCommand(w, r, http.StatusCreated, out.Result, mailingRow(out))
+	respondChanged(w, r, resMailing, http.StatusCreated, out, err, mailingRow)
 }

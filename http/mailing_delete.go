@@ -8,7 +8,7 @@ import (
 )
 
 func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, "mailing", func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+	deleteOne(w, r, resMailing, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
 		return h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

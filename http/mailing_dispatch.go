@@ -22,7 +22,7 @@ type DispatchAccepted struct {
 // happens after the answer. Owner only: staff, who may read the mailing,
 // get 403; anyone else 404.
 func (h *Sending) dispatchMailing(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "mailing")
+	id, err := pathID(r, resMailing)
 	if err != nil {
 		respondError(w, r, err)
 		return

@@ -9,5 +9,5 @@ import (
 )
 
 func (h *Resources) getMailing(w http.ResponseWriter, r *http.Request) {
-	getOne(w, r, "mailing", h.queries.GetMailing, func(m projections.MailingRow) (uuid.UUID, int64) { return m.OwnerID, m.Version })
+	getOne(w, r, resMailing, h.queries.GetMailing, func(m projections.MailingRow) (uuid.UUID, int64) { return m.OwnerID, m.Version })
 }

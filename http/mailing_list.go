@@ -1,45 +1,44 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+
+	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/projections"
 )
 
+// listMailings is GET /api/v1/mailings; ?status= and ?is_active= filter it.
 func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
-	scope, err := readScope(r, resMailing)
+	f, err := mailingFilter(r)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	page, err := listPage(r)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
+	listOwned(w, r, resMailing, func(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error) {
+		return h.queries.ListMailings(ctx, s, f, p)
+	})
+}
+
+// mailingFilter reads ?status= and ?is_active=.
+func mailingFilter(r *http.Request) (projections.MailingFilter, error) {
 	var f projections.MailingFilter
 	q := r.URL.Query()
 	switch s := q.Get("status"); s {
 	case "", string(domain.StatusCreated), string(domain.StatusStarted), string(domain.StatusCompleted):
 		f.Status = s
 	default:
-		respondError(w, r, domain.Invalid("status", "must be one of created, started, completed"))
-		return
+		return f, domain.Invalid("status", "must be one of created, started, completed")
 	}
 	if s := q.Get("is_active"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			respondError(w, r, domain.Invalid("is_active", "must be true or false"))
-			return
+			return f, domain.Invalid("is_active", "must be true or false")
 		}
 		f.IsActive = &b
 	}
-	items, next, err := h.queries.ListMailings(r.Context(), scope, f, page)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	respondPage(w, r, items, nextCursor(next))
+	return f, nil
 }

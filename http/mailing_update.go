@@ -6,18 +6,15 @@ import (
 	"github.com/heraldmail/herald/commands"
 )
 
-func (h *Resources) putMailing(w http.ResponseWriter, r *http.Request) { h.updateMailing(w, r, false) }
-
+// putMailing sets every field (those not sent become empty); patchMailing
+// changes only the fields sent.
+func (h *Resources) putMailing(w http.ResponseWriter, r *http.Request)   { h.updateMailing(w, r, false) }
 func (h *Resources) patchMailing(w http.ResponseWriter, r *http.Request) { h.updateMailing(w, r, true) }
 
 func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partial bool) {
-	t, err := readTarget(r, resMailing)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
 	var b mailingBody
-	if err := decode(w, r, &b); err != nil {
+	t, err := readChange(w, r, resMailing, &b)
+	if err != nil {
 		respondError(w, r, err)
 		return
 	}
@@ -28,11 +25,6 @@ func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partia
 	}
 	out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
 		ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
-		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(r, "mailing")})
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(out.Version))
-	respondCommand(w, r, http.StatusOK, out.Result, mailingRow(out))
+		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMailing)})
+	respondChanged(w, r, resMailing, http.StatusOK, out, err, mailingRow)
 }

@@ -15,11 +15,5 @@ func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h.messages.Create(r.Context(), resourceMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
 		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/messages/"+out.State.ID().String())
-	w.Header().Set("ETag", etag(out.Version))
-	respondCommand(w, r, http.StatusCreated, out.Result, messageRow(out))
+	respondChanged(w, r, resMessage, http.StatusCreated, out, err, messageRow)
 }

@@ -7,8 +7,10 @@ import (
 	"github.com/heraldmail/herald/eventstore"
 )
 
+// deleteMessage refuses (409) while a mailing that is not completed uses
+// the message: the command's rule.
 func (h *Resources) deleteMessage(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, "message", func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+	deleteOne(w, r, resMessage, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
 		return h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

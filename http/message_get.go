@@ -9,5 +9,5 @@ import (
 )
 
 func (h *Resources) getMessage(w http.ResponseWriter, r *http.Request) {
-	getOne(w, r, "message", h.queries.GetMessage, func(m projections.MessageRow) (uuid.UUID, int64) { return m.OwnerID, m.Version })
+	getOne(w, r, resMessage, h.queries.GetMessage, func(m projections.MessageRow) (uuid.UUID, int64) { return m.OwnerID, m.Version })
 }

@@ -6,18 +6,15 @@ import (
 	"github.com/heraldmail/herald/commands"
 )
 
-func (h *Resources) putMessage(w http.ResponseWriter, r *http.Request) { h.updateMessage(w, r, false) }
-
+// putMessage sets every field (those not sent become empty); patchMessage
+// changes only the fields sent.
+func (h *Resources) putMessage(w http.ResponseWriter, r *http.Request)   { h.updateMessage(w, r, false) }
 func (h *Resources) patchMessage(w http.ResponseWriter, r *http.Request) { h.updateMessage(w, r, true) }
 
 func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partial bool) {
-	t, err := readTarget(r, resMessage)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
 	var b messageBody
-	if err := decode(w, r, &b); err != nil {
+	t, err := readChange(w, r, resMessage, &b)
+	if err != nil {
 		respondError(w, r, err)
 		return
 	}
@@ -25,11 +22,6 @@ func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partia
 		b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
 	}
 	out, err := h.messages.Update(r.Context(), resourceMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
-		Body: b.Body, IfMatch: t.ifMatch, Authorize: changer(r, "message")})
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(out.Version))
-	respondCommand(w, r, http.StatusOK, out.Result, messageRow(out))
+		Body: b.Body, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMessage)})
+	respondChanged(w, r, resMessage, http.StatusOK, out, err, messageRow)
 }

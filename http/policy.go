@@ -1,8 +1,6 @@
 package http
 
 import (
-	"net/http"
-
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -26,6 +24,9 @@ const (
 	resUser    resource = "user"    // an account: its owner is itself
 	resReport  resource = "report"
 )
+
+// path is where the API serves resources of the kind.
+func (r resource) path() string { return "/api/v1/" + string(r) + "s" }
 
 // viewAll is the permission that lets staff see everyone's resources of a
 // kind; managers hold all of them (domain.DefaultGroups).
@@ -87,10 +88,6 @@ func canToggleUser(p Principal) bool {
 // canSetGroups: only a superuser changes group membership.
 func canSetGroups(p Principal) bool { return p.Authenticated() && p.IsSuperuser }
 
-// canViewAllReports: the report of every mailing, as canListAll decides for
-// reports.
-func canViewAllReports(p Principal) bool { return canListAll(p, resReport) }
-
 // hidden is the answer for a resource the caller may not see: 404, never
 // 403, so ids of others' resources do not leak.
 func hidden(what resource) error { return domain.NotFound(string(what) + " not found") }
@@ -98,8 +95,7 @@ func hidden(what resource) error { return domain.NotFound(string(what) + " not f
 // changer is the authorizer of edits and deletions: the policy's canChange;
 // someone who may read but not change (staff) is refused with 403, anyone
 // else learns nothing (404).
-func changer(r *http.Request, what resource) commands.Authorizer {
-	p := principal(r)
+func changer(p Principal, what resource) commands.Authorizer {
 	return func(owner uuid.UUID) error {
 		switch {
 		case canChange(p, owner):
@@ -111,17 +107,23 @@ func changer(r *http.Request, what resource) commands.Authorizer {
 	}
 }
 
-// readScope is what the caller may list of what: their own, or everyone's
-// as the policy allows (?owner_id= narrows).
-func readScope(r *http.Request, what resource) (projections.OwnerScope, error) {
-	p := principal(r)
-	s := projections.OwnerScope{Caller: p.UserID, All: canListAll(p, what)}
-	if raw := r.URL.Query().Get("owner_id"); raw != "" {
-		id, err := uuid.Parse(raw)
-		if err != nil {
-			return s, domain.Invalid("owner_id", "must be a UUID")
+// mailingToggler is the authorizer of enable and disable: canToggleMailing;
+// staff without mailings.toggle may read the mailing, so they are told 403,
+// anyone else learns nothing (404).
+func mailingToggler(p Principal) commands.Authorizer {
+	return func(owner uuid.UUID) error {
+		switch {
+		case canToggleMailing(p, owner):
+			return nil
+		case canRead(p, resMailing, owner):
+			return domain.Forbidden("enabling and disabling another user's mailing needs the mailings.toggle permission")
 		}
-		s.Owner = id
+		return hidden(resMailing)
 	}
-	return s, nil
+}
+
+// readScope is what the caller may read of what: their own, or everyone's
+// as canListAll allows.
+func readScope(p Principal, what resource) projections.OwnerScope {
+	return projections.OwnerScope{Caller: p.UserID, All: canListAll(p, what)}
 }

@@ -28,32 +28,23 @@ func wantsCSV(r *http.Request) (bool, error) {
 	return false, nil
 }
 
-// mailingReports is one page of the report of each mailing in scope, or
-// the whole report as CSV.
+// mailingReports is one page of the report of each mailing in scope (the
+// caller's, or everyone's for staff allowed reports.view_all), or the whole
+// report as CSV.
 func (h *Reports) mailingReports(w http.ResponseWriter, r *http.Request) {
-	scope, err := reportScope(r)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
 	asCSV, err := wantsCSV(r)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	if asCSV {
-		h.exportCSV(w, r, scope)
+	if !asCSV {
+		listOwned(w, r, resReport, h.q.ListMailingReports)
 		return
 	}
-	page, err := listPage(r)
+	scope, err := listScope(r, resReport)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	items, next, err := h.q.ListMailingReports(r.Context(), scope, page)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	respondPage(w, r, items, nextCursor(next))
+	h.exportCSV(w, r, scope)
 }

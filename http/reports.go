@@ -3,11 +3,9 @@ package http
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/google/uuid"
 
-	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -28,19 +26,4 @@ func NewReports(q ReportReader) (*Reports, error) {
 		return nil, errors.New("http: reports need the report queries")
 	}
 	return &Reports{q: q}, nil
-}
-
-// reportScope is whose mailings a report covers: the caller's own, or
-// everyone's for staff allowed reports.view_all (?owner_id= narrows).
-func reportScope(r *http.Request) (projections.OwnerScope, error) {
-	p := principal(r)
-	s := projections.OwnerScope{Caller: p.UserID, All: canViewAllReports(p)}
-	if raw := r.URL.Query().Get("owner_id"); raw != "" {
-		id, err := uuid.Parse(raw)
-		if err != nil {
-			return s, domain.Invalid("owner_id", "must be a UUID")
-		}
-		s.Owner = id
-	}
-	return s, nil
 }

@@ -48,15 +48,23 @@ type idCursor struct {
 
 // listPage reads ?limit and ?cursor into a keyset page.
 func listPage(r *http.Request) (projections.IDPage, error) {
-	limit, raw, err := pageParams(r)
-	if err != nil {
-		return projections.IDPage{}, err
-	}
 	var c idCursor
-	if err := decodeCursor(raw, &c); err != nil {
-		return projections.IDPage{}, err
+	limit, err := readPage(r, &c)
+	return projections.IDPage{Limit: limit, After: c.ID}, err
+}
+
+// listScope is what a list shows of what: what the caller may read
+// (readScope), narrowed to one owner by ?owner_id=.
+func listScope(r *http.Request, what resource) (projections.OwnerScope, error) {
+	s := readScope(principal(r), what)
+	if raw := r.URL.Query().Get("owner_id"); raw != "" {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return s, domain.Invalid("owner_id", "must be a UUID")
+		}
+		s.Owner = id
 	}
-	return projections.IDPage{Limit: limit, After: c.ID}, nil
+	return s, nil
 }
 
 func nextCursor(id uuid.UUID) string {
@@ -104,6 +112,16 @@ func pageParams(r *http.Request) (limit int, cursor string, err error) {
 		limit = n
 	}
 	return limit, q.Get("cursor"), nil
+}
+
+// readPage reads ?limit, and ?cursor into cur (left alone on the first
+// page).
+func readPage(r *http.Request, cur any) (limit int, err error) {
+	limit, raw, err := pageParams(r)
+	if err != nil {
+		return 0, err
+	}
+	return limit, decodeCursor(raw, cur)
 }
 
 // encodeCursor makes an opaque cursor from any JSON-encodable position

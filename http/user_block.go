@@ -23,7 +23,7 @@ func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block boo
 		toggle = id.svc.Block
 	}
 	a, res, err := toggle(r.Context(), identityMeta(r), uid, version)
-	answerUser(w, r, a, res, err)
+	respondAccount(w, r, a, res, err)
 }
 
 func (id *Identity) blockUser(w http.ResponseWriter, r *http.Request) { id.toggleUser(w, r, true) }

@@ -28,5 +28,5 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, res, err := id.svc.SetGroups(r.Context(), identityMeta(r), uid, req.Groups, version)
-	answerUser(w, r, a, res, err)
+	respondAccount(w, r, a, res, err)
 }

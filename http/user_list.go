@@ -19,13 +19,9 @@ func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, domain.Forbidden("only staff list users"))
 		return
 	}
-	limit, raw, err := pageParams(r)
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
 	var cur usersCursor
-	if err := decodeCursor(raw, &cur); err != nil {
+	limit, err := readPage(r, &cur)
+	if err != nil {
 		respondError(w, r, err)
 		return
 	}
