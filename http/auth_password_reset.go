@@ -15,7 +15,7 @@ func (id *Identity) requestPasswordReset(w http.ResponseWriter, r *http.Request)
 		respondError(w, r, err)
 		return
 	}
-	if err := id.svc.RequestPasswordReset(r.Context(), identityMeta(r), req.Email); err != nil {
+	if err := id.svc.RequestPasswordReset(r.Context(), commandMeta(r), req.Email); err != nil {
 		respondError(w, r, err)
 		return
 	}
@@ -33,7 +33,7 @@ func (id *Identity) confirmPasswordReset(w http.ResponseWriter, r *http.Request)
 		respondError(w, r, err)
 		return
 	}
-	a, res, err := id.svc.ConfirmPasswordReset(r.Context(), identityMeta(r), req.Token, req.Password)
+	a, res, err := id.svc.ConfirmPasswordReset(r.Context(), commandMeta(r), req.Token, req.Password)
 	if err != nil {
 		respondError(w, r, err)
 		return

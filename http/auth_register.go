@@ -18,7 +18,7 @@ func (id *Identity) register(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	reg, res, err := id.svc.Register(r.Context(), identityMeta(r),
+	reg, res, err := id.svc.Register(r.Context(), commandMeta(r),
 		identity.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
 	if err != nil {
 		respondError(w, r, err)

@@ -23,7 +23,7 @@ func (id *Identity) verifyGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (id *Identity) verify(w http.ResponseWriter, r *http.Request, token string) {
-	a, res, err := id.svc.Verify(r.Context(), identityMeta(r), token)
+	a, res, err := id.svc.Verify(r.Context(), commandMeta(r), token)
 	if err != nil {
 		respondError(w, r, err)
 		return

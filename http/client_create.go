@@ -13,7 +13,7 @@ func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	out, err := h.clients.Create(r.Context(), resourceMeta(r), commands.CreateClient{Owner: principal(r).UserID,
+	out, err := h.clients.Create(r.Context(), commandMeta(r), commands.CreateClient{Owner: principal(r).UserID,
 		Fields: domain.ClientFields{Email: deref(b.Email), FullName: deref(b.FullName), Comment: deref(b.Comment)}})
 	respondChanged(w, r, resClient, http.StatusCreated, out, err, clientRow)
 }

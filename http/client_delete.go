@@ -9,6 +9,6 @@ import (
 
 func (h *Resources) deleteClient(w http.ResponseWriter, r *http.Request) {
 	deleteOne(w, r, resClient, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
-		return h.clients.Delete(r.Context(), resourceMeta(r), commands.DeleteClient{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
+		return h.clients.Delete(r.Context(), commandMeta(r), commands.DeleteClient{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

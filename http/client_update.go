@@ -21,7 +21,7 @@ func (h *Resources) updateClient(w http.ResponseWriter, r *http.Request, partial
 	if !partial {
 		b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
 	}
-	out, err := h.clients.Update(r.Context(), resourceMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
+	out, err := h.clients.Update(r.Context(), commandMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
 		FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: changer(principal(r), resClient)})
 	respondChanged(w, r, resClient, http.StatusOK, out, err, clientRow)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
-	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
 )
@@ -26,16 +25,6 @@ func NewIdentity(svc *identity.Service) (*Identity, error) {
 		return nil, errors.New("http: identity needs the identity service")
 	}
 	return &Identity{svc: svc}, nil
-}
-
-// identityMeta is the audit metadata of an identity command made by request
-// r: the caller, and the request id as correlation.
-func identityMeta(r *http.Request) domain.Metadata {
-	corr, err := uuid.Parse(RequestID(r.Context()))
-	if err != nil {
-		corr = uuid.New()
-	}
-	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: corr}
 }
 
 // clientAddr is the caller's IP address (RemoteAddr, which a trusted proxy

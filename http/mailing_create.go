@@ -18,7 +18,7 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	out, err := h.mailings.Create(r.Context(), resourceMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
+	out, err := h.mailings.Create(r.Context(), commandMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
 		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs,
 			StartAt: *c.startAt, EndAt: *c.endAt, Periodicity: *c.periodicity, Timezone: *c.timezone}})
 	respondChanged(w, r, resMailing, http.StatusCreated, out, err, mailingRow)

@@ -9,6 +9,6 @@ import (
 
 func (h *Resources) deleteMailing(w http.ResponseWriter, r *http.Request) {
 	deleteOne(w, r, resMailing, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
-		return h.mailings.Delete(r.Context(), resourceMeta(r), commands.DeleteMailing{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
+		return h.mailings.Delete(r.Context(), commandMeta(r), commands.DeleteMailing{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

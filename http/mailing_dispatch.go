@@ -29,7 +29,7 @@ func (h *Sending) dispatchMailing(w http.ResponseWriter, r *http.Request) {
 	}
 	p := principal(r)
 	res, runID, err := h.runs.Dispatch(r.Context(), commands.DispatchMailing{
-		MailingID: id, Owner: p.UserID, Trigger: domain.TriggerManual}, resourceMeta(r))
+		MailingID: id, Owner: p.UserID, Trigger: domain.TriggerManual}, commandMeta(r))
 	if errors.Is(err, domain.ErrNotFound) && isStaff(p) {
 		if m, lerr := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id); lerr == nil && canRead(p, resMailing, m.OwnerID) {
 			err = domain.Forbidden("only the owner may dispatch a mailing")

@@ -21,7 +21,7 @@ func (h *Resources) toggleMailing(w http.ResponseWriter, r *http.Request, enable
 		respondError(w, r, err)
 		return
 	}
-	out, err := h.mailings.Toggle(r.Context(), resourceMeta(r), commands.ToggleMailing{ID: t.id, Enable: enable,
+	out, err := h.mailings.Toggle(r.Context(), commandMeta(r), commands.ToggleMailing{ID: t.id, Enable: enable,
 		IfMatch: t.ifMatch, Authorize: mailingToggler(principal(r))})
 	respondChanged(w, r, resMailing, http.StatusOK, out, err, mailingRow)
 }

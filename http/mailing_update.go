@@ -23,7 +23,7 @@ func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partia
 		respondError(w, r, err)
 		return
 	}
-	out, err := h.mailings.Update(r.Context(), resourceMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
+	out, err := h.mailings.Update(r.Context(), commandMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
 		ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
 		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMailing)})
 	respondChanged(w, r, resMailing, http.StatusOK, out, err, mailingRow)

@@ -13,7 +13,7 @@ func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	out, err := h.messages.Create(r.Context(), resourceMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
+	out, err := h.messages.Create(r.Context(), commandMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
 		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
 	respondChanged(w, r, resMessage, http.StatusCreated, out, err, messageRow)
 }

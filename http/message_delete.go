@@ -11,6 +11,6 @@ import (
 // the message: the command's rule.
 func (h *Resources) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	deleteOne(w, r, resMessage, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
-		return h.messages.Delete(r.Context(), resourceMeta(r), commands.DeleteMessage{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
+		return h.messages.Delete(r.Context(), commandMeta(r), commands.DeleteMessage{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

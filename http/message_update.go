@@ -21,7 +21,7 @@ func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partia
 	if !partial {
 		b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
 	}
-	out, err := h.messages.Update(r.Context(), resourceMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
+	out, err := h.messages.Update(r.Context(), commandMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
 		Body: b.Body, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMessage)})
 	respondChanged(w, r, resMessage, http.StatusOK, out, err, messageRow)
 }

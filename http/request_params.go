@@ -16,6 +16,14 @@ import (
 	"github.com/heraldmail/herald/projections"
 )
 
+// commandMeta is the metadata of a command a request makes: the caller is
+// the actor (the identity service names another where the caller is not
+// signed in), the request id its correlation, and nothing caused it but the
+// person. The decorator logs the command with that correlation.
+func commandMeta(r *http.Request) domain.Metadata {
+	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: Correlation(r.Context())}
+}
+
 // pathID reads {id}; an id that is not a UUID names nothing: 404.
 func pathID(r *http.Request, what resource) (uuid.UUID, error) {
 	id, err := uuid.Parse(chi.URLParam(r, "id"))

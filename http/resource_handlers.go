@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
-	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/projections"
 )
@@ -16,12 +15,6 @@ import (
 // reports) share: reading a list, one resource, a change and its target,
 // and answering a command. The handlers keep what differs: their query
 // parameters, their body and the command they run.
-
-// resourceMeta is the event metadata of a command: the caller is the actor,
-// the request its correlation, and nothing caused it but the person.
-func resourceMeta(r *http.Request) domain.Metadata {
-	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: Correlation(r.Context())}
-}
 
 // listOwned answers GET of a list: a page of list, over what the caller
 // may read of what (?owner_id= narrows it).

@@ -22,7 +22,7 @@ func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block boo
 	if block {
 		toggle = id.svc.Block
 	}
-	a, res, err := toggle(r.Context(), identityMeta(r), uid, version)
+	a, res, err := toggle(r.Context(), commandMeta(r), uid, version)
 	respondAccount(w, r, a, res, err)
 }
 

@@ -27,6 +27,6 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	a, res, err := id.svc.SetGroups(r.Context(), identityMeta(r), uid, req.Groups, version)
+	a, res, err := id.svc.SetGroups(r.Context(), commandMeta(r), uid, req.Groups, version)
 	respondAccount(w, r, a, res, err)
 }

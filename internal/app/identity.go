@@ -63,8 +63,8 @@ func wireIdentity(a *App) error {
 		return err
 	}
 	svc, err := identity.New(identity.Config{
-		Users:         users,
-		Groups:        groups,
+		Users:         a.Commands.Users(users),
+		Groups:        a.Commands.Groups(groups),
 		Accounts:      queries,
 		Sessions:      sessions,
 		Redis:         a.Redis,
