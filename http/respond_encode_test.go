@@ -118,8 +118,11 @@ func BenchmarkRespondClientPage(b *testing.B) {
 	b.Run("encoding/json", func(b *testing.B) {
 		next := "next"
 		for range b.N {
-			body, _ := encodingJSON(Page[projections.ClientRow]{Items: rows, NextCursor: &next})
-			writeBody(httptest.NewRecorder(), r, 200, "application/json", body)
+			body, err := encodingJSON(Page[projections.ClientRow]{Items: rows, NextCursor: &next})
+			if err != nil {
+				b.Fatal(err)
+			}
+			writeBody(httptest.NewRecorder(), r, 200, "application/json", append(body, '\n'))
 		}
 	})
 	b.Run("by hand", func(b *testing.B) {
