@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
-	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
 )
 
@@ -61,15 +60,4 @@ func readUserTarget(r *http.Request) (uuid.UUID, int64, error) {
 		return t.id, commands.NoIfMatch, nil
 	}
 	return t.id, *t.ifMatch, nil
-}
-
-// respondAccount answers a command on an account, or its error: the
-// account as the command left it, with its version as ETag.
-func respondAccount(w http.ResponseWriter, r *http.Request, a identity.Account, res eventstore.Result, err error) {
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("ETag", etag(res.Version))
-	respondCommand(w, r, http.StatusOK, res, a)
 }

@@ -66,3 +66,17 @@ func minPosition(projectors ...string) func(http.Handler) http.Handler {
 func projectionLag(detail string) error {
 	return &ProblemError{Code: CodeProjectionLag, Detail: detail, Headers: http.Header{"Retry-After": {"1"}}}
 }
+
+// Waiter answers "have these projectors applied store position N?" by
+// blocking until they have or ctx ends (projections.Runtime provides it).
+type Waiter interface {
+	WaitFor(ctx context.Context, projectors []string, position int64) error
+}
+
+// WaiterFunc adapts a function to Waiter.
+type WaiterFunc func(ctx context.Context, projectors []string, position int64) error
+
+// WaitFor calls f.
+func (f WaiterFunc) WaitFor(ctx context.Context, projectors []string, position int64) error {
+	return f(ctx, projectors, position)
+}

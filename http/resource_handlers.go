@@ -12,9 +12,10 @@ import (
 )
 
 // The steps the handlers of owned resources (clients, messages, mailings,
-// reports) share: reading a list, one resource, a change and its target,
-// and answering a command. The handlers keep what differs: their query
-// parameters, their body and the command they run.
+// reports) share: answering a list, one resource and a deletion, and
+// reading a change. The handlers keep what differs: their query
+// parameters, their body and the command they run; respondChanged
+// (respond.go) answers their commands.
 
 // listOwned answers GET of a list: a page of list, over what the caller
 // may read of what (?owner_id= narrows it).
@@ -68,26 +69,6 @@ func readChange(w http.ResponseWriter, r *http.Request, what resource, body any)
 		return t, err
 	}
 	return t, decode(w, r, body)
-}
-
-// identified is an aggregate a command answers with.
-type identified interface{ ID() uuid.UUID }
-
-// respondChanged answers a command on a resource, or its error: the
-// resource as the command left it, in the shape its read model shows
-// (row), with its version as ETag; a creation (201) also says where the
-// resource lives.
-func respondChanged[S identified, Row any](w http.ResponseWriter, r *http.Request, what resource, status int,
-	out commands.Outcome[S], err error, row func(commands.Outcome[S]) Row) {
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
-	if status == http.StatusCreated {
-		w.Header().Set("Location", what.path()+"/"+out.State.ID().String())
-	}
-	w.Header().Set("ETag", etag(out.Version))
-	respondCommand(w, r, status, out.Result, row(out))
 }
 
 // deleteOne answers DELETE of one resource: del runs the command on the

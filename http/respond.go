@@ -5,15 +5,20 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/eventstore"
 )
 
 // Every answer of this package is written by one function of this file, one
 // per kind: respond (a JSON document), respondCommand (what a command
-// answers), respondPage (a list), respondError (a problem document) and
-// respondDocument (bytes that are not JSON: the home page, the OpenAPI
-// file). A handler sets its own headers (Location, ETag, Cache-Control)
-// before it calls one; the CSV export alone streams (report_export.go).
+// answers), respondChanged (a command on a client, message or mailing,
+// answered with the resource), respondPage (a list), respondError (a
+// problem document) and respondDocument (bytes that are not JSON: the home
+// page, the OpenAPI file). A handler sets its other headers (Location,
+// ETag, Cache-Control) before it calls one; the CSV export alone streams
+// (report_mailings_csv.go).
 
 // HeaderEventPosition carries the store position of a command's last event.
 const HeaderEventPosition = "X-Event-Position"
@@ -46,6 +51,26 @@ func respondCommand(w http.ResponseWriter, r *http.Request, status int, res even
 		return
 	}
 	respond(w, r, status, body)
+}
+
+// identified is an aggregate a command answers with.
+type identified interface{ ID() uuid.UUID }
+
+// respondChanged answers a command on a resource, or its error: the
+// resource as the command left it, in the shape its read model shows
+// (row), with its version as ETag; a creation (201) also says where the
+// resource lives.
+func respondChanged[S identified, Row any](w http.ResponseWriter, r *http.Request, what resource, status int,
+	out commands.Outcome[S], err error, row func(commands.Outcome[S]) Row) {
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", what.path()+"/"+out.State.ID().String())
+	}
+	w.Header().Set("ETag", etag(out.Version))
+	respondCommand(w, r, status, out.Result, row(out))
 }
 
 // Page is the body of every list answer. NextCursor is null on the last page.

@@ -12,20 +12,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Waiter answers "have these projectors applied store position N?" by
-// blocking until they have or ctx ends (projections.Runtime provides it).
-type Waiter interface {
-	WaitFor(ctx context.Context, projectors []string, position int64) error
-}
-
-// WaiterFunc adapts a function to Waiter.
-type WaiterFunc func(ctx context.Context, projectors []string, position int64) error
-
-// WaitFor calls f.
-func (f WaiterFunc) WaitFor(ctx context.Context, projectors []string, position int64) error {
-	return f(ctx, projectors, position)
-}
-
 // Areas are the handlers of the API's areas; routes.go routes them.
 type Areas struct {
 	Identity  *Identity  // auth, /me, users

@@ -23,7 +23,12 @@ func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block boo
 		toggle = id.svc.Block
 	}
 	a, res, err := toggle(r.Context(), commandMeta(r), uid, version)
-	respondAccount(w, r, a, res, err)
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(res.Version))
+	respondCommand(w, r, http.StatusOK, res, a)
 }
 
 func (id *Identity) blockUser(w http.ResponseWriter, r *http.Request) { id.toggleUser(w, r, true) }

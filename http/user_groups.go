@@ -28,5 +28,10 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, res, err := id.svc.SetGroups(r.Context(), commandMeta(r), uid, req.Groups, version)
-	respondAccount(w, r, a, res, err)
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", etag(res.Version))
+	respondCommand(w, r, http.StatusOK, res, a)
 }
