@@ -1,43 +1,22 @@
 package http_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/testenv"
 )
-
-// lockedBuffer collects the application's log lines from every goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Every command a request makes, in every area, goes through the decorator
 // and logs one "command handled" line whose correlation is the request id;
 // a request that runs no command logs none.
 func TestEveryCommandOfARequestLogsItsCorrelation(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &api.LogBuffer{}
 	env := apptest.Start(t, apptest.WithRoles("projector"), apptest.WithLogLevel(zerolog.InfoLevel), apptest.WithLogOutput(logs))
 	idGroups(t, env)
 	root := idSuperuser(t, env)
@@ -108,11 +87,7 @@ func TestEveryCommandOfARequestLogsItsCorrelation(t *testing.T) {
 	do("SetUserGroups", 200, "PUT", account+"/groups", map[string]any{"groups": []string{"users", "managers"}}, root.bearer()...)
 
 	handled := map[string][]map[string]any{} // by correlation
-	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var line map[string]any
-		if err := json.Unmarshal([]byte(l), &line); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
+	for _, line := range logs.Lines(t) {
 		if line["message"] == "command handled" {
 			corr, _ := line["correlation_id"].(string)
 			handled[corr] = append(handled[corr], line)
