@@ -1,8 +1,6 @@
 package http
 
-import (
-	"net/http"
-)
+import "net/http"
 
 // logout ends the session of the token the request carries.
 func (id *Identity) logout(w http.ResponseWriter, r *http.Request) {
@@ -11,5 +9,5 @@ func (id *Identity) logout(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	respond(w, r, http.StatusNoContent, nil)
 }

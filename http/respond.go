@@ -23,9 +23,14 @@ import (
 // HeaderEventPosition carries the store position of a command's last event.
 const HeaderEventPosition = "X-Event-Position"
 
-// respond answers body as JSON with status; a body that cannot be encoded
-// is the handler's bug and answers 500.
+// respond answers body as JSON with status, or the status alone when body
+// is nil (204); a body that cannot be encoded is the handler's bug and
+// answers 500.
 func respond(w http.ResponseWriter, r *http.Request, status int, body any) {
+	if body == nil {
+		w.WriteHeader(status)
+		return
+	}
 	bp := bodyBuffers.Get().(*[]byte)
 	b, err := appendJSON((*bp)[:0], body)
 	if err != nil {
@@ -41,15 +46,11 @@ func respond(w http.ResponseWriter, r *http.Request, status int, body any) {
 	}
 }
 
-// respondCommand answers a command: X-Event-Position is the position of
-// the last event it appended, so the client can send X-Min-Position on its
-// next reads. body may be nil: then only the status goes out (204).
+// respondCommand answers a command as respond does, with X-Event-Position:
+// the position of the last event it appended, so the client can send
+// X-Min-Position on its next reads.
 func respondCommand(w http.ResponseWriter, r *http.Request, status int, res eventstore.Result, body any) {
 	w.Header().Set(HeaderEventPosition, strconv.FormatInt(res.LastPosition, 10))
-	if body == nil {
-		w.WriteHeader(status)
-		return
-	}
 	respond(w, r, status, body)
 }
 
