@@ -1,11 +1,17 @@
-// Package http owns Herald's HTTP API: the chi router with its global
-// middleware (request ids, structured access logs, Prometheus metrics, panic
-// recovery, bearer authentication), the operations endpoints (/healthz,
-// /readyz, /metrics, /api/openapi.yaml), and what every area's handlers share —
-// RFC 9457 problem documents with the stable codes of API.md (writeError is
-// the one place errors become statuses), the strict JSON body decoder, paging
-// and cursors, X-Event-Position and X-Min-Position, the Principal and the
-// authorization policy (policy.go). Each area's handlers live in their own
-// file here and plug in as a Module. Callers import it as
+// Package http is the door of Herald's JSON API. It owns the chi router with
+// its one route table (routes.go, in the order of the API reference), the
+// global middleware (request ids, which are the correlation of the
+// commands a request makes; structured access logs; Prometheus metrics;
+// panic recovery; the bearer token resolved through an Authenticator and
+// required by requireAuth; X-Min-Position), the operations endpoints
+// (/healthz, /readyz, /metrics, /api/openapi.yaml), and thin handlers, one
+// file per endpoint named <thing>_<action>.go, that read a request, call the
+// core and answer. What they share lives in one file each: reading requests
+// (request_decode.go: the strict JSON body; request_params.go: path ids,
+// If-Match, paging), writing answers (respond.go: JSON, command answers with
+// X-Event-Position, pages, RFC 9457 problems; problem.go maps errors to the
+// stable codes of API.md) and who may do what (policy.go). Accounts,
+// sessions and what a token resolves to belong to package identity; the
+// commands decide what changes. Callers import it as
 // `api "github.com/heraldmail/herald/http"`.
 package http

@@ -34,9 +34,9 @@ func CheckFunc(name string, fn func(ctx context.Context) error) Checker {
 const checkTimeout = 2 * time.Second
 
 // healthz says the process is up and serving; it checks nothing else.
-func healthz(w http.ResponseWriter, _ *http.Request) {
+func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	respond(w, r, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz runs every checker concurrently and answers 200 when all pass,
@@ -72,6 +72,6 @@ func readyz(checkers []Checker) http.HandlerFunc {
 			status, code = "unavailable", http.StatusServiceUnavailable
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, code, map[string]any{"status": status, "checks": results})
+		respond(w, r, code, map[string]any{"status": status, "checks": results})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/heraldmail/herald/commands"
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
 )
 
 type historyEntryJSON struct {
@@ -61,18 +62,16 @@ type historyJSON struct {
 // that run's end has reached the report (a moment after the dispatch).
 func historyOnceRunFinished(t *testing.T, env *apptest.Env, u rUser, id uuid.UUID, query string) (historyJSON, *apptest.Response) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		h, res := getHistory(t, env, u, id, query)
+	var (
+		h   historyJSON
+		res *apptest.Response
+	)
+	testenv.Eventually(t, 30*time.Second, "the run's end in the history", func() bool {
+		h, res = getHistory(t, env, u, id, query)
 		want(t, "the history", res, 200)
-		if len(h.Runs) == 1 && h.Runs[0].Status == "finished" {
-			return h, res
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the run never finished: %s", res.Body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(h.Runs) == 1 && h.Runs[0].Status == "finished"
+	})
+	return h, res
 }
 
 func getHistory(t *testing.T, env *apptest.Env, u rUser, id uuid.UUID, query string) (historyJSON, *apptest.Response) {

@@ -5,10 +5,9 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/identity"
 )
 
@@ -27,22 +26,6 @@ func NewIdentity(svc *identity.Service) (*Identity, error) {
 	return &Identity{svc: svc}, nil
 }
 
-// Mount registers the auth, /me and users routes.
-func (id *Identity) Mount(r chi.Router) {
-	id.mountAuth(r)
-	id.mountUsers(r)
-}
-
-// identityMeta is the audit metadata of an identity command made by request
-// r: the caller, and the request id as correlation.
-func identityMeta(r *http.Request) domain.Metadata {
-	corr, err := uuid.Parse(RequestID(r.Context()))
-	if err != nil {
-		corr = uuid.New()
-	}
-	return domain.Metadata{ActorID: principal(r).UserID, CorrelationID: corr}
-}
-
 // clientAddr is the caller's IP address (RemoteAddr, which a trusted proxy
 // middleware may have rewritten), the key of the per-address throttle.
 func clientAddr(r *http.Request) string {
@@ -51,4 +34,30 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// readUser reads the account a request names and answers 404 unless the
+// caller may see it (their own; staff see all).
+func readUser(r *http.Request) (uuid.UUID, error) {
+	uid, err := pathID(r, resUser)
+	if err == nil && !canRead(principal(r), resUser, uid) {
+		err = hidden(resUser)
+	}
+	return uid, err
+}
+
+// readUserTarget is readUser for a command: the account and the version
+// its change is based on (commands.NoIfMatch for none).
+func readUserTarget(r *http.Request) (uuid.UUID, int64, error) {
+	t, err := readTarget(r, resUser)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	if !canRead(principal(r), resUser, t.id) {
+		return uuid.Nil, 0, hidden(resUser)
+	}
+	if t.ifMatch == nil {
+		return t.id, commands.NoIfMatch, nil
+	}
+	return t.id, *t.ifMatch, nil
 }

@@ -92,15 +92,18 @@ func BenchmarkLogin(b *testing.B) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: 60 * time.Second}
 	login := func(email string) error {
-		body, _ := json.Marshal(map[string]string{"email": email, "password": idPassword})
+		body, err := json.Marshal(map[string]string{"email": email, "password": idPassword})
+		if err != nil {
+			return err
+		}
 		res, err := client.Post(env.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
 		defer res.Body.Close()
-		data, _ := io.ReadAll(res.Body)
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("login %s: %d %s", email, res.StatusCode, data)
+		data, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != http.StatusOK {
+			return fmt.Errorf("login %s: %d %s (%v)", email, res.StatusCode, data, err)
 		}
 		return nil
 	}

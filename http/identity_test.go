@@ -54,8 +54,8 @@ var (
 // returns its body.
 func idMail(t testing.TB, env *apptest.Env, email, subject string, skip int) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	body := ""
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("mail %q to %s", subject, email), func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
 			t.Fatal(err)
@@ -64,16 +64,15 @@ func idMail(t testing.TB, env *apptest.Env, email, subject string, skip int) str
 		for _, m := range msgs {
 			if slices.Contains(m.Recipients, email) && strings.Contains(m.Subject, subject) {
 				if seen == skip {
-					return m.Body
+					body = m.Body
+					return true
 				}
 				seen++
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no mail %q to %s", subject, email)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return body
 }
 
 // idVerifyToken reads the token out of the verification mail's link.
@@ -132,7 +131,10 @@ func idSuperuser(t testing.TB, env *apptest.Env) idAccount {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, _ := h.Hash(idPassword)
+	hash, err := h.Hash(idPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
 	users := idUsers(t, env)
 	email := testenv.Name("root") + "@example.org"
 	u, _, err := users.CreateSuperuser(context.Background(), domain.Metadata{Command: "ccsu"},

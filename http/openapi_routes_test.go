@@ -18,7 +18,7 @@ import (
 // The router and the OpenAPI document describe the same API: every route
 // the application serves is documented, and every documented operation is
 // routed. The router is built from the application's own configuration,
-// every module mounted, as `herald serve` builds it.
+// every area wired, as `herald serve` builds it.
 func TestEveryRouteIsDocumentedAndEveryOperationRouted(t *testing.T) {
 	t.Parallel()
 	routed := routedOperations(t)

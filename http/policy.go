@@ -3,7 +3,9 @@ package http
 import (
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/projections"
 )
 
 // This file is the one place authorization is decided. Handlers call these
@@ -22,6 +24,9 @@ const (
 	resUser    resource = "user"    // an account: its owner is itself
 	resReport  resource = "report"
 )
+
+// path is where the API serves resources of the kind.
+func (r resource) path() string { return "/api/v1/" + string(r) + "s" }
 
 // viewAll is the permission that lets staff see everyone's resources of a
 // kind; managers hold all of them (domain.DefaultGroups).
@@ -83,10 +88,42 @@ func canToggleUser(p Principal) bool {
 // canSetGroups: only a superuser changes group membership.
 func canSetGroups(p Principal) bool { return p.Authenticated() && p.IsSuperuser }
 
-// canViewAllReports: the report of every mailing, as canListAll decides for
-// reports.
-func canViewAllReports(p Principal) bool { return canListAll(p, resReport) }
-
 // hidden is the answer for a resource the caller may not see: 404, never
 // 403, so ids of others' resources do not leak.
 func hidden(what resource) error { return domain.NotFound(string(what) + " not found") }
+
+// changer is the authorizer of edits and deletions: the policy's canChange;
+// someone who may read but not change (staff) is refused with 403, anyone
+// else learns nothing (404).
+func changer(p Principal, what resource) commands.Authorizer {
+	return func(owner uuid.UUID) error {
+		switch {
+		case canChange(p, owner):
+			return nil
+		case canRead(p, what, owner):
+			return domain.Forbidden("staff may read another user's " + string(what) + " but not change it")
+		}
+		return hidden(what)
+	}
+}
+
+// mailingToggler is the authorizer of enable and disable: canToggleMailing;
+// staff without mailings.toggle may read the mailing, so they are told 403,
+// anyone else learns nothing (404).
+func mailingToggler(p Principal) commands.Authorizer {
+	return func(owner uuid.UUID) error {
+		switch {
+		case canToggleMailing(p, owner):
+			return nil
+		case canRead(p, resMailing, owner):
+			return domain.Forbidden("enabling and disabling another user's mailing needs the mailings.toggle permission")
+		}
+		return hidden(resMailing)
+	}
+}
+
+// readScope is what the caller may read of what: their own, or everyone's
+// as canListAll allows.
+func readScope(p Principal, what resource) projections.OwnerScope {
+	return projections.OwnerScope{Caller: p.UserID, All: canListAll(p, what)}
+}

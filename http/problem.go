@@ -71,9 +71,10 @@ type Problem struct {
 }
 
 // ProblemError is an error that says exactly how HTTP must answer it. Any
-// handler in this package can return one (through writeError) for answers
+// handler in this package can return one (through respondError) for answers
 // the domain error classes do not cover. Status and Title default from Code
-// when it is one of the stable codes. Err, when set, is only logged.
+// when it is one of the stable codes. Err, when set, is never shown; it is
+// logged when the answer is a server error.
 type ProblemError struct {
 	Status  int
 	Code    string
@@ -116,9 +117,64 @@ type retryAfterError interface {
 	RetryAfter() time.Duration
 }
 
-// writeProblem writes p as application/problem+json, filling in type, title
-// and status from the code.
-func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+// problemFor is the one place errors become statuses: it maps the error
+// classes (domain/errors.go), coded errors and ProblemErrors to the problem
+// document that answers them, with any header that goes with it
+// (Retry-After). failure reports the server's own failure: anything
+// unknown is a 500 whose text is logged and never shown.
+func problemFor(err error) (p Problem, header http.Header, failure bool) {
+	if err == nil {
+		err = errors.New("respondError called with a nil error")
+	}
+	var (
+		pe    *ProblemError
+		ve    *domain.ValidationError
+		coded CodedError
+		mbe   *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &pe):
+		p = Problem{Status: pe.Status, Code: pe.Code, Title: pe.Title, Detail: pe.Detail, Errors: pe.Fields}.complete()
+		return p, pe.Headers, pe.Err != nil && p.Status >= 500
+	case errors.As(err, &coded):
+		info, known := codeInfo[coded.Code()]
+		if !known || info.status >= 500 {
+			return internalProblem(), nil, true
+		}
+		var ra retryAfterError
+		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			secs := int((ra.RetryAfter() + time.Second - 1) / time.Second)
+			header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+		}
+		p = Problem{Code: coded.Code(), Detail: coded.Error()}
+	case errors.As(err, &ve):
+		p = Problem{Code: CodeValidationFailed, Detail: "one or more fields are invalid", Errors: ve.Fields}
+	case errors.Is(err, domain.ErrInvalid):
+		p = Problem{Code: CodeValidationFailed, Detail: err.Error()}
+	case errors.Is(err, domain.ErrEmailTaken):
+		p = Problem{Code: CodeEmailTaken, Detail: "an account or client with this email already exists",
+			Errors: []domain.FieldError{{Field: "email", Message: "is already taken"}}}
+	case errors.Is(err, domain.ErrNotFound):
+		p = Problem{Code: CodeNotFound, Detail: err.Error()}
+	case errors.Is(err, domain.ErrConflict):
+		p = Problem{Code: CodeConflict, Detail: err.Error()}
+	case errors.Is(err, domain.ErrForbidden):
+		p = Problem{Code: CodeForbidden, Detail: err.Error()}
+	case errors.As(err, &mbe):
+		p = Problem{Code: CodePayloadTooLarge, Detail: "the request body is larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
+	default:
+		return internalProblem(), nil, true
+	}
+	return p.complete(), header, false
+}
+
+// internalProblem is the answer to the server's own failure.
+func internalProblem() Problem {
+	return Problem{Code: CodeInternal, Detail: "the server failed to handle the request; quote the request_id when reporting it"}.complete()
+}
+
+// complete fills in type, title and status from the code.
+func (p Problem) complete() Problem {
 	if info, ok := codeInfo[p.Code]; ok {
 		if p.Status == 0 {
 			p.Status = info.status
@@ -139,84 +195,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Type == "" {
 		p.Type = problemTypeBase + p.Code
 	}
-	if p.RequestID == "" {
-		p.RequestID = RequestID(r.Context())
-	}
-	body, err := marshalJSON(p)
-	if err != nil { // cannot happen with these field types; answer something valid anyway
-		body = []byte(`{"type":"` + problemTypeBase + `internal","title":"Internal server error","status":500,"code":"internal"}`)
-		p.Status = http.StatusInternalServerError
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(p.Status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
-}
-
-// writeError is the one place errors become HTTP answers. It maps error
-// classes (domain/errors.go) to problems; anything unknown is a 500 whose
-// text is logged with the request id and never shown to the client.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if err == nil {
-		err = errors.New("writeError called with a nil error")
-	}
-	var (
-		pe    *ProblemError
-		ve    *domain.ValidationError
-		coded CodedError
-		mbe   *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &pe):
-		for k, vs := range pe.Headers {
-			for _, v := range vs {
-				w.Header().Add(k, v)
-			}
-		}
-		if pe.Status >= 500 || (pe.Status == 0 && codeInfo[pe.Code].status >= 500) {
-			logFailure(r, err)
-		}
-		detail := pe.Detail
-		writeProblem(w, r, Problem{Status: pe.Status, Code: pe.Code, Title: pe.Title, Detail: detail, Errors: pe.Fields})
-	case errors.As(err, &coded):
-		info, known := codeInfo[coded.Code()]
-		if !known || info.status >= 500 {
-			internalError(w, r, err)
-			return
-		}
-		var ra retryAfterError
-		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-			secs := int((ra.RetryAfter() + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-		}
-		writeProblem(w, r, Problem{Code: coded.Code(), Detail: coded.Error()})
-	case errors.As(err, &ve):
-		writeProblem(w, r, Problem{Code: CodeValidationFailed, Detail: "one or more fields are invalid", Errors: ve.Fields})
-	case errors.Is(err, domain.ErrInvalid):
-		writeProblem(w, r, Problem{Code: CodeValidationFailed, Detail: err.Error()})
-	case errors.Is(err, domain.ErrEmailTaken):
-		writeProblem(w, r, Problem{Code: CodeEmailTaken, Detail: "an account or client with this email already exists",
-			Errors: []domain.FieldError{{Field: "email", Message: "is already taken"}}})
-	case errors.Is(err, domain.ErrNotFound):
-		writeProblem(w, r, Problem{Code: CodeNotFound, Detail: err.Error()})
-	case errors.Is(err, domain.ErrConflict):
-		writeProblem(w, r, Problem{Code: CodeConflict, Detail: err.Error()})
-	case errors.Is(err, domain.ErrForbidden):
-		writeProblem(w, r, Problem{Code: CodeForbidden, Detail: err.Error()})
-	case errors.As(err, &mbe):
-		writeProblem(w, r, Problem{Code: CodePayloadTooLarge, Detail: "the request body is larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"})
-	default:
-		internalError(w, r, err)
-	}
-}
-
-func internalError(w http.ResponseWriter, r *http.Request, err error) {
-	logFailure(r, err)
-	writeProblem(w, r, Problem{Code: CodeInternal, Detail: "the server failed to handle the request; quote the request_id when reporting it"})
+	return p
 }
 
 // logFailure logs an error the client will not see. A request the client

@@ -43,7 +43,7 @@ func (e codedErr) Error() string             { return "coded " + e.code }
 func (e codedErr) Code() string              { return e.code }
 func (e codedErr) RetryAfter() time.Duration { return e.after }
 
-func TestWriteErrorMapsClasses(t *testing.T) {
+func TestRespondErrorMapsClasses(t *testing.T) {
 	tests := []struct {
 		name       string
 		err        error
@@ -74,7 +74,7 @@ func TestWriteErrorMapsClasses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest("GET", "/x", nil)
-			writeError(rec, req, tt.err)
+			respondError(rec, req, tt.err)
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d", rec.Code, tt.status)
 			}
@@ -99,9 +99,9 @@ func TestWriteErrorMapsClasses(t *testing.T) {
 	}
 }
 
-func TestWriteProblemHead(t *testing.T) {
+func TestRespondErrorHead(t *testing.T) {
 	rec := httptest.NewRecorder()
-	writeProblem(rec, httptest.NewRequest("HEAD", "/x", nil), Problem{Code: CodeNotFound})
+	respondError(rec, httptest.NewRequest("HEAD", "/x", nil), problem(CodeNotFound, ""))
 	if rec.Code != 404 || rec.Body.Len() != 0 {
 		t.Fatalf("HEAD: %d %q", rec.Code, rec.Body)
 	}
@@ -126,7 +126,7 @@ func trim(s string) string        { return strings.TrimSpace(s) }
 
 func TestProblemKeepsAngleBrackets(t *testing.T) {
 	rec := httptest.NewRecorder()
-	writeProblem(rec, httptest.NewRequest("GET", "/x", nil), Problem{Code: CodeUnauthenticated, Detail: "send Bearer <token> & retry"})
+	respondError(rec, httptest.NewRequest("GET", "/x", nil), problem(CodeUnauthenticated, "send Bearer <token> & retry"))
 	if !strings.Contains(rec.Body.String(), `"detail":"send Bearer <token> & retry"`) {
 		t.Fatalf("body %s", rec.Body)
 	}

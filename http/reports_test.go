@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -105,19 +106,12 @@ func TestReportsThroughTheAPI(t *testing.T) {
 	pos := position(t, res)
 
 	// Wait for both runs to reach the report (the sender works after the 202).
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, "both runs in the report", func() bool {
 		items := reportsOf(t, env, staff, "")
 		ra, _ := reportFor(items, mA)
 		rb, _ := reportFor(items, mB)
-		if ra.AttemptsTotal == 2 && rb.AttemptsTotal == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the report never showed the runs: %+v", items)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ra.AttemptsTotal == 2 && rb.AttemptsTotal == 1
+	})
 
 	mine := reportsOf(t, env, a, "")
 	if len(mine) != 2 {
@@ -226,13 +220,9 @@ func TestReportsThroughTheAPI(t *testing.T) {
 
 	// Deleting a mailing takes it out of the report and the summary.
 	want(t, "delete idle mailing", env.Do("DELETE", "/api/v1/mailings/"+mIdle.String(), nil, a.auth()...), 204)
-	deadline = time.Now().Add(10 * time.Second)
-	for len(reportsOf(t, env, a, "")) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("a deleted mailing stays in the report")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 30*time.Second, "the deleted mailing to leave the report", func() bool {
+		return len(reportsOf(t, env, a, "")) == 1
+	})
 	if s := summary(a, ""); s.MailingsTotal != 1 || s.AttemptsTotal != 2 {
 		t.Fatalf("a's summary after the deletion %+v", s)
 	}

@@ -29,6 +29,7 @@ import (
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -273,8 +274,7 @@ func init() {
 func waitBusDrained(b *testing.B, cfg bus.Config, limit time.Duration) {
 	b.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(limit)
-	for {
+	testenv.Eventually(b, limit, "every message on the bus read and acknowledged", func() bool {
 		topics, err := cfg.Client.Keys(ctx, cfg.Prefix+"*").Result()
 		if err != nil {
 			b.Fatal(err)
@@ -289,14 +289,8 @@ func waitBusDrained(b *testing.B, cfg bus.Config, limit time.Duration) {
 				behind += max(g.Lag, 0) + g.Pending
 			}
 		}
-		if behind == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("the bus still holds %d unread or unacknowledged messages after %s", behind, limit)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return behind == 0
+	})
 }
 
 // benchNote is the single event of the append baseline (a type of its own,
@@ -310,7 +304,10 @@ func (benchNote) EventType() string { return "benchnote.taken" }
 // benchPost creates one client through POST /api/v1/clients at base.
 func benchPost(hc *http.Client, base, token string, n int64) error {
 	body := fmt.Sprintf(`{"email":"post%d@example.org","full_name":"Posted","comment":"bench"}`, n)
-	req, _ := http.NewRequest("POST", base+"/api/v1/clients", bytes.NewBufferString(body))
+	req, err := http.NewRequest("POST", base+"/api/v1/clients", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := hc.Do(req)
@@ -328,7 +325,10 @@ func benchPost(hc *http.Client, base, token string, n int64) error {
 // capturePage returns the body of GET /api/v1/clients as u.
 func capturePage(b *testing.B, base string, hc *http.Client, u rUser) []byte {
 	b.Helper()
-	req, _ := http.NewRequest("GET", base+"/api/v1/clients", nil)
+	req, err := http.NewRequest("GET", base+"/api/v1/clients", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+u.Token)
 	res, err := hc.Do(req)
 	if err != nil {
@@ -416,7 +416,11 @@ func listLatencies(b *testing.B, base string, hc *http.Client, users []rUser, co
 			var body bytes.Buffer
 			for k := range rounds {
 				u := users[rand.IntN(len(users))]
-				req, _ := http.NewRequest("GET", base+"/api/v1/clients", nil)
+				req, err := http.NewRequest("GET", base+"/api/v1/clients", nil)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
 				req.Header.Set("Authorization", "Bearer "+u.Token)
 				t0 := time.Now()
 				if interval > 0 {

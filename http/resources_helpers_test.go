@@ -69,26 +69,18 @@ func newUser(t testing.TB, env *apptest.Env, groups ...string) rUser {
 	}
 	res.Decode(t, &reg)
 	token := ""
-	deadline := time.Now().Add(15 * time.Second)
-	for token == "" {
+	testenv.Eventually(t, 30*time.Second, "the verification mail to "+email, func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range msgs {
-			if slices.Contains(m.Recipients, email) {
-				if sm := verifyLink.FindStringSubmatch(m.Body); sm != nil {
-					token = sm[1]
-				}
+			if sm := verifyLink.FindStringSubmatch(m.Body); sm != nil && slices.Contains(m.Recipients, email) {
+				token = sm[1]
 			}
 		}
-		if token == "" {
-			if time.Now().After(deadline) {
-				t.Fatalf("no verification mail for %s", email)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+		return token != ""
+	})
 	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": token}); res.Status != 200 {
 		t.Fatalf("verify: %d %s", res.Status, res.Body)
 	}
@@ -115,22 +107,17 @@ func newUser(t testing.TB, env *apptest.Env, groups ...string) rUser {
 	u := rUser{ID: reg.ID, Email: email, Token: login.Token}
 	if len(groups) > 0 {
 		// Permissions come from the users read model: wait until it shows them.
-		for {
+		testenv.Eventually(t, 30*time.Second, fmt.Sprintf("groups %v on /me", groups), func() bool {
 			var me struct {
 				Groups []string `json:"groups"`
 			}
 			res := env.Do("GET", "/api/v1/me", nil, u.auth()...)
-			if res.Status == 200 {
-				res.Decode(t, &me)
-				if slices.Contains(me.Groups, groups[0]) {
-					break
-				}
+			if res.Status != 200 {
+				return false
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("groups %v never showed on /me: %d %s", groups, res.Status, res.Body)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			res.Decode(t, &me)
+			return slices.Contains(me.Groups, groups[0])
+		})
 	}
 	return u
 }

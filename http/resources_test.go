@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
 )
 
 type clientJSON struct {
@@ -232,13 +233,11 @@ func TestMessageAndMailingFullLife(t *testing.T) {
 	want(t, "delete listed client", res, 204)
 	want(t, "get deleted client", env.Do("GET", "/api/v1/clients/"+c2.String(), nil, a.auth("X-Min-Position", position(t, res))...), 404, "not_found")
 	// X-Event-Position names the client's event; the mailing's own event of
-	// the same commit travels on the mailing topic, so poll for it.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	// the same commit travels on the mailing topic, so wait for it.
+	testenv.Eventually(t, 30*time.Second, "the mailing to drop the deleted client", func() bool {
 		env.Do("GET", "/api/v1/mailings/"+mid.String(), nil, a.auth()...).Decode(t, &m)
-		if m.Version == 5 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return m.Version == 5
+	})
 	if !slices.Equal(m.ClientIDs, []uuid.UUID{c1}) || m.Version != 5 {
 		t.Fatalf("after client deletion %+v", m)
 	}

@@ -12,44 +12,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Module is one area of the API (identity, clients, messages, mailings,
-// reports…). Mount receives the ROOT router, with every global middleware
-// already installed (request id, logging, metrics, panic recovery,
-// authenticate), and registers its routes with their full paths, so a
-// route in the code reads exactly as its URL:
-//
-//	r.With(requireAuth).Get("/api/v1/me", h.me)
-//	r.Route("/api/v1/clients", func(r chi.Router) { r.Use(requireAuth); … })
-//	r.Get("/", h.home) // a top-level page
-//
-// Never r.Route("/api/v1", …): chi panics when two modules mount the same
-// prefix. Protected routes use requireAuth; reads that offer read-your-writes
-// use minPosition("<projector name>", …).
-type Module interface {
-	Mount(r chi.Router)
+// Areas are the handlers of the API's areas; routes.go routes them.
+type Areas struct {
+	Identity  *Identity  // auth, /me, users
+	Resources *Resources // clients, messages, mailings, the public stats and home page
+	Sending   *Sending   // dispatch and attempts of a mailing
+	History   *History   // a mailing's audit history
+	Reports   *Reports   // reports
 }
 
-// ModuleFunc adapts a function to Module.
-type ModuleFunc func(r chi.Router)
-
-// Mount calls f.
-func (f ModuleFunc) Mount(r chi.Router) { f(r) }
-
-// Waiter answers "have these projectors applied store position N?" by
-// blocking until they have or ctx ends (projections.Runtime provides it).
-type Waiter interface {
-	WaitFor(ctx context.Context, projectors []string, position int64) error
-}
-
-// WaiterFunc adapts a function to Waiter.
-type WaiterFunc func(ctx context.Context, projectors []string, position int64) error
-
-// WaitFor calls f.
-func (f WaiterFunc) WaitFor(ctx context.Context, projectors []string, position int64) error {
-	return f(ctx, projectors, position)
-}
-
-// Config is what the router needs; cmd/herald fills it in.
+// Config is what the router needs; internal/app fills it in.
 type Config struct {
 	// Logger is the base logger; each request gets a child with its id.
 	Logger zerolog.Logger
@@ -62,8 +34,9 @@ type Config struct {
 	MinPositionTimeout time.Duration
 	// Checkers are run by /readyz.
 	Checkers []Checker
-	// Modules add the API's areas.
-	Modules []Module
+	// Areas serve the API's endpoints; a nil area's routes answer 500
+	// (tests of the middleware run without them).
+	Areas
 	// Registry receives the HTTP metrics and is served at /metrics. Nil
 	// means a fresh registry with the Go and process collectors; cmd/herald
 	// passes one shared with the background components.
@@ -83,9 +56,9 @@ func depsOf(ctx context.Context) deps {
 	return d
 }
 
-// NewRouter builds the HTTP handler: global middleware, the operations
-// endpoints, every module, and problem documents for 404 and 405. It panics
-// only on programming errors (a metric registered twice in cfg.Registry).
+// NewRouter builds the HTTP handler: global middleware, the route table
+// (routes.go), and problem documents for 404 and 405. It panics only on
+// programming errors (a metric registered twice in cfg.Registry).
 func NewRouter(cfg Config) http.Handler {
 	reg := cfg.Registry
 	if reg == nil {
@@ -116,19 +89,12 @@ func NewRouter(cfg Config) http.Handler {
 	r.Use(authenticate(cfg.Authenticator))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, Problem{Code: CodeNotFound, Detail: "no such endpoint: " + r.URL.Path})
+		respondError(w, r, problem(CodeNotFound, "no such endpoint: "+r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, Problem{Code: CodeMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path})
+		respondError(w, r, problem(CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	})
 
-	r.Get("/healthz", healthz)
-	r.Get("/readyz", readyz(cfg.Checkers))
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	r.Get("/api/openapi.yaml", openAPIDocument)
-
-	for _, m := range cfg.Modules {
-		m.Mount(r)
-	}
+	routes(r, cfg.Areas, operations{checkers: cfg.Checkers, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})})
 	return r
 }

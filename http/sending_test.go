@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -60,18 +61,14 @@ func TestDispatchAndAttemptsThroughTheAPI(t *testing.T) {
 	}
 
 	var items []attemptJSON
-	deadline := time.Now().Add(20 * time.Second)
-	for len(items) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("attempts never showed: %d", len(items))
-		}
-		time.Sleep(50 * time.Millisecond)
+	testenv.Eventually(t, 30*time.Second, "both attempts", func() bool {
 		res := env.Do("GET", path+"/attempts", nil, a.auth("X-Min-Position", pos)...)
 		want(t, "owner lists attempts", res, 200)
 		var page pageJSON[attemptJSON]
 		res.Decode(t, &page)
 		items = page.Items
-	}
+		return len(items) >= 2
+	})
 	emails := []string{}
 	for _, it := range items {
 		if it.Status != "success" || !strings.HasPrefix(it.ServerResponse, "250") || it.RunID != acc.RunID || it.MailingID != m || it.AttemptedAt.IsZero() {
@@ -116,41 +113,24 @@ func TestMailingInsideItsWindowSendsAtOnce(t *testing.T) {
 	start := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	m, _ := create(t, env, a, "/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": []uuid.UUID{c},
 		"start_at": start.Format(time.RFC3339), "end_at": start.Add(48 * time.Hour).Format(time.RFC3339), "periodicity": "once"})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, "the mailing's message at the sink", func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
 			t.Fatal(err)
 		}
-		found := false
-		for _, sm := range msgs {
-			if sm.Subject == "Right now" && slices.Contains(sm.Recipients, "now@example.org") {
-				found = true
-			}
-		}
-		if found {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the mailing never sent")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return slices.ContainsFunc(msgs, func(sm mail.StoredMessage) bool {
+			return sm.Subject == "Right now" && slices.Contains(sm.Recipients, "now@example.org")
+		})
+	})
 	// Once done, it completes.
-	for {
+	testenv.Eventually(t, 30*time.Second, "the mailing to complete", func() bool {
 		res := env.Do("GET", "/api/v1/mailings/"+m.String(), nil, a.auth()...)
 		var got struct {
 			Status string `json:"status"`
 		}
 		res.Decode(t, &got)
-		if got.Status == "completed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status %q, want completed", got.Status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return got.Status == "completed"
+	})
 }
 
 // A delivery the receiver defers (450, as a greylisting server answers a
@@ -191,13 +171,7 @@ func TestDeferredDeliveryThroughTheAPI(t *testing.T) {
 	}
 	eventually := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testenv.Eventually(t, 30*time.Second, what, cond)
 	}
 	// Seen while deferred: the first pass is over (both attempted), the
 	// retry 5 s after the grey client's first attempt is not yet made.

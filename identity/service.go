@@ -17,9 +17,30 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
+	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/internal/password"
 	"github.com/heraldmail/herald/projections"
 )
+
+// Users runs the commands of accounts and loads them from their events
+// (commands.UserHandler, decorated).
+type Users interface {
+	Load(ctx context.Context, id uuid.UUID) (*domain.User, int64, error)
+	FindByEmail(ctx context.Context, email string) (*domain.User, int64, error)
+	Register(ctx context.Context, meta domain.Metadata, cmd commands.Register) (*domain.User, eventstore.Result, error)
+	VerifyEmail(ctx context.Context, meta domain.Metadata, tokenHash string) (*domain.User, eventstore.Result, error)
+	RequestPasswordReset(ctx context.Context, meta domain.Metadata, email, tokenHash string, expires time.Time) (*domain.User, error)
+	ResetPassword(ctx context.Context, meta domain.Metadata, tokenHash, newHash string) (*domain.User, eventstore.Result, error)
+	Block(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (*domain.User, eventstore.Result, error)
+	Activate(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (*domain.User, eventstore.Result, error)
+	SetGroups(ctx context.Context, meta domain.Metadata, id uuid.UUID, groups []string, ifMatch int64) (*domain.User, eventstore.Result, error)
+}
+
+// Groups loads groups from their events (commands.GroupHandler).
+type Groups interface {
+	Load(ctx context.Context, name string) (*domain.Group, error)
+}
 
 // Accounts reads the users read model (projections.UserQueries).
 type Accounts interface {
@@ -37,8 +58,8 @@ type Sessions interface {
 
 // Config is what the service is built from; the composition root fills it in.
 type Config struct {
-	Users    *commands.UserHandler
-	Groups   *commands.GroupHandler
+	Users    Users
+	Groups   Groups
 	Accounts Accounts
 	Sessions Sessions
 	Redis    *redis.Client // login throttling, shared by every API process

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/heraldmail/herald/bus"
@@ -90,7 +91,7 @@ func runSend(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	runs, err := cmds.NewRuns(store, queue, time.Now)
+	runs, err := sendRuns(store, queue, log)
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,16 @@ func runSend(ctx context.Context, args []string) error {
 		}
 	}
 	return err
+}
+
+// sendRuns is the runs handler of herald send behind the decorator, as
+// serve's is: each dispatch logs one "command handled" line and is counted.
+func sendRuns(store cmds.EventStore, queue cmds.DispatchQueue, log zerolog.Logger) (*cmds.DecoratedRuns, error) {
+	h, err := cmds.NewRuns(store, queue, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	return cmds.NewDecorator(log).Runs(h), nil
 }
 
 // dispatched is one run `herald send` started.

@@ -28,15 +28,30 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pool := testenv.Pool(t)
-	store, _ := eventstore.New(pool)
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rc, err := bus.Connect(ctx, testenv.RedisURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
 	cfg := bus.Config{Client: rc, Prefix: testenv.Name("send") + ":", Logger: zerolog.Nop()}
-	queue, _ := saga.NewQueue(cfg)
-	runs, _ := cmds.NewRuns(store, queue, time.Now)
+	queue, err := saga.NewQueue(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := cmds.NewRuns(store, queue, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What send itself runs: the same handler behind the decorator.
+	var sendLog bytes.Buffer
+	sent, err := sendRuns(store, queue, zerolog.New(&sendLog))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub, _ := bus.NewPublisher(cfg)
 	relay, _ := eventstore.NewRelay(store, pub, cfg, zerolog.Nop())
 	go relay.Run(ctx)
@@ -88,9 +103,13 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	// --mailing: a mailing starting next week is sent now.
 	later := newMailing(time.Now().Add(7*24*time.Hour), true)
 	var out, bar bytes.Buffer
-	done, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{later}, false, &out)
+	done, err := dispatchMailings(ctx, pool, sent, []uuid.UUID{later}, false, &out)
 	if err != nil || len(done) != 1 || !strings.Contains(out.String(), "dispatched mailing "+later.String()) || !strings.Contains(out.String(), "3 clients") {
 		t.Fatalf("dispatch: %v %q", err, out.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(sendLog.String()), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], `"command":"DispatchMailing"`) || !strings.Contains(lines[0], `"message":"command handled"`) {
+		t.Fatalf("send logged %q, want one command handled line", sendLog.String())
 	}
 	out.Reset()
 	if err := waitRuns(ctx, pool, done, &out, &bar, 20*time.Millisecond); err != nil {

@@ -63,7 +63,8 @@ type App struct {
 	Publisher  message.Publisher
 	Projectors []projections.Projector
 	Waiter     *projections.Waiter
-	Modules    []api.Module
+	// Areas are the API's handlers, each set by its area's wiring.
+	Areas      api.Areas
 	Auth       api.Authenticator
 	Checkers   []api.Checker
 	Components []Component
@@ -131,7 +132,7 @@ func (a *App) HTTPConfig() api.Config {
 		Checkers:      a.Checkers,
 		Authenticator: a.Auth,
 		Waiter:        a.Waiter,
-		Modules:       a.Modules,
+		Areas:         a.Areas,
 	}
 }
 

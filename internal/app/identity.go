@@ -18,7 +18,7 @@ import (
 )
 
 // wireIdentity wires the identity area: the identity service as the API's
-// Authenticator, its HTTP door as a module, the users projector.
+// Authenticator, its HTTP door, the users projector.
 //
 // BCRYPT_COST (4–31, default password.DefaultCost) sets the password hashing
 // cost; the tests set the minimum. Identity mails (verification, reset) use a
@@ -63,8 +63,8 @@ func wireIdentity(a *App) error {
 		return err
 	}
 	svc, err := identity.New(identity.Config{
-		Users:         users,
-		Groups:        groups,
+		Users:         a.Commands.Users(users),
+		Groups:        a.Commands.Groups(groups),
 		Accounts:      queries,
 		Sessions:      sessions,
 		Redis:         a.Redis,
@@ -88,7 +88,7 @@ func wireIdentity(a *App) error {
 		return cleanSessions(ctx, a, sessions)
 	}})
 	a.Auth = svc
-	a.Modules = append(a.Modules, door)
+	a.Areas.Identity = door
 	a.Projectors = append(a.Projectors, projections.NewUsers())
 	return nil
 }

@@ -28,11 +28,11 @@ func wireResources(a *App) error {
 	if err != nil {
 		return err
 	}
-	mod, err := api.NewResources(a.Commands.Clients(clients), a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
+	door, err := api.NewResources(a.Commands.Clients(clients), a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
 	if err != nil {
 		return err
 	}
-	a.Modules = append(a.Modules, mod)
+	a.Areas.Resources = door
 	a.Projectors = append(a.Projectors, projections.ClientsProjector{}, projections.MessagesProjector{},
 		projections.MailingsProjector{}, projections.StatsProjector{})
 	return nil

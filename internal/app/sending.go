@@ -43,11 +43,11 @@ func wireSending(a *App) error {
 	if err != nil {
 		return err
 	}
-	mod, err := api.NewSending(runs, mailings, attempts)
+	door, err := api.NewSending(runs, mailings, attempts)
 	if err != nil {
 		return err
 	}
-	a.Modules = append(a.Modules, mod)
+	a.Areas.Sending = door
 	a.Projectors = append(a.Projectors, projections.AttemptsProjector{})
 
 	clock := nowClock{now: a.Now}

@@ -51,6 +51,7 @@ type options struct {
 	env      map[string]string
 	config   []func(*config.Config)
 	logLevel zerolog.Level
+	logTo    io.Writer
 }
 
 // Option changes how Start builds the application.
@@ -89,6 +90,11 @@ func WithConfig(f func(*config.Config)) Option {
 
 // WithLogLevel shows more of the application's log in the test output.
 func WithLogLevel(l zerolog.Level) Option { return func(o *options) { o.logLevel = l } }
+
+// WithLogOutput sends the application's log, one JSON object a line, to w
+// instead of the test output, for a test that reads it. w must be safe for
+// concurrent writes.
+func WithLogOutput(w io.Writer) Option { return func(o *options) { o.logTo = w } }
 
 // Start builds and runs the application until t ends.
 func Start(t testing.TB, opts ...Option) *Env {
@@ -142,6 +148,9 @@ func (e *Env) boot(ln net.Listener) {
 	t := e.T
 	t.Helper()
 	log := testenv.Logger(t, e.o.logLevel)
+	if e.o.logTo != nil {
+		log = zerolog.New(e.o.logTo).Level(e.o.logLevel).With().Timestamp().Logger()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok },
 		config.NeedDatabase, config.NeedRedis, config.NeedSMTP, config.NeedPublicURL)

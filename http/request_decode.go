@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/heraldmail/herald/domain"
-	"github.com/heraldmail/herald/eventstore"
 )
 
 // maxBodyBytes is the largest request body accepted (API.md: 1 MiB → 413).
@@ -46,7 +44,7 @@ func jsonName(f reflect.StructField) string {
 }
 
 // decode reads one JSON value from the request body into dst (a pointer to a
-// struct) and validates it. It returns an error for writeError:
+// struct) and validates it. It returns an error for respondError:
 //   - body over 1 MiB → 413 payload_too_large
 //   - a Content-Type other than JSON → 415 unsupported_media (absent is accepted)
 //   - empty body, syntax error, unknown field, wrong JSON type, trailing data
@@ -54,7 +52,7 @@ func jsonName(f reflect.StructField) string {
 //   - a `validate` tag broken → 422 validation_failed (*domain.ValidationError),
 //     one entry per field with its JSON name.
 //
-// Usage: if err := decode(w, r, &req); err != nil { writeError(w, r, err); return }
+// Usage: if err := decode(w, r, &req); err != nil { respondError(w, r, err); return }
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -284,138 +282,4 @@ func fieldMessage(fe validator.FieldError) string {
 		return "must contain only printable ASCII"
 	}
 	return "is invalid (" + fe.Tag() + ")"
-}
-
-// marshalJSON encodes v without escaping <, > and & (bodies are JSON, never
-// inlined in HTML), and without the encoder's trailing newline.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// writeJSON answers v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := marshalJSON(v)
-	if err != nil {
-		// A handler bug; the status line has not been sent yet, so say 500.
-		body, _ = json.Marshal(Problem{Type: problemTypeBase + CodeInternal, Title: "Internal server error",
-			Status: 500, Code: CodeInternal, Detail: "the response could not be encoded"})
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write(body)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
-}
-
-// HeaderEventPosition carries the store position of a command's last event.
-const HeaderEventPosition = "X-Event-Position"
-
-// writeCommand answers a command: X-Event-Position is the position of the
-// last event appended, so the client can send X-Min-Position on later reads.
-// body may be nil (then only the status is written, e.g. 204).
-func writeCommand(w http.ResponseWriter, status int, res eventstore.Result, body any) {
-	w.Header().Set(HeaderEventPosition, strconv.FormatInt(res.LastPosition, 10))
-	if body == nil {
-		w.WriteHeader(status)
-		return
-	}
-	writeJSON(w, status, body)
-}
-
-// ifMatch reads `If-Match: "<version>"` (also W/"3" and a bare 3). ok is
-// false when the header is absent or "*" (no precondition on the version).
-func ifMatch(r *http.Request) (version int64, ok bool, err error) {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
-	if v == "" || v == "*" {
-		return 0, false, nil
-	}
-	v = strings.TrimPrefix(v, "W/")
-	v = strings.Trim(v, `"`)
-	n, perr := strconv.ParseInt(v, 10, 64)
-	if perr != nil || n < 0 {
-		return 0, false, problem(CodeMalformedHeader, `If-Match must be a quoted version such as "3"`)
-	}
-	return n, true, nil
-}
-
-// etag formats a version the way If-Match expects it back.
-func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
-
-// Paging (API.md: ?limit= default 50, max 500; ?cursor= opaque).
-const (
-	defaultPageLimit = 50
-	maxPageLimit     = 500
-)
-
-// pageParams reads ?limit and ?cursor. A limit that is not an integer in
-// [1, 500] is a 422 naming "limit". The cursor is returned as sent; decode
-// it with decodeCursor.
-func pageParams(r *http.Request) (limit int, cursor string, err error) {
-	q := r.URL.Query()
-	limit = defaultPageLimit
-	if s := q.Get("limit"); s != "" {
-		n, perr := strconv.Atoi(s)
-		if perr != nil || n < 1 || n > maxPageLimit {
-			return 0, "", domain.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageLimit))
-		}
-		limit = n
-	}
-	return limit, q.Get("cursor"), nil
-}
-
-// encodeCursor makes an opaque cursor from any JSON-encodable position
-// (for example struct{ CreatedAt time.Time; ID uuid.UUID }).
-func encodeCursor(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("encodeCursor %T: %v", v, err)) // a programming error, not input
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor reads a cursor made by encodeCursor into dst. An empty cursor
-// leaves dst alone and returns nil (first page); a bad one is a 422 naming
-// "cursor".
-func decodeCursor(s string, dst any) error {
-	if s == "" {
-		return nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(dst)
-	}
-	if err != nil {
-		return domain.Invalid("cursor", "is not a cursor this server issued")
-	}
-	return nil
-}
-
-// Page is the body of every list answer. NextCursor is null on the last page.
-type Page[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
-// writePage answers a list; items is never null in JSON and next "" means
-// this is the last page.
-func writePage[T any](w http.ResponseWriter, items []T, next string) {
-	if items == nil {
-		items = []T{}
-	}
-	p := Page[T]{Items: items}
-	if next != "" {
-		p.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, p)
 }

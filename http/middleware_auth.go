@@ -141,7 +141,7 @@ func requireAuth(next http.Handler) http.Handler {
 			return
 		}
 		if a.err != nil && !tokenRefused(a.err) {
-			writeError(w, r, a.err) // the token store failed: 500, logged
+			respondError(w, r, a.err) // the token store failed: 500, logged
 			return
 		}
 		challenge := `Bearer realm="herald"`
@@ -150,7 +150,6 @@ func requireAuth(next http.Handler) http.Handler {
 			challenge += `, error="invalid_token"`
 			detail = "the bearer token is invalid, expired or revoked"
 		}
-		w.Header().Set("WWW-Authenticate", challenge)
-		writeProblem(w, r, Problem{Code: CodeUnauthenticated, Detail: detail})
+		respondError(w, r, &ProblemError{Code: CodeUnauthenticated, Detail: detail, Headers: http.Header{"WWW-Authenticate": {challenge}}})
 	})
 }

@@ -59,21 +59,16 @@ type homeData struct {
 func (h *Resources) homePage(w http.ResponseWriter, r *http.Request) {
 	s, asOf, err := h.home.figures(r.Context())
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	var buf bytes.Buffer
 	data := homeData{PublicStats: s, AsOf: asOf,
 		SignInURL: "/api/openapi.yaml#login", RegisterURL: "/api/openapi.yaml#register"}
 	if err := homeTemplate.Execute(&buf, data); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(h.home.ttl/time.Second)))
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
+	respondDocument(w, r, "text/html; charset=utf-8", buf.Bytes())
 }

@@ -29,11 +29,11 @@ func TestAuthentication(t *testing.T) {
 		return Principal{}, domain.NotFound("token")
 	})
 	protected := authenticate(auth)(requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]string{"user": principal(r).Email})
+		respond(w, r, 200, map[string]string{"user": principal(r).Email})
 	})))
 	open := authenticate(auth)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, ok := PrincipalFrom(r.Context())
-		writeJSON(w, 200, map[string]bool{"signed_in": ok})
+		respond(w, r, 200, map[string]bool{"signed_in": ok})
 	}))
 	tests := []struct {
 		name      string

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -144,7 +141,7 @@ func recoverer(next http.Handler) http.Handler {
 			if ww, ok := w.(middleware.WrapResponseWriter); ok && ww.Status() != 0 {
 				return // the status line is gone; nothing more can be said
 			}
-			writeProblem(w, r, Problem{Code: CodeInternal, Detail: "the server failed to handle the request; quote the request_id when reporting it"})
+			respondError(w, r, problem(CodeInternal, "the server failed to handle the request; quote the request_id when reporting it"))
 		}()
 		next.ServeHTTP(w, r)
 	})
@@ -158,101 +155,4 @@ func panicText(v any) string {
 		return x
 	}
 	return "non-error panic value"
-}
-
-// httpMetrics counts requests and observes durations by route pattern.
-type httpMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
-	m := &httpMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "herald_http_requests_total",
-			Help: "HTTP requests served, by method, route pattern and status code.",
-		}, []string{"method", "route", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "herald_http_request_duration_seconds",
-			Help:    "HTTP request duration in seconds, by method and route pattern.",
-			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"method", "route"}),
-	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
-func (m *httpMetrics) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ww, ok := w.(middleware.WrapResponseWriter)
-		if !ok {
-			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		}
-		next.ServeHTTP(ww, r)
-		status := ww.Status()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		route := routeOf(r)
-		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
-	})
-}
-
-// HeaderMinPosition asks a read to wait until its read models have applied
-// this store position (read-your-writes after a command's X-Event-Position).
-const HeaderMinPosition = "X-Min-Position"
-
-// minPosition makes a read honour X-Min-Position for the named projectors:
-// without the header it does nothing; with it, it waits up to the router's
-// MinPositionTimeout (5 s) and answers 503 projection_lag (Retry-After: 1)
-// if they are still behind, 400 malformed_header if the header is not a
-// non-negative integer.
-func minPosition(projectors ...string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw := strings.TrimSpace(r.Header.Get(HeaderMinPosition))
-			if raw == "" {
-				next.ServeHTTP(w, r)
-				return
-			}
-			pos, err := strconv.ParseInt(raw, 10, 64)
-			if err != nil || pos < 0 {
-				writeProblem(w, r, Problem{Code: CodeMalformedHeader, Detail: HeaderMinPosition + " must be a non-negative integer (a X-Event-Position value)"})
-				return
-			}
-			d := depsOf(r.Context())
-			if d.waiter == nil {
-				w.Header().Set("Retry-After", "1")
-				writeProblem(w, r, Problem{Code: CodeProjectionLag, Detail: "this server cannot wait for read models; retry without " + HeaderMinPosition})
-				return
-			}
-			timeout := d.waitTimeout
-			if timeout <= 0 {
-				timeout = 5 * time.Second
-			}
-			ctx, cancel := context.WithTimeout(r.Context(), timeout)
-			err = d.waiter.WaitFor(ctx, projectors, pos)
-			expired := ctx.Err() != nil
-			cancel()
-			switch {
-			case err == nil:
-				next.ServeHTTP(w, r)
-			case r.Context().Err() != nil:
-				// The client left; nobody reads the answer.
-				zerolog.Ctx(r.Context()).Debug().Err(err).Msg("client left while waiting for read models")
-			case expired || errors.Is(err, context.DeadlineExceeded):
-				w.Header().Set("Retry-After", "1")
-				writeProblem(w, r, Problem{Code: CodeProjectionLag,
-					Detail: "the read models have not reached position " + raw + " within " + timeout.String()})
-			default:
-				writeError(w, r, err)
-			}
-		})
-	}
 }

@@ -1,7 +1,8 @@
 package http
 
 import (
-	"net/http"
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"sync"
 	"time"
@@ -9,73 +10,63 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/projections"
 )
 
-// The busiest answers (list pages) are encoded by hand: encoding/json's
-// reflection, its MarshalJSON calls for every time and id and the compaction
-// of what they return cost more than the query behind the page. The output
-// is byte for byte what writeJSON would write (encode_test.go checks it).
+// appendJSON appends the JSON of v to b, without the encoder's trailing
+// newline and without escaping <, > and & (bodies are JSON, never inlined
+// in HTML). The busiest answers, a client and a page of clients, are
+// encoded by hand: encoding/json's reflection, its MarshalJSON calls for
+// every time and id and the compaction of what they return cost more than
+// the query behind the page. The output is byte for byte what encoding/json
+// writes (respond_encode_test.go checks it); what the hand-written encoders
+// cannot encode takes encoding/json's path, and its error.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case projections.ClientRow:
+		if out, ok := appendClientJSON(b, v); ok {
+			return out, nil
+		}
+	case Page[projections.ClientRow]:
+		if out, ok := appendClientPage(b, v); ok {
+			return out, nil
+		}
+	}
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return b, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// marshalJSON is appendJSON into a new slice.
+func marshalJSON(v any) ([]byte, error) { return appendJSON(nil, v) }
 
 // bodyBuffers recycles answer buffers (a page of 50 clients is about 12 KiB).
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// writePageWith answers a list like writePage, encoding each item with enc;
-// an item enc cannot encode (ok false) sends the page through writePage,
-// whose error answer is then the one of encoding/json.
-func writePageWith[T any](w http.ResponseWriter, items []T, next string, enc func([]byte, T) ([]byte, bool)) {
-	bp := bodyBuffers.Get().(*[]byte)
-	b := append((*bp)[:0], `{"items":[`...)
-	for i, it := range items {
+// appendClientPage appends p as encoding/json writes it; ok is false (and
+// b unchanged) when an item cannot be encoded by hand.
+func appendClientPage(b []byte, p Page[projections.ClientRow]) (_ []byte, ok bool) {
+	start := len(b)
+	b = append(b, `{"items":[`...)
+	for i, it := range p.Items {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var ok bool
-		if b, ok = enc(b, it); !ok {
-			bodyBuffers.Put(bp)
-			writePage(w, items, next)
-			return
+		if b, ok = appendClientJSON(b, it); !ok {
+			return b[:start], false
 		}
 	}
 	b = append(b, `],"next_cursor":`...)
-	if next == "" {
+	if p.NextCursor == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, next)
+		b = appendJSONString(b, *p.NextCursor)
 	}
-	b = append(b, "}\n"...)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-	if cap(b) <= 1<<20 { // keep no outsized buffer alive
-		*bp = b
-		bodyBuffers.Put(bp)
-	}
-}
-
-// writeClientAnswer answers a command on a client as answer does, the
-// client encoded by hand.
-func writeClientAnswer(w http.ResponseWriter, status int, res eventstore.Result, c projections.ClientRow) {
-	bp := bodyBuffers.Get().(*[]byte)
-	b, ok := appendClientJSON((*bp)[:0], c)
-	if !ok {
-		bodyBuffers.Put(bp)
-		answer(w, status, res, c)
-		return
-	}
-	b = append(b, '\n')
-	h := w.Header()
-	h.Set("ETag", etag(res.Version))
-	h.Set(HeaderEventPosition, strconv.FormatInt(res.LastPosition, 10))
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-	*bp = b
-	bodyBuffers.Put(bp)
+	return append(b, '}'), true
 }
 
 // appendClientJSON appends c as encoding/json writes a projections.ClientRow;
@@ -150,6 +141,6 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 func appendJSONValue(b []byte, s string) []byte {
-	js, _ := marshalJSON(s) // a string always encodes
-	return append(b, js...)
+	out, _ := appendJSON(b, s) // a string always encodes
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -22,7 +21,7 @@ type HistoryReader interface {
 // History serves GET /mailings/{id}/history.
 type History struct{ r HistoryReader }
 
-// NewHistory returns the module.
+// NewHistory returns the area.
 func NewHistory(r HistoryReader) (*History, error) {
 	if r == nil {
 		return nil, errors.New("http: history needs a history reader")
@@ -30,19 +29,13 @@ func NewHistory(r HistoryReader) (*History, error) {
 	return &History{r: r}, nil
 }
 
-// Mount implements Module. The events come from the store itself; the run
-// summaries from the reports read model, which X-Min-Position waits for.
-func (h *History) Mount(r chi.Router) {
-	r.With(requireAuth, minPosition("reports")).Get("/api/v1/mailings/{id}/history", h.mailing)
-}
-
-// mailing answers the audit trail of a mailing (deleted ones too): owner or
+// mailingHistory answers the audit trail of a mailing (deleted ones too): owner or
 // staff; anyone else 404. ?at=<RFC 3339> adds the state at that instant;
 // ?deliveries=true adds a page of delivery attempts (?limit, ?cursor).
-func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "mailing")
+func (h *History) mailingHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, resMailing)
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -50,28 +43,28 @@ func (h *History) mailing(w http.ResponseWriter, r *http.Request) {
 	if raw := q.Get("at"); raw != "" {
 		at, err := time.Parse(time.RFC3339Nano, raw)
 		if err != nil {
-			writeError(w, r, domain.Invalid("at", "must be an RFC 3339 time, such as 2026-11-25T09:00:00Z"))
+			respondError(w, r, domain.Invalid("at", "must be an RFC 3339 time, such as 2026-11-25T09:00:00Z"))
 			return
 		}
 		o.At = &at
 	}
 	if raw := q.Get("deliveries"); raw != "" {
 		if o.Deliveries, err = strconv.ParseBool(raw); err != nil {
-			writeError(w, r, domain.Invalid("deliveries", "must be true or false"))
+			respondError(w, r, domain.Invalid("deliveries", "must be true or false"))
 			return
 		}
 	}
 	if o.Limit, o.Cursor, err = pageParams(r); err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
 	doc, err := h.r.Mailing(r.Context(), id, o)
 	if err == nil && !canRead(principal(r), resMailing, doc.OwnerID) {
-		err = hidden("mailing")
+		err = hidden(resMailing)
 	}
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, doc)
+	respond(w, r, http.StatusOK, doc)
 }

@@ -9,16 +9,16 @@ func (h *Resources) stats(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(HeaderMinPosition) != "" {
 		s, err := h.queries.PublicStats(r.Context())
 		if err != nil {
-			writeError(w, r, err)
+			respondError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, s)
+		respond(w, r, http.StatusOK, s)
 		return
 	}
 	s, _, err := h.home.figures(r.Context())
 	if err != nil {
-		writeError(w, r, err)
+		respondError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s)
+	respond(w, r, http.StatusOK, s)
 }

@@ -1,0 +1,13 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/heraldmail/herald/projections"
+)
+
+func (h *Resources) getClient(w http.ResponseWriter, r *http.Request) {
+	getOne(w, r, resClient, h.queries.GetClient, func(c projections.ClientRow) (uuid.UUID, int64) { return c.OwnerID, c.Version })
+}

@@ -1,0 +1,27 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/heraldmail/herald/commands"
+)
+
+// putClient sets every field (those not sent become empty); patchClient
+// changes only the fields sent.
+func (h *Resources) putClient(w http.ResponseWriter, r *http.Request)   { h.updateClient(w, r, false) }
+func (h *Resources) patchClient(w http.ResponseWriter, r *http.Request) { h.updateClient(w, r, true) }
+
+func (h *Resources) updateClient(w http.ResponseWriter, r *http.Request, partial bool) {
+	var b clientBody
+	t, err := readChange(w, r, resClient, &b)
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	if !partial {
+		b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
+	}
+	out, err := h.clients.Update(r.Context(), commandMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
+		FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: changer(principal(r), resClient)})
+	respondChanged(w, r, resClient, http.StatusOK, out, err, clientRow)
+}

@@ -1,0 +1,7 @@
+package http
+
+import "net/http"
+
+func (h *Resources) listMessages(w http.ResponseWriter, r *http.Request) {
+	listOwned(w, r, resMessage, h.queries.ListMessages)
+}

@@ -1,0 +1,27 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/heraldmail/herald/commands"
+)
+
+// putMessage sets every field (those not sent become empty); patchMessage
+// changes only the fields sent.
+func (h *Resources) putMessage(w http.ResponseWriter, r *http.Request)   { h.updateMessage(w, r, false) }
+func (h *Resources) patchMessage(w http.ResponseWriter, r *http.Request) { h.updateMessage(w, r, true) }
+
+func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partial bool) {
+	var b messageBody
+	t, err := readChange(w, r, resMessage, &b)
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	if !partial {
+		b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
+	}
+	out, err := h.messages.Update(r.Context(), commandMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
+		Body: b.Body, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMessage)})
+	respondChanged(w, r, resMessage, http.StatusOK, out, err, messageRow)
+}
