@@ -3,7 +3,6 @@ package http_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -28,8 +27,6 @@ type rUser struct {
 }
 
 func (u rUser) auth(more ...string) []string { return append(apptest.Bearer(u.Token), more...) }
-
-var verifyLink = regexp.MustCompile(`token=([A-Za-z0-9_\-.~%]+)`)
 
 // groupsOnce remembers, per environment, that the groups were created.
 var groupsOnce sync.Map
@@ -58,67 +55,33 @@ func ensureGroups(t testing.TB, env *apptest.Env) {
 // in them first (managers makes it staff).
 func newUser(t testing.TB, env *apptest.Env, groups ...string) rUser {
 	t.Helper()
-	email := testenv.Name("u") + "@example.org"
-	const pw = "correct horse battery"
-	res := env.Do("POST", "/api/v1/auth/register", map[string]string{"email": email, "password": pw, "name": "Test " + email})
-	if res.Status != 201 {
-		t.Fatalf("register: %d %s", res.Status, res.Body)
+	acc := apptest.SignUp(env, testenv.Name("u")+"@example.org", "correct horse battery")
+	u := rUser{ID: acc.ID, Email: acc.Email, Token: acc.Token}
+	if len(groups) == 0 {
+		return u
 	}
-	var reg struct {
-		ID uuid.UUID `json:"id"`
+	ensureGroups(t, env)
+	users, err := commands.NewUserHandler(env.App.Store, mustUserQueries(t, env), time.Now)
+	if err != nil {
+		t.Fatal(err)
 	}
-	res.Decode(t, &reg)
-	token := ""
-	testenv.Eventually(t, 30*time.Second, "the verification mail to "+email, func() bool {
-		msgs, err := env.Sink.Messages()
-		if err != nil {
-			t.Fatal(err)
+	all := append([]string{domain.GroupUsers}, groups...)
+	meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New(), Command: "SetGroups"}
+	if _, _, err := users.SetGroups(context.Background(), meta, u.ID, all, commands.NoIfMatch); err != nil {
+		t.Fatalf("set groups: %v", err)
+	}
+	// Permissions come from the users read model: wait until it shows them.
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("groups %v on /me", groups), func() bool {
+		var me struct {
+			Groups []string `json:"groups"`
 		}
-		for _, m := range msgs {
-			if sm := verifyLink.FindStringSubmatch(m.Body); sm != nil && slices.Contains(m.Recipients, email) {
-				token = sm[1]
-			}
+		res := env.Do("GET", "/api/v1/me", nil, u.auth()...)
+		if res.Status != 200 {
+			return false
 		}
-		return token != ""
+		res.Decode(t, &me)
+		return slices.Contains(me.Groups, groups[0])
 	})
-	if res := env.Do("POST", "/api/v1/auth/verify", map[string]string{"token": token}); res.Status != 200 {
-		t.Fatalf("verify: %d %s", res.Status, res.Body)
-	}
-	if len(groups) > 0 {
-		ensureGroups(t, env)
-		users, err := commands.NewUserHandler(env.App.Store, mustUserQueries(t, env), time.Now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all := append([]string{domain.GroupUsers}, groups...)
-		meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New(), Command: "SetGroups"}
-		if _, _, err := users.SetGroups(context.Background(), meta, reg.ID, all, commands.NoIfMatch); err != nil {
-			t.Fatalf("set groups: %v", err)
-		}
-	}
-	res = env.Do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw})
-	if res.Status != 200 {
-		t.Fatalf("login: %d %s", res.Status, res.Body)
-	}
-	var login struct {
-		Token string `json:"token"`
-	}
-	res.Decode(t, &login)
-	u := rUser{ID: reg.ID, Email: email, Token: login.Token}
-	if len(groups) > 0 {
-		// Permissions come from the users read model: wait until it shows them.
-		testenv.Eventually(t, 30*time.Second, fmt.Sprintf("groups %v on /me", groups), func() bool {
-			var me struct {
-				Groups []string `json:"groups"`
-			}
-			res := env.Do("GET", "/api/v1/me", nil, u.auth()...)
-			if res.Status != 200 {
-				return false
-			}
-			res.Decode(t, &me)
-			return slices.Contains(me.Groups, groups[0])
-		})
-	}
 	return u
 }
 
