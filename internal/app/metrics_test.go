@@ -44,7 +44,9 @@ func TestMetricsTheREADMENamesAreServed(t *testing.T) {
 				t.Fatalf("/metrics: %d %s", res.Status, res.Body)
 			}
 			for line := range strings.Lines(string(res.Body)) {
-				if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+				// A histogram's samples carry suffixes; its family is named by TYPE.
+				if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") ||
+					strings.HasPrefix(line, "# TYPE "+name+" ") {
 					return true
 				}
 			}
