@@ -1,0 +1,13 @@
+package web
+
+import "net/http"
+
+// showNotFound answers a page that does not exist.
+func (h *Handler) showNotFound(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusNotFound, "not_found", h.view(w, r))
+}
+
+// showForbidden answers a form posted from another site.
+func (h *Handler) showForbidden(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusForbidden, "forbidden", h.view(w, r))
+}
