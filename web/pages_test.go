@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
 )
 
 // get fetches path from the running application without following
@@ -156,6 +157,30 @@ func TestPagesOverHTTP(t *testing.T) {
 		_, body = get(t, env, "/login?next=https://evil.example/")
 		if !strings.Contains(body, `name="next" value="/dashboard"`) {
 			t.Errorf("a foreign next survived: %q", body)
+		}
+	})
+
+	t.Run("the cookie holds the API's session token, and logout revokes it", func(t *testing.T) {
+		a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
+		cookie := "herald_session=" + a.Token
+		res, body := get(t, env, "/dashboard", "Cookie", cookie)
+		if res.StatusCode != 200 || !strings.Contains(body, "Owner of "+a.Email) {
+			t.Fatalf("GET /dashboard with the API's token: %d %q", res.StatusCode, body)
+		}
+		req, err := http.NewRequest("POST", env.URL+"/logout", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Origin", env.URL)
+		if res, _ := send(t, req); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+			t.Fatalf("POST /logout: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res, _ := get(t, env, "/dashboard", "Cookie", cookie); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("the old cookie still opens /dashboard: %d", res.StatusCode)
+		}
+		if res := env.Do("GET", "/api/v1/me", nil, apptest.Bearer(a.Token)...); res.Status != http.StatusUnauthorized {
+			t.Errorf("the API still accepts the logged-out token: %d", res.Status)
 		}
 	})
 
