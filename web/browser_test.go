@@ -64,6 +64,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+const stepTimeout = 30 * time.Second
+
 var mailedToken = regexp.MustCompile(`token=([A-Za-z0-9_-]{43})`)
 
 // verificationToken waits for the verification mail to email in the sink.
@@ -96,9 +98,13 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	email := testenv.Name("web") + "@example.com"
 	const name, password = "Ann Example", "correct horse battery"
 
+	// Each step waits at most stepTimeout, so a page that never shows what
+	// a step waits for fails the step, not the whole test's deadline.
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
+		stepCtx, cancel := context.WithTimeout(ctx, stepTimeout)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, steps...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
