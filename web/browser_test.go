@@ -174,7 +174,7 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	do("log out",
 		chromedp.Click(chromedp.CSS("#dashboard-logout")),
 		chromedp.WaitVisible(chromedp.CSS("#flash")))
-	if flash := text("#flash"); !strings.Contains(flash, "logged out") {
+	if flash := text("#flash"); !strings.Contains(flash, "signed out") {
 		t.Fatalf("after logout: flash %q", flash)
 	}
 	do("open the dashboard after logout",

@@ -9,16 +9,18 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
 )
 
 // catalogue reads the message ids of one language's file.
-func catalogue(t *testing.T, lang string) map[string]string {
+func catalogue(t *testing.T, lang string) map[string]any {
 	t.Helper()
 	raw, err := localeFiles.ReadFile("locales/" + lang + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]string
+	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatalf("%s.json: %v", lang, err)
 	}
@@ -30,18 +32,18 @@ func catalogue(t *testing.T, lang string) map[string]string {
 func TestCataloguesComplete(t *testing.T) {
 	en, ru := catalogue(t, "en"), catalogue(t, "ru")
 	for id := range en {
-		if ru[id] == "" {
+		if ru[id] == nil {
 			t.Errorf("ru.json lacks %q", id)
 		}
 	}
 	for id := range ru {
-		if en[id] == "" {
+		if en[id] == nil {
 			t.Errorf("en.json lacks %q", id)
 		}
 	}
 
 	used := map[string]bool{}
-	inTemplate := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
+	inTemplate := regexp.MustCompile(`\.TN? "([a-z0-9_.]+)"`)
 	err := fs.WalkDir(templateFiles, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -79,7 +81,7 @@ func TestCataloguesComplete(t *testing.T) {
 		t.Fatalf("found only %d message ids in use: the scan is broken", len(used))
 	}
 	for _, id := range slices.Sorted(maps.Keys(used)) {
-		if en[id] == "" {
+		if en[id] == nil {
 			t.Errorf("message %q is used but not in the catalogues", id)
 		}
 	}
@@ -97,6 +99,23 @@ func TestLocalPath(t *testing.T) {
 	} {
 		if got := localPath(in, "/fallback"); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Every plural message has the forms its language needs for any count.
+func TestPluralForms(t *testing.T) {
+	for _, lang := range []string{"en", "ru"} {
+		l := locale{lang: lang, loc: i18n.NewLocalizer(bundle, lang)}
+		for id, msg := range catalogue(t, lang) {
+			if _, plural := msg.(map[string]any); !plural {
+				continue
+			}
+			for _, n := range []int64{0, 1, 2, 5, 11, 21, 22, 25} {
+				if got := l.translatePlural(id, n); got == id {
+					t.Errorf("%s: %q has no form for %d", lang, id, n)
+				}
+			}
 		}
 	}
 }

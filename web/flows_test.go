@@ -116,7 +116,7 @@ func TestHomeShowsThePublicFigures(t *testing.T) {
 	env.Create(a.Token, "/api/v1/clients", map[string]any{"email": "ann@example.org", "full_name": "Ann Lee"})
 	testenv.Eventually(t, 30*time.Second, "the home page to count the client", func() bool {
 		_, body := get(t, env, "/")
-		return strings.Contains(body, `<dd id="clients-unique">1</dd>`)
+		return strings.Contains(body, `id="clients-unique"><strong>1</strong>unique recipient<`)
 	})
 	var stats struct {
 		ClientsUnique int64 `json:"clients_unique"`

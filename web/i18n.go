@@ -77,6 +77,16 @@ func (l locale) translate(id string, data map[string]any) string {
 	return s
 }
 
+// translatePlural is message id in the plural form of n (one, few, many,
+// other: the language's rules decide).
+func (l locale) translatePlural(id string, n int64) string {
+	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id, PluralCount: n})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
 // switchLanguage is POST /language, the footer's switch.
 func (h *Handler) switchLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.PostFormValue("lang")

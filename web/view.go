@@ -68,6 +68,11 @@ func (v *View) T(id string, pairs ...any) string {
 	return v.loc.translate(id, data)
 }
 
+// TN translates message id in the plural form that fits n.
+func (v *View) TN(id string, n int64) string {
+	return v.loc.translatePlural(id, n)
+}
+
 // Error is the translated error of field, or "".
 func (v *View) Error(field string) string {
 	if k := v.Errors[field]; k != "" {
