@@ -66,12 +66,13 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 
 const stepTimeout = 30 * time.Second
 
-var mailedToken = regexp.MustCompile(`token=([A-Za-z0-9_-]{43})`)
+var mailedLink = regexp.MustCompile(`(?m)^(http://\S+/verify\?token=[A-Za-z0-9_-]{43})\r?$`)
 
-// verificationToken waits for the verification mail to email in the sink.
-func verificationToken(t *testing.T, env *apptest.Env, email string) string {
+// verificationLink waits for the verification mail to email in the sink
+// and returns the page link it holds.
+func verificationLink(t *testing.T, env *apptest.Env, email string) string {
 	t.Helper()
-	var token string
+	var link string
 	testenv.Eventually(t, 30*time.Second, "the verification mail to "+email, func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
@@ -79,14 +80,17 @@ func verificationToken(t *testing.T, env *apptest.Env, email string) string {
 		}
 		for _, m := range msgs {
 			if slices.Contains(m.Recipients, email) {
-				if got := mailedToken.FindStringSubmatch(m.Body); got != nil {
-					token = got[1]
+				if got := mailedLink.FindStringSubmatch(m.Body); got != nil {
+					link = got[1]
 				}
 			}
 		}
-		return token != ""
+		return link != ""
 	})
-	return token
+	if !strings.HasPrefix(link, env.URL+"/verify?") {
+		t.Fatalf("the mailed link %q is not the verify page of %s", link, env.URL)
+	}
+	return link
 }
 
 // A visitor signs up, confirms the address, is sent to the login page by
@@ -137,7 +141,7 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	}
 
 	do("verify",
-		chromedp.Navigate(env.URL+"/verify?token="+verificationToken(t, env, email)),
+		chromedp.Navigate(verificationLink(t, env, email)),
 		chromedp.WaitVisible(chromedp.CSS("#flash")))
 	if flash := text("#flash"); !strings.Contains(flash, "confirmed") {
 		t.Fatalf("after verifying: flash %q", flash)

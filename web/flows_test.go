@@ -36,6 +36,7 @@ var tokenLine = regexp.MustCompile(`(?m)^([A-Za-z0-9_-]{43})\r?$`)
 func mailedTokenOf(t *testing.T, env *apptest.Env, email, subject string) string {
 	t.Helper()
 	var token string
+	var body string
 	testenv.Eventually(t, 30*time.Second, "the mail "+subject+" to "+email, func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
@@ -44,12 +45,15 @@ func mailedTokenOf(t *testing.T, env *apptest.Env, email, subject string) string
 		for _, m := range msgs {
 			if slices.Contains(m.Recipients, email) && strings.Contains(m.Subject, subject) {
 				if got := tokenLine.FindStringSubmatch(m.Body); got != nil {
-					token = got[1]
+					token, body = got[1], m.Body
 				}
 			}
 		}
 		return token != ""
 	})
+	if link := env.URL + "/password-reset?token=" + token; !strings.Contains(body, link) {
+		t.Fatalf("the mail does not link to %s: %q", link, body)
+	}
 	return token
 }
 
@@ -63,6 +67,7 @@ func TestPasswordResetThroughThePages(t *testing.T) {
 	}
 	token := mailedTokenOf(t, env, a.Email, "Reset")
 
+	// The mail links to the page that takes the token.
 	_, body := get(t, env, "/password-reset?token="+token)
 	if !strings.Contains(body, `name="token" value="`+token+`"`) {
 		t.Fatalf("the reset page does not carry the token: %q", body)

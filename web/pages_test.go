@@ -193,6 +193,13 @@ func TestPagesOverHTTP(t *testing.T) {
 		if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 			t.Errorf("GET /api/v1/no-such-endpoint: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
+		if r := env.Do("GET", "/no-such-page", nil); r.Status != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("GET /no-such-page from a program: %d %s", r.Status, r.Header.Get("Content-Type"))
+		}
+		res, body = get(t, env, "/logout")
+		if res.StatusCode != 405 || !strings.Contains(body, "Page not found") {
+			t.Errorf("GET /logout: %d %q", res.StatusCode, body)
+		}
 	})
 
 	t.Run("form errors are shown next to their fields", func(t *testing.T) {
