@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -93,7 +92,7 @@ func (h *Handler) switchLanguage(w http.ResponseWriter, r *http.Request) {
 	if lang != "en" && lang != "ru" {
 		lang = "en"
 	}
-	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", Expires: time.Now().AddDate(1, 0, 0),
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 60 * 60,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, localPath(r.PostFormValue("next"), "/"), http.StatusSeeOther)
 }

@@ -109,9 +109,9 @@ func TestPagesOverHTTP(t *testing.T) {
 			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set(hdr[0], hdr[1])
-			res, _ := send(t, req)
-			if res.StatusCode != http.StatusForbidden {
-				t.Errorf("%s: %d, want 403", name, res.StatusCode)
+			res, body := send(t, req)
+			if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "sent from another site") {
+				t.Errorf("%s: %d %q, want 403 and the refusal page", name, res.StatusCode, body)
 			}
 			if res.Header.Get("Set-Cookie") != "" {
 				t.Errorf("%s: a refused post set a cookie", name)
