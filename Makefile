@@ -51,6 +51,7 @@ run:
 
 test: test-services-up
 	scripts/mta.sh install
+	scripts/browser.sh install
 	go vet ./...
 	$(TEST_ENV) go test -race -count=1 -timeout 9m ./...
 

@@ -19,6 +19,10 @@ func TestAccountMailsRender(t *testing.T) {
 
 Please confirm the email address of your Herald account by opening this link:
 
+https://herald.example/verify?token=` + token + `
+
+A program can confirm it with the API's link:
+
 https://herald.example/api/v1/auth/verify?token=` + token + `
 
 or by sending this token to POST https://herald.example/api/v1/auth/verify as {"token": "..."}:
@@ -38,8 +42,12 @@ The link works once and expires in 24h0m0s. If you did not register, ignore this
 	}
 	want = `Hello Ann,
 
-Someone asked to reset the password of your Herald account. To choose a new one, send
-this token with your new password to POST https://herald.example/api/v1/auth/password-reset/confirm:
+Someone asked to reset the password of your Herald account. To choose a new one, open
+this link:
+
+https://herald.example/password-reset?token=` + token + `
+
+or send this token with your new password to POST https://herald.example/api/v1/auth/password-reset/confirm:
 
 ` + token + `
 

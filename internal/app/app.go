@@ -3,7 +3,7 @@
 // configuration, and hands `herald serve` (and the component tests, which
 // start the same application) an HTTP configuration and the components of
 // each role. Areas wire themselves in their own file (identity.go,
-// resources.go, sending.go, reports.go).
+// resources.go, sending.go, reports.go, web.go for the pages).
 package app
 
 import (
@@ -99,7 +99,7 @@ func New(d Deps) (*App, error) {
 	}
 	a.closers = append(a.closers, a.Publisher.Close)
 	a.Checkers = readinessCheckers(d.Pool, d.Redis)
-	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports} {
+	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports, wireWeb} {
 		if err := wire(a); err != nil {
 			a.Close()
 			return nil, err

@@ -1,0 +1,190 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/heraldmail/herald/internal/apptest"
+	"github.com/heraldmail/herald/internal/testenv"
+)
+
+// browser starts headless Chromium for the test. A machine without it
+// fails the test: scripts/browser.sh install provides it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	var bin string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		t.Fatal("no Chromium found on PATH: run scripts/browser.sh install")
+	}
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1024, 768))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium %s: %v (scripts/browser.sh install)", bin, err)
+	}
+	return ctx
+}
+
+// screenshot saves the page as docs/screenshots/<name>.png when
+// HERALD_SCREENSHOTS=1.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("HERALD_SCREENSHOTS") != "1" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const stepTimeout = 30 * time.Second
+
+var mailedLink = regexp.MustCompile(`(?m)^(http://\S+/verify\?token=[A-Za-z0-9_-]{43})\r?$`)
+
+// verificationLink waits for the verification mail to email in the sink
+// and returns the page link it holds.
+func verificationLink(t *testing.T, env *apptest.Env, email string) string {
+	t.Helper()
+	var link string
+	testenv.Eventually(t, 30*time.Second, "the verification mail to "+email, func() bool {
+		msgs, err := env.Sink.Messages()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if slices.Contains(m.Recipients, email) {
+				if got := mailedLink.FindStringSubmatch(m.Body); got != nil {
+					link = got[1]
+				}
+			}
+		}
+		return link != ""
+	})
+	if !strings.HasPrefix(link, env.URL+"/verify?") {
+		t.Fatalf("the mailed link %q is not the verify page of %s", link, env.URL)
+	}
+	return link
+}
+
+// A visitor signs up, confirms the address, is sent to the login page by
+// the dashboard, comes back to it after logging in, and logs out, all in a
+// real browser and without JavaScript of ours.
+func TestBrowserSignUpLoginLogout(t *testing.T) {
+	env := apptest.Start(t, apptest.WithRoles())
+	ctx := browser(t)
+	email := testenv.Name("web") + "@example.com"
+	const name, password = "Ann Example", "correct horse battery"
+
+	// Each step waits at most stepTimeout, so a page that never shows what
+	// a step waits for fails the step, not the whole test's deadline.
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, stepTimeout)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	location := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	do("register",
+		chromedp.Navigate(env.URL+"/register"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#name"), name),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#flash")))
+	if flash, at := text("#flash"), location(); !strings.Contains(flash, "Account created") || !strings.HasSuffix(at, "/login") {
+		t.Fatalf("after registering: at %s, flash %q", at, flash)
+	}
+
+	do("verify",
+		chromedp.Navigate(verificationLink(t, env, email)),
+		chromedp.WaitVisible(chromedp.CSS("#flash")))
+	if flash := text("#flash"); !strings.Contains(flash, "confirmed") {
+		t.Fatalf("after verifying: flash %q", flash)
+	}
+
+	do("open the dashboard anonymously",
+		chromedp.Navigate(env.URL+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS("#login-submit")))
+	if at := location(); !strings.HasSuffix(at, "/login?next=%2Fdashboard") {
+		t.Fatalf("anonymous /dashboard landed on %s", at)
+	}
+	do("fill the login form",
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password))
+	screenshot(t, ctx, "login")
+	do("log in",
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#greeting")))
+	if greeting, at := text("#greeting"), location(); !strings.HasSuffix(at, "/dashboard") || !strings.Contains(greeting, name) {
+		t.Fatalf("after login: at %s, greeting %q", at, greeting)
+	}
+	screenshot(t, ctx, "dashboard")
+
+	do("switch to Russian in the footer",
+		chromedp.Click(chromedp.CSS(`footer button[value="ru"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ru"] #greeting`)))
+	if heading := text("main h1"); heading != "Панель" {
+		t.Fatalf("Russian dashboard heading %q", heading)
+	}
+	do("switch back to English",
+		chromedp.Click(chromedp.CSS(`footer button[value="en"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #greeting`)))
+
+	do("log out",
+		chromedp.Click(chromedp.CSS("#dashboard-logout")),
+		chromedp.WaitVisible(chromedp.CSS("#flash")))
+	if flash := text("#flash"); !strings.Contains(flash, "signed out") {
+		t.Fatalf("after logout: flash %q", flash)
+	}
+	do("open the dashboard after logout",
+		chromedp.Navigate(env.URL+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS("#login-submit")))
+	if at := location(); !strings.HasSuffix(at, "/login?next=%2Fdashboard") {
+		t.Fatalf("/dashboard after logout landed on %s", at)
+	}
+}

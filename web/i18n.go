@@ -1,0 +1,98 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"net/http"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+// The message catalogues, one JSON file per language, keyed by message id.
+//
+//go:embed locales/*.json
+var localeFiles embed.FS
+
+// languages are the UI's languages, the first the fallback.
+var languages = []language.Tag{language.English, language.Russian}
+
+var (
+	bundle  = newBundle()
+	matcher = language.NewMatcher(languages)
+)
+
+func newBundle() *i18n.Bundle {
+	b := i18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	for _, tag := range languages {
+		if _, err := b.LoadMessageFileFS(localeFiles, "locales/"+tag.String()+".json"); err != nil {
+			panic("web: message catalogue: " + err.Error())
+		}
+	}
+	return b
+}
+
+// langCookie remembers the language picked in the page footer; it wins
+// over Accept-Language.
+const langCookie = "herald_lang"
+
+type localeKey struct{}
+
+type locale struct {
+	lang string // "en" or "ru"
+	loc  *i18n.Localizer
+}
+
+// withLocale picks the language of the request.
+func (h *Handler) withLocale(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var picked string
+		if c, err := r.Cookie(langCookie); err == nil {
+			picked = c.Value
+		}
+		tag, _ := language.MatchStrings(matcher, picked, r.Header.Get("Accept-Language"))
+		base, _ := tag.Base()
+		l := locale{lang: base.String(), loc: i18n.NewLocalizer(bundle, base.String())}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), localeKey{}, l)))
+	})
+}
+
+func localeOf(r *http.Request) locale {
+	if l, ok := r.Context().Value(localeKey{}).(locale); ok {
+		return l
+	}
+	return locale{lang: "en", loc: i18n.NewLocalizer(bundle, "en")}
+}
+
+// translate is message id in the locale's language; data fills its
+// {{.Placeholders}}. A missing message shows its id (and a test fails).
+func (l locale) translate(id string, data map[string]any) string {
+	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// translatePlural is message id in the plural form of n (one, few, many,
+// other: the language's rules decide).
+func (l locale) translatePlural(id string, n int64) string {
+	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id, PluralCount: n})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// switchLanguage is POST /language, the footer's switch.
+func (h *Handler) switchLanguage(w http.ResponseWriter, r *http.Request) {
+	lang := r.PostFormValue("lang")
+	if lang != "en" && lang != "ru" {
+		lang = "en"
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 60 * 60,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, localPath(r.PostFormValue("next"), "/"), http.StatusSeeOther)
+}

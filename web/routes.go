@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// routes is the route table of the pages. Every page gets the security
+// headers, cross-origin protection of unsafe methods, the language and the
+// session.
+func (h *Handler) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(securityHeaders, h.csrf.Handler, h.withLocale, h.withSession)
+
+	r.Get("/", h.showHome)
+	r.Get("/register", h.showRegister)
+	r.Post("/register", h.submitRegister)
+	r.Get("/verify", h.verifyEmail)
+	r.Get("/login", h.showLogin)
+	r.Post("/login", h.submitLogin)
+	r.Post("/logout", h.logout)
+	r.Get("/password-reset", h.showPasswordReset)
+	r.Post("/password-reset", h.submitPasswordReset)
+	r.Post("/language", h.switchLanguage)
+	r.Get("/static/{file}", serveStatic)
+
+	r.Group(func(r chi.Router) {
+		r.Use(requireLogin)
+		r.Get("/dashboard", h.showDashboard)
+	})
+
+	r.NotFound(h.showNotFound)
+	r.MethodNotAllowed(h.showMethodNotAllowed)
+	return r
+}
+
+// Mount puts the pages on the application's root router (Handler is an
+// http.Module), behind the API's global middleware (request id, access
+// log, metrics, panic recovery). GET / replaces the API's home page; the
+// other pages answer what the API does not route, so the API's route table
+// stays the JSON API alone. A request the pages do not know either gets the
+// API's answer when it is for /api/ or not from a browser (no text/html in
+// Accept), else the pages' 404.
+func (h *Handler) Mount(r chi.Router) {
+	pages := h.routes()
+	r.Get("/", pages.ServeHTTP)
+	api := http.NotFound
+	if m, ok := r.(interface{ NotFoundHandler() http.HandlerFunc }); ok {
+		api = m.NotFoundHandler()
+	}
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/api/") || !isPage(pages, req) && !wantsHTML(req) {
+			api(w, req)
+			return
+		}
+		// A fresh routing context: the root's holds its failed match.
+		pages.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, chi.NewRouteContext())))
+	})
+}
+
+// isPage reports whether req names a page route, whatever its method.
+func isPage(pages chi.Router, req *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if pages.Match(chi.NewRouteContext(), m, req.URL.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+func wantsHTML(req *http.Request) bool {
+	return strings.Contains(req.Header.Get("Accept"), "text/html")
+}
