@@ -37,6 +37,10 @@ type Config struct {
 	// Areas serve the API's endpoints; a nil area's routes answer 500
 	// (tests of the middleware run without them).
 	Areas
+	// Pages is the web interface, the second front door: it mounts its own
+	// route table on the same router, behind the same middleware. Nil
+	// serves the JSON API alone.
+	Pages interface{ Mount(r chi.Router) }
 	// Registry receives the HTTP metrics and is served at /metrics. Nil
 	// means a fresh registry with the Go and process collectors; cmd/herald
 	// passes one shared with the background components.
@@ -96,5 +100,8 @@ func NewRouter(cfg Config) http.Handler {
 	})
 
 	routes(r, cfg.Areas, operations{checkers: cfg.Checkers, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})})
+	if cfg.Pages != nil {
+		cfg.Pages.Mount(r)
+	}
 	return r
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -24,6 +25,7 @@ import (
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/projections"
+	"github.com/heraldmail/herald/web"
 )
 
 // Roles of `herald serve --roles`.
@@ -65,6 +67,7 @@ type App struct {
 	Waiter     *projections.Waiter
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas      api.Areas
+	Pages      *web.Handler // the web interface; nil when not wired
 	Auth       api.Authenticator
 	Checkers   []api.Checker
 	Components []Component
@@ -133,7 +136,17 @@ func (a *App) HTTPConfig() api.Config {
 		Authenticator: a.Auth,
 		Waiter:        a.Waiter,
 		Areas:         a.Areas,
+		Pages:         a.pages(),
 	}
+}
+
+// pages is the web interface as the router takes it: a nil *web.Handler
+// must become a nil interface.
+func (a *App) pages() interface{ Mount(chi.Router) } {
+	if a.Pages == nil {
+		return nil
+	}
+	return a.Pages
 }
 
 // ComponentsFor returns the background components of the given roles.

@@ -49,6 +49,9 @@ type Config struct {
 	PublicBaseURL string        // PUBLIC_BASE_URL, absolute http(s) URL without a trailing slash
 	LogLevel      string        // LOG_LEVEL: trace|debug|info|warn|error, default info
 	LogFormat     string        // LOG_FORMAT: json|console, default json
+	// WebCookieSecure is WEB_COOKIE_SECURE: the web session cookie is sent
+	// over HTTPS only. Unset, it follows PUBLIC_BASE_URL's scheme.
+	WebCookieSecure bool
 
 	// SMTPHELOName is SMTP_HELO_NAME, or MAIL_FROM's domain when that is
 	// fully qualified; empty when neither gives one and mail is not needed.
@@ -158,6 +161,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 		c.SMTPRootCAs = pool
 	}
 	c.PublicBaseURL = strings.TrimRight(p.str("PUBLIC_BASE_URL", NeedPublicURL, checkBaseURL), "/")
+	c.WebCookieSecure = p.boolean("WEB_COOKIE_SECURE", strings.HasPrefix(c.PublicBaseURL, "https://"))
 	c.LogLevel = strings.ToLower(p.strDefault("LOG_LEVEL", c.LogLevel, oneOf("trace", "debug", "info", "warn", "error")))
 	c.LogFormat = strings.ToLower(p.strDefault("LOG_FORMAT", c.LogFormat, oneOf("json", "console")))
 
@@ -254,6 +258,19 @@ func (p *parser) float(name string, def, lo float64, loOpen bool, hi float64, wa
 		return def
 	}
 	return f
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("must be true or false, got %q", v))
+		return def
+	}
+	return b
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {

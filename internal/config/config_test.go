@@ -83,8 +83,8 @@ func TestParseEverything(t *testing.T) {
 		MailFrom:          "Herald <herald@example.com>",
 		SMTPHELOName:      "mta.example.com",
 		SendRetrySchedule: []time.Duration{30 * time.Second, 2 * time.Minute, time.Hour},
-		PublicBaseURL:     "https://herald.example.com",
-		LogLevel:          "debug", LogFormat: "console",
+		PublicBaseURL:     "https://herald.example.com", WebCookieSecure: true,
+		LogLevel: "debug", LogFormat: "console",
 		SendConcurrency: 16, SendRate: 2.5, SendFailurePauseRatio: 1,
 		TokenTTL: 2 * time.Hour, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
@@ -348,5 +348,31 @@ func TestLoadDotEnvEnvironmentWins(t *testing.T) {
 	}
 	if err := LoadDotEnv(bad); err == nil || !strings.HasPrefix(err.Error(), "config: "+bad) {
 		t.Fatalf("malformed .env: err = %v", err)
+	}
+}
+
+func TestParseWebCookieSecure(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want bool
+		err  bool
+	}{
+		{map[string]string{}, false, false},
+		{map[string]string{"PUBLIC_BASE_URL": "https://herald.example.com"}, true, false},
+		{map[string]string{"PUBLIC_BASE_URL": "http://127.0.0.1:8080"}, false, false},
+		{map[string]string{"PUBLIC_BASE_URL": "https://herald.example.com", "WEB_COOKIE_SECURE": "false"}, false, false},
+		{map[string]string{"PUBLIC_BASE_URL": "http://127.0.0.1:8080", "WEB_COOKIE_SECURE": "true"}, true, false},
+		{map[string]string{"WEB_COOKIE_SECURE": "sometimes"}, false, true},
+	} {
+		got, err := Parse(env(c.env))
+		if c.err {
+			if err == nil || !strings.Contains(err.Error(), "WEB_COOKIE_SECURE") {
+				t.Fatalf("%v: error %v, want one naming WEB_COOKIE_SECURE", c.env, err)
+			}
+			continue
+		}
+		if err != nil || got.WebCookieSecure != c.want {
+			t.Fatalf("%v: secure %v (%v), want %v", c.env, got.WebCookieSecure, err, c.want)
+		}
 	}
 }
