@@ -13,7 +13,7 @@ import (
 // The document several engineers edit must stay valid: YAML, OpenAPI 3.1,
 // every $ref resolves, every operation answers something, path parameters
 // are declared, operation ids are unique, and the operations endpoints of
-// API.md are there.
+// the API contract are there.
 func TestOpenAPIDocument(t *testing.T) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {

@@ -79,7 +79,7 @@ func (h *GroupHandler) EnsureGroup(ctx context.Context, meta domain.Metadata, na
 }
 
 // CreateDefaultGroups ensures the built-in groups (users, managers) with the
-// permissions of API.md; it returns what happened to each, by name.
+// permissions of the API contract; it returns what happened to each, by name.
 func (h *GroupHandler) CreateDefaultGroups(ctx context.Context, meta domain.Metadata) (map[string]GroupOutcome, error) {
 	defs := domain.DefaultGroups()
 	names := make([]string, 0, len(defs))

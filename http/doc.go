@@ -10,7 +10,7 @@
 // (request_decode.go: the strict JSON body; request_params.go: path ids,
 // If-Match, paging), writing answers (respond.go: JSON, command answers with
 // X-Event-Position, pages, RFC 9457 problems; problem.go maps errors to the
-// stable codes of API.md) and who may do what (policy.go). Accounts,
+// stable codes of the API contract) and who may do what (policy.go). Accounts,
 // sessions and what a token resolves to belong to package identity; the
 // commands decide what changes. Callers import it as
 // `api "github.com/heraldmail/herald/http"`.

@@ -16,7 +16,7 @@ import (
 
 // TestPermissionMatrixResources sends every endpoint of clients, messages,
 // mailings, stats and the home page as each kind of caller, against a fresh
-// resource of the owner per request, and checks the status API.md promises:
+// resource of the owner per request, and checks the status the API contract promises:
 // others learn nothing (404), staff read but do not change (403), holders
 // of mailings.toggle toggle any mailing, anonymous callers get 401.
 func TestPermissionMatrixResources(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/heraldmail/herald/domain"
 )
 
-// Stable problem codes of API.md. Clients switch on these, never on titles.
+// Stable problem codes of the API contract. Clients switch on these, never on titles.
 const (
 	CodeValidationFailed = "validation_failed"  // 422
 	CodeMalformedJSON    = "malformed_json"     // 400
@@ -106,7 +106,7 @@ func problem(code, detail string) *ProblemError {
 // CodedError is implemented by errors from packages that cannot import this
 // one (commands, identity services) but need a stable code of their own, such
 // as email_not_verified, user_blocked or rate_limited. The status comes from
-// the code's entry in API.md; an unknown code answers 500. An error that also
+// the code's entry in the API contract; an unknown code answers 500. An error that also
 // has RetryAfter() time.Duration gets a Retry-After header (rate_limited).
 type CodedError interface {
 	error

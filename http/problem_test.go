@@ -107,7 +107,7 @@ func TestRespondErrorHead(t *testing.T) {
 	}
 }
 
-// Every stable code of API.md has its status.
+// Every stable code of the API contract has its status.
 func TestStableCodes(t *testing.T) {
 	want := map[string]int{
 		"validation_failed": 422, "malformed_json": 400, "unauthenticated": 401, "forbidden": 403,

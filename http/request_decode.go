@@ -18,7 +18,7 @@ import (
 	"github.com/heraldmail/herald/domain"
 )
 
-// maxBodyBytes is the largest request body accepted (API.md: 1 MiB → 413).
+// maxBodyBytes is the largest request body accepted (the API contract: 1 MiB → 413).
 const maxBodyBytes = 1 << 20
 
 // validate checks `validate:"…"` struct tags; errors name fields by their

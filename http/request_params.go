@@ -100,7 +100,7 @@ func ifMatch(r *http.Request) (*int64, error) {
 	return &n, nil
 }
 
-// Paging (API.md: ?limit= default 50, max 500; ?cursor= opaque).
+// Paging (the API contract: ?limit= default 50, max 500; ?cursor= opaque).
 const (
 	defaultPageLimit = 50
 	maxPageLimit     = 500

@@ -30,7 +30,7 @@ type Config struct {
 	// Waiter serves X-Min-Position; nil answers 503 projection_lag to
 	// requests that send the header (read-your-writes is then unavailable).
 	Waiter Waiter
-	// MinPositionTimeout bounds an X-Min-Position wait (default 5s, API.md).
+	// MinPositionTimeout bounds an X-Min-Position wait (default 5s, the API contract).
 	MinPositionTimeout time.Duration
 	// Checkers are run by /readyz.
 	Checkers []Checker

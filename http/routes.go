@@ -13,7 +13,7 @@ type operations struct {
 }
 
 // routes is the route table of the API, in the order and under the headings
-// of its reference (API.md; api/openapi.yaml documents every route, and a
+// of its reference (the API contract; api/openapi.yaml documents every route, and a
 // test checks both ways). requireAuth guards what needs a caller;
 // minPosition names the read models a read waits for when X-Min-Position
 // asks.

@@ -13,7 +13,7 @@ import (
 	"github.com/heraldmail/herald/projections"
 )
 
-// Account is the User of API.md (plus version and permissions): what every
+// Account is the User of the API contract (plus version and permissions): what every
 // answer about an account shows.
 type Account struct {
 	ID            uuid.UUID `json:"id"`

@@ -46,7 +46,7 @@ type principalEntry struct {
 	sessionX time.Time // the session's expiry, on the application's clock
 }
 
-// Defaults of the principal cache (API.md's "at once" holds within one
+// Defaults of the principal cache (the API contract's "at once" holds within one
 // process; across processes a revoked token works for at most this TTL).
 const (
 	PrincipalCacheTTL   = time.Second

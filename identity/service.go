@@ -77,7 +77,7 @@ type Config struct {
 	// the cache off): the longest a token revoked by another process keeps
 	// working. Revocations made by this process take effect at once.
 	PrincipalTTL time.Duration
-	// Throttle bounds failed logins; zero values take the defaults of API.md.
+	// Throttle bounds failed logins; zero values take the defaults of the API contract.
 	Throttle ThrottleConfig
 	// Now is the clock (default time.Now).
 	Now func() time.Time
