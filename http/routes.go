@@ -12,9 +12,9 @@ type operations struct {
 	metrics  http.Handler // /metrics
 }
 
-// routes is the route table of the API, in the order and under the headings
-// of its reference (the API contract; api/openapi.yaml documents every route, and a
-// test checks both ways). requireAuth guards what needs a caller;
+// routes is the route table of the API, grouped by area in the order of the
+// API contract (api/openapi.yaml documents every route, and a test checks
+// both ways). requireAuth guards what needs a caller;
 // minPosition names the read models a read waits for when X-Min-Position
 // asks.
 func routes(r chi.Router, a Areas, ops operations) {
