@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/testenv"
 )
@@ -94,10 +95,10 @@ func verificationLink(t *testing.T, env *apptest.Env, email string) string {
 }
 
 // A visitor signs up, confirms the address, is sent to the login page by
-// the dashboard, comes back to it after logging in, and logs out, all in a
-// real browser and without JavaScript of ours.
+// the dashboard, comes back to it after logging in, adds a client, and logs
+// out, all in a real browser and without JavaScript of ours.
 func TestBrowserSignUpLoginLogout(t *testing.T) {
-	env := apptest.Start(t, apptest.WithRoles())
+	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	ctx := browser(t)
 	email := testenv.Name("web") + "@example.com"
 	const name, password = "Ann Example", "correct horse battery"
@@ -175,8 +176,23 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`footer button[value="en"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #greeting`)))
 
+	do("add a client through the form",
+		chromedp.Click(chromedp.CSS(`header a[href="/clients"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#clients-empty")),
+		chromedp.Click(chromedp.CSS("#client-new")),
+		chromedp.WaitVisible(chromedp.CSS("#full_name")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "bob@example.org"),
+		chromedp.SendKeys(chromedp.CSS("#full_name"), "Bob Stone"),
+		chromedp.Click(chromedp.CSS("#client-save")),
+		chromedp.WaitVisible(chromedp.CSS("#clients")))
+	if flash, list, at := text("#flash"), text("#clients"), location(); !strings.HasSuffix(at, "/clients") ||
+		!strings.Contains(flash, "Client added") || !strings.Contains(list, "Bob Stone") || !strings.Contains(list, "bob@example.org") {
+		t.Fatalf("after adding a client: at %s, flash %q, list %q", at, flash, list)
+	}
+	screenshot(t, ctx, "clients")
+
 	do("log out",
-		chromedp.Click(chromedp.CSS("#dashboard-logout")),
+		chromedp.Click(chromedp.CSS("#logout")),
 		chromedp.WaitVisible(chromedp.CSS("#flash")))
 	if flash := text("#flash"); !strings.Contains(flash, "signed out") {
 		t.Fatalf("after logout: flash %q", flash)

@@ -10,10 +10,12 @@ import (
 
 // invalidField is the message of each form field the core may refuse.
 var invalidField = map[string]string{
-	"email":    "error.invalid_email",
-	"password": "error.invalid_password",
-	"name":     "error.invalid_name",
-	"token":    "error.invalid_token",
+	"email":     "error.invalid_email",
+	"password":  "error.invalid_password",
+	"name":      "error.invalid_name",
+	"full_name": "error.invalid_name",
+	"comment":   "error.invalid_comment",
+	"token":     "error.invalid_token",
 }
 
 // fieldErrors maps what the core refused onto the form's fields; ok is

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
@@ -33,10 +34,36 @@ type Stats interface {
 	PublicStats(ctx context.Context) (projections.PublicStats, error)
 }
 
+// ClientCommands changes clients (commands.DecoratedClients), the same
+// handler the JSON API calls.
+type ClientCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateClient) (commands.Outcome[*domain.Client], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateClient) (commands.Outcome[*domain.Client], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteClient) (eventstore.Result, error)
+}
+
+// ClientQueries reads clients (*projections.ResourceQueries), as
+// GET /api/v1/clients does.
+type ClientQueries interface {
+	ListClients(ctx context.Context, s projections.OwnerScope, search string, p projections.IDPage) ([]projections.ClientRow, uuid.UUID, error)
+	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
+}
+
+// Waiter tells when read models have applied a store position
+// (*projections.Waiter), so the page after a change shows it.
+type Waiter interface {
+	WaitFor(ctx context.Context, projectors []string, position int64) error
+}
+
 // Config is what the pages are built from; the composition root fills it in.
 type Config struct {
-	Identity Identity
-	Stats    Stats
+	Identity       Identity
+	Stats          Stats
+	ClientCommands ClientCommands
+	ClientQueries  ClientQueries
+	// Waiter is optional: without it the page after a change may show the
+	// read model from before it.
+	Waiter Waiter
 	// CookieSecure marks the session cookie Secure: set it when the pages
 	// are served over HTTPS.
 	CookieSecure bool
@@ -45,24 +72,28 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	id     Identity
-	stats  Stats
-	secure bool
-	log    zerolog.Logger
-	pages  map[string]*template.Template
-	csrf   *http.CrossOriginProtection
+	id         Identity
+	stats      Stats
+	clients    ClientCommands
+	clientRows ClientQueries
+	waiter     Waiter
+	secure     bool
+	log        zerolog.Logger
+	pages      map[string]*template.Template
+	csrf       *http.CrossOriginProtection
 }
 
 // New checks cfg and builds the pages.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Identity == nil || cfg.Stats == nil {
-		return nil, errors.New("web: needs the identity service and the public stats query")
+	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
+		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
 	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{id: cfg.Identity, stats: cfg.Stats, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
+	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
+		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
 	return h, nil

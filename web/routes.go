@@ -30,6 +30,12 @@ func (h *Handler) routes() chi.Router {
 	r.Group(func(r chi.Router) {
 		r.Use(requireLogin)
 		r.Get("/dashboard", h.showDashboard)
+		r.Get("/clients", h.listClients)
+		r.Get("/clients/new", h.newClient)
+		r.Post("/clients", h.createClient)
+		r.Get("/clients/{id}/edit", h.editClient)
+		r.Post("/clients/{id}", h.updateClient)
+		r.Post("/clients/{id}/delete", h.deleteClient)
 	})
 
 	r.NotFound(h.showNotFound)

@@ -5,7 +5,7 @@
 // onto the fields.
 package form
 
-// Errors maps a field name ("email", "password", "name", "token", or
+// Errors maps a field name ("email", "password", "name", "full_name", …, or
 // FormField for the form as a whole) to a message id.
 type Errors map[string]string
 
