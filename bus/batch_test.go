@@ -91,7 +91,7 @@ func TestBatchSubscriberDeliversInOrderAndAcknowledges(t *testing.T) {
 		}
 		m.Ack()
 	}
-	testenv.Eventually(t, 5*time.Second, "no message pending once all were acknowledged", func() bool {
+	testenv.Eventually(t, 30*time.Second, "no message pending once all were acknowledged", func() bool {
 		return pending(t, c, topic, cfg.Prefix+"g") == 0
 	})
 }
@@ -158,7 +158,7 @@ func TestBatchSubscriberRecreatesALostGroup(t *testing.T) {
 	if err := c.Del(context.Background(), topic).Err(); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 5*time.Second, "a delivery after the group was lost", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a delivery after the group was lost", func() bool {
 		publish(t, cfg, topic, 1, 2) // until one arrives
 		select {
 		case m := <-ch:

@@ -86,7 +86,7 @@ func TestReadAllOrderWithConcurrentWriters(t *testing.T) {
 	mu.Lock()
 	total := len(appended)
 	mu.Unlock()
-	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("the reader to read all %d events", total), func() bool {
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("the reader to read all %d events", total), func() bool {
 		follow()
 		return len(order) >= total
 	})
@@ -113,7 +113,7 @@ func TestReadAllOrderWithConcurrentWriters(t *testing.T) {
 	}
 
 	var again []domain.RecordedEvent
-	testenv.Eventually(t, 10*time.Second, "everything to be read again", func() bool {
+	testenv.Eventually(t, 30*time.Second, "everything to be read again", func() bool {
 		again = again[:0]
 		for from := (eventstore.Cursor{}); ; {
 			evs, err := s.ReadAll(ctx, from, 250)

@@ -285,7 +285,7 @@ VALUES ($1, 'note', $2, 1, 'test.from_the_future', '{}', '{}')`, uuid.New(), uui
 	}
 	// ReadAll holds back while any older transaction of the cluster runs
 	// (parallel tests hold some), so wait for the event to be readable.
-	testenv.Eventually(t, 10*time.Second, "the unknown event to be read", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the unknown event to be read", func() bool {
 		evs, err := s.ReadAll(ctx, eventstore.Cursor{}, 10)
 		if errors.Is(err, domain.ErrUnknownEventType) {
 			return true
@@ -345,7 +345,7 @@ VALUES ($1, 'note', $2, 1, 'test.note_taken', '{"text":"slow"}', '{}')`, slowEve
 	if err := slow.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 5*time.Second, "the six events to be read", func() bool { read(); return len(order) >= 6 })
+	testenv.Eventually(t, 30*time.Second, "the six events to be read", func() bool { read(); return len(order) >= 6 })
 	if len(order) != 6 || order[0] != "slow" {
 		t.Fatalf("read order %v, want slow first then 5 fast", order)
 	}
@@ -384,7 +384,7 @@ func TestReadAllIgnoresTransactionsOfOtherDatabases(t *testing.T) {
 		t.Fatal(err)
 	}
 	var evs []domain.RecordedEvent
-	testenv.Eventually(t, 2*time.Second, "the event to be read while transaction "+xid+" of another database is open", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the event to be read while transaction "+xid+" of another database is open", func() bool {
 		if evs, err = s.ReadAll(ctx, eventstore.Cursor{}, 10); err != nil {
 			t.Fatal(err)
 		}

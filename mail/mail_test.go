@@ -398,7 +398,7 @@ func TestCloseRefusesNewSends(t *testing.T) {
 	if r := c.Send(ctx(t), mail.Message{To: "a@example.org", Subject: "s", TextBody: "b"}); !errors.Is(r.Err, mail.ErrClosed) {
 		t.Fatalf("after close: %+v", r)
 	}
-	testenv.Eventually(t, 5*time.Second, "the sink to see every connection closed after Close (QUIT)", func() bool { return sink.Open() == 0 })
+	testenv.Eventually(t, 30*time.Second, "the sink to see every connection closed after Close (QUIT)", func() bool { return sink.Open() == 0 })
 }
 
 func TestSinkStopsWithContextAndOnStoredHasNoBody(t *testing.T) {

@@ -442,7 +442,7 @@ func TestRebuildReadersSeeOldTablesUntilSwap(t *testing.T) {
 	}
 	res, err := projections.Rebuild(context.Background(), env.pool, rbTally{}, projections.RebuildOptions{BatchSize: 300})
 	swapped := reads.Load()
-	testenv.Eventually(t, 10*time.Second, "readers to read after the swap", func() bool { return reads.Load() >= swapped+10 || len(errs) > 0 })
+	testenv.Eventually(t, 30*time.Second, "readers to read after the swap", func() bool { return reads.Load() >= swapped+10 || len(errs) > 0 })
 	cancel()
 	wg.Wait()
 	close(errs)
@@ -533,7 +533,7 @@ func TestLiveRuntimeKeepsGoingThroughTheSwap(t *testing.T) {
 	env.mu.Lock()
 	swapped := env.count
 	env.mu.Unlock()
-	testenv.Eventually(t, 10*time.Second, "appends after the swap", func() bool {
+	testenv.Eventually(t, 30*time.Second, "appends after the swap", func() bool {
 		env.mu.Lock()
 		defer env.mu.Unlock()
 		return env.count >= swapped+20

@@ -83,7 +83,7 @@ func (w *world) project(replay bool) {
 			// ReadAll holds back while any older transaction of the server
 			// (other tests' too) is open: wait for it.
 			var evs []domain.RecordedEvent
-			testenv.Eventually(w.t, 10*time.Second, "the stored events to be readable", func() bool {
+			testenv.Eventually(w.t, 30*time.Second, "the stored events to be readable", func() bool {
 				var err error
 				if evs, err = w.store.ReadAll(ctx, from, 500); err != nil {
 					w.t.Fatal(err)

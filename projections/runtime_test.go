@@ -289,7 +289,7 @@ func TestPipelineSurvivesRedisOutage(t *testing.T) {
 	r.Stop()
 	// Commands still append while Redis is down.
 	during := p.appendPings(t, "during-1", "during-2", "during-3")
-	testenv.Eventually(t, 10*time.Second, "the relay to fail to publish", func() bool { return publishFailed.Load() > 0 })
+	testenv.Eventually(t, 30*time.Second, "the relay to fail to publish", func() bool { return publishFailed.Load() > 0 })
 	r.Start() // a fresh, empty Redis: streams and groups are gone
 	after := p.appendPings(t, "after")
 	// What the relay could not publish, it publishes to the new Redis.
@@ -361,7 +361,7 @@ func TestOnlyOneRelayLeads(t *testing.T) {
 	done1, done2 := make(chan struct{}), make(chan struct{})
 	t.Cleanup(func() { cancel1(); cancel2(); <-done1; <-done2 })
 	go func() { defer close(done1); run(ctx1, 1, pool.Config().ConnConfig) }()
-	testenv.Eventually(t, 10*time.Second, "the first process to lead", func() bool { return leads(1) })
+	testenv.Eventually(t, 30*time.Second, "the first process to lead", func() bool { return leads(1) })
 
 	// Every try for the lock is a connection of its own: once the second
 	// process has tried a few times, it has been refused a few times.
@@ -369,13 +369,13 @@ func TestOnlyOneRelayLeads(t *testing.T) {
 	cfg2 := pool.Config().ConnConfig.Copy()
 	cfg2.AfterConnect = func(context.Context, *pgconn.PgConn) error { tries.Add(1); return nil }
 	go func() { defer close(done2); run(ctx2, 2, cfg2) }()
-	testenv.Eventually(t, 10*time.Second, "the second process to try for the lock", func() bool { return tries.Load() >= 3 })
+	testenv.Eventually(t, 30*time.Second, "the second process to try for the lock", func() bool { return tries.Load() >= 3 })
 	if leads(2) {
 		t.Fatal("the second process leads while the first does")
 	}
 	cancel1() // the first dies; the second must take over
 	<-done1
-	testenv.Eventually(t, 10*time.Second, "the second process to take over", func() bool { return leads(2) })
+	testenv.Eventually(t, 30*time.Second, "the second process to take over", func() bool { return leads(2) })
 	mu.Lock()
 	defer mu.Unlock()
 	if maxLeading != 1 {
@@ -623,7 +623,7 @@ func TestRuntimeReadsTheStoreWhenTheBusIsSilent(t *testing.T) {
 func (p *pipeline) waitSubscribed(t *testing.T, projector string) {
 	t.Helper()
 	group := p.cfg.Prefix + "projector." + projector
-	testenv.Eventually(t, 10*time.Second, "the projector to subscribe", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the projector to subscribe", func() bool {
 		groups, err := p.cfg.Client.XInfoGroups(context.Background(), p.pingTopic()).Result()
 		return err == nil && slices.ContainsFunc(groups, func(g redis.XInfoGroup) bool { return g.Name == group })
 	})
@@ -676,7 +676,7 @@ func TestQuietTopicCheckpointMovesPastOtherTopics(t *testing.T) {
 	}
 	// The silence poll (1 s) reads the ping topic, finds nothing new, and
 	// moves the checkpoint past the other events.
-	testenv.Eventually(t, 5*time.Second, "the ping topic's checkpoint to move past the other topic's events", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the ping topic's checkpoint to move past the other topic's events", func() bool {
 		var tx string
 		var cp eventstore.Cursor
 		if err := p.pool.QueryRow(ctx, `SELECT tx_id::text, position FROM projection_checkpoints WHERE projector = 'pings' AND topic = 'events.ping'`).

@@ -30,7 +30,7 @@ func applyAll(t *testing.T, pool *pgxpool.Pool, store *eventstore.Store, p proje
 		t.Fatal(err)
 	}
 	var evs []domain.RecordedEvent
-	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("all %d events to be readable", total), func() bool {
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("all %d events to be readable", total), func() bool {
 		var err error
 		if evs, err = store.ReadAll(ctx, eventstore.Cursor{}, 10000); err != nil {
 			t.Fatal(err)

@@ -212,7 +212,7 @@ func (e *env) tick(s *Scheduler, want int) {
 // forward, say).
 func (e *env) tickUntil(s *Scheduler, what string, cond func() bool) {
 	e.t.Helper()
-	testenv.Eventually(e.t, 10*time.Second, what, func() bool {
+	testenv.Eventually(e.t, 30*time.Second, what, func() bool {
 		if _, err := s.Tick(e.ctx); err != nil {
 			e.t.Fatal(err)
 		}
@@ -372,7 +372,7 @@ func (e *env) scheduleState(mailingID uuid.UUID) (state string, due *time.Time) 
 // waitDue waits until the mailing's schedule row says due at want.
 func (e *env) waitDue(mailingID uuid.UUID, want time.Time) {
 	e.t.Helper()
-	testenv.Eventually(e.t, 10*time.Second, "schedule due at "+want.String(), func() bool {
+	testenv.Eventually(e.t, 30*time.Second, "schedule due at "+want.String(), func() bool {
 		_, due := e.scheduleState(mailingID)
 		return due != nil && due.Equal(want)
 	})

@@ -22,13 +22,13 @@ func (e *env) wantRuns(mailingID uuid.UUID, n int) {
 
 func (e *env) waitRuns(mailingID uuid.UUID, n int) {
 	e.t.Helper()
-	testenv.Eventually(e.t, 10*time.Second, "runs started", func() bool { return e.runsStarted(mailingID) >= n })
+	testenv.Eventually(e.t, 30*time.Second, "runs started", func() bool { return e.runsStarted(mailingID) >= n })
 	e.wantRuns(mailingID, n)
 }
 
 func (e *env) waitStatus(mailingID uuid.UUID, want domain.MailingStatus) {
 	e.t.Helper()
-	testenv.Eventually(e.t, 10*time.Second, "mailing "+string(want), func() bool { return e.loadMailing(mailingID).Status() == want })
+	testenv.Eventually(e.t, 30*time.Second, "mailing "+string(want), func() bool { return e.loadMailing(mailingID).Status() == want })
 }
 
 func TestWindowOpenSendsAtOnce(t *testing.T) {
@@ -43,7 +43,7 @@ func TestWindowOpenSendsAtOnce(t *testing.T) {
 	if _, err := e.sink.WaitFor(e.ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(e.t, 10*time.Second, "run finished", func() bool { return e.runsFinished(m) == 1 })
+	testenv.Eventually(e.t, 30*time.Second, "run finished", func() bool { return e.runsFinished(m) == 1 })
 	// A once mailing completes when its run is done, not at end_at.
 	e.waitStatus(m, domain.StatusCompleted)
 	if e.sink.Count() != 3 {
@@ -95,7 +95,7 @@ func TestSchedulerLoopWakesAtTheDueTime(t *testing.T) {
 	// (a notification sent before the loop listens would be lost).
 	e.waitDue(m, start)
 	e.goRun(s.Run)
-	testenv.Eventually(t, 10*time.Second, "the loop's timer set for "+start.String(), func() bool {
+	testenv.Eventually(t, 30*time.Second, "the loop's timer set for "+start.String(), func() bool {
 		return slices.ContainsFunc(e.clock.Timers(), start.Equal)
 	})
 	e.wantRuns(m, 0)
@@ -126,7 +126,7 @@ func TestDailyRunsOnConsecutiveDaysThenCompletesAtEnd(t *testing.T) {
 		e.clock.Set(due)
 		e.tick(s, 1)
 		e.wantRuns(m, day+1)
-		testenv.Eventually(t, 10*time.Second, "run finished", func() bool { return e.runsFinished(m) == day+1 })
+		testenv.Eventually(t, 30*time.Second, "run finished", func() bool { return e.runsFinished(m) == day+1 })
 		if l := due.In(loc); l.Hour() != 9 {
 			t.Fatalf("run %d due at %s local", day, l)
 		}
@@ -154,7 +154,7 @@ func TestDailyRunsOnConsecutiveDaysThenCompletesAtEnd(t *testing.T) {
 
 func (e *env) waitInactive(mailingID uuid.UUID) {
 	e.t.Helper()
-	testenv.Eventually(e.t, 10*time.Second, "schedule row inactive", func() bool {
+	testenv.Eventually(e.t, 30*time.Second, "schedule row inactive", func() bool {
 		var active bool
 		if err := e.pool.QueryRow(e.ctx, `SELECT active FROM saga_schedule WHERE mailing_id = $1`, mailingID).Scan(&active); err != nil {
 			e.t.Fatal(err)
@@ -242,7 +242,7 @@ func TestRunsMissedBeyondGraceAreSkippedNotBurst(t *testing.T) {
 	e.clock.Set(start.Add(3*24*time.Hour + 30*time.Minute))
 	e.startScheduler(SchedulerConfig{Grace: time.Hour})
 	e.waitRuns(m, 1)
-	testenv.Eventually(e.t, 10*time.Second, "skips recorded", func() bool { return e.runsSkipped(m) == 3 })
+	testenv.Eventually(e.t, 30*time.Second, "skips recorded", func() bool { return e.runsSkipped(m) == 3 })
 	var due time.Time
 	if err := e.pool.QueryRow(e.ctx, `SELECT (data->>'due_at')::timestamptz FROM events WHERE type = 'run.started' AND data->>'mailing_id' = $1`, m.String()).Scan(&due); err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestSchedulersNeverFireOneRunTwice(t *testing.T) {
 		// A row is moved past its run in the transaction that claimed it,
 		// after the run's dispatch: once no row is due, every dispatch of
 		// the day is stored and no scheduler has one left to make.
-		testenv.Eventually(t, 20*time.Second, "no schedule row due", func() bool {
+		testenv.Eventually(t, 30*time.Second, "no schedule row due", func() bool {
 			return e.count(`SELECT count(*) FROM saga_schedule WHERE due_at <= $1 AND state = 'scheduled' AND active`, now) == 0
 		})
 		if got := started(); got != n*(day+1) {
@@ -298,7 +298,7 @@ func TestSchedulersNeverFireOneRunTwice(t *testing.T) {
 		t.Fatalf("%d mailing.started, want %d", got, 2*n)
 	}
 	// A run records its end after every delivery of it.
-	testenv.Eventually(t, 20*time.Second, "all runs finished", func() bool {
+	testenv.Eventually(t, 30*time.Second, "all runs finished", func() bool {
 		return e.count(`SELECT count(*) FROM events WHERE type = 'run.finished'`) == 2*n
 	})
 	if got := e.sink.Count(); got != 2*n*2 {

@@ -109,7 +109,7 @@ func (e *env) parkedUntil(runID uuid.UUID) *time.Time {
 
 func (e *env) waitParkedUntil(runID uuid.UUID, want time.Time) {
 	e.t.Helper()
-	testenv.Eventually(e.t, 10*time.Second, "run parked until "+want.String(), func() bool {
+	testenv.Eventually(e.t, 30*time.Second, "run parked until "+want.String(), func() bool {
 		at := e.parkedUntil(runID)
 		return at != nil && at.Equal(want)
 	})
@@ -221,7 +221,7 @@ func TestDeferredDeliveriesAreRetriedOnTheScheduleWhileOthersGoOn(t *testing.T) 
 	if e.sink.Count() != 5 {
 		t.Fatalf("sink holds %d", e.sink.Count())
 	}
-	testenv.Eventually(e.t, 10*time.Second, "the finished run is no longer watched", func() bool { return !e.watched(run) })
+	testenv.Eventually(e.t, 30*time.Second, "the finished run is no longer watched", func() bool { return !e.watched(run) })
 }
 
 func TestSenderGivesUpWhenTheRetryScheduleIsSpent(t *testing.T) {
@@ -329,7 +329,7 @@ func TestSender550IsAFailureAndTooManyPauseTheMailing(t *testing.T) {
 	if f2.Failed != 3 || f2.Sent != 1 || !strings.Contains(f2.Stopped, "3 of 4") {
 		t.Fatalf("finished %+v", f2)
 	}
-	testenv.Eventually(e.t, 5*time.Second, "paused", func() bool { return !e.loadMailing(m2).IsActive() })
+	testenv.Eventually(e.t, 30*time.Second, "paused", func() bool { return !e.loadMailing(m2).IsActive() })
 	var reason string
 	if err := e.pool.QueryRow(e.ctx, `SELECT data->>'reason' FROM events WHERE stream_id = $1 AND type = 'mailing.paused'`, m2).Scan(&reason); err != nil {
 		t.Fatal(err)
@@ -358,7 +358,7 @@ func TestSenderStopsARunMidwayWhenFailuresPassTheRatio(t *testing.T) {
 	if n := len(e.attempts(run)); n < 20 || n > 20+2 {
 		t.Fatalf("%d attempts before stopping, want 20 or 21", n)
 	}
-	testenv.Eventually(e.t, 5*time.Second, "paused", func() bool { return !e.loadMailing(m).IsActive() })
+	testenv.Eventually(e.t, 30*time.Second, "paused", func() bool { return !e.loadMailing(m).IsActive() })
 }
 
 func TestRedeliveredDispatchResumesWithoutResending(t *testing.T) {

@@ -120,7 +120,7 @@ func TestPauseFollowsFromTheEndOfTheRunThatFailed(t *testing.T) {
 	if f := e.waitFinished(run); f.Failed != 3 || !strings.HasPrefix(f.Stopped, ratioPrefix) {
 		t.Fatalf("finished %+v", f)
 	}
-	testenv.Eventually(e.t, 5*time.Second, "paused", func() bool { return !e.loadMailing(m).IsActive() })
+	testenv.Eventually(e.t, 30*time.Second, "paused", func() bool { return !e.loadMailing(m).IsActive() })
 
 	trail := e.stream(m)
 	// A person's own command: nothing caused it but them.

@@ -32,7 +32,7 @@ func TestWatchdogResumesARunWhoseCommandWasLost(t *testing.T) {
 	clients := e.clients(12)
 	m := e.manualMailing(clients)
 	run := e.dispatchNow(m)
-	testenv.Eventually(t, 10*time.Second, "the scheduler watches the run", func() bool { return e.watched(run) })
+	testenv.Eventually(t, 30*time.Second, "the scheduler watches the run", func() bool { return e.watched(run) })
 	e.loseCommands()
 	e.startSender(e.ctx, SenderConfig{}, "sender-1")
 
@@ -56,7 +56,7 @@ func TestWatchdogResumesARunWhoseCommandWasLost(t *testing.T) {
 	if n := e.sink.Count(); n != len(clients) {
 		t.Fatalf("sink got %d messages, want each of the %d clients once", n, len(clients))
 	}
-	testenv.Eventually(t, 10*time.Second, "the finished run is no longer watched", func() bool { return !e.watched(run) })
+	testenv.Eventually(t, 30*time.Second, "the finished run is no longer watched", func() bool { return !e.watched(run) })
 	if n := e.count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.started'`, run); n != 1 {
 		t.Fatalf("%d run.started events, want the one run resumed", n)
 	}
@@ -72,7 +72,7 @@ func TestWatchdogLeavesBusyAndFinishedRunsAlone(t *testing.T) {
 	w := e.newScheduler(SchedulerConfig{StallAfter: stall})
 	m := e.manualMailing(e.clients(3))
 	run := e.dispatchNow(m)
-	testenv.Eventually(e.t, 10*time.Second, "the scheduler watches the run", func() bool { return e.watched(run) })
+	testenv.Eventually(e.t, 30*time.Second, "the scheduler watches the run", func() bool { return e.watched(run) })
 	e.loseCommands()
 
 	resume := func() int {

@@ -120,7 +120,7 @@ func TestMigrateAndServe(t *testing.T) {
 	go func() { exited <- run(serveCtx, []string{"serve", "--roles", "api"}, &out, &serveErr) }()
 
 	base := "http://" + addr
-	testenv.Eventually(t, 20*time.Second, "serve to answer /healthz", func() bool {
+	testenv.Eventually(t, 30*time.Second, "serve to answer /healthz", func() bool {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -91,7 +91,7 @@ func rbSignUp(t testing.TB, env *apptest.Env) string {
 		t.Fatalf("register: %d %s", res.Status, res.Body)
 	}
 	token := ""
-	testenv.Eventually(t, 20*time.Second, "the verification mail to "+email, func() bool {
+	testenv.Eventually(t, 30*time.Second, "the verification mail to "+email, func() bool {
 		msgs, err := env.Sink.Messages()
 		if err != nil {
 			t.Fatal(err)

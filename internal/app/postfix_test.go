@@ -125,7 +125,7 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 		!strings.HasPrefix(grey[0].ServerResponse, "450 4.2.0") || !grey[0].RetryAt.Equal(grey[0].AttemptedAt.Add(4*time.Second)) {
 		t.Fatalf("%s: %+v, want a 450 4.2.0 deferred 4 s", mtatest.GreyRecipient, grey)
 	}
-	testenv.Eventually(t, 10*time.Second, "the mailing started", func() bool { return status() == "started" })
+	testenv.Eventually(t, 30*time.Second, "the mailing started", func() bool { return status() == "started" })
 
 	// Herald restarts while the delivery is deferred: the retry is in the
 	// store, not in the process.
