@@ -113,12 +113,19 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	// text reads sel once it is on the page; a read that races a document
+	// being replaced (the node it found is gone) is made again.
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
+		var s string
+		var err error
+		testenv.Eventually(t, 30*time.Second, "to read "+sel, func() bool {
+			if _, err = chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+				return false
+			}
+			s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+			return err == nil
+		})
 		return s
 	}
 	location := func() string {
@@ -191,9 +198,11 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	}
 	screenshot(t, ctx, "clients")
 
+	// Wait for the login page, not for #flash: the page being left has a
+	// flash of its own.
 	do("log out",
 		chromedp.Click(chromedp.CSS("#logout")),
-		chromedp.WaitVisible(chromedp.CSS("#flash")))
+		chromedp.WaitVisible(chromedp.CSS("#login-submit")))
 	if flash := text("#flash"); !strings.Contains(flash, "signed out") {
 		t.Fatalf("after logout: flash %q", flash)
 	}
