@@ -140,7 +140,7 @@ func TestMailingInsideItsWindowSendsAtOnce(t *testing.T) {
 func TestDeferredDeliveryThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, apptest.WithConfig(func(c *config.Config) {
-		c.SendRetrySchedule = []time.Duration{5 * time.Second, time.Hour}
+		c.SendRetrySchedule = []time.Duration{10 * time.Second, time.Hour}
 	}))
 	env.Sink.SetReply(func(_, to string, attempt int) *mail.Reply {
 		if strings.HasPrefix(to, "grey") && attempt == 1 {
@@ -174,7 +174,7 @@ func TestDeferredDeliveryThroughTheAPI(t *testing.T) {
 		testenv.Eventually(t, 30*time.Second, what, cond)
 	}
 	// Seen while deferred: the first pass is over (both attempted), the
-	// retry 5 s after the grey client's first attempt is not yet made.
+	// retry 10 s after the grey client's first attempt is not yet made.
 	var first []attemptJSON
 	eventually("both attempted", func() bool { first = attempts(); return len(first) >= 2 })
 	if len(first) != 2 {
@@ -188,8 +188,8 @@ func TestDeferredDeliveryThroughTheAPI(t *testing.T) {
 			}
 		case "grey@example.org":
 			if it.Status != "failure" || it.Final || it.RetryAt == nil || it.Attempt != 1 ||
-				!strings.HasPrefix(it.ServerResponse, "450") || !it.RetryAt.Equal(it.AttemptedAt.Add(5*time.Second)) {
-				t.Fatalf("grey attempt %+v, want deferred 5 s after it", it)
+				!strings.HasPrefix(it.ServerResponse, "450") || !it.RetryAt.Equal(it.AttemptedAt.Add(10*time.Second)) {
+				t.Fatalf("grey attempt %+v, want deferred 10 s after it", it)
 			}
 		}
 	}
