@@ -66,8 +66,14 @@ type App struct {
 	Projectors []projections.Projector
 	Waiter     *projections.Waiter
 	// Areas are the API's handlers, each set by its area's wiring.
-	Areas      api.Areas
-	Pages      *web.Handler // the web interface; nil when not wired
+	Areas api.Areas
+	Pages *web.Handler // the web interface; nil when not wired
+	// resources are the clients' command handler and the resource queries
+	// both front doors call.
+	resources struct {
+		clients *commands.DecoratedClients
+		queries *projections.ResourceQueries
+	}
 	Auth       api.Authenticator
 	Checkers   []api.Checker
 	Components []Component
@@ -102,13 +108,19 @@ func New(d Deps) (*App, error) {
 	}
 	a.closers = append(a.closers, a.Publisher.Close)
 	a.Checkers = readinessCheckers(d.Pool, d.Redis)
-	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports, wireWeb} {
+	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports} {
 		if err := wire(a); err != nil {
 			a.Close()
 			return nil, err
 		}
 	}
+	// The pages wait for the same read models as the API, through the same
+	// waiter, so they are wired once every projector is known.
 	a.Waiter = projections.NewWaiter(d.Pool, a.Bus.Prefix, a.Projectors...)
+	if err := wireWeb(a); err != nil {
+		a.Close()
+		return nil, err
+	}
 
 	relay, err := eventstore.NewRelay(store, a.Publisher, a.Bus, d.Log)
 	if err != nil {

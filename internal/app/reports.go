@@ -6,7 +6,7 @@ import (
 	"github.com/heraldmail/herald/projections"
 )
 
-// wireReports wires reports and history (issue 6): the reports projector
+// wireReports wires reports and history: the reports projector
 // and its queries behind GET /reports/mailings and /reports/summary, and
 // the audit replay behind GET /mailings/{id}/history.
 func wireReports(a *App) error {

@@ -8,7 +8,7 @@ import (
 	"github.com/heraldmail/herald/projections"
 )
 
-// wireResources wires clients, messages and mailings (issue 4): their
+// wireResources wires clients, messages and mailings: their
 // command handlers, the read models they are queried through, the public
 // stats and the home page.
 func wireResources(a *App) error {
@@ -28,7 +28,8 @@ func wireResources(a *App) error {
 	if err != nil {
 		return err
 	}
-	door, err := api.NewResources(a.Commands.Clients(clients), a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
+	a.resources.clients, a.resources.queries = a.Commands.Clients(clients), q
+	door, err := api.NewResources(a.resources.clients, a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
 	if err != nil {
 		return err
 	}

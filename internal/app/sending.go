@@ -14,7 +14,7 @@ import (
 	"github.com/heraldmail/herald/saga"
 )
 
-// wireSending wires the scheduling saga and the sender (issue 5): the
+// wireSending wires the scheduling saga and the sender: the
 // dispatch and attempts endpoints, the attempts projector, the scheduler
 // (its event handler in a runtime of its own, since saga_schedule is not a
 // read model to rebuild, and its loop) and the sender consuming the
