@@ -1,14 +1,8 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldmail/herald/internal/testca"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -224,27 +219,15 @@ func TestParseRetrySchedule(t *testing.T) {
 	}
 }
 
-// testCA is a self-signed CA certificate in PEM, as an operator would hand
-// over the certificate of a relay's private CA.
+// testCA is a CA certificate in PEM, as an operator would hand over the
+// certificate of a relay's private CA.
 func testCA(t *testing.T) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New("Herald config test CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "Herald config test CA"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageCertSign,
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return ca.PEM()
 }
 
 func TestParseErrors(t *testing.T) {
