@@ -242,13 +242,20 @@ func (e *env) newSender(cfg SenderConfig) *Sender {
 	return s
 }
 
-func (e *env) startSender(ctx context.Context, cfg SenderConfig, name string) {
+// startSender starts a sender consuming the command stream as name and
+// returns a function that stops it and waits until it has stopped reading,
+// so no command is read by a sender on its way out.
+func (e *env) startSender(ctx context.Context, cfg SenderConfig, name string) (stop func()) {
 	s := e.newSender(cfg)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer close(done)
 		_ = s.Consume(ctx, e.bus, name)
 	}()
+	return func() { cancel(); <-done }
 }
 
 var system = domain.Metadata{Command: "test"}

@@ -1,7 +1,6 @@
 package saga
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -140,8 +139,7 @@ func TestDeferredDeliveriesAreRetriedOnTheScheduleWhileOthersGoOn(t *testing.T) 
 		return nil
 	}})
 	stopScheduler := e.startScheduler(SchedulerConfig{})
-	senderCtx, stopSender := context.WithCancel(e.ctx)
-	e.startSender(senderCtx, SenderConfig{RetrySchedule: schedule}, "sender-1")
+	stopSender := e.startSender(e.ctx, SenderConfig{RetrySchedule: schedule}, "sender-1")
 	clients := e.clients(5)
 	start := e.clock.Now()
 	run := e.dispatchNow(e.manualMailing(clients))
