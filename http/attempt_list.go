@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -13,15 +15,15 @@ type positionCursor struct {
 // listAttempts pages a mailing's attempts, oldest first: owner or staff;
 // anyone else learns nothing (404).
 func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, resMailing)
+	id, err := pathID(r, access.Mailing)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
 	p := principal(r)
 	m, err := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id)
-	if err == nil && !canRead(p, resMailing, m.OwnerID) {
-		err = hidden(resMailing)
+	if err == nil && !access.CanRead(p, access.Mailing, m.OwnerID) {
+		err = access.Hidden(access.Mailing)
 	}
 	if err != nil {
 		respondError(w, r, err)
@@ -33,7 +35,7 @@ func (h *Sending) listAttempts(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	items, next, err := h.attempts.ListAttempts(r.Context(), readScope(p, resMailing), id,
+	items, next, err := h.attempts.ListAttempts(r.Context(), access.ReadScope(p, access.Mailing), id,
 		projections.AttemptPage{Limit: limit, After: cur.P})
 	if err != nil {
 		respondError(w, r, err)

@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 )
@@ -15,5 +17,5 @@ func (h *Resources) createClient(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h.clients.Create(r.Context(), commandMeta(r), commands.CreateClient{Owner: principal(r).UserID,
 		Fields: domain.ClientFields{Email: deref(b.Email), FullName: deref(b.FullName), Comment: deref(b.Comment)}})
-	respondChanged(w, r, resClient, http.StatusCreated, out, err, clientRow)
+	respondChanged(w, r, access.Client, http.StatusCreated, out, err, clientRow)
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -19,7 +21,7 @@ func (h *Resources) listClients(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, domain.Invalid("q", "must be valid text of at most 255 bytes"))
 		return
 	}
-	listOwned(w, r, resClient, func(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.ClientRow, uuid.UUID, error) {
+	listOwned(w, r, access.Client, func(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.ClientRow, uuid.UUID, error) {
 		return h.queries.ListClients(ctx, s, q, p)
 	})
 }

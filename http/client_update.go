@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 )
 
@@ -13,7 +15,7 @@ func (h *Resources) patchClient(w http.ResponseWriter, r *http.Request) { h.upda
 
 func (h *Resources) updateClient(w http.ResponseWriter, r *http.Request, partial bool) {
 	var b clientBody
-	t, err := readChange(w, r, resClient, &b)
+	t, err := readChange(w, r, access.Client, &b)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -22,6 +24,6 @@ func (h *Resources) updateClient(w http.ResponseWriter, r *http.Request, partial
 		b.Email, b.FullName, b.Comment = ptrOr(b.Email), ptrOr(b.FullName), ptrOr(b.Comment)
 	}
 	out, err := h.clients.Update(r.Context(), commandMeta(r), commands.UpdateClient{ID: t.id, Email: b.Email,
-		FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: changer(principal(r), resClient)})
-	respondChanged(w, r, resClient, http.StatusOK, out, err, clientRow)
+		FullName: b.FullName, Comment: b.Comment, IfMatch: t.ifMatch, Authorize: access.Changer(principal(r), access.Client)})
+	respondChanged(w, r, access.Client, http.StatusOK, out, err, clientRow)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -33,7 +35,7 @@ func NewHistory(r HistoryReader) (*History, error) {
 // staff; anyone else 404. ?at=<RFC 3339> adds the state at that instant;
 // ?deliveries=true adds a page of delivery attempts (?limit, ?cursor).
 func (h *History) mailingHistory(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, resMailing)
+	id, err := pathID(r, access.Mailing)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -59,8 +61,8 @@ func (h *History) mailingHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := h.r.Mailing(r.Context(), id, o)
-	if err == nil && !canRead(principal(r), resMailing, doc.OwnerID) {
-		err = hidden(resMailing)
+	if err == nil && !access.CanRead(principal(r), access.Mailing, doc.OwnerID) {
+		err = access.Hidden(access.Mailing)
 	}
 	if err != nil {
 		respondError(w, r, err)

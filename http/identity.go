@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -39,9 +41,9 @@ func clientAddr(r *http.Request) string {
 // readUser reads the account a request names and answers 404 unless the
 // caller may see it (their own; staff see all).
 func readUser(r *http.Request) (uuid.UUID, error) {
-	uid, err := pathID(r, resUser)
-	if err == nil && !canRead(principal(r), resUser, uid) {
-		err = hidden(resUser)
+	uid, err := pathID(r, access.User)
+	if err == nil && !access.CanRead(principal(r), access.User, uid) {
+		err = access.Hidden(access.User)
 	}
 	return uid, err
 }
@@ -49,12 +51,12 @@ func readUser(r *http.Request) (uuid.UUID, error) {
 // readUserTarget is readUser for a command: the account and the version
 // its change is based on (commands.NoIfMatch for none).
 func readUserTarget(r *http.Request) (uuid.UUID, int64, error) {
-	t, err := readTarget(r, resUser)
+	t, err := readTarget(r, access.User)
 	if err != nil {
 		return uuid.Nil, 0, err
 	}
-	if !canRead(principal(r), resUser, t.id) {
-		return uuid.Nil, 0, hidden(resUser)
+	if !access.CanRead(principal(r), access.User, t.id) {
+		return uuid.Nil, 0, access.Hidden(access.User)
 	}
 	if t.ifMatch == nil {
 		return t.id, commands.NoIfMatch, nil

@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 )
@@ -21,5 +23,5 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 	out, err := h.mailings.Create(r.Context(), commandMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
 		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs,
 			StartAt: *c.startAt, EndAt: *c.endAt, Periodicity: *c.periodicity, Timezone: *c.timezone}})
-	respondChanged(w, r, resMailing, http.StatusCreated, out, err, mailingRow)
+	respondChanged(w, r, access.Mailing, http.StatusCreated, out, err, mailingRow)
 }

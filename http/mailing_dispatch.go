@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -22,7 +24,7 @@ type DispatchAccepted struct {
 // happens after the answer. Owner only: staff, who may read the mailing,
 // get 403; anyone else 404.
 func (h *Sending) dispatchMailing(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, resMailing)
+	id, err := pathID(r, access.Mailing)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -30,8 +32,8 @@ func (h *Sending) dispatchMailing(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	res, runID, err := h.runs.Dispatch(r.Context(), commands.DispatchMailing{
 		MailingID: id, Owner: p.UserID, Trigger: domain.TriggerManual}, commandMeta(r))
-	if errors.Is(err, domain.ErrNotFound) && isStaff(p) {
-		if m, lerr := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id); lerr == nil && canRead(p, resMailing, m.OwnerID) {
+	if errors.Is(err, domain.ErrNotFound) && access.IsStaff(p) {
+		if m, lerr := h.mailings.GetMailing(r.Context(), projections.OwnerScope{All: true}, id); lerr == nil && access.CanRead(p, access.Mailing, m.OwnerID) {
 			err = domain.Forbidden("only the owner may dispatch a mailing")
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -18,7 +20,7 @@ func (h *Resources) listMailings(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	listOwned(w, r, resMailing, func(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error) {
+	listOwned(w, r, access.Mailing, func(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error) {
 		return h.queries.ListMailings(ctx, s, f, p)
 	})
 }

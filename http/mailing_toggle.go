@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 )
 
@@ -16,12 +18,12 @@ func (h *Resources) disableMailing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Resources) toggleMailing(w http.ResponseWriter, r *http.Request, enable bool) {
-	t, err := readTarget(r, resMailing)
+	t, err := readTarget(r, access.Mailing)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
 	out, err := h.mailings.Toggle(r.Context(), commandMeta(r), commands.ToggleMailing{ID: t.id, Enable: enable,
-		IfMatch: t.ifMatch, Authorize: mailingToggler(principal(r))})
-	respondChanged(w, r, resMailing, http.StatusOK, out, err, mailingRow)
+		IfMatch: t.ifMatch, Authorize: access.MailingToggler(principal(r))})
+	respondChanged(w, r, access.Mailing, http.StatusOK, out, err, mailingRow)
 }

@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 )
 
@@ -13,7 +15,7 @@ func (h *Resources) patchMailing(w http.ResponseWriter, r *http.Request) { h.upd
 
 func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partial bool) {
 	var b mailingBody
-	t, err := readChange(w, r, resMailing, &b)
+	t, err := readChange(w, r, access.Mailing, &b)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -25,6 +27,6 @@ func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partia
 	}
 	out, err := h.mailings.Update(r.Context(), commandMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
 		ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
-		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMailing)})
-	respondChanged(w, r, resMailing, http.StatusOK, out, err, mailingRow)
+		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: access.Changer(principal(r), access.Mailing)})
+	respondChanged(w, r, access.Mailing, http.StatusOK, out, err, mailingRow)
 }

@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 )
@@ -15,5 +17,5 @@ func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := h.messages.Create(r.Context(), commandMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
 		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
-	respondChanged(w, r, resMessage, http.StatusCreated, out, err, messageRow)
+	respondChanged(w, r, access.Message, http.StatusCreated, out, err, messageRow)
 }

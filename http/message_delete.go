@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/eventstore"
 )
@@ -10,7 +12,7 @@ import (
 // deleteMessage refuses (409) while a mailing that is not completed uses
 // the message: the command's rule.
 func (h *Resources) deleteMessage(w http.ResponseWriter, r *http.Request) {
-	deleteOne(w, r, resMessage, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
+	deleteOne(w, r, access.Message, func(t target, auth commands.Authorizer) (eventstore.Result, error) {
 		return h.messages.Delete(r.Context(), commandMeta(r), commands.DeleteMessage{ID: t.id, IfMatch: t.ifMatch, Authorize: auth})
 	})
 }

@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/commands"
 )
 
@@ -13,7 +15,7 @@ func (h *Resources) patchMessage(w http.ResponseWriter, r *http.Request) { h.upd
 
 func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partial bool) {
 	var b messageBody
-	t, err := readChange(w, r, resMessage, &b)
+	t, err := readChange(w, r, access.Message, &b)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -22,6 +24,6 @@ func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partia
 		b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
 	}
 	out, err := h.messages.Update(r.Context(), commandMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
-		Body: b.Body, IfMatch: t.ifMatch, Authorize: changer(principal(r), resMessage)})
-	respondChanged(w, r, resMessage, http.StatusOK, out, err, messageRow)
+		Body: b.Body, IfMatch: t.ifMatch, Authorize: access.Changer(principal(r), access.Message)})
+	respondChanged(w, r, access.Message, http.StatusOK, out, err, messageRow)
 }

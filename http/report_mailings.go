@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/domain"
 )
 
@@ -38,10 +40,10 @@ func (h *Reports) mailingReports(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !asCSV {
-		listOwned(w, r, resReport, h.q.ListMailingReports)
+		listOwned(w, r, access.Report, h.q.ListMailingReports)
 		return
 	}
-	scope, err := listScope(r, resReport)
+	scope, err := listScope(r, access.Report)
 	if err != nil {
 		respondError(w, r, err)
 		return

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
@@ -25,10 +27,10 @@ func commandMeta(r *http.Request) domain.Metadata {
 }
 
 // pathID reads {id}; an id that is not a UUID names nothing: 404.
-func pathID(r *http.Request, what resource) (uuid.UUID, error) {
+func pathID(r *http.Request, what access.Resource) (uuid.UUID, error) {
 	id, err := uuid.Parse(chi.URLParam(r, "id"))
 	if err != nil {
-		return uuid.Nil, hidden(what)
+		return uuid.Nil, access.Hidden(what)
 	}
 	return id, nil
 }
@@ -41,7 +43,7 @@ type target struct {
 }
 
 // readTarget reads the {id} of a command's path and its If-Match.
-func readTarget(r *http.Request, what resource) (target, error) {
+func readTarget(r *http.Request, what access.Resource) (target, error) {
 	id, err := pathID(r, what)
 	if err != nil {
 		return target{}, err
@@ -63,8 +65,8 @@ func listPage(r *http.Request) (projections.IDPage, error) {
 
 // listScope is what a list shows of what: what the caller may read
 // (readScope), narrowed to one owner by ?owner_id=.
-func listScope(r *http.Request, what resource) (projections.OwnerScope, error) {
-	s := readScope(principal(r), what)
+func listScope(r *http.Request, what access.Resource) (projections.OwnerScope, error) {
+	s := access.ReadScope(principal(r), what)
 	if raw := r.URL.Query().Get("owner_id"); raw != "" {
 		id, err := uuid.Parse(raw)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -19,7 +21,7 @@ import (
 
 // listOwned answers GET of a list: a page of list, over what the caller
 // may read of what (?owner_id= narrows it).
-func listOwned[T any](w http.ResponseWriter, r *http.Request, what resource,
+func listOwned[T any](w http.ResponseWriter, r *http.Request, what access.Resource,
 	list func(context.Context, projections.OwnerScope, projections.IDPage) ([]T, uuid.UUID, error)) {
 	scope, err := listScope(r, what)
 	if err != nil {
@@ -41,21 +43,21 @@ func listOwned[T any](w http.ResponseWriter, r *http.Request, what resource,
 
 // getOne answers GET of one resource: 404 when it is missing or the caller
 // may not read it (never 403), its version as ETag otherwise.
-func getOne[T any](w http.ResponseWriter, r *http.Request, what resource,
+func getOne[T any](w http.ResponseWriter, r *http.Request, what access.Resource,
 	load func(context.Context, projections.OwnerScope, uuid.UUID) (T, error), meta func(T) (owner uuid.UUID, version int64)) {
 	id, err := pathID(r, what)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	v, err := load(r.Context(), readScope(principal(r), what), id)
+	v, err := load(r.Context(), access.ReadScope(principal(r), what), id)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
 	owner, version := meta(v)
-	if !canRead(principal(r), what, owner) {
-		respondError(w, r, hidden(what))
+	if !access.CanRead(principal(r), what, owner) {
+		respondError(w, r, access.Hidden(what))
 		return
 	}
 	w.Header().Set("ETag", etag(version))
@@ -63,7 +65,7 @@ func getOne[T any](w http.ResponseWriter, r *http.Request, what resource,
 }
 
 // readChange reads what a PUT or PATCH asks: its target and its body.
-func readChange(w http.ResponseWriter, r *http.Request, what resource, body any) (target, error) {
+func readChange(w http.ResponseWriter, r *http.Request, what access.Resource, body any) (target, error) {
 	t, err := readTarget(r, what)
 	if err != nil {
 		return t, err
@@ -73,14 +75,14 @@ func readChange(w http.ResponseWriter, r *http.Request, what resource, body any)
 
 // deleteOne answers DELETE of one resource: del runs the command on the
 // target with the caller's authorization; 204 with X-Event-Position.
-func deleteOne(w http.ResponseWriter, r *http.Request, what resource,
+func deleteOne(w http.ResponseWriter, r *http.Request, what access.Resource,
 	del func(t target, auth commands.Authorizer) (eventstore.Result, error)) {
 	t, err := readTarget(r, what)
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	res, err := del(t, changer(principal(r), what))
+	res, err := del(t, access.Changer(principal(r), what))
 	if err != nil {
 		respondError(w, r, err)
 		return

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/commands"
@@ -61,14 +63,14 @@ type identified interface{ ID() uuid.UUID }
 // resource as the command left it, in the shape its read model shows
 // (row), with its version as ETag; a creation (201) also says where the
 // resource lives.
-func respondChanged[S identified, Row any](w http.ResponseWriter, r *http.Request, what resource, status int,
+func respondChanged[S identified, Row any](w http.ResponseWriter, r *http.Request, what access.Resource, status int,
 	out commands.Outcome[S], err error, row func(commands.Outcome[S]) Row) {
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
 	if status == http.StatusCreated {
-		w.Header().Set("Location", what.path()+"/"+out.State.ID().String())
+		w.Header().Set("Location", "/api/v1/"+string(what)+"s/"+out.State.ID().String())
 	}
 	w.Header().Set("ETag", etag(out.Version))
 	respondCommand(w, r, status, out.Result, row(out))

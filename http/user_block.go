@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/domain"
 )
 
@@ -14,7 +16,7 @@ func (id *Identity) toggleUser(w http.ResponseWriter, r *http.Request, block boo
 		respondError(w, r, err)
 		return
 	}
-	if !canToggleUser(principal(r)) {
+	if !access.CanToggleUser(principal(r)) {
 		respondError(w, r, domain.Forbidden("blocking and activating users needs staff status and users.toggle"))
 		return
 	}

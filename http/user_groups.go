@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/heraldmail/herald/domain"
 )
 
@@ -18,7 +20,7 @@ func (id *Identity) setGroups(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	if !canSetGroups(principal(r)) {
+	if !access.CanSetGroups(principal(r)) {
 		respondError(w, r, domain.Forbidden("only a superuser changes group membership"))
 		return
 	}

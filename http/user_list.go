@@ -3,6 +3,8 @@ package http
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/access"
+
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/domain"
@@ -15,7 +17,7 @@ type usersCursor struct {
 // listUsers is for staff only: a list is not one resource whose existence
 // could leak, so others get 403.
 func (id *Identity) listUsers(w http.ResponseWriter, r *http.Request) {
-	if !canListAll(principal(r), resUser) {
+	if !access.CanListAll(principal(r), access.User) {
 		respondError(w, r, domain.Forbidden("only staff list users"))
 		return
 	}
