@@ -5,40 +5,71 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 )
 
-// catalogue reads the message ids of one language's file.
-func catalogue(t *testing.T, lang string) map[string]any {
+// catalogue reads the message ids of one language, from all its files,
+// and the ids per page family.
+func catalogue(t *testing.T, lang string) (all map[string]any, families map[string]map[string]any) {
 	t.Helper()
-	raw, err := localeFiles.ReadFile("locales/" + lang + ".json")
-	if err != nil {
-		t.Fatal(err)
+	files, err := fs.Glob(localeFiles, "locales/*."+lang+".json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no catalogue for %s (%v)", lang, err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("%s.json: %v", lang, err)
+	all, families = map[string]any{}, map[string]map[string]any{}
+	for _, f := range files {
+		raw, err := localeFiles.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for id, v := range m {
+			if all[id] != nil {
+				t.Errorf("%s: %q is defined twice for %s", f, id, lang)
+			}
+			all[id] = v
+		}
+		families[strings.TrimSuffix(path.Base(f), "."+lang+".json")] = m
 	}
-	return m
+	return all, families
 }
 
 // Every message id used by a template or the code exists in every
-// language, and no language has ids the others lack.
+// language, and no language has ids the others lack: each family's file in
+// one language has the same ids as in the other.
 func TestCataloguesComplete(t *testing.T) {
-	en, ru := catalogue(t, "en"), catalogue(t, "ru")
-	for id := range en {
-		if ru[id] == nil {
-			t.Errorf("ru.json lacks %q", id)
+	en, enFamilies := catalogue(t, "en")
+	_, ruFamilies := catalogue(t, "ru")
+	for _, fam := range slices.Sorted(maps.Keys(enFamilies)) {
+		ru := ruFamilies[fam]
+		if ru == nil {
+			t.Errorf("locales/%s.ru.json is missing", fam)
+			continue
+		}
+		for id := range enFamilies[fam] {
+			if ru[id] == nil {
+				t.Errorf("%s.ru.json lacks %q", fam, id)
+			}
+		}
+		for id := range ru {
+			if enFamilies[fam][id] == nil {
+				t.Errorf("%s.en.json lacks %q", fam, id)
+			}
 		}
 	}
-	for id := range ru {
-		if en[id] == nil {
-			t.Errorf("en.json lacks %q", id)
+	for fam := range ruFamilies {
+		if enFamilies[fam] == nil {
+			t.Errorf("locales/%s.en.json is missing", fam)
 		}
 	}
 
@@ -107,7 +138,8 @@ func TestLocalPath(t *testing.T) {
 func TestPluralForms(t *testing.T) {
 	for _, lang := range []string{"en", "ru"} {
 		l := locale{lang: lang, loc: i18n.NewLocalizer(bundle, lang)}
-		for id, msg := range catalogue(t, lang) {
+		all, _ := catalogue(t, lang)
+		for id, msg := range all {
 			if _, plural := msg.(map[string]any); !plural {
 				continue
 			}

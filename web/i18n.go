@@ -4,13 +4,17 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 )
 
-// The message catalogues, one JSON file per language, keyed by message id.
+// The message catalogues: per language, one JSON file per page family
+// (locales/<family>.<language>.json, keyed by message id), merged into one
+// bundle.
 //
 //go:embed locales/*.json
 var localeFiles embed.FS
@@ -26,8 +30,12 @@ var (
 func newBundle() *i18n.Bundle {
 	b := i18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	for _, tag := range languages {
-		if _, err := b.LoadMessageFileFS(localeFiles, "locales/"+tag.String()+".json"); err != nil {
+	files, err := fs.Glob(localeFiles, "locales/*.json")
+	if err != nil || len(files) == 0 {
+		panic(fmt.Sprintf("web: no message catalogue (%v)", err))
+	}
+	for _, f := range files {
+		if _, err := b.LoadMessageFileFS(localeFiles, f); err != nil {
 			panic("web: message catalogue: " + err.Error())
 		}
 	}

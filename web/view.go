@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/heraldmail/herald/access"
+	"github.com/heraldmail/herald/identity"
 
 	"github.com/heraldmail/herald/web/form"
 )
@@ -51,7 +56,42 @@ type View struct {
 	Form   any
 	Errors form.Errors
 	Data   any
-	loc    locale
+	// Who is the signed-in caller (the zero Principal when anonymous): the
+	// templates show a button only when access's policy lets Who use it.
+	Who identity.Principal
+	loc locale
+	tz  *time.Location
+}
+
+// Staff reports whether the caller is a manager or a superuser: the
+// managers' pages are in the menu.
+func (v *View) Staff() bool { return access.IsStaff(v.Who) }
+
+// TimeZone is the IANA name of the zone the page shows times in.
+func (v *View) TimeZone() string { return v.tz.String() }
+
+// When is t as a date and time of day in the caller's time zone and
+// language ("2 Dec 2026, 14:05" / "2 дек. 2026, 14:05"); "" for the zero
+// time.
+func (v *View) When(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(v.tz)
+	return fmt.Sprintf("%d %s %d, %02d:%02d", t.Day(), v.month(t.Month()), t.Year(), t.Hour(), t.Minute())
+}
+
+// Day is t's date in the caller's time zone and language ("2 Dec 2026").
+func (v *View) Day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(v.tz)
+	return fmt.Sprintf("%d %s %d", t.Day(), v.month(t.Month()), t.Year())
+}
+
+func (v *View) month(m time.Month) string {
+	return v.T("month." + strings.ToLower(m.String()[:3]))
 }
 
 // T translates message id; pairs are placeholder name, value.
@@ -84,8 +124,9 @@ func (v *View) Error(field string) string {
 // view starts the View of the request.
 func (h *Handler) view(w http.ResponseWriter, r *http.Request) *View {
 	l := localeOf(r)
-	return &View{Lang: l.lang, Path: r.URL.RequestURI(), Signed: principal(r).Authenticated(),
-		Flash: h.takeFlash(w, r), loc: l}
+	p := principal(r)
+	return &View{Lang: l.lang, Path: r.URL.RequestURI(), Signed: p.Authenticated(), Who: p,
+		Flash: h.takeFlash(w, r), loc: l, tz: timeZone(r)}
 }
 
 // render writes page with v, or the error page when it cannot.
@@ -108,7 +149,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 // fail logs err and shows the error page, never the error itself.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Error().Err(err).Str("path", r.URL.Path).Msg("page failed")
-	v := &View{Lang: localeOf(r).lang, Path: "/", loc: localeOf(r)}
+	v := &View{Lang: localeOf(r).lang, Path: "/", loc: localeOf(r), tz: time.UTC}
 	var buf bytes.Buffer
 	if t, ok := h.pages["error"]; ok && t.ExecuteTemplate(&buf, "layout", v) == nil {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
