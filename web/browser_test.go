@@ -99,43 +99,12 @@ func verificationLink(t *testing.T, env *apptest.Env, email string) string {
 // out, all in a real browser and without JavaScript of ours.
 func TestBrowserSignUpLoginLogout(t *testing.T) {
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
-	ctx := browser(t)
+	b := newTab(t, env)
+	ctx := b.ctx
 	email := testenv.Name("web") + "@example.com"
 	const name, password = "Ann Example", "correct horse battery"
 
-	// Each step waits at most stepTimeout, so a page that never shows what
-	// a step waits for fails the step, not the whole test's deadline.
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		stepCtx, cancel := context.WithTimeout(ctx, stepTimeout)
-		defer cancel()
-		if err := chromedp.Do(stepCtx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	// text reads sel once it is on the page; a read that races a document
-	// being replaced (the node it found is gone) is made again.
-	text := func(sel string) string {
-		t.Helper()
-		var s string
-		var err error
-		testenv.Eventually(t, 30*time.Second, "to read "+sel, func() bool {
-			if _, err = chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-				return false
-			}
-			s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-			return err == nil
-		})
-		return s
-	}
-	location := func() string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	do, text, location := b.do, b.text, b.location
 
 	do("register",
 		chromedp.Navigate(env.URL+"/register"),
@@ -164,6 +133,7 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	do("fill the login form",
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password))
+	b.accessible("login")
 	screenshot(t, ctx, "login")
 	do("log in",
 		chromedp.Click(chromedp.CSS("#login-submit")),
@@ -171,6 +141,7 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	if greeting, at := text("#greeting"), location(); !strings.HasSuffix(at, "/dashboard") || !strings.Contains(greeting, name) {
 		t.Fatalf("after login: at %s, greeting %q", at, greeting)
 	}
+	b.accessible("dashboard")
 	screenshot(t, ctx, "dashboard")
 
 	do("switch to Russian in the footer",
@@ -196,6 +167,7 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 		!strings.Contains(flash, "Client added") || !strings.Contains(list, "Bob Stone") || !strings.Contains(list, "bob@example.org") {
 		t.Fatalf("after adding a client: at %s, flash %q, list %q", at, flash, list)
 	}
+	b.accessible("clients")
 	screenshot(t, ctx, "clients")
 
 	// Wait for the login page, not for #flash: the page being left has a
