@@ -302,7 +302,16 @@ WHERE mailing_id = $1 AND last_run_id = $2 AND state = 'completing' AND periodic
 // Run claims and fires due rows until ctx ends. It sleeps until the
 // earliest due row (by the Clock), a change notification, or Poll.
 func (s *Scheduler) Run(ctx context.Context) error {
-	go s.listen(ctx)
+	// The first look waits for the first attempt to listen, so a change
+	// notified after that look wakes the loop (one notified before it is
+	// seen by the look itself).
+	listening := make(chan struct{})
+	go s.listen(ctx, listening)
+	select {
+	case <-listening:
+	case <-ctx.Done():
+		return nil
+	}
 	defer func() {
 		s.claimMu.Lock()
 		s.dropConn(ctx)
@@ -433,16 +442,22 @@ func (s *Scheduler) redispatch(ctx context.Context, runID, mailingID uuid.UUID) 
 	return err
 }
 
-// listen turns notifications on the schedule channel into wake-ups.
-func (s *Scheduler) listen(ctx context.Context) {
+// listen turns notifications on the schedule channel into wake-ups. It
+// closes tried once its first attempt to listen succeeded or failed.
+func (s *Scheduler) listen(ctx context.Context, tried chan<- struct{}) {
+	var once sync.Once
+	defer once.Do(func() { close(tried) })
 	for ctx.Err() == nil {
 		err := func() error {
 			conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 			if err != nil {
+				once.Do(func() { close(tried) })
 				return err
 			}
 			defer conn.Close(context.WithoutCancel(ctx))
-			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
+			_, err = conn.Exec(ctx, `LISTEN `+notifyChannel)
+			once.Do(func() { close(tried) })
+			if err != nil {
 				return err
 			}
 			for {
