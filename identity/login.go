@@ -104,8 +104,20 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return err
 }
 
+// touchEvery is how often a session in use moves its idle deadline: once
+// a minute, or a tenth of a shorter idle timeout.
+func (s *Service) touchEvery() time.Duration { return min(time.Minute, s.cfg.SessionIdle/10) }
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // Authenticate resolves a bearer token into its Principal. A session lives
-// in the sessions table (revoked at once by logout, block and password
+// until its absolute expiry (SessionTTL) or SessionIdle without use, in the
+// sessions table (revoked at once by logout, block and password
 // reset) joined with the users read model; when that model has not caught up
 // with the account yet, the account is rebuilt from its events. Good answers
 // are kept for a moment in the principal cache (see principalCache for the
@@ -121,12 +133,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		return p, nil
 	}
 	gen := s.principals.generation()
-	su, ok, err := s.cfg.Sessions.Lookup(ctx, hash[:], now)
+	su, ok, err := s.cfg.Sessions.Lookup(ctx, hash[:], now, now.Add(-s.cfg.SessionIdle))
 	if err != nil {
 		return Principal{}, err
 	}
 	if !ok {
 		return Principal{}, errNoSession
+	}
+	// The idle deadline moves at most once a touchEvery, so a busy
+	// session costs no write per request.
+	if now.Sub(su.SeenAt) >= s.touchEvery() {
+		if err := s.cfg.Sessions.Touch(ctx, hash[:], now); err != nil {
+			return Principal{}, err
+		}
+		su.SeenAt = now
 	}
 	row := su.User
 	if row == nil {
@@ -145,6 +165,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 			Groups: a.Groups, Permissions: a.Permissions}), nil
 	}
 	p := principalOf(row)
-	s.principals.put(hash, gen, p, su.CreatedAt, su.ExpiresAt, now)
+	// A cached answer lasts no longer than the session would stay idle.
+	s.principals.put(hash, gen, p, su.CreatedAt, earliest(su.ExpiresAt, su.SeenAt.Add(s.cfg.SessionIdle)), now)
 	return p, nil
 }

@@ -51,7 +51,8 @@ type Accounts interface {
 // Sessions is the login session table (projections.Sessions).
 type Sessions interface {
 	Create(ctx context.Context, tokenHash []byte, userID uuid.UUID, now, expires time.Time) error
-	Lookup(ctx context.Context, tokenHash []byte, now time.Time) (projections.SessionUser, bool, error)
+	Lookup(ctx context.Context, tokenHash []byte, now, idleSince time.Time) (projections.SessionUser, bool, error)
+	Touch(ctx context.Context, tokenHash []byte, now time.Time) error
 	Revoke(ctx context.Context, tokenHash []byte, now time.Time) (bool, error)
 	RevokeUser(ctx context.Context, userID uuid.UUID, now time.Time) (int64, error)
 }
@@ -69,6 +70,8 @@ type Config struct {
 	PublicBaseURL string
 	// SessionTTL is how long a login token works (default 24 h).
 	SessionTTL time.Duration
+	// SessionIdle ends a session unused for that long (default 2 h).
+	SessionIdle time.Duration
 	// VerifyTTL and ResetTTL bound the mailed tokens (default 24 h and 1 h).
 	VerifyTTL time.Duration
 	ResetTTL  time.Duration
@@ -107,6 +110,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 24 * time.Hour
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 2 * time.Hour
 	}
 	if cfg.VerifyTTL <= 0 {
 		cfg.VerifyTTL = 24 * time.Hour

@@ -29,7 +29,7 @@ func NewSessions(pool *pgxpool.Pool) (*Sessions, error) {
 
 // Create stores a session for userID until expires.
 func (s *Sessions) Create(ctx context.Context, tokenHash []byte, userID uuid.UUID, now, expires time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, seen_at) VALUES ($1, $2, $3, $4, $3)`,
 		tokenHash, userID, now, expires)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -43,17 +43,18 @@ type SessionUser struct {
 	UserID    uuid.UUID
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	SeenAt    time.Time // when the session was last used (Touch)
 	User      *UserRow
 }
 
-// Lookup returns the live session (not revoked, not expired at now) with
-// tokenHash; ok false when there is none. A blocked account's session is
-// not live either.
-func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, now time.Time) (SessionUser, bool, error) {
+// Lookup returns the live session with tokenHash: not revoked, not expired
+// at now, and used after idleSince; ok false when there is none. A blocked
+// account's session is not live either.
+func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, now, idleSince time.Time) (SessionUser, bool, error) {
 	row := s.pool.QueryRow(ctx, `
-SELECT s.user_id, s.created_at, s.expires_at, u.id IS NOT NULL, `+nullableUserColumns+`
+SELECT s.user_id, s.created_at, s.expires_at, s.seen_at, u.id IS NOT NULL, `+nullableUserColumns+`
 FROM sessions s LEFT JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, tokenHash, now)
+WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.seen_at > $3`, tokenHash, now, idleSince)
 	var (
 		su                      SessionUser
 		has                     bool
@@ -63,7 +64,7 @@ WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, tokenHa
 		created                 *time.Time
 		version                 *int64
 	)
-	err := row.Scan(&su.UserID, &su.CreatedAt, &su.ExpiresAt, &has, &email, &name, &active, &super, &verified, &u.Groups, &created, &version, &u.Permissions)
+	err := row.Scan(&su.UserID, &su.CreatedAt, &su.ExpiresAt, &su.SeenAt, &has, &email, &name, &active, &super, &verified, &u.Groups, &created, &version, &u.Permissions)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SessionUser{}, false, nil
 	}
@@ -86,6 +87,14 @@ WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, tokenHa
 const nullableUserColumns = `u.email, u.name, u.is_active, u.is_superuser, u.email_verified, u.groups, u.created_at, u.version,
   coalesce((SELECT array_agg(DISTINCT p ORDER BY p) FROM access_groups g CROSS JOIN LATERAL unnest(g.permissions) p
             WHERE g.name = ANY(u.groups)), '{}')`
+
+// Touch records that the session with tokenHash was used at now.
+func (s *Sessions) Touch(ctx context.Context, tokenHash []byte, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE sessions SET seen_at = $2 WHERE token_hash = $1 AND seen_at < $2`, tokenHash, now); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
 
 // Revoke ends one session; it reports whether a live one was ended.
 func (s *Sessions) Revoke(ctx context.Context, tokenHash []byte, now time.Time) (bool, error) {

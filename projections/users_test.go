@@ -173,12 +173,23 @@ func TestSessions(t *testing.T) {
 	if err := sessions.Create(ctx, tok, id, now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	su, ok, err := sessions.Lookup(ctx, tok, now)
-	if err != nil || !ok || su.UserID != id || su.User != nil {
+	idle := now.Add(-30 * time.Minute)
+	su, ok, err := sessions.Lookup(ctx, tok, now, idle)
+	if err != nil || !ok || su.UserID != id || su.User != nil || !su.SeenAt.Equal(now.Truncate(time.Microsecond)) {
 		t.Fatalf("lookup before the read model has the user: %+v %v %v", su, ok, err)
 	}
-	if _, ok, _ := sessions.Lookup(ctx, tok, now.Add(2*time.Hour)); ok {
+	if _, ok, _ := sessions.Lookup(ctx, tok, now.Add(2*time.Hour), idle); ok {
 		t.Fatal("expired session live")
+	}
+	// Unused since before the idle cutoff: not live; used again: live.
+	if _, ok, _ := sessions.Lookup(ctx, tok, now.Add(40*time.Minute), now.Add(10*time.Minute)); ok {
+		t.Fatal("idle session live")
+	}
+	if err := sessions.Touch(ctx, tok, now.Add(20*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if su, ok, _ := sessions.Lookup(ctx, tok, now.Add(40*time.Minute), now.Add(10*time.Minute)); !ok || !su.SeenAt.Equal(now.Add(20*time.Minute).Truncate(time.Microsecond)) {
+		t.Fatalf("session used again: %+v %v", su, ok)
 	}
 	// A blocked account's session is not live, whatever the table says.
 	_, err = pool.Exec(ctx, `INSERT INTO users (id, email, name, is_active, is_superuser, email_verified, groups, created_at, updated_at, version)
@@ -186,18 +197,18 @@ VALUES ($1, 'x@example.com', 'X', false, false, true, '{users}', now(), now(), 3
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := sessions.Lookup(ctx, tok, now); ok {
+	if _, ok, _ := sessions.Lookup(ctx, tok, now, idle); ok {
 		t.Fatal("blocked user's session live")
 	}
 	_, _ = pool.Exec(ctx, `UPDATE users SET is_active = true WHERE id = $1`, id)
-	su, ok, _ = sessions.Lookup(ctx, tok, now)
+	su, ok, _ = sessions.Lookup(ctx, tok, now, idle)
 	if !ok || su.User == nil || su.User.Email != "x@example.com" {
 		t.Fatalf("lookup with user: %+v", su)
 	}
 	if n, err := sessions.RevokeUser(ctx, id, now); err != nil || n != 1 {
 		t.Fatalf("revoke user: %d %v", n, err)
 	}
-	if _, ok, _ := sessions.Lookup(ctx, tok, now); ok {
+	if _, ok, _ := sessions.Lookup(ctx, tok, now, idle); ok {
 		t.Fatal("revoked session live")
 	}
 	if n, _ := sessions.DeleteExpired(ctx, now.Add(time.Minute)); n != 1 {

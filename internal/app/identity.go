@@ -72,6 +72,7 @@ func wireIdentity(a *App) error {
 		Hasher:        hasher,
 		PublicBaseURL: publicURL,
 		SessionTTL:    a.Config.TokenTTL,
+		SessionIdle:   a.Config.SessionIdleTimeout,
 		VerifyTTL:     a.Config.TokenTTL,
 		Throttle:      identity.ThrottleConfig{KeyPrefix: a.Config.BusTopicPrefix},
 		Now:           a.Now,

@@ -64,6 +64,7 @@ type Config struct {
 	SendRate              float64       // SEND_RATE messages/s, 0 = unlimited
 	SendFailurePauseRatio float64       // SEND_FAILURE_PAUSE_RATIO, default 0.5
 	TokenTTL              time.Duration // TOKEN_TTL, default 24h
+	SessionIdleTimeout    time.Duration // SESSION_IDLE_TIMEOUT, default 2h
 	SchedulerGrace        time.Duration // SCHEDULER_GRACE, default 1h
 	SendStallAfter        time.Duration // SEND_STALL_AFTER, default 15m
 	ShutdownTimeout       time.Duration // SHUTDOWN_TIMEOUT, default 15s
@@ -87,6 +88,7 @@ func Defaults() Config {
 		SendFailurePauseRatio: 0.5,
 		SendRetrySchedule:     domain.DefaultRetrySchedule(),
 		TokenTTL:              24 * time.Hour,
+		SessionIdleTimeout:    2 * time.Hour,
 		SchedulerGrace:        time.Hour,
 		SendStallAfter:        15 * time.Minute,
 		ShutdownTimeout:       15 * time.Second,
@@ -170,6 +172,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.SendFailurePauseRatio = p.float("SEND_FAILURE_PAUSE_RATIO", c.SendFailurePauseRatio, 0, true, 1, "a number greater than 0 and at most 1")
 	c.SendRetrySchedule = p.schedule("SEND_RETRY_SCHEDULE", c.SendRetrySchedule)
 	c.TokenTTL = p.duration("TOKEN_TTL", c.TokenTTL)
+	c.SessionIdleTimeout = p.duration("SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout)
 	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
 	c.SendStallAfter = p.duration("SEND_STALL_AFTER", c.SendStallAfter)
 	c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)

@@ -34,7 +34,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatalf("got %+v, want defaults %+v", c, want)
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.SendConcurrency != 8 || c.SendRate != 0 ||
-		c.TokenTTL != 24*time.Hour || c.SchedulerGrace != time.Hour || c.SendFailurePauseRatio != 0.5 ||
+		c.TokenTTL != 24*time.Hour || c.SessionIdleTimeout != 2*time.Hour || c.SchedulerGrace != time.Hour || c.SendFailurePauseRatio != 0.5 ||
 		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 ||
 		c.LogLevel != "info" || c.LogFormat != "json" || c.SMTPHELOName != "" || c.SMTPRootCAs != nil ||
 		!slices.Equal(c.SendRetrySchedule, []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}) {
@@ -63,6 +63,7 @@ func TestParseEverything(t *testing.T) {
 		"SEND_RATE":                "2.5",
 		"SEND_FAILURE_PAUSE_RATIO": "1",
 		"TOKEN_TTL":                "2h",
+		"SESSION_IDLE_TIMEOUT":     "30m",
 		"SCHEDULER_GRACE":          "10m",
 		"SEND_STALL_AFTER":         "5m",
 		"SHUTDOWN_TIMEOUT":         "3s",
@@ -81,7 +82,7 @@ func TestParseEverything(t *testing.T) {
 		PublicBaseURL:     "https://herald.example.com", WebCookieSecure: true,
 		LogLevel: "debug", LogFormat: "console",
 		SendConcurrency: 16, SendRate: 2.5, SendFailurePauseRatio: 1,
-		TokenTTL: 2 * time.Hour, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
+		TokenTTL: 2 * time.Hour, SessionIdleTimeout: 30 * time.Minute, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
 	}
 	if !reflect.DeepEqual(c, want) {
