@@ -25,6 +25,7 @@ func (h *Handler) routes() chi.Router {
 	r.Get("/password-reset", h.showPasswordReset)
 	r.Post("/password-reset", h.submitPasswordReset)
 	r.Post("/language", h.switchLanguage)
+	r.Post("/time-zone", h.switchTimeZone)
 	r.Get("/static/{file}", serveStatic)
 
 	r.Group(func(r chi.Router) {
