@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"sync"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -77,12 +78,29 @@ func localeOf(r *http.Request) locale {
 // translate is message id in the locale's language; data fills its
 // {{.Placeholders}}. A missing message shows its id (and a test fails).
 func (l locale) translate(id string, data map[string]any) string {
+	if data == nil {
+		key := l.lang + "\x00" + id
+		if s, ok := plainMessages.Load(key); ok {
+			return s.(string)
+		}
+		s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id})
+		if err != nil {
+			return id
+		}
+		plainMessages.Store(key, s)
+		return s
+	}
 	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil {
 		return id
 	}
 	return s
 }
+
+// plainMessages keeps the messages without placeholders once translated,
+// per language (key "lang\x00id"): a page shows dozens of them, and the
+// catalogue does not change while Herald runs.
+var plainMessages sync.Map
 
 // translatePlural is message id in the plural form of n (one, few, many,
 // other: the language's rules decide).
