@@ -49,6 +49,21 @@ type ClientQueries interface {
 	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
 }
 
+// MessageCommands changes messages (commands.DecoratedMessages), the same
+// handler the JSON API calls.
+type MessageCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateMessage) (commands.Outcome[*domain.Message], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateMessage) (commands.Outcome[*domain.Message], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteMessage) (eventstore.Result, error)
+}
+
+// MessageQueries reads messages (*projections.ResourceQueries), as
+// GET /api/v1/messages does.
+type MessageQueries interface {
+	ListMessages(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MessageRow, uuid.UUID, error)
+	GetMessage(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MessageRow, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -57,10 +72,15 @@ type Waiter interface {
 
 // Config is what the pages are built from; the composition root fills it in.
 type Config struct {
-	Identity       Identity
-	Stats          Stats
-	ClientCommands ClientCommands
-	ClientQueries  ClientQueries
+	Identity        Identity
+	Stats           Stats
+	ClientCommands  ClientCommands
+	ClientQueries   ClientQueries
+	MessageCommands MessageCommands
+	MessageQueries  MessageQueries
+	// MailFrom is the sender mailings go out as (MAIL_FROM), shown on a
+	// message's preview; "" leaves the sender out.
+	MailFrom string
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -72,15 +92,18 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	id         Identity
-	stats      Stats
-	clients    ClientCommands
-	clientRows ClientQueries
-	waiter     Waiter
-	secure     bool
-	log        zerolog.Logger
-	pages      map[string]*template.Template
-	csrf       *http.CrossOriginProtection
+	id          Identity
+	stats       Stats
+	clients     ClientCommands
+	clientRows  ClientQueries
+	messages    MessageCommands
+	messageRows MessageQueries
+	mailFrom    string
+	waiter      Waiter
+	secure      bool
+	log         zerolog.Logger
+	pages       map[string]*template.Template
+	csrf        *http.CrossOriginProtection
 }
 
 // New checks cfg and builds the pages.
@@ -88,11 +111,15 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
 		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
 	}
+	if cfg.MessageCommands == nil || cfg.MessageQueries == nil {
+		return nil, errors.New("web: needs the messages' commands and queries")
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
+		messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))

@@ -37,6 +37,14 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/clients/{id}/edit", h.editClient)
 		r.Post("/clients/{id}", h.updateClient)
 		r.Post("/clients/{id}/delete", h.deleteClient)
+		// messages
+		r.Get("/messages", h.listMessages)
+		r.Get("/messages/new", h.newMessage)
+		r.Post("/messages", h.createMessage)
+		r.Get("/messages/{id}", h.showMessage)
+		r.Get("/messages/{id}/edit", h.editMessage)
+		r.Post("/messages/{id}", h.updateMessage)
+		r.Post("/messages/{id}/delete", h.deleteMessage)
 	})
 
 	r.NotFound(h.showNotFound)
