@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -128,8 +129,21 @@ func (v *View) Error(field string) string {
 func (h *Handler) view(w http.ResponseWriter, r *http.Request) *View {
 	l := localeOf(r)
 	p := principal(r)
-	return &View{Lang: l.lang, Path: r.URL.RequestURI(), Signed: p.Authenticated(), Who: p,
+	return &View{Lang: l.lang, Path: pagePath(r), Signed: p.Authenticated(), Who: p,
 		Flash: h.takeFlash(w, r), loc: l, tz: timeZone(r)}
+}
+
+// pagePath is where the language and time zone switches return to: the
+// page itself, or for a form shown again after a refused POST, the page the
+// form was on (a GET of the POST's address could be a 405).
+func pagePath(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host {
+		return localPath(ref.RequestURI(), "/")
+	}
+	return "/"
 }
 
 // render writes page with v, or the error page when it cannot.
