@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
@@ -49,6 +50,17 @@ type ClientQueries interface {
 	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
 }
 
+// ReportQueries reads the reports read model (*projections.ReportQueries):
+// the per-mailing report and its summary GET /api/v1/reports/mailings and
+// /api/v1/reports/summary answer, and the dashboard's figures.
+type ReportQueries interface {
+	ListMailingReports(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MailingReport, uuid.UUID, error)
+	EachMailingReport(ctx context.Context, s projections.OwnerScope, fn func(projections.MailingReport) error) error
+	Summary(ctx context.Context, s projections.OwnerScope) (projections.ReportSummary, error)
+	DeliveriesPerDay(ctx context.Context, s projections.OwnerScope, now time.Time, loc *time.Location, days int) ([]projections.DayDeliveries, error)
+	ActiveMailings(ctx context.Context, s projections.OwnerScope) (int64, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -61,13 +73,16 @@ type Config struct {
 	Stats          Stats
 	ClientCommands ClientCommands
 	ClientQueries  ClientQueries
+	Reports        ReportQueries
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
 	// CookieSecure marks the session cookie Secure: set it when the pages
 	// are served over HTTPS.
 	CookieSecure bool
-	Log          zerolog.Logger
+	// Now is the clock of the figures "this week"; nil means time.Now.
+	Now func() time.Time
+	Log zerolog.Logger
 }
 
 // Handler serves the pages.
@@ -76,6 +91,8 @@ type Handler struct {
 	stats      Stats
 	clients    ClientCommands
 	clientRows ClientQueries
+	reports    ReportQueries
+	now        func() time.Time
 	waiter     Waiter
 	secure     bool
 	log        zerolog.Logger
@@ -88,13 +105,20 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
 		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
 	}
+	if cfg.Reports == nil {
+		return nil, errors.New("web: needs the report queries")
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
+		reports: cfg.Reports, now: cfg.Now,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
 	return h, nil
 }

@@ -36,6 +36,9 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/clients/{id}/edit", h.editClient)
 		r.Post("/clients/{id}", h.updateClient)
 		r.Post("/clients/{id}/delete", h.deleteClient)
+		// reports
+		r.Get("/reports", h.listReports)
+		r.Get("/reports/mailings.csv", h.exportReports)
 	})
 
 	r.NotFound(h.showNotFound)
