@@ -141,8 +141,8 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 	if greeting, at := text("#greeting"), location(); !strings.HasSuffix(at, "/dashboard") || !strings.Contains(greeting, name) {
 		t.Fatalf("after login: at %s, greeting %q", at, greeting)
 	}
+	// The dashboard's screenshot, with figures, is TestBrowserDashboardAndReports's.
 	b.accessible("dashboard")
-	screenshot(t, ctx, "dashboard")
 
 	do("switch to Russian in the footer",
 		chromedp.Click(chromedp.CSS(`footer button[value="ru"]`)),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
@@ -64,6 +65,17 @@ type MessageQueries interface {
 	GetMessage(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MessageRow, error)
 }
 
+// ReportQueries reads the reports read model (*projections.ReportQueries):
+// the per-mailing report and its summary GET /api/v1/reports/mailings and
+// /api/v1/reports/summary answer, and the dashboard's figures.
+type ReportQueries interface {
+	ListMailingReports(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MailingReport, uuid.UUID, error)
+	EachMailingReport(ctx context.Context, s projections.OwnerScope, fn func(projections.MailingReport) error) error
+	Summary(ctx context.Context, s projections.OwnerScope) (projections.ReportSummary, error)
+	DeliveriesPerDay(ctx context.Context, s projections.OwnerScope, now time.Time, loc *time.Location, days int) ([]projections.DayDeliveries, error)
+	ActiveMailings(ctx context.Context, s projections.OwnerScope) (int64, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -81,13 +93,16 @@ type Config struct {
 	// MailFrom is the sender mailings go out as (MAIL_FROM), shown on a
 	// message's preview; "" leaves the sender out.
 	MailFrom string
+	Reports  ReportQueries
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
 	// CookieSecure marks the session cookie Secure: set it when the pages
 	// are served over HTTPS.
 	CookieSecure bool
-	Log          zerolog.Logger
+	// Now is the clock of the figures "this week"; nil means time.Now.
+	Now func() time.Time
+	Log zerolog.Logger
 }
 
 // Handler serves the pages.
@@ -104,6 +119,8 @@ type Handler struct {
 	log         zerolog.Logger
 	pages       map[string]*template.Template
 	csrf        *http.CrossOriginProtection
+	reports     ReportQueries
+	now         func() time.Time
 }
 
 // New checks cfg and builds the pages.
@@ -114,14 +131,21 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MessageCommands == nil || cfg.MessageQueries == nil {
 		return nil, errors.New("web: needs the messages' commands and queries")
 	}
+	if cfg.Reports == nil {
+		return nil, errors.New("web: needs the report queries")
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
 		messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
+		reports: cfg.Reports, now: cfg.Now,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
 	return h, nil
 }

@@ -45,6 +45,9 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/messages/{id}/edit", h.editMessage)
 		r.Post("/messages/{id}", h.updateMessage)
 		r.Post("/messages/{id}/delete", h.deleteMessage)
+		// reports
+		r.Get("/reports", h.listReports)
+		r.Get("/reports/mailings.csv", h.exportReports)
 	})
 
 	r.NotFound(h.showNotFound)

@@ -79,6 +79,9 @@ type App struct {
 	Checkers   []api.Checker
 	Components []Component
 	closers    []func() error
+
+	// reportQueries read the reports read model for both front doors.
+	reportQueries *projections.ReportQueries
 }
 
 // New builds the application; Close releases what it opened.

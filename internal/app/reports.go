@@ -26,7 +26,7 @@ func wireReports(a *App) error {
 	if err != nil {
 		return err
 	}
-	a.Areas.Reports, a.Areas.History = reports, hist
+	a.Areas.Reports, a.Areas.History, a.reportQueries = reports, hist, q
 	a.Projectors = append(a.Projectors, projections.ReportsProjector{})
 	return nil
 }

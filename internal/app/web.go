@@ -19,6 +19,7 @@ func wireWeb(a *App) error {
 	q := a.resources.queries
 	h, err := web.New(web.Config{Identity: svc, Stats: q, ClientCommands: a.resources.clients, ClientQueries: q,
 		MessageCommands: a.resources.messages, MessageQueries: q, MailFrom: a.Config.MailFrom,
+		Reports: a.reportQueries, Now: a.Now,
 		Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
 	if err != nil {
 		return err
