@@ -26,6 +26,9 @@ type Identity interface {
 	Account(ctx context.Context, id uuid.UUID) (identity.Account, error)
 	RequestPasswordReset(ctx context.Context, meta domain.Metadata, email string) error
 	ConfirmPasswordReset(ctx context.Context, meta domain.Metadata, token, newPassword string) (identity.Account, eventstore.Result, error)
+	Block(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (identity.Account, eventstore.Result, error)
+	Activate(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (identity.Account, eventstore.Result, error)
+	SetGroups(ctx context.Context, meta domain.Metadata, id uuid.UUID, groups []string, ifMatch int64) (identity.Account, eventstore.Result, error)
 }
 
 // Stats reads the public figures (*projections.ResourceQueries), the same
@@ -49,6 +52,32 @@ type ClientQueries interface {
 	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
 }
 
+// UserQueries reads the accounts for the staff pages
+// (*projections.UserQueries), the read model GET /api/v1/users lists.
+type UserQueries interface {
+	SearchUsers(ctx context.Context, search string, p projections.IDPage) ([]projections.UserRow, uuid.UUID, error)
+	UsersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]projections.UserRow, error)
+}
+
+// MailingCommands changes mailings (commands.DecoratedMailings), the same
+// handler the JSON API calls.
+type MailingCommands interface {
+	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
+}
+
+// MailingQueries reads mailings (*projections.ResourceQueries), as
+// GET /api/v1/mailings does.
+type MailingQueries interface {
+	ListMailings(ctx context.Context, s projections.OwnerScope, f projections.MailingFilter, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error)
+}
+
+// ReportQueries reads the reports read model (*projections.ReportQueries),
+// as GET /api/v1/reports/mailings and /reports/summary do.
+type ReportQueries interface {
+	ListMailingReports(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MailingReport, uuid.UUID, error)
+	Summary(ctx context.Context, s projections.OwnerScope) (projections.ReportSummary, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -61,6 +90,12 @@ type Config struct {
 	Stats          Stats
 	ClientCommands ClientCommands
 	ClientQueries  ClientQueries
+	// The staff pages (manage_*.go) read accounts, mailings and reports and
+	// enable or disable mailings.
+	UserQueries     UserQueries
+	MailingCommands MailingCommands
+	MailingQueries  MailingQueries
+	ReportQueries   ReportQueries
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -72,15 +107,19 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	id         Identity
-	stats      Stats
-	clients    ClientCommands
-	clientRows ClientQueries
-	waiter     Waiter
-	secure     bool
-	log        zerolog.Logger
-	pages      map[string]*template.Template
-	csrf       *http.CrossOriginProtection
+	id          Identity
+	stats       Stats
+	clients     ClientCommands
+	clientRows  ClientQueries
+	userRows    UserQueries
+	mailings    MailingCommands
+	mailingRows MailingQueries
+	reports     ReportQueries
+	waiter      Waiter
+	secure      bool
+	log         zerolog.Logger
+	pages       map[string]*template.Template
+	csrf        *http.CrossOriginProtection
 }
 
 // New checks cfg and builds the pages.
@@ -88,11 +127,15 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
 		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
 	}
+	if cfg.UserQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil || cfg.ReportQueries == nil {
+		return nil, errors.New("web: the staff pages need the users, mailings and reports queries and the mailings' commands")
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
+		userRows: cfg.UserQueries, mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries, reports: cfg.ReportQueries,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))

@@ -36,6 +36,19 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/clients/{id}/edit", h.editClient)
 		r.Post("/clients/{id}", h.updateClient)
 		r.Post("/clients/{id}/delete", h.deleteClient)
+
+		// manage: the staff pages, refused to anyone but staff.
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireStaff)
+			r.Get("/manage/users", h.listUsers)
+			r.Post("/manage/users/{id}/block", h.blockUser)
+			r.Post("/manage/users/{id}/activate", h.activateUser)
+			r.Post("/manage/users/{id}/groups", h.setUserGroups)
+			r.Get("/manage/mailings", h.listAllMailings)
+			r.Post("/manage/mailings/{id}/enable", h.enableAnyMailing)
+			r.Post("/manage/mailings/{id}/disable", h.disableAnyMailing)
+			r.Get("/manage/reports", h.listAllReports)
+		})
 	})
 
 	r.NotFound(h.showNotFound)

@@ -68,16 +68,22 @@ type App struct {
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas api.Areas
 	Pages *web.Handler // the web interface; nil when not wired
-	// resources are the clients' command handler and the resource queries
-	// both front doors call.
+	// resources are the clients' and mailings' command handlers and the
+	// resource queries both front doors call.
 	resources struct {
-		clients *commands.DecoratedClients
-		queries *projections.ResourceQueries
+		clients  *commands.DecoratedClients
+		mailings *commands.DecoratedMailings
+		queries  *projections.ResourceQueries
 	}
 	Auth       api.Authenticator
 	Checkers   []api.Checker
 	Components []Component
 	closers    []func() error
+
+	// userQueries and reportQueries read the users and reports read models
+	// for the identity service and the reports door, and for the pages.
+	userQueries   *projections.UserQueries
+	reportQueries *projections.ReportQueries
 }
 
 // New builds the application; Close releases what it opened.

@@ -27,6 +27,7 @@ func wireReports(a *App) error {
 		return err
 	}
 	a.Areas.Reports, a.Areas.History = reports, hist
+	a.reportQueries = q
 	a.Projectors = append(a.Projectors, projections.ReportsProjector{})
 	return nil
 }
