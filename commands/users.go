@@ -309,11 +309,11 @@ func (h *UserHandler) mayToggle(ctx context.Context, actor uuid.UUID, block bool
 				return err
 			}
 			if err != nil || !a.Superuser() {
-				return domain.Forbidden("only a superuser blocks or activates a superuser")
+				return domain.ErrSuperuserToggle
 			}
 		}
 		if block && target.ID() == actor {
-			return domain.Conflict("you cannot block yourself")
+			return domain.ErrBlockSelf
 		}
 		return nil
 	}

@@ -314,14 +314,14 @@ func TestBlockRulesAreDecidedByTheCommand(t *testing.T) {
 	root, other := env.superuser(t, "root@example.com"), env.superuser(t, "other-root@example.com")
 	staff, plain := env.manager(t, "staff@example.com"), env.account(t, "plain@example.com")
 
-	if _, _, err := env.users.Block(ctx, actor(staff.ID()), staff.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrConflict) {
+	if _, _, err := env.users.Block(ctx, actor(staff.ID()), staff.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrBlockSelf) || !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("staff blocks itself: %v", err)
 	}
 	if _, _, err := env.users.Block(ctx, actor(root.ID()), root.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("superuser blocks itself: %v", err)
 	}
 	for name, who := range map[string]uuid.UUID{"staff": staff.ID(), "no account": uuid.New(), "nobody": uuid.Nil} {
-		if _, _, err := env.users.Block(ctx, actor(who), root.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrForbidden) {
+		if _, _, err := env.users.Block(ctx, actor(who), root.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrSuperuserToggle) || !errors.Is(err, domain.ErrForbidden) {
 			t.Fatalf("%s blocks a superuser: %v", name, err)
 		}
 		if _, _, err := env.users.Activate(ctx, actor(who), root.ID(), commands.NoIfMatch); !errors.Is(err, domain.ErrForbidden) {

@@ -48,6 +48,13 @@ var (
 	ErrTokenInvalid     = &ValidationError{Fields: []FieldError{{Field: "token", Message: "invalid, used or expired"}}}
 )
 
+// Refusals of blocking and activating, named so a page can say which rule
+// refused.
+var (
+	ErrBlockSelf       = fmt.Errorf("%w: you cannot block yourself", ErrConflict)
+	ErrSuperuserToggle = fmt.Errorf("%w: only a superuser blocks or activates a superuser", ErrForbidden)
+)
+
 // UserRegistered starts the stream of an account created by registration.
 type UserRegistered struct {
 	Email        string    `json:"email"`

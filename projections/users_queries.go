@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,7 +102,45 @@ func (q *UserQueries) User(ctx context.Context, id uuid.UUID) (UserRow, error) {
 // from the start), in id order, which is creation order for v7 ids. Only
 // staff may call it; the caller's policy decides.
 func (q *UserQueries) ListUsers(ctx context.Context, after uuid.UUID, limit int) ([]UserRow, error) {
-	rows, err := q.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2`, after, limit)
+	return q.users(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2`, after, limit)
+}
+
+// SearchUsers is one page of the accounts whose email or name contains
+// search (case-insensitive; "" keeps every account), in id order; the
+// returned id is the next page's cursor (Nil on the last page). Only staff
+// may call it; the caller's policy decides.
+func (q *UserQueries) SearchUsers(ctx context.Context, search string, p IDPage) ([]UserRow, uuid.UUID, error) {
+	sql := `SELECT ` + userColumns + ` FROM users u WHERE u.id > $1`
+	args := []any{p.After, p.Limit + 1}
+	if search = strings.TrimSpace(search); search != "" {
+		sql += ` AND (u.email ILIKE $3 OR u.name ILIKE $3)`
+		args = append(args, likePattern(search))
+	}
+	rows, err := q.users(ctx, sql+` ORDER BY u.id LIMIT $2`, args...)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	rows, next := pageOf(rows, p, func(u UserRow) uuid.UUID { return u.ID })
+	return rows, next, nil
+}
+
+// UsersByID returns the accounts among ids the read model has, by id: the
+// owners a staff list names.
+func (q *UserQueries) UsersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]UserRow, error) {
+	rows, err := q.users(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]UserRow, len(rows))
+	for _, u := range rows {
+		out[u.ID] = u
+	}
+	return out, nil
+}
+
+// users runs a query selecting userColumns.
+func (q *UserQueries) users(ctx context.Context, sql string, args ...any) ([]UserRow, error) {
+	rows, err := q.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

@@ -27,6 +27,9 @@ type Identity interface {
 	Account(ctx context.Context, id uuid.UUID) (identity.Account, error)
 	RequestPasswordReset(ctx context.Context, meta domain.Metadata, email string) error
 	ConfirmPasswordReset(ctx context.Context, meta domain.Metadata, token, newPassword string) (identity.Account, eventstore.Result, error)
+	Block(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (identity.Account, eventstore.Result, error)
+	Activate(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (identity.Account, eventstore.Result, error)
+	SetGroups(ctx context.Context, meta domain.Metadata, id uuid.UUID, groups []string, ifMatch int64) (identity.Account, eventstore.Result, error)
 }
 
 // Stats reads the public figures (*projections.ResourceQueries), the same
@@ -76,6 +79,25 @@ type ReportQueries interface {
 	ActiveMailings(ctx context.Context, s projections.OwnerScope) (int64, error)
 }
 
+// UserQueries reads the accounts for the staff pages
+// (*projections.UserQueries), the read model GET /api/v1/users lists.
+type UserQueries interface {
+	SearchUsers(ctx context.Context, search string, p projections.IDPage) ([]projections.UserRow, uuid.UUID, error)
+	UsersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]projections.UserRow, error)
+}
+
+// MailingCommands changes mailings (commands.DecoratedMailings), the same
+// handler the JSON API calls.
+type MailingCommands interface {
+	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
+}
+
+// MailingQueries reads mailings (*projections.ResourceQueries), as
+// GET /api/v1/mailings does.
+type MailingQueries interface {
+	ListMailings(ctx context.Context, s projections.OwnerScope, f projections.MailingFilter, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -92,8 +114,13 @@ type Config struct {
 	MessageQueries  MessageQueries
 	// MailFrom is the sender mailings go out as (MAIL_FROM), shown on a
 	// message's preview; "" leaves the sender out.
-	MailFrom string
-	Reports  ReportQueries
+	MailFrom      string
+	ReportQueries ReportQueries
+	// The staff pages (manage_*.go) read accounts and mailings and enable
+	// or disable mailings.
+	UserQueries     UserQueries
+	MailingCommands MailingCommands
+	MailingQueries  MailingQueries
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -114,6 +141,9 @@ type Handler struct {
 	messages    MessageCommands
 	messageRows MessageQueries
 	mailFrom    string
+	userRows    UserQueries
+	mailings    MailingCommands
+	mailingRows MailingQueries
 	waiter      Waiter
 	secure      bool
 	log         zerolog.Logger
@@ -131,8 +161,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MessageCommands == nil || cfg.MessageQueries == nil {
 		return nil, errors.New("web: needs the messages' commands and queries")
 	}
-	if cfg.Reports == nil {
+	if cfg.ReportQueries == nil {
 		return nil, errors.New("web: needs the report queries")
+	}
+	if cfg.UserQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil {
+		return nil, errors.New("web: the staff pages need the users and mailings queries and the mailings' commands")
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -140,7 +173,8 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
 		messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
-		reports: cfg.Reports, now: cfg.Now,
+		reports: cfg.ReportQueries, now: cfg.Now,
+		userRows: cfg.UserQueries, mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	if h.now == nil {

@@ -48,6 +48,19 @@ func (h *Handler) routes() chi.Router {
 		// reports
 		r.Get("/reports", h.listReports)
 		r.Get("/reports/mailings.csv", h.exportReports)
+
+		// manage: the staff pages, refused to anyone but staff.
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireStaff)
+			r.Get("/manage/users", h.listUsers)
+			r.Post("/manage/users/{id}/block", h.blockUser)
+			r.Post("/manage/users/{id}/activate", h.activateUser)
+			r.Post("/manage/users/{id}/groups", h.setUserGroups)
+			r.Get("/manage/mailings", h.listAllMailings)
+			r.Post("/manage/mailings/{id}/enable", h.enableAnyMailing)
+			r.Post("/manage/mailings/{id}/disable", h.disableAnyMailing)
+			r.Get("/manage/reports", h.listAllReports)
+		})
 	})
 
 	r.NotFound(h.showNotFound)

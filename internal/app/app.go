@@ -68,11 +68,12 @@ type App struct {
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas api.Areas
 	Pages *web.Handler // the web interface; nil when not wired
-	// resources are the clients' and messages' command handlers and the
-	// resource queries both front doors call.
+	// resources are the clients', messages' and mailings' command handlers
+	// and the resource queries both front doors call.
 	resources struct {
 		clients  *commands.DecoratedClients
 		messages *commands.DecoratedMessages
+		mailings *commands.DecoratedMailings
 		queries  *projections.ResourceQueries
 	}
 	Auth       api.Authenticator
@@ -80,7 +81,9 @@ type App struct {
 	Components []Component
 	closers    []func() error
 
-	// reportQueries read the reports read model for both front doors.
+	// userQueries and reportQueries read the users and reports read models
+	// for the identity service and the reports door, and for the pages.
+	userQueries   *projections.UserQueries
 	reportQueries *projections.ReportQueries
 }
 

@@ -90,6 +90,7 @@ func wireIdentity(a *App) error {
 	}})
 	a.Auth = svc
 	a.Areas.Identity = door
+	a.userQueries = queries
 	a.Projectors = append(a.Projectors, projections.NewUsers())
 	return nil
 }

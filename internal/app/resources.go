@@ -29,8 +29,8 @@ func wireResources(a *App) error {
 		return err
 	}
 	a.resources.clients, a.resources.queries = a.Commands.Clients(clients), q
-	a.resources.messages = a.Commands.Messages(messages)
-	door, err := api.NewResources(a.resources.clients, a.resources.messages, a.Commands.Mailings(mailings), q, 3*time.Second)
+	a.resources.messages, a.resources.mailings = a.Commands.Messages(messages), a.Commands.Mailings(mailings)
+	door, err := api.NewResources(a.resources.clients, a.resources.messages, a.resources.mailings, q, 3*time.Second)
 	if err != nil {
 		return err
 	}

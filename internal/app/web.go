@@ -19,7 +19,8 @@ func wireWeb(a *App) error {
 	q := a.resources.queries
 	h, err := web.New(web.Config{Identity: svc, Stats: q, ClientCommands: a.resources.clients, ClientQueries: q,
 		MessageCommands: a.resources.messages, MessageQueries: q, MailFrom: a.Config.MailFrom,
-		Reports: a.reportQueries, Now: a.Now,
+		ReportQueries: a.reportQueries, Now: a.Now,
+		UserQueries: a.userQueries, MailingCommands: a.resources.mailings, MailingQueries: q,
 		Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
 	if err != nil {
 		return err
