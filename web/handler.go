@@ -49,6 +49,31 @@ type ClientQueries interface {
 	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
 }
 
+// MailingCommands changes mailings (commands.DecoratedMailings), the same
+// handler the JSON API calls.
+type MailingCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateMailing) (commands.Outcome[*domain.Mailing], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateMailing) (commands.Outcome[*domain.Mailing], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteMailing) (eventstore.Result, error)
+	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
+}
+
+// MailingQueries reads mailings and the messages they send
+// (*projections.ResourceQueries), as GET /api/v1/mailings and
+// /api/v1/messages do.
+type MailingQueries interface {
+	ListMailings(ctx context.Context, s projections.OwnerScope, f projections.MailingFilter, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error)
+	GetMailing(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MailingRow, error)
+	ListMessages(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MessageRow, uuid.UUID, error)
+	GetMessage(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MessageRow, error)
+}
+
+// Dispatcher starts a run of a mailing now (commands.DecoratedRuns), as
+// POST /api/v1/mailings/{id}/dispatch does.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, cmd commands.DispatchMailing, meta domain.Metadata) (eventstore.Result, uuid.UUID, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -61,6 +86,11 @@ type Config struct {
 	Stats          Stats
 	ClientCommands ClientCommands
 	ClientQueries  ClientQueries
+	// MailingCommands, MailingQueries and Dispatcher serve the mailing
+	// pages.
+	MailingCommands MailingCommands
+	MailingQueries  MailingQueries
+	Dispatcher      Dispatcher
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -72,15 +102,18 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	id         Identity
-	stats      Stats
-	clients    ClientCommands
-	clientRows ClientQueries
-	waiter     Waiter
-	secure     bool
-	log        zerolog.Logger
-	pages      map[string]*template.Template
-	csrf       *http.CrossOriginProtection
+	id          Identity
+	stats       Stats
+	clients     ClientCommands
+	clientRows  ClientQueries
+	mailings    MailingCommands
+	mailingRows MailingQueries
+	runs        Dispatcher
+	waiter      Waiter
+	secure      bool
+	log         zerolog.Logger
+	pages       map[string]*template.Template
+	csrf        *http.CrossOriginProtection
 }
 
 // New checks cfg and builds the pages.
@@ -88,11 +121,15 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
 		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
 	}
+	if cfg.MailingCommands == nil || cfg.MailingQueries == nil || cfg.Dispatcher == nil {
+		return nil, errors.New("web: needs the mailings' commands, queries and dispatcher")
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
+		mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries, runs: cfg.Dispatcher,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))

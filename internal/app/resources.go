@@ -28,8 +28,8 @@ func wireResources(a *App) error {
 	if err != nil {
 		return err
 	}
-	a.resources.clients, a.resources.queries = a.Commands.Clients(clients), q
-	door, err := api.NewResources(a.resources.clients, a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
+	a.resources.clients, a.resources.mailings, a.resources.queries = a.Commands.Clients(clients), a.Commands.Mailings(mailings), q
+	door, err := api.NewResources(a.resources.clients, a.Commands.Messages(messages), a.resources.mailings, q, 3*time.Second)
 	if err != nil {
 		return err
 	}
