@@ -68,6 +68,31 @@ type MessageQueries interface {
 	GetMessage(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MessageRow, error)
 }
 
+// MailingCommands changes mailings (commands.DecoratedMailings), the same
+// handler the JSON API calls.
+type MailingCommands interface {
+	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateMailing) (commands.Outcome[*domain.Mailing], error)
+	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateMailing) (commands.Outcome[*domain.Mailing], error)
+	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteMailing) (eventstore.Result, error)
+	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
+}
+
+// MailingQueries reads mailings and the messages they send
+// (*projections.ResourceQueries), as GET /api/v1/mailings and
+// /api/v1/messages do.
+type MailingQueries interface {
+	ListMailings(ctx context.Context, s projections.OwnerScope, f projections.MailingFilter, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error)
+	GetMailing(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MailingRow, error)
+	ListMessages(ctx context.Context, s projections.OwnerScope, p projections.IDPage) ([]projections.MessageRow, uuid.UUID, error)
+	GetMessage(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MessageRow, error)
+}
+
+// Dispatcher starts a run of a mailing now (commands.DecoratedRuns), as
+// POST /api/v1/mailings/{id}/dispatch does.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, cmd commands.DispatchMailing, meta domain.Metadata) (eventstore.Result, uuid.UUID, error)
+}
+
 // ReportQueries reads the reports read model (*projections.ReportQueries):
 // the per-mailing report and its summary GET /api/v1/reports/mailings and
 // /api/v1/reports/summary answer, and the dashboard's figures.
@@ -86,18 +111,6 @@ type UserQueries interface {
 	UsersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]projections.UserRow, error)
 }
 
-// MailingCommands changes mailings (commands.DecoratedMailings), the same
-// handler the JSON API calls.
-type MailingCommands interface {
-	Toggle(ctx context.Context, meta domain.Metadata, cmd commands.ToggleMailing) (commands.Outcome[*domain.Mailing], error)
-}
-
-// MailingQueries reads mailings (*projections.ResourceQueries), as
-// GET /api/v1/mailings does.
-type MailingQueries interface {
-	ListMailings(ctx context.Context, s projections.OwnerScope, f projections.MailingFilter, p projections.IDPage) ([]projections.MailingRow, uuid.UUID, error)
-}
-
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -112,15 +125,14 @@ type Config struct {
 	ClientQueries   ClientQueries
 	MessageCommands MessageCommands
 	MessageQueries  MessageQueries
-	// MailFrom is the sender mailings go out as (MAIL_FROM), shown on a
-	// message's preview; "" leaves the sender out.
-	MailFrom      string
-	ReportQueries ReportQueries
-	// The staff pages (manage_*.go) read accounts and mailings and enable
-	// or disable mailings.
-	UserQueries     UserQueries
 	MailingCommands MailingCommands
 	MailingQueries  MailingQueries
+	Dispatcher      Dispatcher
+	ReportQueries   ReportQueries
+	UserQueries     UserQueries
+	// MailFrom is the sender mailings go out as (MAIL_FROM), shown on a
+	// message's preview; "" leaves the sender out.
+	MailFrom string
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -140,17 +152,18 @@ type Handler struct {
 	clientRows  ClientQueries
 	messages    MessageCommands
 	messageRows MessageQueries
-	mailFrom    string
-	userRows    UserQueries
 	mailings    MailingCommands
 	mailingRows MailingQueries
+	runs        Dispatcher
+	reports     ReportQueries
+	userRows    UserQueries
+	mailFrom    string
 	waiter      Waiter
 	secure      bool
+	now         func() time.Time
 	log         zerolog.Logger
 	pages       map[string]*template.Template
 	csrf        *http.CrossOriginProtection
-	reports     ReportQueries
-	now         func() time.Time
 }
 
 // New checks cfg and builds the pages.
@@ -158,14 +171,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
 		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
 	}
-	if cfg.MessageCommands == nil || cfg.MessageQueries == nil {
-		return nil, errors.New("web: needs the messages' commands and queries")
-	}
-	if cfg.ReportQueries == nil {
-		return nil, errors.New("web: needs the report queries")
-	}
-	if cfg.UserQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil {
-		return nil, errors.New("web: the staff pages need the users and mailings queries and the mailings' commands")
+	if cfg.MessageCommands == nil || cfg.MessageQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil ||
+		cfg.Dispatcher == nil || cfg.ReportQueries == nil || cfg.UserQueries == nil {
+		return nil, errors.New("web: needs the messages' and mailings' commands and queries, the dispatcher, the report and the user queries")
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -173,8 +181,8 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
 		messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
-		reports: cfg.ReportQueries, now: cfg.Now,
-		userRows: cfg.UserQueries, mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries,
+		mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries, runs: cfg.Dispatcher,
+		reports: cfg.ReportQueries, userRows: cfg.UserQueries, now: cfg.Now,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	if h.now == nil {

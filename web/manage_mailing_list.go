@@ -62,7 +62,7 @@ func (h *Handler) listAllMailings(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		if l.Mailings, err = h.mailingItems(r, rows); err != nil {
+		if l.Mailings, err = h.manageMailingItems(r, rows); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -82,8 +82,8 @@ func (h *Handler) listAllMailings(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "manage_mailings", v)
 }
 
-// mailingItems names the rows' owners and says which the caller may toggle.
-func (h *Handler) mailingItems(r *http.Request, rows []projections.MailingRow) ([]manageMailing, error) {
+// manageMailingItems names the rows' owners and says which the caller may toggle.
+func (h *Handler) manageMailingItems(r *http.Request, rows []projections.MailingRow) ([]manageMailing, error) {
 	owners := make([]uuid.UUID, 0, len(rows))
 	for _, m := range rows {
 		owners = append(owners, m.OwnerID)

@@ -61,6 +61,16 @@ func (h *Handler) routes() chi.Router {
 			r.Post("/manage/mailings/{id}/disable", h.disableAnyMailing)
 			r.Get("/manage/reports", h.listAllReports)
 		})
+		// mailings
+		r.Get("/mailings", h.listMailings)
+		r.Get("/mailings/new", h.newMailing)
+		r.Post("/mailings", h.createMailing)
+		r.Get("/mailings/{id}/edit", h.editMailing)
+		r.Post("/mailings/{id}", h.updateMailing)
+		r.Post("/mailings/{id}/enable", h.enableMailing)
+		r.Post("/mailings/{id}/disable", h.disableMailing)
+		r.Post("/mailings/{id}/send", h.sendMailing)
+		r.Post("/mailings/{id}/delete", h.deleteMailing)
 	})
 
 	r.NotFound(h.showNotFound)

@@ -68,12 +68,14 @@ type App struct {
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas api.Areas
 	Pages *web.Handler // the web interface; nil when not wired
-	// resources are the clients', messages' and mailings' command handlers
-	// and the resource queries both front doors call.
+	// resources are the clients', messages' and mailings' command
+	// handlers, the runs' dispatcher and the resource queries both front
+	// doors call.
 	resources struct {
 		clients  *commands.DecoratedClients
 		messages *commands.DecoratedMessages
 		mailings *commands.DecoratedMailings
+		runs     *commands.DecoratedRuns
 		queries  *projections.ResourceQueries
 	}
 	Auth       api.Authenticator

@@ -35,6 +35,7 @@ func wireSending(a *App) error {
 		return err
 	}
 	runs := a.Commands.Runs(handler)
+	a.resources.runs = runs
 	attempts, err := projections.NewAttemptQueries(a.Pool)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func wireWeb(a *App) error {
 	h, err := web.New(web.Config{Identity: svc, Stats: q, ClientCommands: a.resources.clients, ClientQueries: q,
 		MessageCommands: a.resources.messages, MessageQueries: q, MailFrom: a.Config.MailFrom,
 		ReportQueries: a.reportQueries, Now: a.Now,
-		UserQueries: a.userQueries, MailingCommands: a.resources.mailings, MailingQueries: q,
+		UserQueries: a.userQueries, MailingCommands: a.resources.mailings, MailingQueries: q, Dispatcher: a.resources.runs,
 		Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
 	if err != nil {
 		return err
