@@ -13,6 +13,7 @@ import (
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
+	"github.com/heraldmail/herald/internal/history"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -49,6 +50,31 @@ type ClientQueries interface {
 	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
 }
 
+// MailingLookup reads a mailing and its message (*projections.ResourceQueries),
+// as GET /api/v1/mailings/{id} and /api/v1/messages/{id} do.
+type MailingLookup interface {
+	GetMailing(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MailingRow, error)
+	GetMessage(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MessageRow, error)
+}
+
+// MailingHistory builds a mailing's audit replay (*history.Reader), deleted
+// mailings' too, as GET /api/v1/mailings/{id}/history does.
+type MailingHistory interface {
+	Mailing(ctx context.Context, id uuid.UUID, o history.Options) (history.Document, error)
+}
+
+// AttemptQueries pages a mailing's delivery attempts
+// (*projections.AttemptQueries), as GET /api/v1/mailings/{id}/attempts does.
+type AttemptQueries interface {
+	ListAttempts(ctx context.Context, s projections.OwnerScope, mailingID uuid.UUID, page projections.AttemptPage) ([]projections.AttemptRow, int64, error)
+}
+
+// MailingReports reads one mailing's line of the report
+// (*projections.ReportQueries), the line GET /api/v1/reports/mailings lists.
+type MailingReports interface {
+	GetMailingReport(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MailingReport, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -61,6 +87,13 @@ type Config struct {
 	Stats          Stats
 	ClientCommands ClientCommands
 	ClientQueries  ClientQueries
+
+	// The mailing page reads these.
+	MailingLookup  MailingLookup
+	MailingHistory MailingHistory
+	Attempts       AttemptQueries
+	MailingReports MailingReports
+
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -81,12 +114,21 @@ type Handler struct {
 	log        zerolog.Logger
 	pages      map[string]*template.Template
 	csrf       *http.CrossOriginProtection
+
+	// the mailing page's readers
+	mailingRows    MailingLookup
+	history        MailingHistory
+	attempts       AttemptQueries
+	mailingReports MailingReports
 }
 
 // New checks cfg and builds the pages.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
 		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
+	}
+	if cfg.MailingLookup == nil || cfg.MailingHistory == nil || cfg.Attempts == nil || cfg.MailingReports == nil {
+		return nil, errors.New("web: the mailing page needs the mailings and messages lookup, the history reader, the attempts and the report queries")
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -96,6 +138,7 @@ func New(cfg Config) (*Handler, error) {
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
+	h.mailingRows, h.history, h.attempts, h.mailingReports = cfg.MailingLookup, cfg.MailingHistory, cfg.Attempts, cfg.MailingReports
 	return h, nil
 }
 

@@ -36,6 +36,10 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/clients/{id}/edit", h.editClient)
 		r.Post("/clients/{id}", h.updateClient)
 		r.Post("/clients/{id}/delete", h.deleteClient)
+
+		// mailing: one mailing's page and its runs' progress
+		r.Get("/mailings/{id}", h.showMailing)
+		r.Get("/mailings/{id}/progress", h.showMailingProgress)
 	})
 
 	r.NotFound(h.showNotFound)
