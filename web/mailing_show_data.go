@@ -265,9 +265,6 @@ func (e detailEvent) LabelID() string {
 	return detailLabel(detailEventIDs, e.Type)
 }
 
-// Correlation is the short form of the request the event came from.
-func (e detailEvent) Correlation() string { return e.CorrelationID.String()[:8] }
-
 // timeline turns doc's events into the page's entries; at marks those
 // after the instant shown.
 func (h *Handler) detailTimeline(ctx context.Context, r *http.Request, doc history.Document, at *time.Time) []detailEvent {

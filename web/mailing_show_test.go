@@ -32,9 +32,15 @@ func mailingShowSetup(t *testing.T, env *apptest.Env, token, subject string, ema
 	}
 	msg := env.Create(token, "/api/v1/messages", map[string]any{"subject": subject, "body": "Hello"})
 	start := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
-	return env.Create(token, "/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": clients,
+	id := env.Create(token, "/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": clients,
 		"start_at": start.Format(time.RFC3339), "end_at": start.Add(30 * 24 * time.Hour).Format(time.RFC3339),
 		"periodicity": "weekly", "timezone": "Europe/Paris"})
+	// The page reads the subject and the next run from the read models.
+	testenv.Eventually(t, 30*time.Second, "the message and the mailing in the read models", func() bool {
+		return env.Do("GET", "/api/v1/messages/"+msg.String(), nil, apptest.Bearer(token)...).Status == http.StatusOK &&
+			env.Do("GET", "/api/v1/mailings/"+id.String(), nil, apptest.Bearer(token)...).Status == http.StatusOK
+	})
+	return id
 }
 
 // mailingShowDispatch sends mailing id now, as its owner through the API.
