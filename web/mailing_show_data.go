@@ -55,6 +55,95 @@ func (p *mailingDetail) AtParam() string {
 	return p.At.Format(time.RFC3339Nano)
 }
 
+// mailingDetailOf reads what the page shows of the mailing doc replays
+// beside its history: its header (now, or at the instant doc was asked
+// for), its message's subject, a page of attempts after cursor, its report,
+// and what the caller may do with it.
+func (h *Handler) mailingDetailOf(r *http.Request, doc history.Document, cursor string) (*mailingDetail, error) {
+	ctx, who := r.Context(), principal(r)
+	d := &mailingDetail{ID: doc.MailingID, At: doc.At, Progress: detailProgressOf(doc)}
+	if d.At == nil {
+		header, err := h.currentHeader(r, doc)
+		if err != nil {
+			return nil, err
+		}
+		d.Header = header
+	} else {
+		d.Header = detailHeaderOfState(doc.State)
+		d.Progress.Polling = false // the past does not change
+	}
+	if d.Header != nil {
+		msg, err := h.mailingRows.GetMessage(ctx, access.ReadScope(who, access.Message), d.Header.MessageID)
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return nil, err
+		}
+		d.Header.Subject = msg.Subject
+	}
+	if d.Current() && d.Header != nil && !d.Header.Deleted {
+		completed := d.Header.Status == string(domain.StatusCompleted)
+		d.CanEdit = access.CanChange(who, doc.OwnerID)
+		d.CanToggle = access.CanToggleMailing(who, doc.OwnerID) && !completed
+		d.CanSend = access.Owns(who, doc.OwnerID) && d.Header.IsActive && !completed
+	}
+	if err := h.detailAttempts(r, d, cursor); err != nil {
+		return nil, err
+	}
+	d.Events = h.detailTimeline(ctx, r, doc, d.At)
+	rep, err := h.mailingReports.GetMailingReport(ctx, access.ReadScope(who, access.Report), d.ID)
+	switch {
+	case err == nil:
+		d.Report = &rep
+	case !errors.Is(err, domain.ErrNotFound):
+		return nil, err
+	}
+	return d, nil
+}
+
+// currentHeader is the mailing as the read model has it (with its next
+// run), or, when it is deleted or the read model does not have it yet, as
+// its events say now.
+func (h *Handler) currentHeader(r *http.Request, doc history.Document) (*detailHeader, error) {
+	deleted := slices.ContainsFunc(doc.Events, func(e history.Entry) bool { return e.Type == "mailing.deleted" })
+	if !deleted {
+		row, err := h.mailingRows.GetMailing(r.Context(), access.ReadScope(principal(r), access.Mailing), doc.MailingID)
+		if err == nil {
+			return detailHeaderOfRow(row), nil
+		}
+		if !errors.Is(err, domain.ErrNotFound) {
+			return nil, err
+		}
+	}
+	now := time.Now()
+	replayed, err := h.history.Mailing(r.Context(), doc.MailingID, history.Options{At: &now})
+	if err != nil {
+		return nil, err
+	}
+	if replayed.State == nil {
+		return nil, errors.New("web: mailing " + doc.MailingID.String() + " has events but no state")
+	}
+	return detailHeaderOfState(replayed.State), nil
+}
+
+// detailAttempts reads the page of attempts after cursor into d, and the
+// next page's link.
+func (h *Handler) detailAttempts(r *http.Request, d *mailingDetail, cursor string) error {
+	rows, next, err := h.attempts.ListAttempts(r.Context(), access.ReadScope(principal(r), access.Mailing), d.ID, detailAttemptsPage(cursor))
+	if err != nil {
+		return err
+	}
+	for _, a := range rows {
+		d.Attempts = append(d.Attempts, detailAttempt{a})
+	}
+	if next != 0 {
+		p := url.Values{"attempts": {detailAttemptsCursor(rows[len(rows)-1], next)}}
+		if d.At != nil {
+			p.Set("at", d.AtParam())
+		}
+		d.AttemptsNext = "/mailings/" + d.ID.String() + "?" + p.Encode() + "#attempts"
+	}
+	return nil
+}
+
 // detailHeader is the mailing's setting and state.
 type detailHeader struct {
 	MessageID   uuid.UUID
