@@ -29,10 +29,16 @@ type AttemptRow struct {
 	position int64
 }
 
-// AttemptPage is one page of a mailing's attempts in store order.
+// AttemptPage is one page of a mailing's attempts in store order, or with
+// FailuresFirst the failed attempts (in store order) before the successful
+// ones, which is what someone looking into a mailing wants to read first.
 type AttemptPage struct {
 	Limit int
 	After int64 // the position of the last attempt of the previous page
+	// FailuresFirst orders failures before successes; AfterSuccess says the
+	// previous page ended on a success (its last row's Status).
+	FailuresFirst bool
+	AfterSuccess  bool
 }
 
 // AttemptQueries reads the attempts read model.
@@ -46,20 +52,29 @@ func NewAttemptQueries(pool *pgxpool.Pool) (*AttemptQueries, error) {
 	return &AttemptQueries{pool: pool}, nil
 }
 
-// ListAttempts returns one mailing's attempts, oldest first, and the
-// position to continue after (0 on the last page). The caller has checked
-// that scope may read the mailing; the owner condition holds it here too.
+// ListAttempts returns one mailing's attempts, oldest first (failures
+// first if the page asks), and the position to continue after (0 on the
+// last page). The caller has checked that scope may read the mailing; the
+// owner condition holds it here too.
 func (q *AttemptQueries) ListAttempts(ctx context.Context, scope OwnerScope, mailingID uuid.UUID, page AttemptPage) ([]AttemptRow, int64, error) {
 	limit := page.Limit
 	if limit <= 0 {
 		limit = 50
 	}
+	// A success sorts after a failure (false < true), so the keyset of the
+	// failures-first order is (success, position).
+	after, order := `position > $2`, `position`
+	args := []any{mailingID, page.After, scope.All, scope.Caller, limit + 1}
+	if page.FailuresFirst {
+		after, order = `(success, position) > ($6, $2)`, `success, position`
+		args = append(args, page.AfterSuccess)
+	}
 	rows, err := q.pool.Query(ctx, `
 SELECT id, mailing_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at
 FROM attempts
-WHERE mailing_id = $1 AND position > $2 AND ($3 OR owner_id = $4)
-ORDER BY position
-LIMIT $5`, mailingID, page.After, scope.All, scope.Caller, limit+1)
+WHERE mailing_id = $1 AND `+after+` AND ($3 OR owner_id = $4)
+ORDER BY `+order+`
+LIMIT $5`, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list attempts: %w", err)
 	}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,5 +87,61 @@ func TestAttemptsProjectorAndQueries(t *testing.T) {
 	}
 	if staff, _, err := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New(), All: true}, mailing, AttemptPage{}); err != nil || len(staff) != 3 {
 		t.Fatalf("staff sees %d attempts (%v)", len(staff), err)
+	}
+}
+
+// With FailuresFirst a mailing's failed attempts come before its
+// successful ones, each in store order, page after page.
+func TestAttemptsFailuresFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testenv.Pool(t)
+	store, err := eventstore.New(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, mailing, run := uuid.New(), uuid.New(), uuid.New()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	evs := []domain.Event{domain.RunStarted{RunID: run, MailingID: mailing, OwnerID: owner, Trigger: domain.TriggerManual, DueAt: now, StartedAt: now, Clients: 5}}
+	for i, ok := range []bool{true, false, true, false, true} {
+		evs = append(evs, domain.DeliveryAttempted{MailingID: mailing, ClientID: uuid.New(), Email: fmt.Sprintf("%d@x.test", i), Success: ok,
+			ServerResponse: "reply", AttemptedAt: now, Attempt: 1, Permanent: !ok})
+	}
+	news := make([]domain.NewEvent, len(evs))
+	for i, e := range evs {
+		news[i] = domain.NewEvent{ID: uuid.Must(uuid.NewV7()), Event: e}
+	}
+	if _, err := store.Append(ctx, domain.Stream{Type: domain.RunStreamType, ID: run}, eventstore.NoStream, news...); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := store.Load(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyOneByOne(t, pool, AttemptsProjector{}, recs)
+	q, err := NewAttemptQueries(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	page := AttemptPage{Limit: 2, FailuresFirst: true}
+	for range 5 {
+		items, next, err := q.ListAttempts(ctx, OwnerScope{Caller: owner}, mailing, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range items {
+			got = append(got, a.Email)
+		}
+		if next == 0 {
+			break
+		}
+		page.After, page.AfterSuccess = next, items[len(items)-1].Status == "success"
+	}
+	if want := "[1@x.test 3@x.test 0@x.test 2@x.test 4@x.test]"; fmt.Sprint(got) != want {
+		t.Fatalf("failures first: %v, want %s", got, want)
+	}
+	if other, _, err := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New()}, mailing, AttemptPage{FailuresFirst: true}); err != nil || len(other) != 0 {
+		t.Fatalf("another user sees %d attempts (%v)", len(other), err)
 	}
 }

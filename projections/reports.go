@@ -147,7 +147,12 @@ type deliveryDelta struct {
 	// deferred moves the run's deferred deliveries: +1 for an attempt that
 	// defers, -1 for a retry (the attempt before it was deferred).
 	deferred int64
-	lastAt   time.Time
+	// lost counts final failures: deliveries the run gives up on. With
+	// success it keeps a started run's sent and failed current, so its
+	// progress shows while it sends; its end sets them to the run's own
+	// figures.
+	lost   int64
+	lastAt time.Time
 }
 
 func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta {
@@ -156,6 +161,9 @@ func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta 
 		d.success = 1
 	} else {
 		d.failure = 1
+		if ev.Final() {
+			d.lost = 1
+		}
 	}
 	if ev.Deferred() {
 		d.deferred++
@@ -181,20 +189,21 @@ func addDeliveries(ctx context.Context, tx pgx.Tx, ds []deliveryDelta, check boo
 	// driver.Valuer, as text.
 	runs, firsts, lasts := make([][16]byte, n), make([]int64, n), make([]int64, n)
 	totals, succ, fail, deferred := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	ats := make([]time.Time, n)
+	lost, ats := make([]int64, n), make([]time.Time, n)
 	for i, d := range ds {
 		runs[i], firsts[i], lasts[i], totals[i], succ[i], fail[i], ats[i] = d.run, d.first, d.last, d.total, d.success, d.failure, d.lastAt
-		deferred[i] = d.deferred
+		deferred[i], lost[i] = d.deferred, d.lost
 	}
 	var took int
 	err := tx.QueryRow(ctx, `
 WITH d AS (
-    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[], $8::bigint[])
-        AS d(run_id, first, last, total, success, failure, last_at, deferred)
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[], $8::bigint[],
+        $9::bigint[]) AS d(run_id, first, last, total, success, failure, last_at, deferred, lost)
 ), r AS (
     UPDATE report_runs r SET attempts_total = r.attempts_total + d.total, attempts_success = r.attempts_success + d.success,
         attempts_failure = r.attempts_failure + d.failure, last_attempt_at = greatest(r.last_attempt_at, d.last_at),
-        deferred = r.deferred + d.deferred, version = greatest(r.version, d.last)
+        deferred = r.deferred + d.deferred, sent = r.sent + d.success, failed = r.failed + d.lost,
+        version = greatest(r.version, d.last)
     FROM d WHERE r.run_id = d.run_id AND r.version < d.first
     RETURNING r.mailing_id, d.total, d.success, d.failure, d.last_at, d.deferred
 ), m AS (
@@ -207,7 +216,7 @@ WITH d AS (
     WHERE m.mailing_id = x.mailing_id
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats, deferred).Scan(&took)
+SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats, deferred, lost).Scan(&took)
 	if err != nil || !check || took == n {
 		return err
 	}
@@ -317,6 +326,7 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 		cur.success += d.success
 		cur.failure += d.failure
 		cur.deferred += d.deferred
+		cur.lost += d.lost
 		if d.lastAt.After(cur.lastAt) {
 			cur.lastAt = d.lastAt
 		}

@@ -2,12 +2,15 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/heraldmail/herald/domain"
 )
 
 // MailingReport is one mailing's line of the report.
@@ -40,14 +43,17 @@ type ReportSummary struct {
 
 // RunSummary is one run of a mailing as the audit replay shows it.
 type RunSummary struct {
-	RunID           uuid.UUID  `json:"run_id"`
-	Status          string     `json:"status"` // started | finished | skipped
-	Trigger         string     `json:"trigger,omitempty"`
-	DueAt           time.Time  `json:"due_at"`
-	StartedAt       *time.Time `json:"started_at,omitempty"`
-	SkippedAt       *time.Time `json:"skipped_at,omitempty"`
-	FinishedAt      *time.Time `json:"finished_at,omitempty"`
-	Clients         int64      `json:"clients"`
+	RunID      uuid.UUID  `json:"run_id"`
+	Status     string     `json:"status"` // started | finished | skipped
+	Trigger    string     `json:"trigger,omitempty"`
+	DueAt      time.Time  `json:"due_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	SkippedAt  *time.Time `json:"skipped_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Clients    int64      `json:"clients"`
+	// Sent and Failed count the clients that got the message and those the
+	// run gave up on: so far while it is started, its own figures once it
+	// finished.
 	Sent            int64      `json:"sent"`
 	Failed          int64      `json:"failed"`
 	Note            string     `json:"note,omitempty"` // why it stopped early or was skipped
@@ -120,6 +126,26 @@ func (q *ReportQueries) ListMailingReports(ctx context.Context, s OwnerScope, p 
 	}
 	items, next := pageOf(items, p, func(m MailingReport) uuid.UUID { return m.MailingID })
 	return items, next, nil
+}
+
+// GetMailingReport returns one mailing's line of the report, or an
+// ErrNotFound error when the scope does not see it (deleted, not created
+// yet as far as the projector knows, or someone else's).
+func (q *ReportQueries) GetMailingReport(ctx context.Context, s OwnerScope, id uuid.UUID) (MailingReport, error) {
+	w, args := reportWhere(s)
+	args = append(args, [16]byte(id))
+	rows, err := q.pool.Query(ctx, selectReports+w+fmt.Sprintf(" AND mailing_id = $%d", len(args)), args...)
+	if err != nil {
+		return MailingReport{}, fmt.Errorf("get mailing report: %w", err)
+	}
+	m, err := pgx.CollectExactlyOneRow(rows, scanReport)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return MailingReport{}, domain.NotFound("mailing report")
+	}
+	if err != nil {
+		return MailingReport{}, fmt.Errorf("get mailing report: %w", err)
+	}
+	return m, nil
 }
 
 // EachMailingReport calls fn with every line of the report in scope, in

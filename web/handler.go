@@ -14,6 +14,7 @@ import (
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/identity"
+	"github.com/heraldmail/herald/internal/history"
 	"github.com/heraldmail/herald/projections"
 )
 
@@ -111,6 +112,24 @@ type UserQueries interface {
 	UsersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]projections.UserRow, error)
 }
 
+// MailingHistory builds a mailing's audit replay (*history.Reader), deleted
+// mailings' too, as GET /api/v1/mailings/{id}/history does.
+type MailingHistory interface {
+	Mailing(ctx context.Context, id uuid.UUID, o history.Options) (history.Document, error)
+}
+
+// AttemptQueries pages a mailing's delivery attempts
+// (*projections.AttemptQueries), as GET /api/v1/mailings/{id}/attempts does.
+type AttemptQueries interface {
+	ListAttempts(ctx context.Context, s projections.OwnerScope, mailingID uuid.UUID, page projections.AttemptPage) ([]projections.AttemptRow, int64, error)
+}
+
+// MailingReports reads one mailing's line of the report
+// (*projections.ReportQueries), the line GET /api/v1/reports/mailings lists.
+type MailingReports interface {
+	GetMailingReport(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MailingReport, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -133,6 +152,10 @@ type Config struct {
 	// MailFrom is the sender mailings go out as (MAIL_FROM), shown on a
 	// message's preview; "" leaves the sender out.
 	MailFrom string
+	// The mailing page also reads these.
+	MailingHistory MailingHistory
+	Attempts       AttemptQueries
+	MailingReports MailingReports
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -146,24 +169,27 @@ type Config struct {
 
 // Handler serves the pages.
 type Handler struct {
-	id          Identity
-	stats       Stats
-	clients     ClientCommands
-	clientRows  ClientQueries
-	messages    MessageCommands
-	messageRows MessageQueries
-	mailings    MailingCommands
-	mailingRows MailingQueries
-	runs        Dispatcher
-	reports     ReportQueries
-	userRows    UserQueries
-	mailFrom    string
-	waiter      Waiter
-	secure      bool
-	now         func() time.Time
-	log         zerolog.Logger
-	pages       map[string]*template.Template
-	csrf        *http.CrossOriginProtection
+	id             Identity
+	stats          Stats
+	clients        ClientCommands
+	clientRows     ClientQueries
+	messages       MessageCommands
+	messageRows    MessageQueries
+	mailings       MailingCommands
+	mailingRows    MailingQueries
+	runs           Dispatcher
+	reports        ReportQueries
+	userRows       UserQueries
+	mailFrom       string
+	waiter         Waiter
+	secure         bool
+	now            func() time.Time
+	log            zerolog.Logger
+	pages          map[string]*template.Template
+	csrf           *http.CrossOriginProtection
+	history        MailingHistory
+	attempts       AttemptQueries
+	mailingReports MailingReports
 }
 
 // New checks cfg and builds the pages.
@@ -174,6 +200,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MessageCommands == nil || cfg.MessageQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil ||
 		cfg.Dispatcher == nil || cfg.ReportQueries == nil || cfg.UserQueries == nil {
 		return nil, errors.New("web: needs the messages' and mailings' commands and queries, the dispatcher, the report and the user queries")
+	}
+	if cfg.MailingHistory == nil || cfg.Attempts == nil || cfg.MailingReports == nil {
+		return nil, errors.New("web: the mailing page needs the history reader, the attempts and the report queries")
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -189,6 +218,7 @@ func New(cfg Config) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
+	h.history, h.attempts, h.mailingReports = cfg.MailingHistory, cfg.Attempts, cfg.MailingReports
 	return h, nil
 }
 

@@ -71,6 +71,10 @@ func (h *Handler) routes() chi.Router {
 		r.Post("/mailings/{id}/disable", h.disableMailing)
 		r.Post("/mailings/{id}/send", h.sendMailing)
 		r.Post("/mailings/{id}/delete", h.deleteMailing)
+
+		// mailing: one mailing's page and its runs' progress
+		r.Get("/mailings/{id}", h.showMailing)
+		r.Get("/mailings/{id}/progress", h.showMailingProgress)
 	})
 
 	r.NotFound(h.showNotFound)
