@@ -68,11 +68,12 @@ type App struct {
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas api.Areas
 	Pages *web.Handler // the web interface; nil when not wired
-	// resources are the clients' command handler and the resource queries
-	// both front doors call.
+	// resources are the clients' command handler and importer and the
+	// resource queries both front doors call.
 	resources struct {
-		clients *commands.DecoratedClients
-		queries *projections.ResourceQueries
+		clients      *commands.DecoratedClients
+		clientImport *commands.DecoratedClientImport
+		queries      *projections.ResourceQueries
 	}
 	Auth       api.Authenticator
 	Checkers   []api.Checker

@@ -28,8 +28,12 @@ func wireResources(a *App) error {
 	if err != nil {
 		return err
 	}
-	a.resources.clients, a.resources.queries = a.Commands.Clients(clients), q
-	door, err := api.NewResources(a.resources.clients, a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
+	importer, err := commands.NewClientImporter(a.Store)
+	if err != nil {
+		return err
+	}
+	a.resources.clients, a.resources.clientImport, a.resources.queries = a.Commands.Clients(clients), a.Commands.ClientImport(importer), q
+	door, err := api.NewResources(a.resources.clients, a.resources.clientImport, a.Commands.Messages(messages), a.Commands.Mailings(mailings), q, 3*time.Second)
 	if err != nil {
 		return err
 	}
