@@ -46,10 +46,14 @@ type ImportClients struct {
 
 // ImportRejection is a row the import refused and why. Line counts the
 // file's lines, the header being line 1; a row whose quoted field spans
-// several lines is named by the line it starts on.
+// several lines is named by the line it starts on. Error says why in
+// words; Fields says it per field, for a door that words it itself: the
+// client's fields as CreateClient names them, or "row" for a line that is
+// not three fields of valid CSV.
 type ImportRejection struct {
-	Line  int
-	Error string
+	Line   int
+	Error  string
+	Fields []domain.FieldError
 }
 
 // ImportReport is what an import did: every row read was created, skipped
@@ -127,7 +131,7 @@ func (h *ClientImporter) Import(ctx context.Context, meta domain.Metadata, cmd I
 			return imp.report, fmt.Errorf("%w; line %d and those after it were not read", ErrImportTooManyRows, last)
 		}
 		if pe != nil {
-			imp.reject(last, "is not valid CSV: "+pe.Err.Error())
+			imp.reject(last, rowError("is not valid CSV: "+pe.Err.Error()))
 			continue
 		}
 		if err := imp.add(last, rec); err != nil {
@@ -194,30 +198,34 @@ type importedClient struct {
 	client *domain.Client
 }
 
-func (imp *clientImport) reject(line int, msg string) {
+func (imp *clientImport) reject(line int, fields ...domain.FieldError) {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	msg := strings.Join(parts, "; ")
 	if m, ok := imp.messages[msg]; ok {
 		msg = m
 	} else {
 		imp.messages[msg] = msg
 	}
-	imp.report.Rejected = append(imp.report.Rejected, ImportRejection{Line: line, Error: msg})
+	imp.report.Rejected = append(imp.report.Rejected, ImportRejection{Line: line, Error: msg, Fields: fields})
 }
+
+// rowError is the rejection of a line that is not a row of three fields.
+func rowError(msg string) domain.FieldError { return domain.FieldError{Field: "row", Message: msg} }
 
 // add decides the client of one row, as CreateClient does.
 func (imp *clientImport) add(line int, rec []string) error {
 	if len(rec) != len(ClientCSVHeader) {
-		imp.reject(line, fmt.Sprintf("has %d fields; a row has 3: email,full_name,comment", len(rec)))
+		imp.reject(line, rowError(fmt.Sprintf("has %d fields, not 3 (email,full_name,comment)", len(rec))))
 		return nil
 	}
 	c, err := domain.NewClient(uuid.Must(uuid.NewV7()), imp.owner, domain.ClientFields{Email: rec[0], FullName: rec[1], Comment: rec[2]})
 	var ve *domain.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		parts := make([]string, len(ve.Fields))
-		for i, f := range ve.Fields {
-			parts[i] = f.Field + ": " + f.Message
-		}
-		imp.reject(line, strings.Join(parts, "; "))
+		imp.reject(line, ve.Fields...)
 		return nil
 	case err != nil:
 		return err

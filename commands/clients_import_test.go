@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -125,12 +125,14 @@ func TestImportClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []commands.ImportRejection{
-		{Line: 3, Error: "email: must be a valid email"},
-		{Line: 6, Error: "full_name: is required"},
-		{Line: 7, Error: "has 2 fields; a row has 3: email,full_name,comment"},
-		{Line: 10, Error: `is not valid CSV: bare " in non-quoted-field`},
+		{Line: 3, Error: "email: must be a valid email", Fields: []domain.FieldError{{Field: "email", Message: "must be a valid email"}}},
+		{Line: 6, Error: "full_name: is required", Fields: []domain.FieldError{{Field: "full_name", Message: "is required"}}},
+		{Line: 7, Error: "row: has 2 fields, not 3 (email,full_name,comment)",
+			Fields: []domain.FieldError{{Field: "row", Message: "has 2 fields, not 3 (email,full_name,comment)"}}},
+		{Line: 10, Error: `row: is not valid CSV: bare " in non-quoted-field`,
+			Fields: []domain.FieldError{{Field: "row", Message: `is not valid CSV: bare " in non-quoted-field`}}},
 	}
-	if rep.Created != 3 || rep.Skipped != 2 || !slices.Equal(rep.Rejected, want) || rep.LastPosition == 0 {
+	if rep.Created != 3 || rep.Skipped != 2 || !reflect.DeepEqual(rep.Rejected, want) || rep.LastPosition == 0 {
 		t.Fatalf("report %+v, want 3 created, 2 skipped and rejected %+v", rep, want)
 	}
 	got := e.created(t)
