@@ -49,6 +49,12 @@ type ClientQueries interface {
 	GetClient(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.ClientRow, error)
 }
 
+// ClientImporter imports a CSV file of clients (commands.DecoratedClientImport),
+// the same handler POST /api/v1/clients/import calls.
+type ClientImporter interface {
+	Import(ctx context.Context, meta domain.Metadata, cmd commands.ImportClients) (commands.ImportReport, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -61,6 +67,7 @@ type Config struct {
 	Stats          Stats
 	ClientCommands ClientCommands
 	ClientQueries  ClientQueries
+	ClientImport   ClientImporter
 	// Waiter is optional: without it the page after a change may show the
 	// read model from before it.
 	Waiter Waiter
@@ -76,6 +83,7 @@ type Handler struct {
 	stats      Stats
 	clients    ClientCommands
 	clientRows ClientQueries
+	importer   ClientImporter
 	waiter     Waiter
 	secure     bool
 	log        zerolog.Logger
@@ -85,15 +93,15 @@ type Handler struct {
 
 // New checks cfg and builds the pages.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
-		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
+	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil || cfg.ClientImport == nil {
+		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands, import and queries")
 	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
-		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
+		importer: cfg.ClientImport, waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
 		csrf: http.NewCrossOriginProtection()}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
 	return h, nil

@@ -18,7 +18,7 @@ func wireWeb(a *App) error {
 	}
 	q := a.resources.queries
 	h, err := web.New(web.Config{Identity: svc, Stats: q, ClientCommands: a.resources.clients, ClientQueries: q,
-		Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
+		ClientImport: a.resources.clientImport, Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
 	if err != nil {
 		return err
 	}
