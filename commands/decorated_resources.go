@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 
+	"github.com/rs/zerolog"
+
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 )
@@ -78,4 +80,25 @@ func (m *DecoratedMailings) Toggle(ctx context.Context, meta domain.Metadata, cm
 		name = "EnableMailing"
 	}
 	return call(ctx, m.d, name, meta, cmd, m.mailings.Toggle)
+}
+
+// DecoratedClientImport is ClientImporter behind the decorator; its log
+// line counts what the import did.
+type DecoratedClientImport struct {
+	h *ClientImporter
+	d *Decorator
+}
+
+// ClientImport wraps h.
+func (d *Decorator) ClientImport(h *ClientImporter) *DecoratedClientImport {
+	return &DecoratedClientImport{h: h, d: d}
+}
+
+// Import is ClientImporter.Import, decorated.
+func (i *DecoratedClientImport) Import(ctx context.Context, meta domain.Metadata, cmd ImportClients) (ImportReport, error) {
+	return decorateWith(i.d, "ImportClients", meta, func(meta domain.Metadata) (ImportReport, error) {
+		return i.h.Import(ctx, meta, cmd)
+	}, func(ev *zerolog.Event, r ImportReport) *zerolog.Event {
+		return ev.Int("created", r.Created).Int("skipped", r.Skipped).Int("rejected", len(r.Rejected))
+	})
 }

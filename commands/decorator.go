@@ -51,6 +51,13 @@ var quietCommands = map[string]bool{"RecordAttempts": true}
 // decorate runs one command through the decorator. A command that arrives
 // without a correlation gets one of its own, so every change has one.
 func decorate[R any](d *Decorator, name string, meta domain.Metadata, handle func(domain.Metadata) (R, error)) (R, error) {
+	return decorateWith(d, name, meta, handle, nil)
+}
+
+// decorateWith is decorate whose log line also carries what fields takes
+// from the command's answer (an import's counts, say); fields may be nil.
+func decorateWith[R any](d *Decorator, name string, meta domain.Metadata, handle func(domain.Metadata) (R, error),
+	fields func(*zerolog.Event, R) *zerolog.Event) (R, error) {
 	if meta.CorrelationID == uuid.Nil {
 		meta.CorrelationID = uuid.Must(uuid.NewV7())
 	}
@@ -74,6 +81,9 @@ func decorate[R any](d *Decorator, name string, meta domain.Metadata, handle fun
 	}
 	if meta.CausationID != uuid.Nil {
 		ev = ev.Str("causation_id", meta.CausationID.String())
+	}
+	if fields != nil {
+		ev = fields(ev, out)
 	}
 	ev.Msg("command handled")
 	return out, err

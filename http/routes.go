@@ -39,6 +39,8 @@ func routes(r chi.Router, a Areas, ops operations) {
 	// Clients
 	read("clients").Get("/api/v1/clients", res.listClients)
 	auth.Post("/api/v1/clients", res.createClient)
+	auth.Post("/api/v1/clients/import", res.importClients)
+	read("clients").Get("/api/v1/clients/export", res.exportClients)
 	read("clients").Get("/api/v1/clients/{id}", res.getClient)
 	auth.Put("/api/v1/clients/{id}", res.putClient)
 	auth.Patch("/api/v1/clients/{id}", res.patchClient)

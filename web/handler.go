@@ -130,6 +130,12 @@ type MailingReports interface {
 	GetMailingReport(ctx context.Context, s projections.OwnerScope, id uuid.UUID) (projections.MailingReport, error)
 }
 
+// ClientImporter imports a CSV file of clients (commands.DecoratedClientImport),
+// the same handler POST /api/v1/clients/import calls.
+type ClientImporter interface {
+	Import(ctx context.Context, meta domain.Metadata, cmd commands.ImportClients) (commands.ImportReport, error)
+}
+
 // Waiter tells when read models have applied a store position
 // (*projections.Waiter), so the page after a change shows it.
 type Waiter interface {
@@ -142,6 +148,7 @@ type Config struct {
 	Stats           Stats
 	ClientCommands  ClientCommands
 	ClientQueries   ClientQueries
+	ClientImport    ClientImporter
 	MessageCommands MessageCommands
 	MessageQueries  MessageQueries
 	MailingCommands MailingCommands
@@ -173,6 +180,7 @@ type Handler struct {
 	stats          Stats
 	clients        ClientCommands
 	clientRows     ClientQueries
+	importer       ClientImporter
 	messages       MessageCommands
 	messageRows    MessageQueries
 	mailings       MailingCommands
@@ -194,8 +202,8 @@ type Handler struct {
 
 // New checks cfg and builds the pages.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil {
-		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands and queries")
+	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil || cfg.ClientImport == nil {
+		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands, import and queries")
 	}
 	if cfg.MessageCommands == nil || cfg.MessageQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil ||
 		cfg.Dispatcher == nil || cfg.ReportQueries == nil || cfg.UserQueries == nil {
@@ -209,7 +217,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
-		messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
+		importer: cfg.ClientImport, messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
 		mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries, runs: cfg.Dispatcher,
 		reports: cfg.ReportQueries, userRows: cfg.UserQueries, now: cfg.Now,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,

@@ -37,6 +37,11 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/clients/{id}/edit", h.editClient)
 		r.Post("/clients/{id}", h.updateClient)
 		r.Post("/clients/{id}/delete", h.deleteClient)
+		// clients: CSV import and export
+		r.Get("/clients/import", h.showClientImport)
+		r.Post("/clients/import", h.importClients)
+		r.Get("/clients/export.csv", h.exportClients)
+
 		// messages
 		r.Get("/messages", h.listMessages)
 		r.Get("/messages/new", h.newMessage)

@@ -69,14 +69,15 @@ type App struct {
 	Areas api.Areas
 	Pages *web.Handler // the web interface; nil when not wired
 	// resources are the clients', messages' and mailings' command
-	// handlers, the runs' dispatcher and the resource queries both front
-	// doors call.
+	// handlers, the clients' importer, the runs' dispatcher and the
+	// resource queries both front doors call.
 	resources struct {
-		clients  *commands.DecoratedClients
-		messages *commands.DecoratedMessages
-		mailings *commands.DecoratedMailings
-		runs     *commands.DecoratedRuns
-		queries  *projections.ResourceQueries
+		clients      *commands.DecoratedClients
+		clientImport *commands.DecoratedClientImport
+		messages     *commands.DecoratedMessages
+		mailings     *commands.DecoratedMailings
+		runs         *commands.DecoratedRuns
+		queries      *projections.ResourceQueries
 	}
 	Auth       api.Authenticator
 	Checkers   []api.Checker
