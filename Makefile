@@ -1,6 +1,6 @@
 # Herald — developer and CI entry points.
 #
-#   make build          bin/herald
+#   make build          bin/herald, its version from git describe (VERSION=... overrides)
 #   make run            local services (run profile), migrate, groups, superuser, smtp sink, serve
 #                       (see scripts/run.sh for the defaults it sets; .env and the environment win)
 #   make test           local services (test profile), go vet, go test -race
@@ -27,6 +27,9 @@ TEST_ENV := HERALD_TEST_DATABASE_URL='$(HERALD_TEST_DATABASE_URL)' HERALD_TEST_R
 # Benchmarks to run (go test -bench regexp).
 BENCH ?= .
 
+# Version stamped into bin/herald (`herald version`); override with VERSION=...
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+
 # staticcheck version served by the module proxy here.
 STATICCHECK_VERSION ?= v0.8.2
 
@@ -35,7 +38,7 @@ STATICCHECK_VERSION ?= v0.8.2
 all: build
 
 build:
-	go build -o bin/herald ./cmd/herald
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/herald ./cmd/herald
 
 services-up:
 	scripts/services.sh up run

@@ -23,16 +23,31 @@ import (
 	"github.com/heraldmail/herald/projections"
 )
 
+var ccsuCommand = command{
+	name:    "ccsu",
+	summary: "create the superuser (idempotent)",
+	about: "The superuser is verified, active and holds every permission. The email comes from --email or\n" +
+		"HERALD_SUPERUSER_EMAIL; the password from the first line of standard input (--password-stdin)\n" +
+		"or HERALD_SUPERUSER_PASSWORD, never from the command line. When the email already belongs to a\n" +
+		"superuser it is reported and nothing changes (the password is not reset); when it belongs to\n" +
+		"an ordinary account the command is refused (exit status 4).",
+	define: func(fs *flag.FlagSet) action {
+		o := &ccsuOptions{}
+		fs.StringVar(&o.email, "email", "", "the superuser's `EMAIL` (default $HERALD_SUPERUSER_EMAIL)")
+		fs.StringVar(&o.name, "name", "Administrator", "the superuser's display `NAME`")
+		fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected arguments (the password is never taken from the command line)")
+			}
+			return runCCSU(ctx, c, *o)
+		}
+	},
+}
+
 // runCCSU: herald ccsu [--email E] [--name N] [--password-stdin].
-func runCCSU(ctx context.Context, args []string) error {
-	fs, opts := ccsuFlags()
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf(fs, "unexpected arguments (the password is never taken from the command line)")
-	}
-	cfg, log, err := setup(config.NeedDatabase)
+func runCCSU(ctx context.Context, c *cli, o ccsuOptions) error {
+	cfg, _, err := c.setup(config.NeedDatabase)
 	if err != nil {
 		return err
 	}
@@ -45,12 +60,11 @@ func runCCSU(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	msg, err := createSuperuser(ctx, pool, *opts, os.Stdin, cost)
+	msg, err := createSuperuser(ctx, pool, o, os.Stdin, cost)
 	if err != nil {
 		return err
 	}
-	log.Debug().Msg(msg)
-	fmt.Println(msg)
+	fmt.Fprintln(c.out, msg)
 	return nil
 }
 
@@ -58,20 +72,6 @@ type ccsuOptions struct {
 	email         string
 	name          string
 	passwordStdin bool
-}
-
-func ccsuFlags() (*flag.FlagSet, *ccsuOptions) {
-	fs := newFlags("ccsu", "ccsu [--email E] [--name N] [--password-stdin]",
-		"Creates the superuser: verified, active, every permission. The email comes from --email or\n"+
-			"HERALD_SUPERUSER_EMAIL; the password from the first line of standard input (--password-stdin)\n"+
-			"or HERALD_SUPERUSER_PASSWORD, never from the command line. Idempotent: when the email already\n"+
-			"belongs to a superuser it is reported and nothing changes (the password is not reset); when it\n"+
-			"belongs to an ordinary account the command fails.")
-	o := &ccsuOptions{}
-	fs.StringVar(&o.email, "email", "", "the superuser's email (default $HERALD_SUPERUSER_EMAIL)")
-	fs.StringVar(&o.name, "name", "Administrator", "the superuser's display name")
-	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
-	return fs, o
 }
 
 // createSuperuser does the work of ccsu and returns the line to print.

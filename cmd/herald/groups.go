@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"github.com/google/uuid"
@@ -16,32 +16,29 @@ import (
 	"github.com/heraldmail/herald/internal/config"
 )
 
-// runCreateGroups: herald create-groups.
-func runCreateGroups(ctx context.Context, args []string) error {
-	fs := newFlags("create-groups", "create-groups",
-		"Creates the groups users (no extra permissions) and managers (every *.view_all permission,\n"+
-			"mailings.toggle and users.toggle; members are staff). Group ids derive from their names,\n"+
-			"so running it again changes nothing; a group whose permissions were changed is reset to these.")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
-	}
-	cfg, log, err := setup(config.NeedDatabase)
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := createGroups(ctx, pool, os.Stdout); err != nil {
-		return err
-	}
-	log.Debug().Msg("groups ensured")
-	return nil
+var createGroupsCommand = command{
+	name:    "create-groups",
+	summary: "create the groups users and managers with their permissions (idempotent)",
+	about: "users has no extra permission; managers has every *.view_all permission, mailings.toggle and\n" +
+		"users.toggle, and its members are staff. Group ids derive from their names, so running it again\n" +
+		"changes nothing; a group whose permissions were changed is reset to these.",
+	define: func(*flag.FlagSet) action {
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected arguments %q", args)
+			}
+			cfg, _, err := c.setup(config.NeedDatabase)
+			if err != nil {
+				return err
+			}
+			pool, err := openPool(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			return createGroups(ctx, pool, c.out)
+		}
+	},
 }
 
 // createGroups ensures the default groups and prints one line per group.

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -17,53 +16,49 @@ import (
 	"github.com/heraldmail/herald/internal/history"
 )
 
-// runHistory: herald history MAILING_ID [--at TIME] [--json] [--deliveries].
-// Reads the event store directly (DATABASE_URL); flags may come before or
-// after the id.
-func runHistory(ctx context.Context, args []string) error {
-	fs := newFlags("history", "history MAILING_ID [--at TIME] [--json] [--deliveries [--limit N]]",
-		"Replays one mailing's audit trail from the event store: every event, oldest first, with\n"+
-			"its time, actor (\"system\" for the scheduler and the senders), the request it came from\n"+
-			"(its X-Request-ID; a scheduled run's own id), what caused it (\"-\" for a person's own\n"+
-			"command) and what it changed, then a summary of the mailing's runs. --at rebuilds\n"+
-			"the mailing as it stood at the end of TIME (RFC 3339, or \"2006-01-02 15:04[:05[.000]]\" in\n"+
-			"UTC; a time to the second covers that second) by replaying its events. --json prints the\n"+
-			"document GET /api/v1/mailings/{id}/history answers.")
-	at := fs.String("at", "", "show the mailing's state as it stood at `TIME`")
-	asJSON := fs.Bool("json", false, "print the JSON document instead of the timeline")
-	deliveries := fs.Bool("deliveries", false, "with --json, add the first page of delivery attempts")
-	limit := fs.Int("limit", 100, "delivery attempts per page with --deliveries (1-500)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	// The flag package stops at the first argument; read flags after the id too.
-	var rest []string
-	if fs.NArg() > 0 {
-		rest = fs.Args()[:1]
-		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
-			return err
+var historyCommand = command{
+	name:    "history",
+	args:    "MAILING_ID",
+	summary: "replay one mailing's audit trail from the event store",
+	about: "Every event, oldest first, with its time, actor (\"system\" for the scheduler and the senders),\n" +
+		"the request it came from (its X-Request-ID; a scheduled run's own id), what caused it (\"-\" for a\n" +
+		"person's own command) and what it changed, then a summary of the mailing's runs. --at rebuilds\n" +
+		"the mailing as it stood at the end of TIME (RFC 3339, or \"2006-01-02 15:04[:05[.000]]\" in UTC;\n" +
+		"a time to the second covers that second) by replaying its events. --json prints the document\n" +
+		"GET /api/v1/mailings/{id}/history answers. Needs DATABASE_URL; an unknown mailing exits 3.",
+	define: func(fs *flag.FlagSet) action {
+		at := fs.String("at", "", "show the mailing's state as it stood at `TIME`")
+		asJSON := fs.Bool("json", false, "print the JSON document instead of the timeline")
+		deliveries := fs.Bool("deliveries", false, "with --json, add the first page of delivery attempts")
+		limit := fs.Int("limit", 100, "delivery attempts per page with --deliveries, `N` from 1 to 500")
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("name exactly one mailing id")
+			}
+			id, err := uuid.Parse(args[0])
+			if err != nil {
+				return usageErrorf("%q is not a mailing id (a UUID)", args[0])
+			}
+			if *limit < 1 || *limit > 500 {
+				return usageErrorf("--limit must be from 1 to 500")
+			}
+			o := history.Options{Deliveries: *deliveries, Limit: *limit}
+			if *at != "" {
+				t, err := parseTime(*at)
+				if err != nil {
+					return usageErrorf("--at: %v", err)
+				}
+				o.At = &t
+			}
+			return runHistory(ctx, c, id, o, *asJSON)
 		}
-		rest = append(rest, fs.Args()...)
-	}
-	if len(rest) != 1 {
-		return usageErrorf(fs, "name exactly one mailing id")
-	}
-	id, err := uuid.Parse(rest[0])
-	if err != nil {
-		return usageErrorf(fs, "%q is not a mailing id (a UUID)", rest[0])
-	}
-	if *limit < 1 || *limit > 500 {
-		return usageErrorf(fs, "--limit must be from 1 to 500")
-	}
-	o := history.Options{Deliveries: *deliveries, Limit: *limit}
-	if *at != "" {
-		t, err := parseTime(*at)
-		if err != nil {
-			return usageErrorf(fs, "--at: %v", err)
-		}
-		o.At = &t
-	}
-	cfg, _, err := setup(config.NeedDatabase)
+	},
+}
+
+// runHistory: herald history MAILING_ID [--at TIME] [--json] [--deliveries [--limit N]].
+// Reads the event store directly (DATABASE_URL).
+func runHistory(ctx context.Context, c *cli, id uuid.UUID, o history.Options, asJSON bool) error {
+	cfg, _, err := c.setup(config.NeedDatabase)
 	if err != nil {
 		return err
 	}
@@ -72,7 +67,7 @@ func runHistory(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	return printHistory(ctx, pool, id, o, *asJSON, os.Stdout)
+	return printHistory(ctx, pool, id, o, asJSON, c.out)
 }
 
 // parseTime reads RFC 3339, or a UTC date and time without a zone, and
@@ -139,9 +134,7 @@ func printHistory(ctx context.Context, pool *pgxpool.Pool, id uuid.UUID, o histo
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+		return writeJSON(out, doc)
 	}
 	emails, err := history.ActorEmails(ctx, pool, doc)
 	if err != nil {

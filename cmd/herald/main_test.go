@@ -26,8 +26,8 @@ func TestDispatch(t *testing.T) {
 		{[]string{"help"}, 0, "rebuild-projections", ""},
 		{[]string{"--help"}, 0, "usage: herald <command>", ""},
 		{[]string{"bogus"}, 2, "", `unknown command "bogus"`},
-		{[]string{"serve", "-h"}, 0, "", "usage: herald serve [--roles"},
-		{[]string{"help", "migrate"}, 0, "", "usage: herald migrate [up|down|status]"},
+		{[]string{"serve", "-h"}, 0, "usage: herald serve [--roles", ""},
+		{[]string{"help", "migrate"}, 0, "usage: herald migrate [up|down|status]", ""},
 		{[]string{"serve", "--nope"}, 2, "", "flag provided but not defined: -nope"},
 		{[]string{"serve", "--roles", "api,mailer"}, 2, "", `unknown role "mailer"`},
 		{[]string{"migrate", "sideways"}, 2, "", `unknown action "sideways"`},
@@ -93,7 +93,7 @@ func TestMigrateAndServe(t *testing.T) {
 		t.Fatalf("migrate down: exit %d: %s", code, errb.String())
 	}
 	errb.Reset()
-	if code := run(ctx, []string{"serve", "--roles", "api"}, &out, &errb); code != 1 ||
+	if code := run(ctx, []string{"serve", "--roles", "api"}, &out, &errb); code != exitRefused ||
 		!strings.Contains(errb.String(), "1 database migrations are pending; run `herald migrate up` first") {
 		t.Fatalf("serve with a pending migration: exit %d: %q", code, errb.String())
 	}
@@ -102,6 +102,15 @@ func TestMigrateAndServe(t *testing.T) {
 	}
 	if code := run(ctx, []string{"migrate"}, &out, &errb); code != 0 { // up is the default
 		t.Fatalf("migrate: exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	if code := run(ctx, []string{"migrate", "status", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("migrate status --json: exit %d: %s", code, errb.String())
+	}
+	var status migrateReport
+	if err := json.Unmarshal(out.Bytes(), &status); err != nil || status.Action != "status" || status.Pending != 0 ||
+		status.Applied == 0 || len(status.Migrations) != status.Applied || status.Migrations[0].AppliedAt == nil {
+		t.Fatalf("migrate status --json: %v %s", err, out.String())
 	}
 	p, err := openPool(ctx, mustConfig(t))
 	if err != nil {
@@ -175,7 +184,7 @@ func TestMigrateAndServe(t *testing.T) {
 
 func mustConfig(t *testing.T) config.Config {
 	t.Helper()
-	cfg, _, err := setup()
+	cfg, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

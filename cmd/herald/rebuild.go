@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/config"
@@ -27,43 +25,65 @@ type names []string
 
 func (n *names) String() string     { return strings.Join(*n, ",") }
 func (n *names) Set(v string) error { *n = append(*n, v); return nil }
+func (*names) repeatable()          {}
 
-// runRebuild: herald rebuild-projections [--projection NAME]... [--list] [--batch N] [--nice N].
-// Needs DATABASE_URL; safe while `herald serve` runs.
-func runRebuild(ctx context.Context, args []string) error {
-	return rebuildProjections(ctx, args, os.Stdout, os.Stderr)
+var rebuildCommand = command{
+	name:    "rebuild-projections",
+	summary: "rebuild read models from the event store, swapped in atomically",
+	about: "Each projection is replayed into fresh tables which replace the live ones in one transaction\n" +
+		"once caught up. The API keeps answering from the old tables meanwhile; safe to run while\n" +
+		"`herald serve` runs. A second rebuild of the same projection at the same time is refused\n" +
+		"(exit status 4). Default: every projection, in one pass over the store. Reports one line per\n" +
+		"projection, or with --json one JSON object per line; progress goes to stderr (a bar on a\n" +
+		"terminal, a log line every few seconds otherwise). Needs DATABASE_URL.",
+	define: func(fs *flag.FlagSet) action {
+		var o rebuildOptions
+		fs.Var(&o.only, "projection", "rebuild only `NAME` (repeatable; see --list)")
+		fs.BoolVar(&o.list, "list", false, "list the projections and their tables, and exit")
+		fs.IntVar(&o.batch, "batch", 20000, "`N` events read and applied per transaction")
+		fs.IntVar(&o.nice, "nice", 10, "run at CPU niceness `N` (0-19; 0 leaves the priority alone), so `herald serve` on the same machine gets the CPU first")
+		fs.BoolVar(&o.json, "json", false, "print one JSON object per projection instead of a line")
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected argument %q", args[0])
+			}
+			if o.batch < 1 {
+				return usageErrorf("--batch must be at least 1")
+			}
+			if o.nice < 0 || o.nice > 19 {
+				return usageErrorf("--nice must be between 0 and 19")
+			}
+			return runRebuild(ctx, c, o)
+		}
+	},
 }
 
-// rebuildProjections is runRebuild writing its summary to stdout and the
-// progress bar to stderr (when stderr is a terminal).
-func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) error {
-	fs := newFlags("rebuild-projections", "rebuild-projections [--projection NAME]... [--list] [--batch N] [--nice N]",
-		"Rebuilds read models from the event store: each projection is replayed into fresh tables\n"+
-			"which replace the live ones in one transaction once caught up. The API keeps answering\n"+
-			"from the old tables meanwhile; safe to run while `herald serve` runs. A second rebuild of\n"+
-			"the same projection at the same time is refused. Default: every projection, one by one.")
-	var only names
-	fs.Var(&only, "projection", "rebuild only `NAME` (repeatable; see --list)")
-	list := fs.Bool("list", false, "list the projections and exit")
-	batch := fs.Int("batch", 20000, "events read and applied per transaction")
-	nice := fs.Int("nice", 10, "run at CPU niceness `N` (0-19; 0 leaves the priority alone), so `herald serve` on the same machine gets the CPU first")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
-	}
-	if *batch < 1 {
-		return usageErrorf(fs, "--batch must be at least 1")
-	}
-	if *nice < 0 || *nice > 19 {
-		return usageErrorf(fs, "--nice must be between 0 and 19")
-	}
-	cfg, log, err := setup(config.NeedDatabase)
+type rebuildOptions struct {
+	only        names
+	list, json  bool
+	batch, nice int
+}
+
+// rebuildReport is one projection's line of rebuild-projections --json (and
+// --list --json, with its tables alone).
+type rebuildReport struct {
+	Projection string   `json:"projection"`
+	Tables     []string `json:"tables,omitempty"`
+	Events     int64    `json:"events"`  // events read from the store
+	Applied    int64    `json:"applied"` // events the projection handled
+	ElapsedMS  float64  `json:"elapsed_ms"`
+	Rate       float64  `json:"events_per_s"`
+	Swaps      int      `json:"swaps"` // swap attempts (more than 1: it waited for readers)
+}
+
+// runRebuild: herald rebuild-projections [--projection NAME]... [--list] [--batch N] [--nice N] [--json].
+// Needs DATABASE_URL; safe while `herald serve` runs.
+func runRebuild(ctx context.Context, c *cli, o rebuildOptions) error {
+	cfg, log, err := c.setup(config.NeedDatabase)
 	if err != nil {
 		return err
 	}
-	if err := lowerPriority(*nice); err != nil {
+	if err := lowerPriority(o.nice); err != nil {
 		log.Warn().Err(err).Msg("rebuild runs at normal priority")
 	}
 	pool, err := openPool(ctx, cfg)
@@ -90,25 +110,31 @@ func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, st
 	}
 	defer built.Close()
 	all := built.Projectors
-	if *list {
+	if o.list {
 		for _, p := range all {
-			fmt.Fprintf(stdout, "%-20s tables: %s\n", p.Name(), strings.Join(p.Tables(), ", "))
+			if o.json {
+				if err := writeJSONLine(c.out, rebuildReport{Projection: p.Name(), Tables: p.Tables()}); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Fprintf(c.out, "%-20s tables: %s\n", p.Name(), strings.Join(p.Tables(), ", "))
 		}
 		return nil
 	}
 	var chosen []projections.Projector
-	for _, name := range only {
+	for _, name := range o.only {
 		p, err := built.Projector(name)
 		if err != nil {
 			var known []string
 			for _, p := range all {
 				known = append(known, p.Name())
 			}
-			return usageErrorf(fs, "%v (known: %s)", err, strings.Join(known, ", "))
+			return usageErrorf("%v (known: %s)", err, strings.Join(known, ", "))
 		}
 		chosen = append(chosen, p)
 	}
-	if len(only) == 0 {
+	if len(o.only) == 0 {
 		chosen = all
 	}
 	pending, err := migrations.Pending(ctx, pool)
@@ -116,25 +142,28 @@ func rebuildProjections(ctx context.Context, args []string, stdout io.Writer, st
 		return err
 	}
 	if pending > 0 {
-		return fmt.Errorf("%d database migrations are pending; run `herald migrate up` first", pending)
+		return pendingMigrations(pending)
 	}
-	tty := term.IsTerminal(int(stderr.Fd()))
 	var label []string
 	for _, p := range chosen {
 		label = append(label, p.Name())
 	}
 	// One pass over the store feeds every chosen projection; each is
 	// swapped in as soon as it has caught up.
-	show := newProgress(strings.Join(label, ","), tty, stderr, log)
+	show := newProgress(strings.Join(label, ","), isTerminal(c.errOut), c.errOut, log)
 	results, err := projections.RebuildAll(ctx, pool, chosen, projections.RebuildOptions{
-		BatchSize: *batch, Progress: show.update, Log: log,
+		BatchSize: o.batch, Progress: show.update, Log: log,
 	})
 	show.finish()
+	// The report is the record of what was rebuilt: no log line repeats it.
 	for _, res := range results {
-		fmt.Fprintf(stdout, "rebuilt %s: %d events in %s (%.0f events/s)\n", res.Projector, res.Events,
+		if o.json {
+			err = errors.Join(err, writeJSONLine(c.out, rebuildReport{Projection: res.Projector, Events: res.Events, Applied: res.Applied,
+				ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000, Rate: res.Rate(), Swaps: res.Swaps}))
+			continue
+		}
+		fmt.Fprintf(c.out, "rebuilt %s: %d events in %s (%.0f events/s)\n", res.Projector, res.Events,
 			res.Elapsed.Round(time.Millisecond), res.Rate())
-		log.Info().Str("projector", res.Projector).Int64("events", res.Events).Int64("applied", res.Applied).
-			Dur("elapsed", res.Elapsed).Float64("events_per_s", res.Rate()).Int("swaps", res.Swaps).Msg("projection rebuilt")
 	}
 	if errors.Is(err, projections.ErrRebuildRunning) {
 		return fmt.Errorf("%w; try again when the other rebuild is done", err)
@@ -201,4 +230,7 @@ func (p *progress) finish() {
 	}
 }
 
-var _ flag.Value = (*names)(nil)
+var (
+	_ flag.Value = (*names)(nil)
+	_ flag.Value = (*idList)(nil)
+)

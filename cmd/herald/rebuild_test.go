@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -41,8 +42,8 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 	t.Logf("attempts recorded live: %d", len(before["attempts"]))
 
 	var stdout bytes.Buffer
-	if err := rebuildProjections(context.Background(), []string{"--nice", "0"}, &stdout, os.Stderr); err != nil {
-		t.Fatalf("rebuild-projections: %v\nstdout %s", err, stdout.String())
+	if code := run(context.Background(), []string{"rebuild-projections", "--nice", "0"}, &stdout, os.Stderr); code != 0 {
+		t.Fatalf("rebuild-projections: exit %d\nstdout %s", code, stdout.String())
 	}
 	t.Logf("rebuild-projections printed:\n%s", stdout.String())
 	summary := regexp.MustCompile(`(?m)^rebuilt (\S+): (\d+) events in \S+ \((\d+) events/s\)$`)
@@ -72,6 +73,47 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 	res := env.Do("GET", "/api/v1/clients", nil, apptest.Bearer(tok)...)
 	if res.Status != 200 || !strings.Contains(string(res.Body), "late@example.org") {
 		t.Fatalf("client created after the rebuild not listed: %d %s", res.Status, res.Body)
+	}
+
+	// --json: one object per projection on stdout, the log (JSON, stderr
+	// being no terminal) repeating none of it.
+	stdout.Reset()
+	var logs bytes.Buffer
+	t.Setenv("LOG_LEVEL", "info")
+	if code := run(context.Background(), []string{"rebuild-projections", "--json", "--nice", "0"}, &stdout, &logs); code != 0 {
+		t.Fatalf("rebuild-projections --json: exit %d\n%s", code, logs.String())
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var r rebuildReport
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Projection == "" || r.Events == 0 || r.ElapsedMS <= 0 {
+			t.Fatalf("--json line %q: %v", line, err)
+		}
+		names = append(names, r.Projection)
+	}
+	for _, p := range env.App.Projectors {
+		if !slices.Contains(names, p.Name()) {
+			t.Errorf("no --json object for %s in:\n%s", p.Name(), stdout.String())
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if line != "" && (!json.Valid([]byte(line)) || strings.Contains(line, "rebuilt")) {
+			t.Errorf("stderr line %q: not a JSON log line, or repeating the report", line)
+		}
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"rebuild-projections", "--list", "--json"}, &stdout, &logs); code != 0 {
+		t.Fatalf("--list --json: exit %d", code)
+	}
+	if lines := strings.Split(strings.TrimSpace(stdout.String()), "\n"); len(lines) != len(env.App.Projectors) {
+		t.Errorf("--list --json printed %d lines for %d projections", len(lines), len(env.App.Projectors))
+	} else {
+		for _, line := range lines {
+			var r rebuildReport
+			if err := json.Unmarshal([]byte(line), &r); err != nil || len(r.Tables) == 0 {
+				t.Errorf("--list --json line %q: %v", line, err)
+			}
+		}
 	}
 
 	// Usage errors.

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 	"github.com/heraldmail/herald/saga"
 )
 
-// idList is a repeatable --mailing flag.
+// idList is a repeatable --mailing or --run flag.
 type idList []uuid.UUID
 
 func (l *idList) String() string {
@@ -36,39 +37,55 @@ func (l *idList) String() string {
 func (l *idList) Set(s string) error {
 	id, err := uuid.Parse(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("%q is not a mailing id", s)
+		return fmt.Errorf("%q is not an id (a UUID)", s)
 	}
 	*l = append(*l, id)
 	return nil
 }
 
-// runSend: herald send [--mailing ID]... [--run ID]... [--due] [--wait].
-func runSend(ctx context.Context, args []string) error {
-	fs := newFlags("send", "send [--mailing ID]... [--run ID]... [--due] [--wait]",
-		"Emits DispatchMailing commands onto the command stream and prints what it dispatched;\n"+
-			"the running senders (`herald serve --roles sender`) do the sending, in parallel across\n"+
-			"processes. --mailing sends a mailing now (repeatable); --due dispatches every scheduled\n"+
-			"run that is due (the same runs the scheduler would fire: never twice); --run hands an\n"+
-			"unfinished run to the senders again (it resumes: nobody is mailed twice). --wait follows\n"+
-			"the runs to the end with a progress bar and prints their totals; a run whose remaining\n"+
-			"deliveries were deferred by the receiving server (4xx) is followed until it waits for\n"+
-			"their retries (SEND_RETRY_SCHEDULE), and its line says when they are due.")
-	var ids idList
-	fs.Var(&ids, "mailing", "id of a mailing to send now (repeatable)")
-	var resume idList
-	fs.Var(&resume, "run", "id of an unfinished run to hand to the senders again, e.g. after Redis lost its command (repeatable)")
-	due := fs.Bool("due", false, "dispatch every mailing whose scheduled run is due")
-	wait := fs.Bool("wait", false, "follow the runs until they finish, with a progress bar")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
-	}
-	if len(ids) == 0 && len(resume) == 0 && !*due {
-		return usageErrorf(fs, "name a mailing with --mailing or a run with --run, or use --due")
-	}
-	cfg, log, err := setup(config.NeedDatabase, config.NeedRedis)
+func (*idList) repeatable() {}
+
+var sendCommand = command{
+	name:    "send",
+	summary: "dispatch mailings now and, with --wait, follow their runs to the end",
+	about: "Emits DispatchMailing commands onto the command stream and reports each run; the running\n" +
+		"senders (`herald serve --roles sender`) do the sending, in parallel across processes.\n" +
+		"--mailing sends a mailing now; --due dispatches every scheduled run that is due (the same\n" +
+		"runs the scheduler would fire: never twice); --run hands an unfinished run to the senders\n" +
+		"again (it resumes: nobody is mailed twice). --wait follows the runs to the end (a progress\n" +
+		"bar on a terminal) and reports their totals; a run whose remaining deliveries were deferred\n" +
+		"by the receiving server (4xx) is followed until it waits for their retries\n" +
+		"(SEND_RETRY_SCHEDULE), and its line says when they are due. --json prints one document with\n" +
+		"each run's last known state instead of the lines. A mailing or run that does not exist exits\n" +
+		"3, one that cannot be sent (disabled, completed) 4; the others are still sent.",
+	define: func(fs *flag.FlagSet) action {
+		var ids, resume idList
+		fs.Var(&ids, "mailing", "send the mailing `ID` now (repeatable)")
+		fs.Var(&resume, "run", "hand the unfinished run `ID` to the senders again, e.g. after Redis lost its command (repeatable)")
+		due := fs.Bool("due", false, "dispatch every mailing whose scheduled run is due")
+		wait := fs.Bool("wait", false, "follow the runs until they finish")
+		asJSON := fs.Bool("json", false, "print one JSON document with each run's final state")
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected arguments %q", args)
+			}
+			if len(ids) == 0 && len(resume) == 0 && !*due {
+				return usageErrorf("name a mailing with --mailing or a run with --run, or use --due")
+			}
+			return runSend(ctx, c, sendOptions{mailings: ids, runs: resume, due: *due, wait: *wait, json: *asJSON})
+		}
+	},
+}
+
+type sendOptions struct {
+	mailings, runs idList
+	due, wait      bool
+	json           bool
+}
+
+// runSend: herald send [--mailing ID]... [--run ID]... [--due] [--wait] [--json].
+func runSend(ctx context.Context, c *cli, o sendOptions) error {
+	cfg, log, err := c.setup(config.NeedDatabase, config.NeedRedis)
 	if err != nil {
 		return err
 	}
@@ -95,18 +112,118 @@ func runSend(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dispatched, err := dispatchMailings(ctx, pool, runs, ids, *due, os.Stdout)
-	if len(resume) > 0 {
-		again, rerr := resumeRuns(ctx, pool, runs, resume, os.Stdout)
+	rep := &sendReport{Runs: []runReport{}}
+	if !o.json {
+		rep.text = c.out
+	}
+	dispatched, err := dispatchMailings(ctx, pool, runs, o.mailings, o.due, rep)
+	if len(o.runs) > 0 {
+		again, rerr := resumeRuns(ctx, pool, runs, o.runs, rep)
 		dispatched = append(dispatched, again...)
 		err = errors.Join(err, rerr)
 	}
-	if *wait && len(dispatched) > 0 {
-		if werr := waitRuns(ctx, pool, dispatched, os.Stdout, os.Stderr, 250*time.Millisecond); werr != nil {
+	if o.wait && len(dispatched) > 0 {
+		var bar io.Writer
+		if isTerminal(c.errOut) {
+			bar = c.errOut
+		}
+		if werr := waitRuns(ctx, pool, dispatched, rep, bar, 250*time.Millisecond); werr != nil {
 			err = errors.Join(err, werr)
 		}
 	}
+	if o.json {
+		err = errors.Join(err, writeJSON(c.out, rep))
+	}
 	return err
+}
+
+// sendReport is what herald send did, run by run: each entry printed as a
+// line when it is recorded, or (--json) the document printed at the end,
+// holding each run's last state.
+type sendReport struct {
+	text io.Writer   // nil with --json
+	Runs []runReport `json:"runs"`
+}
+
+// textReport is a report printing its lines on w.
+func textReport(w io.Writer) *sendReport { return &sendReport{text: w} }
+
+// Run states in send's report.
+const (
+	runDispatched      = "dispatched"       // a mailing's run was started and handed to the senders
+	runRedispatched    = "redispatched"     // an unfinished run was handed to the senders again
+	runAlreadyFinished = "already_finished" // --run named a finished run: nothing to do
+	runNotDispatched   = "not_dispatched"   // the mailing or run could not be dispatched (see error)
+	runNotFound        = "not_found"        // --run named no run
+	runFinished        = "finished"         // --wait: every delivery is done
+	runWaiting         = "waiting"          // --wait: only deliveries deferred until retry_at are left
+)
+
+// runReport is one run's state in send's report.
+type runReport struct {
+	MailingID uuid.UUID `json:"mailing_id,omitzero"`
+	RunID     uuid.UUID `json:"run_id,omitzero"`
+	State     string    `json:"state"`
+	Clients   int       `json:"clients"`
+	Done      int       `json:"done"`
+	Sent      int       `json:"sent"`
+	Failed    int       `json:"failed"`
+	Deferred  int       `json:"deferred"`
+	RetryAt   time.Time `json:"retry_at,omitzero"` // waiting: when the deferred deliveries are retried
+	Error     string    `json:"error,omitempty"`
+}
+
+// withProgress fills in the counts of p.
+func (r runReport) withProgress(p saga.RunProgress) runReport {
+	r.Clients, r.Done, r.Sent, r.Failed, r.Deferred = p.Clients, p.Done, p.Sent, p.Failed, p.Deferred
+	if !p.RetryAt.IsZero() {
+		r.RetryAt = p.RetryAt.UTC()
+	}
+	return r
+}
+
+// record adds r, replacing the entry of the same run (its state after
+// --wait), and prints its line.
+func (s *sendReport) record(r runReport) {
+	i := slices.IndexFunc(s.Runs, func(e runReport) bool { return r.RunID != uuid.Nil && e.RunID == r.RunID })
+	if i >= 0 {
+		s.Runs[i] = r
+	} else {
+		s.Runs = append(s.Runs, r)
+	}
+	if s.text != nil {
+		fmt.Fprintln(s.text, r.line())
+	}
+}
+
+// note prints a line that is not about a run (text only).
+func (s *sendReport) note(line string) {
+	if s.text != nil {
+		fmt.Fprintln(s.text, line)
+	}
+}
+
+// line is r for people.
+func (r runReport) line() string {
+	switch r.State {
+	case runDispatched:
+		return fmt.Sprintf("dispatched mailing %s: run %s, %d clients", r.MailingID, r.RunID, r.Clients)
+	case runRedispatched:
+		return fmt.Sprintf("re-dispatched run %s of mailing %s: %d of %d clients done", r.RunID, r.MailingID, r.Done, r.Clients)
+	case runAlreadyFinished:
+		return fmt.Sprintf("run %s of mailing %s: already finished (%d sent, %d failed)", r.RunID, r.MailingID, r.Sent, r.Failed)
+	case runNotFound:
+		return fmt.Sprintf("run %s: no such run", r.RunID)
+	case runFinished:
+		return fmt.Sprintf("run %s of mailing %s finished: %d sent, %d failed", r.RunID, r.MailingID, r.Sent, r.Failed)
+	case runWaiting:
+		return fmt.Sprintf("run %s of mailing %s waits: %d of %d clients done, %d deferred, retried from %s",
+			r.RunID, r.MailingID, r.Done, r.Clients, r.Deferred, r.RetryAt.Local().Format(time.RFC3339))
+	}
+	if r.RunID == uuid.Nil {
+		return fmt.Sprintf("mailing %s: not dispatched: %s", r.MailingID, r.Error)
+	}
+	return fmt.Sprintf("run %s of mailing %s: not dispatched: %s", r.RunID, r.MailingID, r.Error)
 }
 
 // sendRuns is the runs handler of herald send behind the decorator, as
@@ -131,9 +248,9 @@ type dispatcher interface {
 
 // dispatchMailings dispatches the named mailings now and, with due, every
 // scheduled run that is due (with the run id the scheduler would use, so
-// the two never send one run twice). It prints one line per run and goes
+// the two never send one run twice). It records each run in rep and goes
 // on after a failure, which it returns at the end.
-func dispatchMailings(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []uuid.UUID, due bool, out io.Writer) ([]dispatched, error) {
+func dispatchMailings(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []uuid.UUID, due bool, rep *sendReport) ([]dispatched, error) {
 	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7()), Command: "send"}
 	var todo []cmds.DispatchMailing
 	for _, id := range ids {
@@ -159,7 +276,7 @@ WHERE state = 'scheduled' AND active AND due_at <= now() ORDER BY due_at`)
 			return nil, err
 		}
 		if len(ids) == 0 && len(todo) == 0 {
-			fmt.Fprintln(out, "no mailing is due")
+			rep.note("no mailing is due")
 		}
 	}
 	var done []dispatched
@@ -167,12 +284,12 @@ WHERE state = 'scheduled' AND active AND due_at <= now() ORDER BY due_at`)
 	for _, c := range todo {
 		_, runID, err := runs.Dispatch(ctx, c, meta)
 		if err != nil {
-			fmt.Fprintf(out, "mailing %s: not dispatched: %v\n", c.MailingID, err)
+			rep.record(runReport{MailingID: c.MailingID, State: runNotDispatched, Error: err.Error()})
 			errs = append(errs, fmt.Errorf("mailing %s: %w", c.MailingID, err))
 			continue
 		}
 		p, _ := saga.ReadRunProgress(ctx, pool, runID)
-		fmt.Fprintf(out, "dispatched mailing %s: run %s, %d clients\n", c.MailingID, runID, p.Clients)
+		rep.record(runReport{MailingID: c.MailingID, RunID: runID, State: runDispatched}.withProgress(p))
 		done = append(done, dispatched{mailingID: c.MailingID, runID: runID})
 	}
 	return done, errors.Join(errs...)
@@ -180,7 +297,7 @@ WHERE state = 'scheduled' AND active AND due_at <= now() ORDER BY due_at`)
 
 // resumeRuns dispatches unfinished runs again (same run id: the senders
 // resume them and mail nobody twice).
-func resumeRuns(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []uuid.UUID, out io.Writer) ([]dispatched, error) {
+func resumeRuns(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []uuid.UUID, rep *sendReport) ([]dispatched, error) {
 	meta := domain.Metadata{CorrelationID: uuid.Must(uuid.NewV7()), Command: "send"}
 	var done []dispatched
 	var errs []error
@@ -188,7 +305,7 @@ func resumeRuns(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []
 		var mailingID uuid.UUID
 		err := pool.QueryRow(ctx, `SELECT (data->>'mailing_id')::uuid FROM events WHERE stream_id = $1 AND type = 'run.started'`, runID).Scan(&mailingID)
 		if err != nil {
-			fmt.Fprintf(out, "run %s: no such run\n", runID)
+			rep.record(runReport{RunID: runID, State: runNotFound, Error: "no such run"})
 			errs = append(errs, fmt.Errorf("run %s: %w", runID, domain.NotFound("run")))
 			continue
 		}
@@ -196,24 +313,28 @@ func resumeRuns(ctx context.Context, pool *pgxpool.Pool, runs dispatcher, ids []
 		if err != nil {
 			return done, err
 		}
+		r := runReport{MailingID: mailingID, RunID: runID}.withProgress(p)
 		if p.Finished {
-			fmt.Fprintf(out, "run %s of mailing %s: already finished (%d sent, %d failed)\n", runID, mailingID, p.Sent, p.Failed)
+			r.State = runAlreadyFinished
+			rep.record(r)
 			continue
 		}
 		if _, _, err := runs.Dispatch(ctx, cmds.DispatchMailing{MailingID: mailingID, RunID: runID, Trigger: domain.TriggerConsole}, meta); err != nil {
-			fmt.Fprintf(out, "run %s: not dispatched: %v\n", runID, err)
+			r.State, r.Error = runNotDispatched, err.Error()
+			rep.record(r)
 			errs = append(errs, fmt.Errorf("run %s: %w", runID, err))
 			continue
 		}
-		fmt.Fprintf(out, "re-dispatched run %s of mailing %s: %d of %d clients done\n", runID, mailingID, p.Done, p.Clients)
+		r.State = runRedispatched
+		rep.record(r)
 		done = append(done, dispatched{mailingID: mailingID, runID: runID})
 	}
 	return done, errors.Join(errs...)
 }
 
 // waitRuns follows the runs until every one finished: a progress bar of
-// clients done on progress, then one line of totals per run on out.
-func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, progress io.Writer, every time.Duration) error {
+// clients done on progress (none when nil), then each run's totals in rep.
+func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, rep *sendReport, progress io.Writer, every time.Duration) error {
 	watches := make([]*saga.RunWatch, len(runs))
 	for i, r := range runs {
 		watches[i] = saga.NewRunWatch(r.runID)
@@ -238,15 +359,18 @@ func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, p
 	if err != nil {
 		return err
 	}
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(progress),
-		progressbar.OptionSetDescription("sending"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("mails"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
-	)
+	var bar *progressbar.ProgressBar
+	if progress != nil {
+		bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(progress),
+			progressbar.OptionSetDescription("sending"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("mails"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }),
+		)
+	}
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
@@ -254,16 +378,19 @@ func waitRuns(ctx context.Context, pool *pgxpool.Pool, runs []dispatched, out, p
 		if err != nil {
 			return err
 		}
-		_ = bar.Set64(doneN)
+		if bar != nil {
+			_ = bar.Set64(doneN)
+		}
 		if finished {
-			_ = bar.Finish()
+			if bar != nil {
+				_ = bar.Finish()
+			}
 			for i, p := range ps {
-				if p.Finished {
-					fmt.Fprintf(out, "run %s of mailing %s finished: %d sent, %d failed\n", runs[i].runID, runs[i].mailingID, p.Sent, p.Failed)
-					continue
+				r := runReport{MailingID: runs[i].mailingID, RunID: runs[i].runID, State: runFinished}.withProgress(p)
+				if !p.Finished {
+					r.State = runWaiting
 				}
-				fmt.Fprintf(out, "run %s of mailing %s waits: %d of %d clients done, %d deferred, retried from %s\n",
-					runs[i].runID, runs[i].mailingID, p.Done, p.Clients, p.Deferred, p.RetryAt.Local().Format(time.RFC3339))
+				rep.record(r)
 			}
 			return nil
 		}

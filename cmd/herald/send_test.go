@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +104,8 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	// --mailing: a mailing starting next week is sent now.
 	later := newMailing(time.Now().Add(7*24*time.Hour), true)
 	var out, bar bytes.Buffer
-	done, err := dispatchMailings(ctx, pool, sent, []uuid.UUID{later}, false, &out)
+	rep := textReport(&out) // also what --json prints at the end
+	done, err := dispatchMailings(ctx, pool, sent, []uuid.UUID{later}, false, rep)
 	if err != nil || len(done) != 1 || !strings.Contains(out.String(), "dispatched mailing "+later.String()) || !strings.Contains(out.String(), "3 clients") {
 		t.Fatalf("dispatch: %v %q", err, out.String())
 	}
@@ -112,7 +114,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 		t.Fatalf("send logged %q, want one command handled line", sendLog.String())
 	}
 	out.Reset()
-	if err := waitRuns(ctx, pool, done, &out, &bar, 20*time.Millisecond); err != nil {
+	if err := waitRuns(ctx, pool, done, rep, &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "finished: 3 sent, 0 failed") || sink.Count() != 3 {
@@ -120,6 +122,21 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	}
 	if !strings.Contains(bar.String(), "3/3") {
 		t.Fatalf("progress bar %q", bar.String())
+	}
+	// --json: one document, each run once in its final state.
+	var js bytes.Buffer
+	if err := writeJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []map[string]any `json:"runs"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatalf("--json: %v\n%s", err, js.String())
+	}
+	if len(doc.Runs) != 1 || doc.Runs[0]["state"] != runFinished || doc.Runs[0]["sent"] != 3.0 || doc.Runs[0]["clients"] != 3.0 ||
+		doc.Runs[0]["run_id"] != done[0].runID.String() || doc.Runs[0]["mailing_id"] != later.String() {
+		t.Fatalf("--json document %s", js.String())
 	}
 
 	// --due: a mailing whose window is open is due; the scheduler's loop is
@@ -138,7 +155,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	out.Reset()
-	done, err = dispatchMailings(ctx, pool, runs, nil, true, &out)
+	done, err = dispatchMailings(ctx, pool, runs, nil, true, textReport(&out))
 	if err != nil || len(done) != 1 || done[0].mailingID != now {
 		t.Fatalf("--due: %v %q", err, out.String())
 	}
@@ -147,7 +164,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	if done[0].runID != domain.ScheduledRunID(now, due) {
 		t.Fatal("--due fired another run than the scheduler's")
 	}
-	if err := waitRuns(ctx, pool, done, &out, &bar, 20*time.Millisecond); err != nil {
+	if err := waitRuns(ctx, pool, done, textReport(&out), &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	// --run: a run whose command was lost (queued where no sender listens)
@@ -159,13 +176,13 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	again, err := resumeRuns(ctx, pool, runs, []uuid.UUID{lost, done[0].runID, uuid.New()}, &out)
+	again, err := resumeRuns(ctx, pool, runs, []uuid.UUID{lost, done[0].runID, uuid.New()}, textReport(&out))
 	if err == nil || len(again) != 1 || again[0].runID != lost ||
 		!strings.Contains(out.String(), "re-dispatched run "+lost.String()) || !strings.Contains(out.String(), "already finished") ||
 		!strings.Contains(out.String(), "no such run") {
 		t.Fatalf("--run: %v %q", err, out.String())
 	}
-	if err := waitRuns(ctx, pool, again, &out, &bar, 20*time.Millisecond); err != nil {
+	if err := waitRuns(ctx, pool, again, textReport(&out), &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 
@@ -188,12 +205,12 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	}
 	commit(domain.MailingStreamType, greyMailing, gm.Changes())
 	out.Reset()
-	waiting, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{greyMailing}, false, &out)
+	waiting, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{greyMailing}, false, textReport(&out))
 	if err != nil || len(waiting) != 1 {
 		t.Fatalf("dispatch: %v %q", err, out.String())
 	}
 	out.Reset()
-	if err := waitRuns(ctx, pool, waiting, &out, &bar, 20*time.Millisecond); err != nil {
+	if err := waitRuns(ctx, pool, waiting, textReport(&out), &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if want := "run " + waiting[0].runID.String() + " of mailing " + greyMailing.String() + " waits: 1 of 2 clients done, 1 deferred, retried from "; !strings.HasPrefix(out.String(), want) {
@@ -202,7 +219,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 
 	// A mailing that does not exist is reported, the others still go.
 	out.Reset()
-	if _, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{uuid.New()}, false, &out); err == nil || !strings.Contains(out.String(), "not dispatched") {
+	if _, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{uuid.New()}, false, textReport(&out)); err == nil || !strings.Contains(out.String(), "not dispatched") {
 		t.Fatalf("unknown mailing: %v %q", err, out.String())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -83,24 +84,32 @@ type server struct {
 	roles roleSet
 }
 
+var serveCommand = command{
+	name:    "serve",
+	summary: "run the HTTP API, projectors, scheduler and sender until SIGINT/SIGTERM",
+	about: "--roles picks the parts this process runs; several processes with different roles may run\n" +
+		"side by side against the same PostgreSQL and Redis. On SIGINT/SIGTERM in-flight HTTP requests\n" +
+		"finish (up to SHUTDOWN_TIMEOUT), then background components stop. Refuses to start while\n" +
+		"migrations are pending (run `herald migrate up`). Logs in LOG_FORMAT at LOG_LEVEL on stderr.",
+	server: true,
+	define: func(fs *flag.FlagSet) action {
+		rolesFlag := fs.String("roles", strings.Join(allRoles, ","), "comma-separated `ROLES` to run")
+		return func(ctx context.Context, c *cli, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected arguments %q", args)
+			}
+			roles, err := parseRoles(*rolesFlag)
+			if err != nil {
+				return usageErrorf("--roles: %v", err)
+			}
+			return runServe(ctx, c, roles)
+		}
+	},
+}
+
 // runServe: herald serve [--roles api,projector,scheduler,sender].
-func runServe(ctx context.Context, args []string) error {
-	fs := newFlags("serve", "serve [--roles api,projector,scheduler,sender]",
-		"Runs the chosen roles in one process until SIGINT/SIGTERM, then shuts down gracefully:\n"+
-			"in-flight HTTP requests finish (up to SHUTDOWN_TIMEOUT), then background components stop.\n"+
-			"Refuses to start while migrations are pending (run `herald migrate up`).")
-	rolesFlag := fs.String("roles", strings.Join(allRoles, ","), "comma-separated roles to run")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf(fs, "unexpected arguments %q", fs.Args())
-	}
-	roles, err := parseRoles(*rolesFlag)
-	if err != nil {
-		return usageErrorf(fs, "--roles: %v", err)
-	}
-	cfg, log, err := setup(needsFor(roles)...)
+func runServe(ctx context.Context, c *cli, roles roleSet) error {
+	cfg, log, err := c.setup(needsFor(roles)...)
 	if err != nil {
 		return err
 	}
@@ -114,7 +123,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	if pending > 0 {
-		return fmt.Errorf("%d database migrations are pending; run `herald migrate up` first", pending)
+		return pendingMigrations(pending)
 	}
 	redisOpts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {

@@ -59,6 +59,8 @@ type Config struct {
 	// SMTPRootCAs is the system roots plus SMTP_TLS_CA_FILE's certificates;
 	// nil (the system roots alone) when the variable is unset.
 	SMTPRootCAs *x509.CertPool
+	// SMTPTLSCAFile is SMTP_TLS_CA_FILE, the file SMTPRootCAs was read from.
+	SMTPTLSCAFile string
 
 	SendConcurrency       int           // SEND_CONCURRENCY, default 8
 	SendRate              float64       // SEND_RATE messages/s, 0 = unlimited
@@ -160,7 +162,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 		if err != nil {
 			p.fail("SMTP_TLS_CA_FILE", err.Error())
 		}
-		c.SMTPRootCAs = pool
+		c.SMTPRootCAs, c.SMTPTLSCAFile = pool, file
 	}
 	c.PublicBaseURL = strings.TrimRight(p.str("PUBLIC_BASE_URL", NeedPublicURL, checkBaseURL), "/")
 	c.WebCookieSecure = p.boolean("WEB_COOKIE_SECURE", strings.HasPrefix(c.PublicBaseURL, "https://"))
