@@ -66,8 +66,17 @@ func NewMailing(v url.Values) Mailing {
 
 	picked := uuids(v["client_id"])
 	except := uuids(v["except"])
+	// The box "all matching" ticked in this submission, its search not
+	// chosen before: the listed boxes were shown unticked, so leaving them
+	// so says nothing. Once the search is chosen they are shown ticked, and
+	// unticking one leaves that client out.
+	newlyAll := false
+	if listed, ok := v["listed_q"]; ok && len(listed) > 0 && v.Get("all_matching") == "1" {
+		q := Search(listed[0])
+		newlyAll = !slices.ContainsFunc(v["all_q"], func(s string) bool { return Search(s) == q })
+	}
 	for _, id := range uuids(v["shown"]) {
-		if !slices.Contains(picked, id) && !slices.Contains(except, id) {
+		if !newlyAll && !slices.Contains(picked, id) && !slices.Contains(except, id) {
 			except = append(except, id)
 		}
 	}

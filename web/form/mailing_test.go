@@ -48,6 +48,23 @@ func TestMailingRecipients(t *testing.T) {
 	if got := (Recipients{}).Resolve([]uuid.UUID{c[0]}, nil); len(got) != 0 {
 		t.Fatalf("a new mailing's empty choice resolved to %v", got)
 	}
+
+	// "All your clients" ticked on a page that listed them unticked: all
+	// of them, none left out.
+	first := url.Values{"shown": {c[0].String(), c[1].String()}, "listed_q": {""}, "all_matching": {"1"}, "q": {""}}
+	r = NewMailing(first).Recipients
+	if len(r.Except) != 0 || !slices.Equal(r.Matching, []string{""}) {
+		t.Fatalf("all clients, newly ticked: %+v", r)
+	}
+	if got := r.Resolve(nil, map[string][]uuid.UUID{"": {c[0], c[1]}}); !slices.Equal(got, []uuid.UUID{c[0], c[1]}) {
+		t.Fatalf("all clients resolved to %v", got)
+	}
+	// The next page shows them ticked; unticking one leaves it out.
+	next := url.Values{"shown": {c[0].String(), c[1].String()}, "client_id": {c[0].String()}, "all_q": {""},
+		"listed_q": {""}, "all_matching": {"1"}}
+	if r := NewMailing(next).Recipients; !slices.Equal(r.Except, []uuid.UUID{c[1]}) {
+		t.Fatalf("all clients but one: %+v", r)
+	}
 }
 
 func TestMailingCommands(t *testing.T) {
