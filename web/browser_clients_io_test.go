@@ -17,6 +17,7 @@ import (
 // A user opens the import from the clients list, chooses a CSV file, sends
 // it and reads the report, its rejected lines by number, in a real browser.
 func TestBrowserClientImport(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	env.Create(a.Token, "/api/v1/clients", map[string]any{"email": "kept@example.org", "full_name": "Kept Before"})

@@ -18,6 +18,7 @@ import (
 // few seconds, and the runs section follows it through htmx polling while
 // the page itself is never reloaded.
 func TestBrowserMailingShow(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithConfig(func(c *config.Config) { c.SendRetrySchedule = []time.Duration{5 * time.Second, time.Hour} }))
 	env.Sink.SetReply(func(_, to string, attempt int) *mail.Reply {
 		if strings.HasPrefix(to, "grey") && attempt == 1 {

@@ -16,6 +16,7 @@ import (
 // client by search, then disables and enables it from the list, where htmx
 // swaps the row in place without a page load.
 func TestBrowserMailings(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	msg := env.Create(a.Token, "/api/v1/messages", map[string]any{"subject": "Autumn offers", "body": "Hello"})

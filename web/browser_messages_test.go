@@ -14,6 +14,7 @@ import (
 // A user writes a message through the form, previews it as its recipients
 // will see it (line breaks kept) and edits it, in a real browser.
 func TestBrowserMessages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	b := newTab(t, env)

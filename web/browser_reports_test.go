@@ -18,6 +18,7 @@ import (
 // opens the dashboard and its chart, then the reports from the menu, in a
 // real browser; axe-core finds no serious fault on either page.
 func TestBrowserDashboardAndReports(t *testing.T) {
+	t.Parallel()
 	// The application's clock runs days behind while the mailings are
 	// sent, so the chart has past days to show.
 	var back atomic.Int64

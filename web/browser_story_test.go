@@ -25,6 +25,7 @@ var mailingPath = regexp.MustCompile(`/mailings/([0-9a-f-]{36})$`)
 // from another origin is refused; the Russian interface; a manager blocks
 // the user, who can no longer sign in, and disables their mailing.
 func TestBrowserStory(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t) // API, projectors, scheduler and sender
 	b := newTab(t, env)
 	email := testenv.Name("story") + "@example.com"

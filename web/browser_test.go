@@ -98,6 +98,7 @@ func verificationLink(t *testing.T, env *apptest.Env, email string) string {
 // the dashboard, comes back to it after logging in, adds a client, and logs
 // out, all in a real browser and without JavaScript of ours.
 func TestBrowserSignUpLoginLogout(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	b := newTab(t, env)
 	ctx := b.ctx

@@ -48,6 +48,7 @@ func catalogue(t *testing.T, lang string) (all map[string]any, families map[stri
 // language, and no language has ids the others lack: each family's file in
 // one language has the same ids as in the other.
 func TestCataloguesComplete(t *testing.T) {
+	t.Parallel()
 	en, enFamilies := catalogue(t, "en")
 	_, ruFamilies := catalogue(t, "ru")
 	for _, fam := range slices.Sorted(maps.Keys(enFamilies)) {
@@ -119,6 +120,7 @@ func TestCataloguesComplete(t *testing.T) {
 }
 
 func TestLocalPath(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/dashboard":       "/dashboard",
 		"/dashboard?x=1":   "/dashboard?x=1",
@@ -136,6 +138,7 @@ func TestLocalPath(t *testing.T) {
 
 // Every plural message has the forms its language needs for any count.
 func TestPluralForms(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "ru"} {
 		l := locale{lang: lang, loc: i18n.NewLocalizer(bundle, lang)}
 		all, _ := catalogue(t, lang)

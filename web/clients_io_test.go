@@ -74,6 +74,7 @@ func count(t *testing.T, body, id string) string {
 }
 
 func TestClientImportExportPages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	cookie := "herald_session=" + a.Token

@@ -34,6 +34,7 @@ func landOn(t *testing.T, env *apptest.Env, res *http.Response, path, cookie str
 var clientRow = regexp.MustCompile(`<tr id="client-([0-9a-f-]{36})">`)
 
 func TestClientPages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	cookie := "herald_session=" + a.Token
@@ -167,6 +168,7 @@ func TestClientPages(t *testing.T) {
 
 // The list pages through many clients with a Next link that keeps q.
 func TestClientListPages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	cookie := "herald_session=" + a.Token

@@ -58,6 +58,7 @@ func mailedTokenOf(t *testing.T, env *apptest.Env, email, subject string) string
 }
 
 func TestPasswordResetThroughThePages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles())
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 
@@ -107,6 +108,7 @@ func TestPasswordResetThroughThePages(t *testing.T) {
 }
 
 func TestVerifyWithABadToken(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles())
 	res, body := get(t, env, "/verify?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid, already used or expired") {
@@ -116,6 +118,7 @@ func TestVerifyWithABadToken(t *testing.T) {
 
 // The home page shows the figures GET /api/v1/stats answers.
 func TestHomeShowsThePublicFigures(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	env.Create(a.Token, "/api/v1/clients", map[string]any{"email": "ann@example.org", "full_name": "Ann Lee"})

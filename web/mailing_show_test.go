@@ -110,6 +110,7 @@ var mailingShowStateLink = regexp.MustCompile(`<li id="event-(\d+)"[^>]*>[\s\S]*
 // answers htmx alone; someone else's mailing is not found, staff see it
 // without the owner's buttons, anonymous visitors sign in first.
 func TestMailingShowPage(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t)
 	env.Sink.SetReply(func(_, to string, _ int) *mail.Reply {
 		if strings.HasPrefix(to, "refused") {
@@ -289,6 +290,7 @@ func TestMailingShowPage(t *testing.T) {
 // While a run sends (a delivery deferred by a greylisting receiver), the
 // page and its runs section poll, showing the figures so far.
 func TestMailingShowPollsWhileSending(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithConfig(func(c *config.Config) { c.SendRetrySchedule = []time.Duration{time.Hour} }))
 	env.Sink.SetReply(func(_, to string, attempt int) *mail.Reply {
 		if strings.HasPrefix(to, "grey") {

@@ -107,6 +107,7 @@ func staffUser(t *testing.T, env *apptest.Env, groups ...string) apptest.Account
 }
 
 func TestMailingPages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	cookie := "herald_session=" + a.Token
@@ -214,12 +215,13 @@ func TestMailingPages(t *testing.T) {
 		if n := strings.Count(body, `name="shown"`); n != 50 || !strings.Contains(body, `id="client-more"`) {
 			t.Fatalf("the search lists %d clients", n)
 		}
-		// Ticking "all matching" while unticking one listed reader: Ann, and
-		// 149 of the 150 readers.
+		// "All matching" chosen (the page then shows the listed readers
+		// ticked), and one of them unticked: Ann, and 149 of the 150 readers.
 		f := mailingForm(msg, ann)
 		f.Set("q", "reader")
 		f.Set("listed_q", "reader")
 		f.Set("all_matching", "1")
+		f.Add("all_q", "reader")
 		f.Add("shown", readers[0].String())
 		f.Add("shown", readers[1].String())
 		f.Add("client_id", readers[1].String())

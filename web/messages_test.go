@@ -76,6 +76,7 @@ func apiMessage(t *testing.T, env *apptest.Env, token, id string) (int, messageJ
 }
 
 func TestMessagePages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	cookie := "herald_session=" + a.Token
@@ -290,6 +291,7 @@ func TestMessagePages(t *testing.T) {
 
 // The list pages through many messages with a Next link.
 func TestMessageListPages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	cookie := "herald_session=" + a.Token

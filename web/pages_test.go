@@ -64,6 +64,7 @@ func wantSecurityHeaders(t *testing.T, what string, h http.Header) {
 var stylesheet = regexp.MustCompile(`<link rel="stylesheet" href="(/static/app\.[0-9a-f]{12}\.css)">`)
 
 func TestPagesOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.WithRoles())
 
 	t.Run("every page carries the security headers and no inline code", func(t *testing.T) {

@@ -85,6 +85,7 @@ func figure(t *testing.T, body, id string) string {
 // another user's; staff see everyone's report but only their own
 // dashboard.
 func TestReportPages(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t) // with the scheduler and the sender: dispatches are delivered to the sink
 	env.Sink.SetReply(func(from, to string, attempt int) *mail.Reply {
 		if strings.HasPrefix(to, "refused") {

@@ -14,6 +14,7 @@ import (
 // ends, though its absolute lifetime (TOKEN_TTL) has not passed, and the
 // browser is sent to the login page.
 func TestSessionEndsWhenIdle(t *testing.T) {
+	t.Parallel()
 	const idle = 3 * time.Second
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector), apptest.WithEnv("SESSION_IDLE_TIMEOUT", idle.String()))
 	a := apptest.SignUp(env, testenv.Name("idle")+"@example.com", "correct horse battery")

@@ -12,6 +12,7 @@ import (
 )
 
 func TestTimesInTheCallersZoneAndLanguage(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 12, 31, 22, 30, 0, 0, time.UTC)
 	moscow, err := time.LoadLocation("Europe/Moscow")
 	if err != nil {
@@ -40,6 +41,7 @@ func TestTimesInTheCallersZoneAndLanguage(t *testing.T) {
 }
 
 func TestTimeZoneSwitch(t *testing.T) {
+	t.Parallel()
 	h := &Handler{}
 	for tz, want := range map[string]string{"Asia/Tokyo": "Asia/Tokyo", "Mars/Olympus": "", "": ""} {
 		req := httptest.NewRequest(http.MethodPost, "/time-zone", strings.NewReader(url.Values{"tz": {tz}, "next": {"/reports"}}.Encode()))
