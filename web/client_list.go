@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/access"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/projections"
 )
@@ -14,24 +15,38 @@ import (
 // clientList is what the list page shows.
 type clientList struct {
 	Query   string
-	Clients []projections.ClientRow
+	All     bool // the caller sees everyone's clients (staff): an owner column
+	Clients []clientItem
 	Next    string // the next page's URL, "" on the last
 }
 
-// listClients is GET /clients: the caller's clients, ?q= keeping those whose
-// email or name contains it (the API list's search), ?after= the cursor.
+// clientItem is one row of the list, with what the caller may do to it.
+type clientItem struct {
+	projections.ClientRow
+	Mine      bool
+	CanChange bool
+}
+
+// listClients is GET /clients: the caller's clients (everyone's for staff
+// holding clients.view_all, as the API lists them), ?q= keeping those
+// whose email or name contains it (the API list's search), ?after= the
+// cursor. Edit and delete are offered where the policy allows them.
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if domain.CheckText(q) != "" || len(q) > 255 {
 		q = ""
 	}
 	after, _ := uuid.Parse(r.URL.Query().Get("after"))
-	rows, next, err := h.clientRows.ListClients(r.Context(), ownClients(r), q, projections.IDPage{Limit: clientsPerPage, After: after})
+	p := principal(r)
+	rows, next, err := h.clientRows.ListClients(r.Context(), access.ReadScope(p, access.Client), q, projections.IDPage{Limit: clientsPerPage, After: after})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	l := clientList{Query: q, Clients: rows}
+	l := clientList{Query: q, All: access.CanListAll(p, access.Client), Clients: make([]clientItem, len(rows))}
+	for i, c := range rows {
+		l.Clients[i] = clientItem{ClientRow: c, Mine: access.Owns(p, c.OwnerID), CanChange: access.CanChange(p, c.OwnerID)}
+	}
 	if next != uuid.Nil {
 		p := url.Values{"after": {next.String()}}
 		if q != "" {

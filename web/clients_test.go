@@ -195,3 +195,38 @@ func TestClientListPages(t *testing.T) {
 		t.Errorf("the last page has %d rows: %q", n, body)
 	}
 }
+
+// Staff holding clients.view_all list everyone's clients, as the API does,
+// with their owners, and get no edit or delete button for others'; the
+// server refuses those anyway.
+func TestClientsListForStaff(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
+	owner := apptest.SignUp(env, testenv.Name("owner")+"@example.com", "correct horse battery")
+	id := env.Create(owner.Token, "/api/v1/clients", map[string]any{"email": "dora@example.org", "full_name": "Dora Owned"})
+	manager := messageManager(t, env)
+	cookie := "herald_session=" + manager.Token
+
+	var body string
+	testenv.Eventually(t, 30*time.Second, "the owner's client in the manager's list", func() bool {
+		_, body = get(t, env, "/clients", "Cookie", cookie)
+		return strings.Contains(body, `id="client-`+id.String()+`"`)
+	})
+	row := body[strings.Index(body, `id="client-`+id.String()+`"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, owner.ID.String()) || strings.Contains(row, "/edit") || strings.Contains(row, "/delete") {
+		t.Fatalf("the owner's client as the manager sees it: %q", row)
+	}
+	if res, _ := postForm(t, env, "/clients/"+id.String(), url.Values{"email": {"x@example.org"}, "full_name": {"X"}, "version": {"1"}}, cookie); res.StatusCode < 400 {
+		t.Fatalf("the manager edited another user's client: %d", res.StatusCode)
+	}
+	if res, _ := postForm(t, env, "/clients/"+id.String()+"/delete", url.Values{}, cookie); res.StatusCode < 400 {
+		t.Fatalf("the manager deleted another user's client: %d", res.StatusCode)
+	}
+
+	// The owner sees only their own, with the buttons and no owner column.
+	_, body = get(t, env, "/clients", "Cookie", "herald_session="+owner.Token)
+	if !strings.Contains(body, `/clients/`+id.String()+`/edit`) || strings.Contains(body, `class="owner"`) {
+		t.Fatalf("the owner's list: %q", body)
+	}
+}
