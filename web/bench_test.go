@@ -8,9 +8,12 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/apptest"
@@ -110,7 +113,13 @@ func pageVsJSON(b *testing.B, env *apptest.Env, token, page, api string) (pageP9
 //     clients are made through the API; the others are written straight
 //     into the read-model table in one statement, as a rebuild would leave
 //     them: the list's cost is an index range of one owner's rows, so what
-//     matters is the table's size, not how its rows came.
+//     matters is the table's size, not how its rows came;
+//   - GET /mailings/{id} against GET /api/v1/mailings/{id}/attempts (the
+//     first page of attempts, the page's largest part) for a mailing with
+//     HERALD_BENCH_PAGE_ATTEMPTS attempts (default 100,000, one in seven
+//     failed) in one finished run. The run's events are written into the
+//     store in SQL and reach the read models through the relay and the
+//     projectors, as a sender's would.
 func BenchmarkPages(b *testing.B) {
 	total := benchInt(b, "HERALD_BENCH_PAGE_CLIENTS", 1_000_000)
 	env := apptest.Start(b, apptest.WithRoles(app.RoleProjector))
@@ -155,4 +164,65 @@ FROM generate_series(1, $1::int) AS i`, total-own); err != nil {
 	b.ReportMetric(float64(pageP99.Microseconds())/1000, "clients_page_p99_ms")
 	b.ReportMetric(float64(apiP99.Microseconds())/1000, "clients_json_p99_ms")
 	b.ReportMetric(float64(pageP99)/float64(apiP99), "clients_page/json_p99")
+
+	attempts := benchInt(b, "HERALD_BENCH_PAGE_ATTEMPTS", 100_000)
+	auth := []string{"Authorization", "Bearer " + a.Token}
+	msg := env.Create(a.Token, "/api/v1/messages", map[string]any{"subject": "Bench news", "body": "Hello"})
+	var client uuid.UUID
+	if err := env.Pool.QueryRow(ctx, `SELECT id FROM clients WHERE owner_id = $1 LIMIT 1`, a.ID).Scan(&client); err != nil {
+		b.Fatal(err)
+	}
+	mailing := env.Create(a.Token, "/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": []uuid.UUID{client},
+		"start_at": "2030-01-01T09:00:00Z", "end_at": "2030-02-01T09:00:00Z", "periodicity": "once"})
+	run := uuid.New()
+	if _, err := env.Pool.Exec(ctx, `
+INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+SELECT gen_random_uuid(), 'run', $1::uuid, 1, 'run.started',
+       jsonb_build_object('run_id', $1::uuid, 'mailing_id', $2::uuid, 'owner_id', $3::uuid, 'message_id', $4::uuid,
+           'trigger', 'manual', 'due_at', now(), 'started_at', now(), 'clients', $5::int), '{}'::jsonb`,
+		run, mailing, a.ID, msg, attempts); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.Pool.Exec(ctx, `
+INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+SELECT gen_random_uuid(), 'run', $1::uuid, i + 1, 'run.delivery_attempted',
+       jsonb_build_object('mailing_id', $2::uuid, 'client_id', gen_random_uuid(), 'email', 'r' || i || '@example.net',
+           'success', i % 7 <> 0, 'permanent', i % 7 = 0,
+           'server_response', CASE WHEN i % 7 <> 0 THEN '250 2.0.0 Ok: queued' ELSE '550 5.1.1 no such user' END,
+           'attempted_at', now() + i * interval '1 ms', 'attempt', 1), '{}'::jsonb
+FROM generate_series(1, $3::int) AS i`, run, mailing, attempts); err != nil {
+		b.Fatal(err)
+	}
+	failed := attempts / 7 // i % 7 = 0 for i in 1..attempts
+	if _, err := env.Pool.Exec(ctx, `
+INSERT INTO events (event_id, stream_type, stream_id, version, type, data, metadata)
+VALUES (gen_random_uuid(), 'run', $1::uuid, $3::int + 2, 'run.finished',
+        jsonb_build_object('mailing_id', $2::uuid, 'sent', $3::int - $4::int, 'failed', $4::int, 'finished_at', now()), '{}'::jsonb)`,
+		run, mailing, attempts, failed); err != nil {
+		b.Fatal(err)
+	}
+	testenv.Eventually(b, 5*time.Minute, "the run's attempts projected", func() bool {
+		var n int
+		if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE mailing_id = $1`, mailing).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n == attempts
+	})
+	page := "/mailings/" + mailing.String()
+	if res := env.Do("GET", page, nil, "Cookie", "herald_session="+a.Token, "Accept", "text/html"); res.Status != http.StatusOK ||
+		!strings.Contains(string(res.Body), "550 5.1.1") {
+		b.Fatalf("GET %s: %d", page, res.Status)
+	}
+	if res := env.Do("GET", "/api/v1/mailings/"+mailing.String()+"/attempts", nil, auth...); res.Status != http.StatusOK {
+		b.Fatalf("GET the attempts: %d %s", res.Status, res.Body)
+	}
+	b.ResetTimer()
+	pageP99, apiP99, pageP50, apiP50 = pageVsJSON(b, env, a.Token, page, "/api/v1/mailings/"+mailing.String()+"/attempts")
+	b.StopTimer()
+	b.Logf("a mailing with %d attempts: GET /mailings/{id} p50 %s p99 %s; GET /api/v1/mailings/{id}/attempts p50 %s p99 %s; page p99 = %.2f× JSON (target ≤ 2×)",
+		attempts, pageP50, pageP99, apiP50, apiP99, float64(pageP99)/float64(apiP99))
+	b.ReportMetric(float64(attempts), "attempts")
+	b.ReportMetric(float64(pageP99.Microseconds())/1000, "mailing_page_p99_ms")
+	b.ReportMetric(float64(apiP99.Microseconds())/1000, "attempts_json_p99_ms")
+	b.ReportMetric(float64(pageP99)/float64(apiP99), "mailing_page/json_p99")
 }
