@@ -5,7 +5,8 @@
 #                       (see scripts/run.sh for the defaults it sets; .env and the environment win)
 #   make test           local services (test profile), go vet, go test -race
 #   make bench          local services (test profile), benchmarks once each (BENCH=regexp selects)
-#   make lint           gofmt, go vet, staticcheck
+#   make lint           gofmt, go vet, staticcheck, and lint-api
+#   make lint-api       Redocly CLI lints api/openapi.yaml (redocly.yaml; npm's cache in NPM_CACHE)
 #   make services-up / services-down   the run profile's PostgreSQL and Redis
 #   make clean          stop all local services, remove .data and bin
 #
@@ -33,7 +34,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 # staticcheck version served by the module proxy here.
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build run services-up services-down test-services-up test bench lint clean
+# Redocly CLI version (npm package @redocly/cli) that lints the API document, and npm's
+# cache for it (npx installs it there once).
+REDOCLY_VERSION ?= 2.77.0
+NPM_CACHE ?= $(HOME)/.cache/herald/npm
+
+.PHONY: all build run services-up services-down test-services-up test bench lint lint-api clean
 
 all: build
 
@@ -80,6 +86,12 @@ lint:
 	fi; \
 	echo "staticcheck ./..."; \
 	"$$sc" ./...
+	$(MAKE) --no-print-directory lint-api
+
+lint-api:
+	@echo "redocly lint api/openapi.yaml (@redocly/cli@$(REDOCLY_VERSION))"
+	npm_config_cache='$(NPM_CACHE)' REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		npx --yes @redocly/cli@$(REDOCLY_VERSION) lint --format=stylish api/openapi.yaml
 
 clean:
 	-scripts/services.sh down run

@@ -4,7 +4,8 @@
 // commands a request makes; structured access logs; Prometheus metrics;
 // panic recovery; the bearer token resolved through an Authenticator and
 // required by requireAuth; X-Min-Position), the operations endpoints
-// (/healthz, /readyz, /metrics, /api/openapi.yaml), and thin handlers, one
+// (/healthz, /readyz, /metrics, /api/openapi.yaml and /api/docs, the API
+// reference page that renders it with a vendored Redoc), and thin handlers, one
 // file per endpoint named <thing>_<action>.go, that read a request, call the
 // core and answer. What they share lives in one file each: reading requests
 // (request_decode.go: the strict JSON body; request_params.go: path ids,

@@ -64,7 +64,7 @@ func (h *Resources) homePage(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	data := homeData{PublicStats: s, AsOf: asOf,
-		SignInURL: "/api/openapi.yaml#login", RegisterURL: "/api/openapi.yaml#register"}
+		SignInURL: "/api/docs#/identity/login", RegisterURL: "/api/docs#/identity/register"}
 	if err := homeTemplate.Execute(&buf, data); err != nil {
 		respondError(w, r, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +48,9 @@ func jsonName(f reflect.StructField) string {
 // struct) and validates it. It returns an error for respondError:
 //   - body over 1 MiB → 413 payload_too_large
 //   - a Content-Type other than JSON → 415 unsupported_media (absent is accepted)
-//   - empty body, syntax error, unknown field, wrong JSON type, trailing data
-//     → 400 malformed_json, naming the field when it can
+//   - empty body, syntax error, unknown field, wrong JSON type, trailing data,
+//     null as the body or as a member of it → 400 malformed_json, naming the
+//     field when it can
 //   - a `validate` tag broken → 422 validation_failed (*domain.ValidationError),
 //     one entry per field with its JSON name.
 //
@@ -94,7 +96,36 @@ func decodeJSON(body []byte, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return problem(CodeMalformedJSON, "the request body must hold a single JSON value; found more after it")
 	}
-	return nil
+	return refuseNulls(body)
+}
+
+// refuseNulls refuses null where the API takes a value: as the body, or as
+// a member of the body's object. encoding/json reads null as "not sent",
+// which would let a PATCH that sends "subject": null change nothing and
+// answer 200; no request field of the API is nullable.
+func refuseNulls(body []byte) error {
+	trimmed := bytes.TrimSpace(body)
+	if bytes.Equal(trimmed, []byte("null")) {
+		return problem(CodeMalformedJSON, "the body must be a JSON object, got null")
+	}
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(trimmed, &raw) != nil {
+		return nil
+	}
+	var fields []domain.FieldError
+	for name, v := range raw {
+		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			fields = append(fields, domain.FieldError{Field: name, Message: "must not be null (leave the field out instead)"})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	slices.SortFunc(fields, func(a, b domain.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return &ProblemError{Code: CodeMalformedJSON, Detail: fields[0].Field + ": " + fields[0].Message, Fields: fields}
 }
 
 func malformedField(field, message string) error {

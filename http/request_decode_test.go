@@ -134,6 +134,37 @@ func TestDecodeReportsEveryField(t *testing.T) {
 	}
 }
 
+// null is refused as the body and as any member of it: read as "not sent",
+// it would let a PATCH that sends a field as null change nothing and
+// answer 200.
+func TestDecodeRefusesNull(t *testing.T) {
+	for body, fields := range map[string]string{
+		"null":     "",
+		" null \n": "",
+		`{"email":"a@example.com","full_name":"Ann","password":"secret123","start_at":null}`: "start_at",
+		`{"items":null,"email":null}`: "email items",
+	} {
+		rec := post(body)
+		p := readProblem(t, rec)
+		if rec.Code != 400 || p.Code != CodeMalformedJSON {
+			t.Errorf("body %q: %d %s", body, rec.Code, p.Code)
+		}
+		var got []string
+		for _, e := range p.Errors {
+			got = append(got, e.Field)
+		}
+		if strings.Join(got, " ") != fields {
+			t.Errorf("body %q: fields %q, want %q", body, got, fields)
+		}
+	}
+	if rec := post(`{"email":"a@example.com","full_name":"Ann","password":"secret123","comment":"null"}`); rec.Code != 400 {
+		t.Errorf("an unknown field: %d", rec.Code) // the string "null" is no null; the field is unknown
+	}
+	if rec := post(valid); rec.Code != 200 {
+		t.Errorf("a valid body: %d %s", rec.Code, rec.Body)
+	}
+}
+
 // Random junk never produces a 500.
 func TestDecodeNeverInternal(t *testing.T) {
 	bodies := []string{"null", "true", `"s"`, "0", "{}", `{"items":null}`, `{"items":{}}`, `{"start_at":null}`,

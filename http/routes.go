@@ -85,4 +85,6 @@ func routes(r chi.Router, a Areas, ops operations) {
 	r.Get("/readyz", readyz(ops.checkers))
 	r.Method(http.MethodGet, "/metrics", ops.metrics)
 	r.Get("/api/openapi.yaml", openAPIDocument)
+	r.Get("/api/docs", apiReference)
+	r.Get("/api/docs/{asset}", apiReferenceAsset)
 }

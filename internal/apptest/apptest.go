@@ -2,7 +2,9 @@
 // a fresh migrated PostgreSQL database, the shared test Redis under a unique
 // topic prefix, an in-process SMTP sink, the HTTP API on a loopback port and
 // every background component (relay, projectors, scheduler, sender), wired
-// exactly as `herald serve` wires them.
+// exactly as `herald serve` wires them. Every exchange of Env.HTTP (and so
+// of Env.Do) with the API is held to api/openapi.yaml (internal/apicheck):
+// a test that gets an answer the document does not promise fails.
 package apptest
 
 import (
@@ -24,6 +26,7 @@ import (
 
 	"github.com/heraldmail/herald/eventstore"
 	api "github.com/heraldmail/herald/http"
+	"github.com/heraldmail/herald/internal/apicheck"
 	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/internal/testenv"
@@ -37,12 +40,16 @@ type Env struct {
 	URL  string
 	Sink *mail.Sink
 	Pool *pgxpool.Pool
+	// HTTP is a client of the API whose every exchange under /api/ (and with
+	// the probes) is checked against api/openapi.yaml; a breach fails T.
 	HTTP *http.Client
 
 	o    options
 	vars map[string]string // the environment the configuration is parsed from
 	addr string            // the API's listener, kept across Restart
 	stop func()            // stops the running application
+
+	contract *apicheck.Document // what HTTP's exchanges with the API are held to
 }
 
 type options struct {
@@ -114,7 +121,12 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, Sink: sink, o: o, addr: ln.Addr().String()}
+	contract, err := apicheck.Herald()
+	if err != nil {
+		_ = ln.Close()
+		t.Fatal(err)
+	}
+	e := &Env{T: t, Sink: sink, o: o, addr: ln.Addr().String(), contract: contract}
 	e.vars = map[string]string{
 		"DATABASE_URL":     testenv.DatabaseURL(t),
 		"REDIS_URL":        testenv.RedisURL(),
@@ -199,7 +211,12 @@ func (e *Env) boot(ln net.Listener) {
 			}
 		}()
 	}
-	e.App, e.URL, e.Pool, e.HTTP = a, "http://"+e.addr, pool, srv.Client()
+	// Every exchange with the API is held to api/openapi.yaml: a test that
+	// gets an answer the document does not promise fails, naming the
+	// operation.
+	hc := srv.Client()
+	hc.Transport = e.contract.Transport(t, hc.Transport)
+	e.App, e.URL, e.Pool, e.HTTP = a, "http://"+e.addr, pool, hc
 	e.stop = func() {
 		srv.Close()
 		cancel()
@@ -242,7 +259,7 @@ func (e *Env) Do(method, path string, body any, headers ...string) *Response {
 		}
 		rd = bytes.NewReader(js)
 	}
-	req, err := http.NewRequest(method, e.URL+path, rd)
+	req, err := http.NewRequestWithContext(apicheck.ReportTo(context.Background(), e.T), method, e.URL+path, rd)
 	if err != nil {
 		e.T.Fatal(err)
 	}
