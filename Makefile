@@ -3,7 +3,7 @@
 #   make build          bin/herald, its version from git describe (VERSION=... overrides)
 #   make run            local services (run profile), migrate, groups, superuser, smtp sink, serve
 #                       (see scripts/run.sh for the defaults it sets; .env and the environment win)
-#   make test           local services (test profile), go vet, go test -race
+#   make test           local services (test profile), go vet, go test -race (browser tests without -race)
 #   make bench          local services (test profile), benchmarks once each (BENCH=regexp selects)
 #   make lint           gofmt, go vet, staticcheck, and lint-api
 #   make lint-api       Redocly CLI lints api/openapi.yaml (redocly.yaml; npm's cache in NPM_CACHE)
