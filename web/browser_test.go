@@ -107,6 +107,15 @@ func TestBrowserSignUpLoginLogout(t *testing.T) {
 
 	do, text, location := b.do, b.text, b.location
 
+	// The public pages meet the accessibility rules too.
+	for _, page := range []struct{ path, wait string }{
+		{"/", "main h1"}, {"/register", "#password"}, {"/password-reset", "main form"},
+		{"/verify?token=nonsense", "main h1"}, {"/no-such-page", "main h1"},
+	} {
+		do("open "+page.path, chromedp.Navigate(env.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.wait)))
+		b.accessible(page.path)
+	}
+
 	do("register",
 		chromedp.Navigate(env.URL+"/register"),
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
