@@ -10,8 +10,8 @@ import (
 // picked in the page footer; without it, times are in UTC.
 const tzCookie = "herald_tz"
 
-// TimeZones are the zones offered in the footer and the mailing form, west
-// to east. Any other IANA name is accepted where one is typed.
+// TimeZones are the zones offered in the page footer, west
+// to east (the mailing form offers a longer list, mailing_form.go).
 var TimeZones = []string{
 	"Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
 	"America/New_York", "America/Sao_Paulo", "UTC", "Europe/London", "Europe/Lisbon", "Europe/Berlin",
