@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/heraldmail/herald/access"
 	"github.com/heraldmail/herald/domain"
@@ -62,10 +63,39 @@ func (p *mailingDetail) AtParam() string {
 func (h *Handler) mailingDetailOf(r *http.Request, doc history.Document, cursor string) (*mailingDetail, error) {
 	ctx, who := r.Context(), principal(r)
 	d := &mailingDetail{ID: doc.MailingID, At: doc.At, Progress: detailProgressOf(doc)}
+	// The attempts and the report do not depend on the rest: they are
+	// read while the header, the message and the timeline are.
+	var side errgroup.Group
+	side.Go(func() error { return h.detailAttempts(r, d, cursor) })
+	side.Go(func() error {
+		rep, err := h.mailingReports.GetMailingReport(ctx, access.ReadScope(who, access.Report), d.ID)
+		switch {
+		case err == nil:
+			d.Report = &rep
+		case !errors.Is(err, domain.ErrNotFound):
+			return err
+		}
+		return nil
+	})
+	if err := h.detailHead(r, d, doc); err != nil {
+		_ = side.Wait()
+		return nil, err
+	}
+	d.Events = h.detailTimeline(ctx, r, doc, d.At)
+	if err := side.Wait(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// detailHead fills in d's header, its message's subject and what the
+// caller may do to the mailing.
+func (h *Handler) detailHead(r *http.Request, d *mailingDetail, doc history.Document) error {
+	ctx, who := r.Context(), principal(r)
 	if d.At == nil {
 		header, err := h.currentHeader(r, doc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.Header = header
 	} else {
@@ -75,7 +105,7 @@ func (h *Handler) mailingDetailOf(r *http.Request, doc history.Document, cursor 
 	if d.Header != nil {
 		msg, err := h.mailingRows.GetMessage(ctx, access.ReadScope(who, access.Message), d.Header.MessageID)
 		if err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return nil, err
+			return err
 		}
 		d.Header.Subject = msg.Subject
 	}
@@ -85,18 +115,7 @@ func (h *Handler) mailingDetailOf(r *http.Request, doc history.Document, cursor 
 		d.CanToggle = access.CanToggleMailing(who, doc.OwnerID) && !completed
 		d.CanSend = access.Owns(who, doc.OwnerID) && d.Header.IsActive && !completed
 	}
-	if err := h.detailAttempts(r, d, cursor); err != nil {
-		return nil, err
-	}
-	d.Events = h.detailTimeline(ctx, r, doc, d.At)
-	rep, err := h.mailingReports.GetMailingReport(ctx, access.ReadScope(who, access.Report), d.ID)
-	switch {
-	case err == nil:
-		d.Report = &rep
-	case !errors.Is(err, domain.ErrNotFound):
-		return nil, err
-	}
-	return d, nil
+	return nil
 }
 
 // currentHeader is the mailing as the read model has it (with its next
