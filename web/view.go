@@ -71,8 +71,9 @@ func (v *View) Staff() bool { return access.IsStaff(v.Who) }
 // TimeZone is the IANA name of the zone the page shows times in.
 func (v *View) TimeZone() string { return v.tz.String() }
 
-// TimeZones are the zones a page offers to choose from.
-func (v *View) TimeZones() []string { return TimeZones }
+// TimeZones are the zones a page offers to choose from (the footer's and
+// the mailing form's list).
+func (v *View) TimeZones() []string { return timeZones() }
 
 // When is t as a date and time of day in the caller's time zone and
 // language ("2 Dec 2026, 14:05" / "2 дек. 2026, 14:05"); "" for the zero
