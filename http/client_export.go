@@ -1,7 +1,7 @@
 package http
 
 import (
-	"encoding/csv"
+	"io"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -11,9 +11,6 @@ import (
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/projections"
 )
-
-// exportPage is how many clients one query of an export reads.
-const exportPage = 1000
 
 // exportClients is GET /api/v1/clients/export: the caller's clients as CSV
 // in the import's format, oldest first; staff name another owner with
@@ -30,34 +27,16 @@ func (h *Resources) exportClients(w http.ResponseWriter, r *http.Request) {
 		scope.Owner = principal(r).UserID
 	}
 	extendDeadlines(w, r)
-	rows, next, err := h.queries.ListClients(r.Context(), scope, "", projections.IDPage{Limit: exportPage})
-	if err != nil {
+	n, started, err := projections.WriteClientsCSV(r.Context(), h.queries, scope, commands.ClientCSVHeader, func() io.Writer {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename=clients.csv`)
+		w.WriteHeader(http.StatusOK)
+		return w
+	})
+	switch {
+	case err != nil && !started:
 		respondError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename=clients.csv`)
-	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
-	n := 0
-	err = cw.Write(commands.ClientCSVHeader)
-	for err == nil {
-		for _, c := range rows {
-			if err = cw.Write([]string{c.Email, c.FullName, c.Comment}); err != nil {
-				break
-			}
-		}
-		n += len(rows)
-		cw.Flush()
-		if err == nil {
-			err = cw.Error()
-		}
-		if err != nil || next == uuid.Nil {
-			break
-		}
-		rows, next, err = h.queries.ListClients(r.Context(), scope, "", projections.IDPage{Limit: exportPage, After: next})
-	}
-	if err != nil {
+	case err != nil:
 		zerolog.Ctx(r.Context()).Error().Err(err).Int("rows", n).Msg("client export failed midway")
 		panic(http.ErrAbortHandler)
 	}
