@@ -186,7 +186,7 @@ func TestBrowserStory(t *testing.T) {
 	}
 
 	// A manager blocks Ann and disables her later mailing.
-	manager := messageManager(t, env)
+	manager := signUpManager(t, env)
 	mb := newTab(t, env)
 	mb.signIn(manager.Token)
 	mb.do("the manager searches the users",

@@ -204,7 +204,7 @@ func TestClientsListForStaff(t *testing.T) {
 	env := apptest.Start(t, apptest.WithRoles(app.RoleProjector))
 	owner := apptest.SignUp(env, testenv.Name("owner")+"@example.com", "correct horse battery")
 	id := env.Create(owner.Token, "/api/v1/clients", map[string]any{"email": "dora@example.org", "full_name": "Dora Owned"})
-	manager := messageManager(t, env)
+	manager := signUpManager(t, env)
 	cookie := "herald_session=" + manager.Token
 
 	var body string

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -12,13 +11,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/heraldmail/herald/commands"
-	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
-	"github.com/heraldmail/herald/projections"
 )
 
 // mailingShowSetup makes, as the holder of token, clients with the emails,
@@ -49,39 +45,6 @@ func mailingShowDispatch(t *testing.T, env *apptest.Env, token string, id uuid.U
 	if res := env.Do("POST", "/api/v1/mailings/"+id.String()+"/dispatch", nil, apptest.Bearer(token)...); res.Status != http.StatusAccepted {
 		t.Fatalf("dispatch: %d %s", res.Status, res.Body)
 	}
-}
-
-// mailingShowStaff signs up a manager: staff holding every view_all
-// permission and mailings.toggle.
-func mailingShowStaff(t *testing.T, env *apptest.Env) apptest.Account {
-	t.Helper()
-	ctx := context.Background()
-	acc := apptest.SignUp(env, testenv.Name("staff")+"@example.com", "correct horse battery")
-	meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New(), Command: "SetGroups"}
-	groups, err := commands.NewGroupHandler(env.App.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groups.CreateDefaultGroups(ctx, meta); err != nil {
-		t.Fatal(err)
-	}
-	claims, err := projections.NewUserQueries(env.Pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := commands.NewUserHandler(env.App.Store, claims, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := users.SetGroups(ctx, meta, acc.ID, []string{domain.GroupUsers, domain.GroupManagers}, commands.NoIfMatch); err != nil {
-		t.Fatal(err)
-	}
-	// Sessions learn the change from the users read model, within a
-	// second of caching: the staff-only list answers once they have.
-	testenv.Eventually(t, 30*time.Second, "the manager's session to be staff", func() bool {
-		return env.Do("GET", "/api/v1/users", nil, apptest.Bearer(acc.Token)...).Status == http.StatusOK
-	})
-	return acc
 }
 
 // mailingShowText is the text of the element with id in body, tags
@@ -255,7 +218,7 @@ func TestMailingShowPage(t *testing.T) {
 	})
 
 	t.Run("staff see it without the owner's buttons", func(t *testing.T) {
-		s := mailingShowStaff(t, env)
+		s := signUpManager(t, env)
 		res, body := get(t, env, path, "Cookie", "herald_session="+s.Token)
 		if res.StatusCode != http.StatusOK || mailingShowText(body, "mailing-subject") != "Autumn news" ||
 			!strings.Contains(mailingShowText(body, "mailing-attempts"), "5.1.1 no such user here") {

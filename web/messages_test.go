@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -13,50 +12,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/testenv"
-	"github.com/heraldmail/herald/projections"
 )
 
 var messageRow = regexp.MustCompile(`<tr id="message-([0-9a-f-]{36})">`)
-
-// messageManager signs up a user and puts them in the managers group (as
-// `herald create-groups` and a superuser would), which makes them staff
-// holding messages.view_all; it returns once their session carries it.
-func messageManager(t *testing.T, env *apptest.Env) apptest.Account {
-	t.Helper()
-	a := apptest.SignUp(env, testenv.Name("staff")+"@example.com", "correct horse battery")
-	ctx := context.Background()
-	meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New(), Command: "SetGroups"}
-	groups, err := commands.NewGroupHandler(env.App.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groups.CreateDefaultGroups(ctx, meta); err != nil {
-		t.Fatal(err)
-	}
-	q, err := projections.NewUserQueries(env.Pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := commands.NewUserHandler(env.App.Store, q, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := users.SetGroups(ctx, meta, a.ID, []string{domain.GroupUsers, domain.GroupManagers}, commands.NoIfMatch); err != nil {
-		t.Fatal(err)
-	}
-	// Permissions come from the users read model: wait until the pages'
-	// session shows the staff menu.
-	testenv.Eventually(t, 30*time.Second, "the staff menu for "+a.Email, func() bool {
-		_, body := get(t, env, "/dashboard", "Cookie", "herald_session="+a.Token)
-		return strings.Contains(body, `href="/manage/users"`)
-	})
-	return a
-}
 
 // messageJSON is a message as the API shows it.
 type messageJSON struct {
@@ -205,7 +167,7 @@ func TestMessagePages(t *testing.T) {
 	})
 
 	t.Run("staff read everyone's messages but change none", func(t *testing.T) {
-		s := messageManager(t, env)
+		s := signUpManager(t, env)
 		staff := "herald_session=" + s.Token
 		env.Create(s.Token, "/api/v1/messages", map[string]any{"subject": "Staff memo", "body": "Mine."})
 		var body string

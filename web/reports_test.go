@@ -1,64 +1,20 @@
 package web_test
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/heraldmail/herald/commands"
-	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
-	"github.com/heraldmail/herald/projections"
 )
-
-// reportManager signs up an account and makes it a manager (staff holding
-// reports.view_all), as `herald create-groups` and a superuser would.
-func reportManager(t *testing.T, env *apptest.Env) apptest.Account {
-	t.Helper()
-	ctx := context.Background()
-	acc := apptest.SignUp(env, testenv.Name("manager")+"@example.com", "correct horse battery")
-	groups, err := commands.NewGroupHandler(env.App.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta := domain.Metadata{ActorID: uuid.New(), CorrelationID: uuid.New()}
-	if _, err := groups.CreateDefaultGroups(ctx, meta); err != nil {
-		t.Fatal(err)
-	}
-	claims, err := projections.NewUserQueries(env.Pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := commands.NewUserHandler(env.App.Store, claims, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := users.SetGroups(ctx, meta, acc.ID, []string{domain.GroupUsers, domain.GroupManagers}, commands.NoIfMatch); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 30*time.Second, "the manager's groups on /me", func() bool {
-		var me struct {
-			Groups []string `json:"groups"`
-		}
-		res := env.Do("GET", "/api/v1/me", nil, apptest.Bearer(acc.Token)...)
-		if res.Status != http.StatusOK {
-			return false
-		}
-		res.Decode(t, &me)
-		return slices.Contains(me.Groups, domain.GroupManagers)
-	})
-	return acc
-}
 
 // reportMailing makes a weekly mailing of owner's (starting tomorrow, so
 // only a dispatch sends it) of a new message to clients.
@@ -95,7 +51,7 @@ func TestReportPages(t *testing.T) {
 	})
 	a := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
 	b := apptest.SignUp(env, testenv.Name("web")+"@example.com", "correct horse battery")
-	manager := reportManager(t, env)
+	manager := signUpManager(t, env)
 	cookieA, cookieB, cookieM := "herald_session="+a.Token, "herald_session="+b.Token, "herald_session="+manager.Token
 
 	t.Run("anonymous visitors go to the login page", func(t *testing.T) {
