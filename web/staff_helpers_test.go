@@ -17,7 +17,7 @@ import (
 
 // signUpManager signs up a user and puts them in the managers group (as
 // `herald create-groups` and a superuser would), which makes them staff
-// holding every view_all permission and the toggles); it returns once
+// holding every view_all permission and the toggles; it returns once
 // their session shows the staff menu.
 func signUpManager(t *testing.T, env *apptest.Env) apptest.Account {
 	t.Helper()
