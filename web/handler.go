@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"html/template"
 	"net/http"
 	"time"
 
@@ -193,7 +192,7 @@ type Handler struct {
 	secure         bool
 	now            func() time.Time
 	log            zerolog.Logger
-	pages          map[string]*template.Template
+	pages          pageSets
 	csrf           *http.CrossOriginProtection
 	history        MailingHistory
 	attempts       AttemptQueries

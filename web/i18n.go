@@ -62,17 +62,22 @@ func (h *Handler) withLocale(next http.Handler) http.Handler {
 			picked = c.Value
 		}
 		tag, _ := language.MatchStrings(matcher, picked, r.Header.Get("Accept-Language"))
-		base, _ := tag.Base()
-		l := locale{lang: base.String(), loc: i18n.NewLocalizer(bundle, base.String())}
+		l := newLocale(tag)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), localeKey{}, l)))
 	})
+}
+
+// newLocale is the locale of tag's base language.
+func newLocale(tag language.Tag) locale {
+	base, _ := tag.Base()
+	return locale{lang: base.String(), loc: i18n.NewLocalizer(bundle, base.String())}
 }
 
 func localeOf(r *http.Request) locale {
 	if l, ok := r.Context().Value(localeKey{}).(locale); ok {
 		return l
 	}
-	return locale{lang: "en", loc: i18n.NewLocalizer(bundle, "en")}
+	return newLocale(language.English)
 }
 
 // translate is message id in the locale's language; data fills its

@@ -125,7 +125,8 @@ func (h *Handler) renderMailingRow(w http.ResponseWriter, r *http.Request, id uu
 	}
 	items[0].Problem = problem
 	var buf bytes.Buffer
-	if err := h.pages["mailings"].ExecuteTemplate(&buf, "mailing_row", items[0]); err != nil {
+	t, _ := h.pages.page(v.Lang, "mailings")
+	if err := t.ExecuteTemplate(&buf, "mailing_row", items[0]); err != nil {
 		h.fail(w, r, err)
 		return
 	}

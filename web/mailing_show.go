@@ -29,12 +29,12 @@ func (h *Handler) showMailing(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := h.mailingDetailOf(r, doc, q.Get("attempts"))
+	v := h.view(w, r)
+	d, err := h.mailingDetailOf(r, v, doc, q.Get("attempts"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	v := h.view(w, r)
 	v.Data = d
 	h.render(w, r, http.StatusOK, "mailing", v)
 }

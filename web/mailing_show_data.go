@@ -59,14 +59,15 @@ func (p *mailingDetail) AtParam() string {
 // mailingDetailOf reads what the page shows of the mailing doc replays
 // beside its history: its header (now, or at the instant doc was asked
 // for), its message's subject, a page of attempts after cursor, its report,
-// and what the caller may do with it.
-func (h *Handler) mailingDetailOf(r *http.Request, doc history.Document, cursor string) (*mailingDetail, error) {
+// and what the caller may do with it. v words the rows as its caller
+// reads them.
+func (h *Handler) mailingDetailOf(r *http.Request, v *View, doc history.Document, cursor string) (*mailingDetail, error) {
 	ctx, who := r.Context(), principal(r)
 	d := &mailingDetail{ID: doc.MailingID, At: doc.At, Progress: detailProgressOf(doc)}
 	// The attempts and the report do not depend on the rest: they are
 	// read while the header, the message and the timeline are.
 	var side errgroup.Group
-	side.Go(func() error { return h.detailAttempts(r, d, cursor) })
+	side.Go(func() error { return h.detailAttempts(r, v, d, cursor) })
 	side.Go(func() error {
 		rep, err := h.mailingReports.GetMailingReport(ctx, access.ReadScope(who, access.Report), d.ID)
 		switch {
@@ -81,7 +82,7 @@ func (h *Handler) mailingDetailOf(r *http.Request, doc history.Document, cursor 
 		_ = side.Wait()
 		return nil, err
 	}
-	d.Events = h.detailTimeline(ctx, r, doc, d.At)
+	d.Events = h.detailTimeline(ctx, r, v, doc, d.At)
 	if err := side.Wait(); err != nil {
 		return nil, err
 	}
@@ -143,15 +144,15 @@ func (h *Handler) currentHeader(r *http.Request, doc history.Document) (*detailH
 	return detailHeaderOfState(replayed.State), nil
 }
 
-// detailAttempts reads the page of attempts after cursor into d, and the
-// next page's link.
-func (h *Handler) detailAttempts(r *http.Request, d *mailingDetail, cursor string) error {
+// detailAttempts reads the page of attempts after cursor into d, worded
+// for v, and the next page's link.
+func (h *Handler) detailAttempts(r *http.Request, v *View, d *mailingDetail, cursor string) error {
 	rows, next, err := h.attempts.ListAttempts(r.Context(), access.ReadScope(principal(r), access.Mailing), d.ID, detailAttemptsPage(cursor))
 	if err != nil {
 		return err
 	}
 	for _, a := range rows {
-		d.Attempts = append(d.Attempts, detailAttempt{a})
+		d.Attempts = append(d.Attempts, detailAttemptOf(v, a))
 	}
 	if next != 0 {
 		p := url.Values{"attempts": {detailAttemptsCursor(rows[len(rows)-1], next)}}
@@ -313,25 +314,37 @@ func detailProgressOf(doc history.Document) detailProgress {
 	return p
 }
 
-// detailAttempt is one delivery attempt.
+// detailAttempt is one delivery attempt as the table shows it. Its
+// strings are made once in Go, in the caller's language and time zone: a
+// template reaches a View method or an embedded field through reflection on
+// every row, and this table is the page's longest part.
 type detailAttempt struct {
-	projections.AttemptRow
+	ID      string
+	When    string
+	Email   string
+	Outcome string // sent, failed for good, or deferred with its retry time
+	Attempt int
+	Reply   string
+	Failed  bool
 }
 
-// OutcomeID is the message id of the attempt's outcome: sent, failed for
-// good, or deferred to a retry.
-func (a detailAttempt) OutcomeID() string {
+// detailAttemptOf is a as v's caller reads it.
+func detailAttemptOf(v *View, a projections.AttemptRow) detailAttempt {
+	var outcome string
 	switch {
 	case a.Status == "success":
-		return "page.mailing_show.outcome_sent"
+		outcome = v.T("page.mailing_show.outcome_sent")
 	case a.Final:
-		return "page.mailing_show.outcome_failed"
+		outcome = v.T("page.mailing_show.outcome_failed")
+	default:
+		outcome = v.T("page.mailing_show.outcome_deferred")
+		if a.RetryAt != nil {
+			outcome += " · " + v.T("page.mailing_show.retry_at", "When", v.When(*a.RetryAt))
+		}
 	}
-	return "page.mailing_show.outcome_deferred"
+	return detailAttempt{ID: a.ID.String(), When: v.When(a.AttemptedAt), Email: a.Email, Outcome: outcome,
+		Attempt: a.Attempt, Reply: a.ServerResponse, Failed: a.Status != "success"}
 }
-
-// Failed reports whether the attempt did not deliver.
-func (a detailAttempt) Failed() bool { return a.Status != "success" }
 
 // detailAttemptsCursor is the ?attempts= of a page after the first: "f" or "s"
 // (the previous page ended on a failure or a success) and a position.
@@ -358,35 +371,38 @@ func detailAttemptsPage(raw string) projections.AttemptPage {
 	return p
 }
 
-// detailEvent is one entry of the timeline.
+// detailEvent is one entry of the timeline, worded like detailAttempt
+// for its reader.
 type detailEvent struct {
-	history.Entry
-	Actor   string // who, as the caller may know them
-	ActorID string // a message id instead of Actor (the system, you, someone)
-	Detail  string // the reason the system gave, if any
-	StateAt string // the URL of the mailing's state just after it
-	Later   bool   // after the instant the page shows
+	Version     int64
+	Time        string // RFC 3339, for <time datetime>
+	When        string
+	Label       string // what happened
+	Detail      string // the reason the system gave, if any
+	By          string // "by …": who, as the caller may know them
+	Correlation string // the request it came from
+	StateAt     string // the URL of the mailing's state just after it
+	StateLabel  string // its link's text
+	Later       bool   // after the instant the page shows
 }
 
-// LabelID is the message id of the event's type.
-func (e detailEvent) LabelID() string {
-	return detailLabel(detailEventIDs, e.Type)
-}
-
-// timeline turns doc's events into the page's entries; at marks those
-// after the instant shown.
-func (h *Handler) detailTimeline(ctx context.Context, r *http.Request, doc history.Document, at *time.Time) []detailEvent {
+// detailTimeline turns doc's events into the page's entries, worded for v;
+// at marks those after the instant shown.
+func (h *Handler) detailTimeline(ctx context.Context, r *http.Request, v *View, doc history.Document, at *time.Time) []detailEvent {
 	who := principal(r)
 	names := map[uuid.UUID]string{}
 	out := make([]detailEvent, 0, len(doc.Events))
 	for _, e := range doc.Events {
-		me := detailEvent{Entry: e, Later: at != nil && e.RecordedAt.After(*at),
+		me := detailEvent{Version: e.Version, Time: e.RecordedAt.Format("2006-01-02T15:04:05.000Z07:00"),
+			When: v.When(e.RecordedAt), Label: v.T(detailLabel(detailEventIDs, e.Type)),
+			Correlation: e.CorrelationID.String(), Later: at != nil && e.RecordedAt.After(*at),
 			StateAt: "/mailings/" + doc.MailingID.String() + "?" + url.Values{"at": {e.RecordedAt.Format(time.RFC3339Nano)}}.Encode()}
+		var actor string
 		switch a := e.ActorID; {
 		case a == nil:
-			me.ActorID = "page.mailing_show.actor_system"
+			actor = v.T("page.mailing_show.actor_system")
 		case *a == who.UserID:
-			me.ActorID = "page.mailing_show.actor_you"
+			actor = v.T("page.mailing_show.actor_you")
 		case access.CanRead(who, access.User, *a):
 			name, ok := names[*a]
 			if !ok {
@@ -396,10 +412,12 @@ func (h *Handler) detailTimeline(ctx context.Context, r *http.Request, doc histo
 				}
 				names[*a] = name
 			}
-			me.Actor = name
+			actor = name
 		default:
-			me.ActorID = "page.mailing_show.actor_other"
+			actor = v.T("page.mailing_show.actor_other")
 		}
+		me.By = v.T("page.mailing_show.by", "Who", actor)
+		me.StateLabel = v.T("page.mailing_show.state_after", "N", e.Version)
 		if ev, err := domain.DecodeEvent(e.Type, e.Data); err == nil {
 			switch ev := ev.(type) {
 			case domain.MailingCompleted:

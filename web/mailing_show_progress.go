@@ -39,7 +39,7 @@ func (h *Handler) showMailingProgress(w http.ResponseWriter, r *http.Request) {
 // renderFragment writes the template name of page's set alone, for htmx
 // to swap into the page.
 func (h *Handler) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, v *View) {
-	t, ok := h.pages[page]
+	t, ok := h.pages.page(v.Lang, page)
 	if !ok {
 		h.fail(w, r, errors.New("web: no page "+page))
 		return

@@ -67,3 +67,13 @@ func TestTimeZoneSwitch(t *testing.T) {
 		}
 	}
 }
+
+func TestZoneOptions(t *testing.T) {
+	t.Parallel()
+	got := string(zoneOptions([]string{"UTC", "Europe/Moscow", `a"<b`}, "Europe/Moscow"))
+	want := `<option value="UTC">UTC</option><option value="Europe/Moscow" selected>Europe/Moscow</option>` +
+		`<option value="a&#34;&lt;b">a&#34;&lt;b</option>`
+	if got != want {
+		t.Errorf("zoneOptions = %s, want %s", got, want)
+	}
+}
