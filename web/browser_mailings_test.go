@@ -94,4 +94,38 @@ func TestBrowserMailings(t *testing.T) {
 	if s := b.text(row); strings.Contains(s, "Disabled") {
 		t.Fatalf("the enabled row: %q", s)
 	}
+
+	// "All your clients" ticks every listed box as it counts them; a box
+	// unticked then leaves its client out, on the page and in the mailing.
+	b.do("a new form, every client",
+		chromedp.Navigate(env.URL+"/mailings/new"),
+		chromedp.WaitVisible(chromedp.CSS("#all_matching")),
+		chromedp.SetValue(chromedp.CSS("#message_id"), msg.String()),
+		chromedp.Click(chromedp.CSS("#all_matching")))
+	ticked := func() []string {
+		names, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](
+			`[...document.querySelectorAll('#client-picks input:checked')].map(i => i.labels[0].textContent.trim())`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	testenv.Eventually(t, 30*time.Second, "three chosen, three boxes ticked", func() bool {
+		return b.text("#chosen-count") == "3 clients chosen." && len(ticked()) == 3
+	})
+	b.do("untick Bob", chromedp.Click(chromedp.CSS(`#client-picks li:nth-child(2) input[type=checkbox]`)))
+	bob, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('#client-picks li:nth-child(2) label').textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, "two chosen, two boxes ticked", func() bool {
+		return b.text("#chosen-count") == "2 clients chosen." && len(ticked()) == 2
+	})
+	if names := strings.Join(ticked(), "; "); strings.Contains(names, strings.TrimSpace(bob)) {
+		t.Fatalf("unticked %q, yet ticked: %s", bob, names)
+	}
+	b.do("save", chromedp.Click(chromedp.CSS("#mailing-save")), chromedp.WaitVisible(chromedp.CSS("#mailings")))
+	if s := b.text(row); !strings.Contains(s, "2 recipients") {
+		t.Fatalf("the mailing made with every client but one: %q", s)
+	}
 }

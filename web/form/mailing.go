@@ -56,7 +56,8 @@ const maxSearches = 20
 // The page lists the matches of one search with a box each (their ids come
 // back as "shown"): a listed client whose box is unticked is unpicked, even
 // when it matches a search or is a current client. The box "all N
-// matching" refers to that listed search ("listed_q").
+// matching" refers to that listed search ("listed_q"), and "listed_all"
+// says the box was shown ticked.
 func NewMailing(v url.Values) Mailing {
 	version, _ := strconv.ParseInt(v.Get("version"), 10, 64)
 	after, _ := uuid.Parse(v.Get("more"))
@@ -67,11 +68,12 @@ func NewMailing(v url.Values) Mailing {
 	picked := uuids(v["client_id"])
 	except := uuids(v["except"])
 	// The box "all matching" ticked in this submission, its search not
-	// chosen before: the listed boxes were shown unticked, so leaving them
-	// so says nothing. Once the search is chosen they are shown ticked, and
-	// unticking one leaves that client out.
+	// chosen when the page was shown ("listed_all" says it was): the listed
+	// boxes were shown unticked, so leaving them so says nothing. Once the
+	// search is chosen they are shown ticked, and unticking one leaves that
+	// client out.
 	newlyAll := false
-	if listed, ok := v["listed_q"]; ok && len(listed) > 0 && v.Get("all_matching") == "1" {
+	if listed, ok := v["listed_q"]; ok && len(listed) > 0 && v.Get("all_matching") == "1" && v.Get("listed_all") != "1" {
 		q := Search(listed[0])
 		newlyAll = !slices.ContainsFunc(v["all_q"], func(s string) bool { return Search(s) == q })
 	}

@@ -59,10 +59,11 @@ func TestMailingRecipients(t *testing.T) {
 	if got := r.Resolve(nil, map[string][]uuid.UUID{"": {c[0], c[1]}}); !slices.Equal(got, []uuid.UUID{c[0], c[1]}) {
 		t.Fatalf("all clients resolved to %v", got)
 	}
-	// The next page shows them ticked; unticking one leaves it out.
-	next := url.Values{"shown": {c[0].String(), c[1].String()}, "client_id": {c[0].String()}, "all_q": {""},
-		"listed_q": {""}, "all_matching": {"1"}}
-	if r := NewMailing(next).Recipients; !slices.Equal(r.Except, []uuid.UUID{c[1]}) {
+	// The next page shows them ticked, the box "all" carrying the search;
+	// unticking one leaves it out.
+	next := url.Values{"shown": {c[0].String(), c[1].String()}, "client_id": {c[0].String()},
+		"listed_q": {""}, "listed_all": {"1"}, "all_matching": {"1"}}
+	if r := NewMailing(next).Recipients; !slices.Equal(r.Except, []uuid.UUID{c[1]}) || !slices.Equal(r.Matching, []string{""}) {
 		t.Fatalf("all clients but one: %+v", r)
 	}
 }
