@@ -50,6 +50,22 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/messages/{id}/edit", h.editMessage)
 		r.Post("/messages/{id}", h.updateMessage)
 		r.Post("/messages/{id}/delete", h.deleteMessage)
+
+		// mailings
+		r.Get("/mailings", h.listMailings)
+		r.Get("/mailings/new", h.newMailing)
+		r.Post("/mailings", h.createMailing)
+		r.Get("/mailings/{id}/edit", h.editMailing)
+		r.Post("/mailings/{id}", h.updateMailing)
+		r.Post("/mailings/{id}/enable", h.enableMailing)
+		r.Post("/mailings/{id}/disable", h.disableMailing)
+		r.Post("/mailings/{id}/send", h.sendMailing)
+		r.Post("/mailings/{id}/delete", h.deleteMailing)
+
+		// mailing: one mailing's page and its runs' progress
+		r.Get("/mailings/{id}", h.showMailing)
+		r.Get("/mailings/{id}/progress", h.showMailingProgress)
+
 		// reports
 		r.Get("/reports", h.listReports)
 		r.Get("/reports/mailings.csv", h.exportReports)
@@ -66,20 +82,6 @@ func (h *Handler) routes() chi.Router {
 			r.Post("/manage/mailings/{id}/disable", h.disableAnyMailing)
 			r.Get("/manage/reports", h.listAllReports)
 		})
-		// mailings
-		r.Get("/mailings", h.listMailings)
-		r.Get("/mailings/new", h.newMailing)
-		r.Post("/mailings", h.createMailing)
-		r.Get("/mailings/{id}/edit", h.editMailing)
-		r.Post("/mailings/{id}", h.updateMailing)
-		r.Post("/mailings/{id}/enable", h.enableMailing)
-		r.Post("/mailings/{id}/disable", h.disableMailing)
-		r.Post("/mailings/{id}/send", h.sendMailing)
-		r.Post("/mailings/{id}/delete", h.deleteMailing)
-
-		// mailing: one mailing's page and its runs' progress
-		r.Get("/mailings/{id}", h.showMailing)
-		r.Get("/mailings/{id}/progress", h.showMailingProgress)
 	})
 
 	r.NotFound(h.showNotFound)
