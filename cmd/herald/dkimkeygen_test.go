@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/emersion/go-msgauth/dkim"
+	"github.com/rs/zerolog"
 
+	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -104,5 +106,32 @@ func TestDKIMKeygen(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "never.pem")); err == nil {
 		t.Error("a refused command wrote a key")
+	}
+}
+
+// serve says once whether mail is signed, as one JSON line a log search
+// finds by its "dkim" field; without a mail server it says nothing.
+func TestLogSigning(t *testing.T) {
+	key, _, err := mail.GenerateDKIMKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp := mail.Endpoint{Host: "127.0.0.1", Port: 2525}
+	for _, tc := range []struct {
+		name string
+		cfg  config.Config
+		want string // a fragment of the one line; "" for none
+	}{
+		{"unsigned", config.Config{SMTP: smtp}, `"level":"warn","dkim":false,`},
+		{"signed", config.Config{SMTP: smtp, DKIM: &mail.DKIM{Domain: "example.com", Selector: "h1", Key: key}},
+			`"level":"info","dkim":true,"dkim_domain":"example.com","dkim_selector":"h1","dkim_key_type":"ed25519",`},
+		{"no mail server", config.Config{}, ""},
+	} {
+		var buf bytes.Buffer
+		logSigning(zerolog.New(&buf), tc.cfg)
+		lines := strings.Count(buf.String(), "\n")
+		if tc.want == "" && lines != 0 || tc.want != "" && (lines != 1 || !strings.Contains(buf.String(), tc.want)) {
+			t.Errorf("%s: logged %q, want one line with %q", tc.name, buf.String(), tc.want)
+		}
 	}
 }
