@@ -114,6 +114,11 @@ func TestSinkReceivedMailVerifies(t *testing.T) {
 			if n := countFold(v.HeaderKeys, "from"); n != 2 {
 				t.Errorf("From signed %d times, want 2 (oversigned)", n)
 			}
+			// The envelope sender and the Message-ID are in From's domain,
+			// which the signing domain is, or is a parent of.
+			if m := msgs[0]; !strings.HasSuffix(m.From, "@mail.herald.test") || !strings.HasSuffix(m.MessageID, "@mail.herald.test") {
+				t.Errorf("envelope sender %q, Message-ID %q: want both in mail.herald.test", m.From, m.MessageID)
+			}
 			if !strings.Contains(msgs[0].Body, "\n.leading dot\r\n") {
 				t.Errorf("body changed: %q", msgs[0].Body)
 			}
