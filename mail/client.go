@@ -39,8 +39,14 @@ type Config struct {
 	// Concurrency is SEND_CONCURRENCY: at most this many connections are
 	// open at once, each reused across messages. Default 4.
 	Concurrency int
-	// Rate is SEND_RATE in messages per second across the Client; 0 is unlimited.
+	// Rate is SEND_RATE in messages per second across the Client; 0 is
+	// unlimited. Ignored when Limiter is set.
 	Rate float64
+	// Limiter, when not nil, paces Sends instead of Rate: a SharedLimiter
+	// holds several processes' Clients to one rate together.
+	Limiter Limiter
+	// DKIM, when not nil, signs every message.
+	DKIM *DKIM
 	// Timeout bounds dialing and each SMTP exchange. Default 30 s.
 	Timeout time.Duration
 	// MaxIdle closes a pooled connection unused for longer, instead of
@@ -64,6 +70,12 @@ type Message struct {
 	Headers map[string]string
 	// Date is the Date header; zero means now.
 	Date time.Time
+}
+
+// Limiter paces sends: Wait returns when one more message may leave, or
+// ctx's error.
+type Limiter interface {
+	Wait(ctx context.Context) error
 }
 
 // Outcome classifies an attempt the way the sender acts on it.
@@ -137,7 +149,8 @@ type Client struct {
 	timeout  time.Duration
 	maxIdle  time.Duration
 	dialer   *gomail.Client // holds the connection settings; dials each pooled connection
-	limiter  *rate.Limiter  // nil: unlimited
+	limiter  Limiter        // nil: unlimited
+	dkim     *DKIM          // nil: unsigned
 	slots    chan *pooled   // Concurrency entries; an entry's conn is nil until dialed
 	done     chan struct{}
 	once     sync.Once
@@ -180,6 +193,17 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("SEND_RATE: %v is negative", cfg.Rate)
+	}
+	if d := cfg.DKIM; d != nil {
+		if d.Key == nil || keyType(d.Key) == "" {
+			return nil, errors.New("DKIM_KEY_FILE: no RSA or Ed25519 key")
+		}
+		if err := CheckDKIMSelector(d.Selector); err != nil {
+			return nil, fmt.Errorf("DKIM_SELECTOR: %w", err)
+		}
+		if err := CheckDKIMDomain(d.Domain, from.Address); err != nil {
+			return nil, fmt.Errorf("DKIM_DOMAIN: %w", err)
+		}
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -225,13 +249,17 @@ func NewClient(cfg Config) (*Client, error) {
 		timeout:  cfg.Timeout,
 		maxIdle:  cfg.MaxIdle,
 		dialer:   d,
+		dkim:     cfg.DKIM,
 		slots:    make(chan *pooled, cfg.Concurrency),
 		done:     make(chan struct{}),
 	}
 	for range cfg.Concurrency {
 		c.slots <- &pooled{}
 	}
-	if cfg.Rate > 0 {
+	switch {
+	case cfg.Limiter != nil:
+		c.limiter = cfg.Limiter
+	case cfg.Rate > 0:
 		// Burst 1: messages leave evenly spaced, never in a clump.
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
 	}
@@ -249,11 +277,17 @@ func (c *Client) Concurrency() int { return cap(c.slots) }
 
 // RateLimit is the configured messages/s cap and burst; 0, 0 when unlimited.
 func (c *Client) RateLimit() (perSecond float64, burst int) {
-	if c.limiter == nil {
-		return 0, 0
+	switch l := c.limiter.(type) {
+	case *rate.Limiter:
+		return float64(l.Limit()), l.Burst()
+	case *SharedLimiter:
+		return l.Rate(), 1
 	}
-	return float64(c.limiter.Limit()), c.limiter.Burst()
+	return 0, 0
 }
+
+// Signed reports whether the Client signs its messages with DKIM.
+func (c *Client) Signed() bool { return c.dkim != nil }
 
 // Dials is how many connections the Client has opened so far.
 func (c *Client) Dials() int { return int(c.dials.Load()) }
@@ -608,14 +642,43 @@ func (c *Client) build(m Message) (*outgoing, error) {
 	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
 	o := &outgoing{rcptPath: path(to.Address), data: dataPool.Get().(*bytes.Buffer)}
 	dw := &dotWriter{w: o.data}
-	if _, err := msg.WriteTo(dw); err != nil {
+	if err := c.encode(dw, msg); err != nil {
 		o.release()
-		return nil, fmt.Errorf("mail: encode message: %w", err)
+		return nil, err
 	}
 	_ = dw.Close()
 	o.eightBit = !isASCII(o.data.Bytes())
 	o.smtpUTF8 = c.fromUTF8 || !isASCII(to.Address)
 	return o, nil
+}
+
+// encode writes msg to dw, signed when the Client has a DKIM key. The
+// signature covers the message before dot-stuffing, as the receiver sees
+// it once the DATA encoding is undone.
+func (c *Client) encode(dw *dotWriter, msg *gomail.Msg) error {
+	if c.dkim == nil {
+		if _, err := msg.WriteTo(dw); err != nil {
+			return fmt.Errorf("mail: encode message: %w", err)
+		}
+		return nil
+	}
+	raw := dataPool.Get().(*bytes.Buffer)
+	defer func() {
+		if raw.Cap() <= 1<<20 {
+			raw.Reset()
+			dataPool.Put(raw)
+		}
+	}()
+	if _, err := msg.WriteTo(raw); err != nil {
+		return fmt.Errorf("mail: encode message: %w", err)
+	}
+	sig, err := c.dkim.sign(raw.Bytes())
+	if err != nil {
+		return fmt.Errorf("mail: DKIM signature: %w", err)
+	}
+	_, _ = dw.Write([]byte(sig))
+	_, _ = dw.Write(raw.Bytes())
+	return nil
 }
 
 // path is an address as MAIL FROM and RCPT TO carry it: in angle brackets,

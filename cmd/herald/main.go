@@ -1,9 +1,10 @@
 // Command herald is Herald's one binary: the server (`herald serve`) and the
 // operator's tools (migrate, ccsu, create-groups, send, rebuild-projections,
-// history, smtp-sink, config, version). It owns the command line: flags,
-// help, exit statuses, the configuration and logger each sub-command needs,
-// and signals. `serve` runs what the composition root (internal/app) builds;
-// each tool wires the few parts it uses. Run `herald help`.
+// history, smtp-sink, dkim-keygen, config, version). It owns the command
+// line: flags, help, exit statuses, the configuration and logger each
+// sub-command needs, and signals. `serve` runs what the composition root
+// (internal/app) builds; each tool wires the few parts it uses. Run `herald
+// help`.
 //
 // Every command reports on stdout (text lines, or one JSON document with
 // --json where a script reads the result) and writes usage, errors and its
@@ -74,6 +75,7 @@ var commands = []command{
 	rebuildCommand,
 	historyCommand,
 	smtpSinkCommand,
+	dkimKeygenCommand,
 	configCommand,
 	versionCommand,
 }

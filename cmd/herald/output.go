@@ -51,10 +51,10 @@ func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }
 // isRefused reports an error for exitRefused: the command was understood
 // but the present state or a rule refuses it (a disabled or completed
 // mailing, an email taken by an ordinary account, a password too short,
-// another rebuild running, migrations pending).
+// another rebuild running, migrations pending, a key file already there).
 func isRefused(err error) bool {
 	var pending pendingMigrations
 	return errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrForbidden) ||
 		errors.Is(err, domain.ErrInvalid) || errors.Is(err, projections.ErrRebuildRunning) ||
-		errors.As(err, &pending)
+		errors.As(err, &pending) || errors.Is(err, errKeyFileExists)
 }

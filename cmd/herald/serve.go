@@ -144,6 +144,20 @@ func runServe(ctx context.Context, c *cli, roles roleSet) error {
 	return a.serve(ctx)
 }
 
+// logSigning says once at start whether outgoing mail is DKIM-signed: an
+// unsigned set-up works, but receivers trust its mail less.
+func logSigning(log zerolog.Logger, cfg config.Config) {
+	switch {
+	case cfg.SMTP.Host == "":
+	case cfg.DKIM == nil:
+		log.Warn().Bool("dkim", false).
+			Msg("mail is sent unsigned: set DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE (`herald dkim-keygen` makes a key)")
+	default:
+		log.Info().Bool("dkim", true).Str("dkim_domain", cfg.DKIM.Domain).Str("dkim_selector", cfg.DKIM.Selector).
+			Str("dkim_key_type", cfg.DKIM.KeyType()).Msg("mail is DKIM-signed")
+	}
+}
+
 // serve runs until ctx ends (a signal) or a part fails, then shuts down in
 // order: stop accepting HTTP, let in-flight requests finish, then cancel the
 // background components and wait for them.
@@ -179,6 +193,7 @@ func (a *server) serve(ctx context.Context) error {
 		a.log.Info().Str("addr", srv.Addr()).Msg("http listening")
 	}
 	a.log.Info().Str("roles", a.roles.String()).Msg("herald serving")
+	logSigning(a.log, a.cfg)
 
 	<-runCtx.Done()
 	cause := context.Cause(runCtx)

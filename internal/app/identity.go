@@ -35,7 +35,7 @@ func wireIdentity(a *App) error {
 	var mailer identity.Mailer = unconfiguredMailer{}
 	if a.Config.SMTP.Host != "" {
 		c, err := mail.NewClient(mail.Config{Endpoint: a.Config.SMTP, From: a.Config.MailFrom,
-			HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs, Concurrency: 2})
+			HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs, DKIM: a.Config.DKIM, Concurrency: 2})
 		if err != nil {
 			return fmt.Errorf("identity mail: %w", err)
 		}

@@ -67,9 +67,13 @@ func wireSending(a *App) error {
 			if a.Config.SMTP.Host == "" {
 				return errors.New("the sender role needs SMTP_URL")
 			}
+			limiter, err := sendRateLimiter(a)
+			if err != nil {
+				return err
+			}
 			mailer, err := mail.NewClient(mail.Config{Endpoint: a.Config.SMTP, From: a.Config.MailFrom,
-				HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs,
-				Concurrency: a.Config.SendConcurrency, Rate: a.Config.SendRate})
+				HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs, DKIM: a.Config.DKIM,
+				Concurrency: a.Config.SendConcurrency, Limiter: limiter})
 			if err != nil {
 				return err
 			}
@@ -84,6 +88,17 @@ func wireSending(a *App) error {
 		}},
 	)
 	return nil
+}
+
+// sendRateLimiter is SEND_RATE for the whole instance: one bucket in Redis
+// under BUS_TOPIC_PREFIX, which every sender process of the instance
+// shares, so adding senders adds throughput only up to the rate the relay
+// was promised. Nil when the rate is unlimited.
+func sendRateLimiter(a *App) (mail.Limiter, error) {
+	if a.Config.SendRate <= 0 {
+		return nil, nil
+	}
+	return mail.NewSharedLimiter(a.Redis, a.Config.BusTopicPrefix+"send-rate", a.Config.SendRate)
 }
 
 // SenderName is this process's stable consumer name in the sender group:

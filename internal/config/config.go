@@ -62,6 +62,12 @@ type Config struct {
 	// SMTPTLSCAFile is SMTP_TLS_CA_FILE, the file SMTPRootCAs was read from.
 	SMTPTLSCAFile string
 
+	// DKIM is DKIM_DOMAIN, DKIM_SELECTOR and the key read from
+	// DKIM_KEY_FILE; nil when none of the three is set (mail goes unsigned).
+	DKIM *mail.DKIM
+	// DKIMKeyFile is DKIM_KEY_FILE, the file DKIM's key was read from.
+	DKIMKeyFile string
+
 	SendConcurrency       int           // SEND_CONCURRENCY, default 8
 	SendRate              float64       // SEND_RATE messages/s, 0 = unlimited
 	SendFailurePauseRatio float64       // SEND_FAILURE_PAUSE_RATIO, default 0.5
@@ -164,6 +170,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 		}
 		c.SMTPRootCAs, c.SMTPTLSCAFile = pool, file
 	}
+	c.DKIM, c.DKIMKeyFile = p.dkim(c.MailFrom)
 	c.PublicBaseURL = strings.TrimRight(p.str("PUBLIC_BASE_URL", NeedPublicURL, checkBaseURL), "/")
 	c.WebCookieSecure = p.boolean("WEB_COOKIE_SECURE", strings.HasPrefix(c.PublicBaseURL, "https://"))
 	c.LogLevel = strings.ToLower(p.strDefault("LOG_LEVEL", c.LogLevel, oneOf("trace", "debug", "info", "warn", "error")))
@@ -315,6 +322,69 @@ func (p *parser) heloName(from string) string {
 		return ""
 	}
 	return name
+}
+
+// dkim reads DKIM_DOMAIN, DKIM_SELECTOR and DKIM_KEY_FILE: all three or
+// none. The key must parse and the domain align with MAIL_FROM's (the same
+// or a parent), whatever the needs: a tool that signs nothing still should
+// not accept a set-up that would send mail DMARC fails.
+func (p *parser) dkim(from string) (*mail.DKIM, string) {
+	names := []string{"DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_KEY_FILE"}
+	vals := make([]string, len(names))
+	var set, unset []string
+	for i, n := range names {
+		v, ok := p.get(n)
+		vals[i] = v
+		if ok {
+			set = append(set, n)
+		} else {
+			unset = append(unset, n)
+		}
+	}
+	if len(set) == 0 {
+		return nil, ""
+	}
+	verb := " is set"
+	if len(set) > 1 {
+		verb = " are set"
+	}
+	for _, n := range unset {
+		p.fail(n, "required when "+strings.Join(set, " and ")+verb+": DKIM needs the domain, the selector and the key file (or none of them, to send unsigned)")
+	}
+	if len(unset) > 0 {
+		return nil, ""
+	}
+	d := &mail.DKIM{Domain: strings.ToLower(strings.TrimSuffix(vals[0], ".")), Selector: vals[1]}
+	ok := true
+	if !isDomain(d.Domain) {
+		p.fail("DKIM_DOMAIN", fmt.Sprintf("must be a domain name such as example.com, got %q", vals[0]))
+		ok = false
+	} else if a, err := netmail.ParseAddress(from); err == nil {
+		if err := mail.CheckDKIMDomain(d.Domain, a.Address); err != nil {
+			p.fail("DKIM_DOMAIN", err.Error())
+			ok = false
+		}
+	}
+	if err := mail.CheckDKIMSelector(d.Selector); err != nil {
+		p.fail("DKIM_SELECTOR", err.Error())
+		ok = false
+	}
+	key, err := mail.LoadDKIMKey(vals[2])
+	if err != nil {
+		p.fail("DKIM_KEY_FILE", err.Error())
+		ok = false
+	}
+	if !ok {
+		return nil, vals[2]
+	}
+	d.Key = key
+	return d, vals[2]
+}
+
+// isDomain accepts a name of at least two labels of letters, digits and
+// hyphens.
+func isDomain(v string) bool {
+	return mail.CheckHELOName(v) == nil && !strings.HasPrefix(v, "[")
 }
 
 // schedule parses comma-separated positive durations in strictly

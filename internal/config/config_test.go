@@ -1,8 +1,12 @@
 package config
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -359,4 +363,99 @@ func TestParseWebCookieSecure(t *testing.T) {
 			t.Fatalf("%v: secure %v (%v), want %v", c.env, got.WebCookieSecure, err, c.want)
 		}
 	}
+}
+
+func TestParseDKIM(t *testing.T) {
+	dir := t.TempDir()
+	_, edPEM, err := mail.GenerateDKIMKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edFile := filepath.Join(dir, "ed.pem")
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaFile := filepath.Join(dir, "rsa1.pem") // PKCS#1, as openssl genrsa -traditional writes
+	garbage := filepath.Join(dir, "garbage.pem")
+	for f, b := range map[string][]byte{
+		edFile:  edPEM,
+		rsaFile: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}),
+		garbage: []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+	} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := map[string]string{"MAIL_FROM": "Herald <news@mail.example.com>"}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+
+	c, err := Parse(env(base))
+	if err != nil || c.DKIM != nil {
+		t.Fatalf("no DKIM settings: %+v, %v", c.DKIM, err)
+	}
+	for _, file := range []string{edFile, rsaFile} {
+		c, err = Parse(env(with("DKIM_DOMAIN", "Example.com.", "DKIM_SELECTOR", "herald1", "DKIM_KEY_FILE", file)))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if c.DKIM == nil || c.DKIM.Domain != "example.com" || c.DKIM.Selector != "herald1" || c.DKIM.Key == nil || c.DKIMKeyFile != file {
+			t.Fatalf("%s: DKIM %+v", file, c.DKIM)
+		}
+	}
+	if got := settingValue(c.Settings(), "DKIM_DOMAIN") + " " + settingValue(c.Settings(), "DKIM_SELECTOR"); got != "example.com herald1" {
+		t.Errorf("Settings show DKIM as %q", got)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"domain alone", with("DKIM_DOMAIN", "example.com"),
+			"config: DKIM_SELECTOR: required when DKIM_DOMAIN is set: DKIM needs the domain, the selector and the key file (or none of them, to send unsigned); " +
+				"config: DKIM_KEY_FILE: required when DKIM_DOMAIN is set: DKIM needs the domain, the selector and the key file (or none of them, to send unsigned)"},
+		{"no key file", with("DKIM_DOMAIN", "example.com", "DKIM_SELECTOR", "s1"),
+			"config: DKIM_KEY_FILE: required when DKIM_DOMAIN and DKIM_SELECTOR are set: DKIM needs the domain, the selector and the key file (or none of them, to send unsigned)"},
+		{"unaligned domain", with("DKIM_DOMAIN", "other.org", "DKIM_SELECTOR", "s1", "DKIM_KEY_FILE", edFile),
+			`config: DKIM_DOMAIN: "other.org" is neither MAIL_FROM's domain "mail.example.com" nor a parent of it: receivers applying DMARC would not count the signature`},
+		{"child domain", with("DKIM_DOMAIN", "x.mail.example.com", "DKIM_SELECTOR", "s1", "DKIM_KEY_FILE", edFile),
+			`config: DKIM_DOMAIN: "x.mail.example.com" is neither MAIL_FROM's domain "mail.example.com" nor a parent of it: receivers applying DMARC would not count the signature`},
+		{"not a domain", with("DKIM_DOMAIN", "example", "DKIM_SELECTOR", "s1", "DKIM_KEY_FILE", edFile),
+			`config: DKIM_DOMAIN: must be a domain name such as example.com, got "example"`},
+		{"bad selector", with("DKIM_DOMAIN", "example.com", "DKIM_SELECTOR", "s_1", "DKIM_KEY_FILE", edFile),
+			`config: DKIM_SELECTOR: "s_1" is not a selector such as herald or mail2026 (letters, digits and hyphens)`},
+		{"missing key file", with("DKIM_DOMAIN", "example.com", "DKIM_SELECTOR", "s1", "DKIM_KEY_FILE", filepath.Join(dir, "nope.pem")),
+			"config: DKIM_KEY_FILE: read key: open " + filepath.Join(dir, "nope.pem") + ": no such file or directory"},
+		{"unparsable key", with("DKIM_DOMAIN", "example.com", "DKIM_SELECTOR", "s1", "DKIM_KEY_FILE", garbage),
+			"config: DKIM_KEY_FILE: " + garbage + ": parse PRIVATE KEY: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(env(tc.env))
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("error\n got %q\nwant %q", err.Error(), tc.want)
+			}
+			if c.DKIM != nil {
+				t.Fatalf("refused DKIM settings left a key: %+v", c.DKIM)
+			}
+		})
+	}
+}
+
+func settingValue(ss []Setting, name string) string {
+	for _, s := range ss {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	return ""
 }

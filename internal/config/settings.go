@@ -29,6 +29,9 @@ func (c Config) Settings() []Setting {
 		{"MAIL_FROM", c.MailFrom},
 		{"SMTP_HELO_NAME", c.SMTPHELOName},
 		{"SMTP_TLS_CA_FILE", c.SMTPTLSCAFile},
+		{"DKIM_DOMAIN", c.dkimDomain()},
+		{"DKIM_SELECTOR", c.dkimSelector()},
+		{"DKIM_KEY_FILE", c.DKIMKeyFile},
 		{"PUBLIC_BASE_URL", MaskURL(c.PublicBaseURL)},
 		{"WEB_COOKIE_SECURE", strconv.FormatBool(c.WebCookieSecure)},
 		{"LOG_LEVEL", c.LogLevel},
@@ -45,6 +48,20 @@ func (c Config) Settings() []Setting {
 		{"BUS_TOPIC_PREFIX", c.BusTopicPrefix},
 		{"BUS_MAXLEN", strconv.FormatInt(c.BusMaxLen, 10)},
 	}
+}
+
+func (c Config) dkimDomain() string {
+	if c.DKIM == nil {
+		return ""
+	}
+	return c.DKIM.Domain
+}
+
+func (c Config) dkimSelector() string {
+	if c.DKIM == nil {
+		return ""
+	}
+	return c.DKIM.Selector
 }
 
 // smtpURL is SMTP_URL as parsed (default port and TLS mode filled in), its

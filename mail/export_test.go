@@ -1,0 +1,12 @@
+package mail
+
+// Encode is build for the benchmarks of package mail_test: the DATA bytes
+// of m, dot-stuffed, signed when the Client signs.
+func (c *Client) Encode(m Message) ([]byte, error) {
+	o, err := c.build(m)
+	if err != nil {
+		return nil, err
+	}
+	defer o.release()
+	return append([]byte(nil), o.data.Bytes()...), nil
+}
