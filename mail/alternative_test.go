@@ -54,8 +54,8 @@ func TestHTMLMailIsMultipartAlternative(t *testing.T) {
 		t.Errorf("html part %q, want %q", m.HTML, html)
 	}
 	s := string(raw)
-	if strings.Index(s, "Content-Type: text/plain; charset=UTF-8") < 0 || strings.Index(s, "Content-Type: text/html; charset=UTF-8") <
-		strings.Index(s, "Content-Type: text/plain; charset=UTF-8") {
+	plain, rich := strings.Index(s, "Content-Type: text/plain; charset=UTF-8"), strings.Index(s, "Content-Type: text/html; charset=UTF-8")
+	if plain < 0 || rich < plain {
 		t.Errorf("the parts are not text then HTML, both UTF-8:\n%s", s)
 	}
 }
