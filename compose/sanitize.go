@@ -100,3 +100,9 @@ func actionEnd(s string) int {
 	}
 	return -1
 }
+
+// SafeHTML is rendered HTML sanitized once more with the same policy, for
+// a page of our own origin to show it inline: what was sanitized when
+// written comes out unchanged, and a body stored by any other path cannot
+// bring a script into the page.
+func SafeHTML(rendered string) string { return policy.Sanitize(rendered) }

@@ -9,7 +9,6 @@ import (
 	"github.com/heraldmail/herald/access"
 	"github.com/heraldmail/herald/compose"
 	"github.com/heraldmail/herald/domain"
-	"github.com/heraldmail/herald/projections"
 )
 
 // previewBody is the JSON of POST /api/v1/messages/{id}/preview.
@@ -48,7 +47,10 @@ func (h *Resources) previewMessage(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, err)
 		return
 	}
-	c, err := h.queries.GetClient(r.Context(), projections.OwnerScope{Caller: m.OwnerID}, *b.ClientID)
+	// The client is one of the message owner's that the caller may read.
+	scope := access.ReadScope(p, access.Client)
+	scope.Owner = m.OwnerID
+	c, err := h.queries.GetClient(r.Context(), scope, *b.ClientID)
 	if errors.Is(err, domain.ErrNotFound) {
 		err = domain.Invalid("client_id", "is not a client of the message's owner")
 	}
