@@ -187,13 +187,19 @@ func checkIdent(n parse.Node, ident []string, fail func(parse.Node, string)) {
 // errors: "template: body:3:14: ..." or "html/template:body_html:2: ...".
 var location = regexp.MustCompile(`^(?:html/)?template: ?[a-z_]+:(\d+):(?:(\d+):)? ?`)
 
+// unplaced matches the start of an error the template packages give no
+// line for ("html/template:body_html: ends in a non-text context: ...").
+var unplaced = regexp.MustCompile(`^(?:html/)?template: ?[a-z_]+: ?`)
+
 // describe turns a template error into "line 3, column 14: ...", the
-// template's name being the field the error is filed under.
+// template's name being the field the error is filed under; one without
+// a place starts with "template: ". Either way the message starts with
+// "line " or "template: ", which is how a page tells it from the domain's.
 func describe(err error) string {
 	msg := err.Error()
 	m := location.FindStringSubmatchIndex(msg)
 	if m == nil {
-		return msg
+		return "template: " + unplaced.ReplaceAllString(msg, "")
 	}
 	line, rest := msg[m[2]:m[3]], msg[m[1]:]
 	if m[4] >= 0 {

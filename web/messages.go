@@ -81,7 +81,7 @@ func messageErrors(err error, f *form.Message) (e form.Errors, status int, ok bo
 			switch {
 			case fe.Field != "subject" && fe.Field != "body" && fe.Field != "body_html":
 				e.Add(form.FormField, "error.invalid_form")
-			case strings.HasPrefix(fe.Message, "line "):
+			case strings.HasPrefix(fe.Message, "line ") || strings.HasPrefix(fe.Message, "template: "):
 				e.Add(fe.Field, "error.message_template_invalid")
 				if f.Details == nil {
 					f.Details = map[string]string{}
