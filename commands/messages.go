@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/heraldmail/herald/compose"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 )
@@ -51,6 +52,7 @@ type UpdateMessage struct {
 	ID        uuid.UUID
 	Subject   *string
 	Body      *string
+	BodyHTML  *string
 	IfMatch   *int64
 	Authorize Authorizer
 }
@@ -65,8 +67,9 @@ type DeleteMessage struct {
 // Create handles CreateMessage.
 func (h *MessageHandler) Create(ctx context.Context, meta domain.Metadata, cmd CreateMessage) (Outcome[*domain.Message], error) {
 	id := uuid.Must(uuid.NewV7())
-	m, err := domain.NewMessage(id, cmd.Owner, cmd.Fields)
-	if err != nil {
+	f, checked := compose.Prepare(cmd.Fields)
+	m, err := domain.NewMessage(id, cmd.Owner, f)
+	if err = joinInvalid(err, checked); err != nil {
 		return Outcome[*domain.Message]{}, err
 	}
 	res, err := h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{Stream: messageStream(id),
@@ -93,7 +96,11 @@ func (h *MessageHandler) Update(ctx context.Context, meta domain.Metadata, cmd U
 		if cmd.Body != nil {
 			f.Body = *cmd.Body
 		}
-		if err := m.Update(f); err != nil {
+		if cmd.BodyHTML != nil {
+			f.BodyHTML = *cmd.BodyHTML
+		}
+		f, checked := compose.Prepare(f)
+		if err := joinInvalid(m.Update(f), checked); err != nil {
 			return eventstore.Result{}, err
 		}
 		out = Outcome[*domain.Message]{State: m, CreatedAt: l.createdAt, UpdatedAt: l.updatedAt,
@@ -152,6 +159,22 @@ func (h *MessageHandler) load(ctx context.Context, meta domain.Metadata, id uuid
 		return l, nil, err
 	}
 	return l, m, checkIfMatch(ifMatch, m.Version())
+}
+
+// joinInvalid is the domain's verdict on a message's fields and the
+// template check's in one validation error, so a form shows both at once;
+// any other error of the domain comes first.
+func joinInvalid(decided, checked error) error {
+	var d, c *domain.ValidationError
+	switch {
+	case checked == nil:
+		return decided
+	case decided == nil:
+		return checked
+	case errors.As(decided, &d) && errors.As(checked, &c):
+		return &domain.ValidationError{Fields: append(append([]domain.FieldError(nil), d.Fields...), c.Fields...)}
+	}
+	return decided
 }
 
 // joinIDs lists up to n ids, saying how many more there are.

@@ -16,10 +16,14 @@ type (
 		OwnerID   uuid.UUID `json:"owner_id"`
 		Subject   string    `json:"subject"`
 		Body      string    `json:"body"`
+		// BodyHTML is absent from events recorded before messages had
+		// an HTML body: those load as messages without one.
+		BodyHTML string `json:"body_html,omitempty"`
 	}
 	MessageUpdated struct {
-		Subject string `json:"subject"`
-		Body    string `json:"body"`
+		Subject  string `json:"subject"`
+		Body     string `json:"body"`
+		BodyHTML string `json:"body_html,omitempty"`
 	}
 	MessageDeleted struct{}
 )
@@ -42,10 +46,13 @@ const (
 // ErrMessageDeleted is returned by commands on a deleted message.
 var ErrMessageDeleted = fmt.Errorf("%w: message was deleted", ErrNotFound)
 
-// MessageFields are what a user sets on a message.
+// MessageFields are what a user sets on a message: a subject, a text body
+// and an optional HTML body, each a template over the client's fields
+// (package compose checks and renders them; the domain keeps them as text).
 type MessageFields struct {
-	Subject string
-	Body    string
+	Subject  string
+	Body     string
+	BodyHTML string
 }
 
 func (f MessageFields) normalize() (MessageFields, error) {
@@ -60,13 +67,21 @@ func (f MessageFields) normalize() (MessageFields, error) {
 		// A line break in a subject would inject mail headers.
 		v.Fields = append(v.Fields, FieldError{Field: "subject", Message: "must be one line"})
 	}
+	// The text body may be empty when there is an HTML one: the text part
+	// of the mail is then made from the HTML.
+	if strings.TrimSpace(f.BodyHTML) == "" {
+		f.BodyHTML = ""
+	}
 	switch {
-	case strings.TrimSpace(f.Body) == "":
+	case strings.TrimSpace(f.Body) == "" && f.BodyHTML == "":
 		v.Fields = append(v.Fields, FieldError{Field: "body", Message: "is required"})
 	case len(f.Body) > MaxBodyLength:
 		v.Fields = append(v.Fields, FieldError{Field: "body", Message: fmt.Sprintf("must be at most %d bytes", MaxBodyLength)})
 	}
-	for _, fv := range [][2]string{{"subject", f.Subject}, {"body", f.Body}} {
+	if len(f.BodyHTML) > MaxBodyLength {
+		v.Fields = append(v.Fields, FieldError{Field: "body_html", Message: fmt.Sprintf("must be at most %d bytes", MaxBodyLength)})
+	}
+	for _, fv := range [][2]string{{"subject", f.Subject}, {"body", f.Body}, {"body_html", f.BodyHTML}} {
 		if msg := CheckText(fv[1]); msg != "" {
 			v.Fields = append(v.Fields, FieldError{Field: fv[0], Message: msg})
 		}
@@ -80,11 +95,12 @@ func (f MessageFields) normalize() (MessageFields, error) {
 // Message is a subject and body that mailings send.
 type Message struct {
 	Root
-	id      uuid.UUID
-	owner   uuid.UUID
-	subject string
-	body    string
-	deleted bool
+	id       uuid.UUID
+	owner    uuid.UUID
+	subject  string
+	body     string
+	bodyHTML string
+	deleted  bool
 }
 
 // NewMessage decides the creation of a message.
@@ -97,7 +113,7 @@ func NewMessage(id, owner uuid.UUID, f MessageFields) (*Message, error) {
 		return nil, err
 	}
 	m := &Message{}
-	m.record(m.apply, MessageCreated{MessageID: id, OwnerID: owner, Subject: f.Subject, Body: f.Body})
+	m.record(m.apply, MessageCreated{MessageID: id, OwnerID: owner, Subject: f.Subject, Body: f.Body, BodyHTML: f.BodyHTML})
 	return m, nil
 }
 
@@ -117,7 +133,7 @@ func (m *Message) Update(f MessageFields) error {
 	if err != nil {
 		return err
 	}
-	if f.Subject == m.subject && f.Body == m.body {
+	if f == m.Fields() {
 		return nil
 	}
 	m.record(m.apply, MessageUpdated(f))
@@ -147,9 +163,9 @@ func (m *Message) live() error {
 func (m *Message) apply(e Event) {
 	switch e := e.(type) {
 	case MessageCreated:
-		m.id, m.owner, m.subject, m.body = e.MessageID, e.OwnerID, e.Subject, e.Body
+		m.id, m.owner, m.subject, m.body, m.bodyHTML = e.MessageID, e.OwnerID, e.Subject, e.Body, e.BodyHTML
 	case MessageUpdated:
-		m.subject, m.body = e.Subject, e.Body
+		m.subject, m.body, m.bodyHTML = e.Subject, e.Body, e.BodyHTML
 	case MessageDeleted:
 		m.deleted = true
 	}
@@ -160,8 +176,9 @@ func (m *Message) ID() uuid.UUID    { return m.id }
 func (m *Message) Owner() uuid.UUID { return m.owner }
 func (m *Message) Subject() string  { return m.subject }
 func (m *Message) Body() string     { return m.body }
+func (m *Message) BodyHTML() string { return m.bodyHTML }
 func (m *Message) Exists() bool     { return m.id != uuid.Nil }
 func (m *Message) IsDeleted() bool  { return m.deleted }
 func (m *Message) Fields() MessageFields {
-	return MessageFields{Subject: m.subject, Body: m.body}
+	return MessageFields{Subject: m.subject, Body: m.body, BodyHTML: m.bodyHTML}
 }

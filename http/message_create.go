@@ -16,6 +16,6 @@ func (h *Resources) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := h.messages.Create(r.Context(), commandMeta(r), commands.CreateMessage{Owner: principal(r).UserID,
-		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body)}})
+		Fields: domain.MessageFields{Subject: deref(b.Subject), Body: deref(b.Body), BodyHTML: deref(b.BodyHTML)}})
 	respondChanged(w, r, access.Message, http.StatusCreated, out, err, messageRow)
 }

@@ -21,9 +21,9 @@ func (h *Resources) updateMessage(w http.ResponseWriter, r *http.Request, partia
 		return
 	}
 	if !partial {
-		b.Subject, b.Body = ptrOr(b.Subject), ptrOr(b.Body)
+		b.Subject, b.Body, b.BodyHTML = ptrOr(b.Subject), ptrOr(b.Body), ptrOr(b.BodyHTML)
 	}
 	out, err := h.messages.Update(r.Context(), commandMeta(r), commands.UpdateMessage{ID: t.id, Subject: b.Subject,
-		Body: b.Body, IfMatch: t.ifMatch, Authorize: access.Changer(principal(r), access.Message)})
+		Body: b.Body, BodyHTML: b.BodyHTML, IfMatch: t.ifMatch, Authorize: access.Changer(principal(r), access.Message)})
 	respondChanged(w, r, access.Message, http.StatusOK, out, err, messageRow)
 }

@@ -53,6 +53,7 @@ func routes(r chi.Router, a Areas, ops operations) {
 	auth.Put("/api/v1/messages/{id}", res.putMessage)
 	auth.Patch("/api/v1/messages/{id}", res.patchMessage)
 	auth.Delete("/api/v1/messages/{id}", res.deleteMessage)
+	read("messages", "clients").Post("/api/v1/messages/{id}/preview", res.previewMessage)
 
 	// Mailings
 	read("mailings").Get("/api/v1/mailings", res.listMailings)

@@ -60,6 +60,9 @@ type Message struct {
 	ToName   string // display name, may be empty
 	Subject  string
 	TextBody string
+	// HTMLBody, when not empty, makes the mail multipart/alternative: the
+	// text part first, the HTML part second (the one clients prefer).
+	HTMLBody string
 	// MessageID is the Message-ID without angle brackets ("key@host"). The
 	// caller makes it stable (the sender builds it from the delivery key),
 	// so a resent message can be recognised. A bare local part without "@"
@@ -640,6 +643,9 @@ func (c *Client) build(m Message) (*outgoing, error) {
 		msg.SetGenHeader(gomail.Header(k), v)
 	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
+	if m.HTMLBody != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
+	}
 	o := &outgoing{rcptPath: path(to.Address), data: dataPool.Get().(*bytes.Buffer)}
 	dw := &dotWriter{w: o.data}
 	if err := c.encode(dw, msg); err != nil {

@@ -25,6 +25,7 @@ type StoredMessage struct {
 	Subject    string         // Subject, RFC 2047 words decoded
 	MessageID  string         // Message-ID without the angle brackets
 	Body       string         // the text body, transfer encoding undone
+	HTML       string         // the HTML part of a multipart message, if any
 }
 
 // ReadDir reads every .eml file in dir, oldest first (file names sort in
@@ -89,31 +90,29 @@ func ParseStored(raw []byte) (StoredMessage, error) {
 		m.Subject = s
 	}
 	m.MessageID = strings.Trim(strings.TrimSpace(msg.Header.Get("Message-ID")), "<>")
-	body, err := textBody(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	if err != nil {
+	if err := readBodies(&m, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body); err != nil {
 		return m, fmt.Errorf("body: %w", err)
 	}
-	m.Body = body
 	return m, nil
 }
 
-// textBody returns the text/plain content: the whole body of a single-part
-// message, or the first text/plain part of a multipart one.
-func textBody(contentType, cte string, r io.Reader) (string, error) {
+// readBodies sets m's text body and HTML part: the whole body of a
+// single-part message (text unless it says text/html), or the first
+// text/plain and text/html parts of a multipart one, however nested.
+func readBodies(m *StoredMessage, contentType, cte string, r io.Reader) error {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err == nil && strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(r, params["boundary"])
 		for {
 			p, err := mr.NextRawPart()
 			if err == io.EOF {
-				return "", nil
+				return nil
 			}
 			if err != nil {
-				return "", err
+				return err
 			}
-			pt := p.Header.Get("Content-Type")
-			if pt == "" || strings.HasPrefix(pt, "text/plain") || strings.HasPrefix(pt, "multipart/") {
-				return textBody(pt, p.Header.Get("Content-Transfer-Encoding"), p)
+			if err := readBodies(m, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
+				return err
 			}
 		}
 	}
@@ -124,5 +123,17 @@ func textBody(contentType, cte string, r io.Reader) (string, error) {
 		r = base64.NewDecoder(base64.StdEncoding, r) // skips line breaks itself
 	}
 	b, err := io.ReadAll(r)
-	return string(b), err
+	switch {
+	case err != nil:
+		return err
+	case mt == "text/html":
+		if m.HTML == "" {
+			m.HTML = string(b)
+		}
+	case mt == "" || mt == "text/plain":
+		if m.Body == "" {
+			m.Body = string(b)
+		}
+	}
+	return nil
 }

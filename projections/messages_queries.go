@@ -14,16 +14,17 @@ type MessageRow struct {
 	OwnerID   uuid.UUID `json:"owner_id"`
 	Subject   string    `json:"subject"`
 	Body      string    `json:"body"`
+	BodyHTML  string    `json:"body_html"`
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-const selectMessages = `SELECT id, owner_id, subject, body, version, created_at, updated_at FROM messages`
+const selectMessages = `SELECT id, owner_id, subject, body, body_html, version, created_at, updated_at FROM messages`
 
 func scanMessage(row pgx.CollectableRow) (MessageRow, error) {
 	var m MessageRow
-	err := row.Scan(&m.ID, &m.OwnerID, &m.Subject, &m.Body, &m.Version, &m.CreatedAt, &m.UpdatedAt)
+	err := row.Scan(&m.ID, &m.OwnerID, &m.Subject, &m.Body, &m.BodyHTML, &m.Version, &m.CreatedAt, &m.UpdatedAt)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	return m, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/compose"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/mail"
@@ -192,6 +193,8 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		stats.Stopped = "the message was deleted"
 	}
 	ids := mailing.ClientIDs()
+	// The message is compiled once per run and rendered per client.
+	tpl := compose.Compile(msg.Fields())
 	// gone holds due clients deleted since the run began: nobody to mail.
 	gone := map[uuid.UUID]bool{}
 	for pass := 0; ; pass++ {
@@ -214,7 +217,7 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		if plan.due == 0 {
 			return stats, s.park(ctx, run, plan, log)
 		}
-		deferred, err := s.deliverAll(ctx, run, meta, ids, p, gone, msg, &stats)
+		deferred, err := s.deliverAll(ctx, run, meta, ids, p, gone, tpl, &stats)
 		if err != nil {
 			return stats, err
 		}
@@ -307,10 +310,10 @@ func (s *Sender) ratioReason(failed, final int) string {
 // job is one attempt to make: attempt is its number in the delivery, first
 // when the delivery's first attempt was made (zero for a first attempt).
 type job struct {
-	clientID    uuid.UUID
-	email, name string
-	attempt     int
-	first       time.Time
+	clientID             uuid.UUID
+	email, name, comment string
+	attempt              int
+	first                time.Time
 }
 
 // deliverAll makes one attempt for every delivery due now: Concurrency
@@ -318,7 +321,7 @@ type job struct {
 // deferred. Memory holds the id list, the progress and a few batches,
 // never a message per client.
 func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
-	gone map[uuid.UUID]bool, msg *domain.Message, stats *RunStats) (deferred int, err error) {
+	gone map[uuid.UUID]bool, tpl *compose.Template, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	// Room for a whole lookup batch: the next batch is looked up while the
@@ -339,7 +342,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 	for range s.cfg.Concurrency {
 		wg.Go(func() {
 			for j := range jobs {
-				s.deliver(ctx, stopCtx, run, msg, j, attempts, tally.final)
+				s.deliver(ctx, stopCtx, run, tpl, j, attempts, tally.final)
 			}
 		})
 	}
@@ -498,15 +501,23 @@ func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, p *runProgress, g
 // to the next time on the retry schedule (counted from the delivery's
 // first attempt), or final once the schedule is spent; a 5xx is final at
 // once. After stop nothing more is sent.
-func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, msg *domain.Message, j job,
+func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *compose.Template, j job,
 	out chan<- domain.DeliveryAttempted, final func(success bool)) {
 	if stopCtx.Err() != nil {
 		return
 	}
-	res := s.mailer.Send(ctx, mail.Message{
-		To: j.email, ToName: j.name, Subject: msg.Subject(), TextBody: msg.Body(),
-		MessageID: domain.DeliveryMessageKey(run.ID(), j.clientID),
-	})
+	var res mail.Result
+	// The client's own mail, rendered as the previews render it; a mail
+	// that cannot be rendered (too large for this client) is a final failure.
+	m, err := tpl.Render(compose.Fields{FullName: j.name, Email: j.email, Comment: j.comment})
+	if err != nil {
+		res = mail.Result{Outcome: mail.Permanent, Response: "not sent: " + err.Error(), Err: err}
+	} else {
+		res = s.mailer.Send(ctx, mail.Message{
+			To: j.email, ToName: j.name, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
+			MessageID: domain.DeliveryMessageKey(run.ID(), j.clientID),
+		})
+	}
 	now := s.clock.Now().UTC()
 	a := domain.DeliveryAttempted{
 		MailingID: run.MailingID(), ClientID: j.clientID, Email: j.email, Success: res.OK(),
@@ -685,13 +696,14 @@ func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (*runProgress, e
 	return p, rows.Err()
 }
 
-// lookupClients reads the current email and name of clients from their
+// lookupClients reads the current email, name and comment of clients from their
 // streams (the latest created/updated/deleted event of each), so a client
 // created a moment ago is found even if the read models lag. Deleted or
 // unknown clients are left out.
 func (s *Sender) lookupClients(ctx context.Context, ids []uuid.UUID) ([]job, error) {
 	rows, err := s.pool.Query(ctx, `
-SELECT DISTINCT ON (stream_id) stream_id, type, coalesce(data->>'email', ''), coalesce(data->>'full_name', '')
+SELECT DISTINCT ON (stream_id) stream_id, type, coalesce(data->>'email', ''), coalesce(data->>'full_name', ''),
+       coalesce(data->>'comment', '')
 FROM events
 WHERE stream_id = ANY($1) AND type IN ('client.created', 'client.updated', 'client.deleted')
 ORDER BY stream_id, version DESC`, uuidArray(ids))
@@ -703,7 +715,7 @@ ORDER BY stream_id, version DESC`, uuidArray(ids))
 	for rows.Next() {
 		var j job
 		var typ string
-		if err := rows.Scan(&j.clientID, &typ, &j.email, &j.name); err != nil {
+		if err := rows.Scan(&j.clientID, &typ, &j.email, &j.name, &j.comment); err != nil {
 			return nil, err
 		}
 		if typ != "client.deleted" && j.email != "" {

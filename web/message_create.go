@@ -20,7 +20,7 @@ func (h *Handler) createMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var ok bool
-		if errs, status, ok = messageErrors(err); !ok {
+		if errs, status, ok = messageErrors(err, &f); !ok {
 			h.fail(w, r, err)
 			return
 		}

@@ -31,7 +31,7 @@ func (h *Handler) updateMessage(w http.ResponseWriter, r *http.Request) {
 			h.showNotFound(w, r)
 			return
 		}
-		if errs, status, ok = messageErrors(err); !ok {
+		if errs, status, ok = messageErrors(err, &f); !ok {
 			h.fail(w, r, err)
 			return
 		}

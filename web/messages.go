@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -68,20 +69,32 @@ func (h *Handler) settleMessages(r *http.Request, res eventstore.Result) {
 
 // messageErrors maps what the core refused of a message form onto its
 // fields, with the status of the page; ok is false for errors the form
-// cannot show.
-func messageErrors(err error) (e form.Errors, status int, ok bool) {
+// cannot show. A template that does not compile is named with the place
+// the check gave (compose's messages start with the line), kept in f's
+// Details.
+func messageErrors(err error, f *form.Message) (e form.Errors, status int, ok bool) {
 	e = form.Errors{}
 	var ve *domain.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		for _, f := range ve.Fields {
-			switch f.Field {
-			case "subject":
+		for _, fe := range ve.Fields {
+			switch {
+			case fe.Field != "subject" && fe.Field != "body" && fe.Field != "body_html":
+				e.Add(form.FormField, "error.invalid_form")
+			case strings.HasPrefix(fe.Message, "line ") || strings.HasPrefix(fe.Message, "template: "):
+				e.Add(fe.Field, "error.message_template_invalid")
+				if f.Details == nil {
+					f.Details = map[string]string{}
+				}
+				if _, seen := f.Details[fe.Field]; !seen {
+					f.Details[fe.Field] = fe.Message
+				}
+			case fe.Field == "subject":
 				e.Add("subject", "error.message_subject_invalid")
-			case "body":
+			case fe.Field == "body":
 				e.Add("body", "error.message_body_invalid")
 			default:
-				e.Add(form.FormField, "error.invalid_form")
+				e.Add("body_html", "error.message_body_html_invalid")
 			}
 		}
 		return e, http.StatusUnprocessableEntity, true
