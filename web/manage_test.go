@@ -383,7 +383,15 @@ func TestManagePagesRefusePlainUsers(t *testing.T) {
 	var m struct {
 		IsActive bool `json:"is_active"`
 	}
-	env.Do("GET", "/api/v1/mailings/"+ml.String(), nil, apptest.Bearer(s.plain.Token)...).Decode(t, &m)
+	// The read model may not show the new mailing yet: a 404 is no answer.
+	testenv.Eventually(t, 30*time.Second, "the mailing in the read model", func() bool {
+		res := env.Do("GET", "/api/v1/mailings/"+ml.String(), nil, apptest.Bearer(s.plain.Token)...)
+		if res.Status != http.StatusOK {
+			return false
+		}
+		res.Decode(t, &m)
+		return true
+	})
 	if !m.IsActive {
 		t.Fatal("a plain user's post to /manage disabled the mailing")
 	}
