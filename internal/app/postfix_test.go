@@ -2,17 +2,24 @@ package app_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/google/uuid"
 
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/mtatest"
 	"github.com/heraldmail/herald/internal/testenv"
+	"github.com/heraldmail/herald/mail"
 )
 
 type attempt struct {
@@ -32,15 +39,19 @@ type attempt struct {
 // and the mailing cross it; the greylisted delivery is deferred, survives
 // a restart of Herald and is delivered on the retry schedule; the refused
 // one fails once, final; the once mailing completes only after the
-// greylisted delivery.
+// greylisted delivery. What the receiver stores is read back: a personal
+// mail in a text and an HTML part, DKIM-signed (the signature verified
+// against the key's published record).
 func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 	t.Parallel()
 	mta := mtatest.Start(t, mtatest.Options{GreylistDelay: 2 * time.Second})
+	dkimKey, dkimLookup := dkimKeyFile(t, "herald.test", "s1")
 	env := apptest.Start(t, apptest.WithEnv(
 		"SMTP_URL", mta.URL(),
 		"SMTP_TLS_CA_FILE", mta.CAFile(),
 		"MAIL_FROM", "Herald News <news@herald.test>",
 		"SEND_RETRY_SCHEDULE", "4s,8s,1h",
+		"DKIM_DOMAIN", "herald.test", "DKIM_SELECTOR", "s1", "DKIM_KEY_FILE", dkimKey,
 	))
 
 	// The verification mail crosses the relay (its envelope and HELO
@@ -69,7 +80,9 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 		create("/api/v1/clients", map[string]any{"email": mtatest.RejectRecipient, "full_name": "Nobody"}),
 		create("/api/v1/clients", map[string]any{"email": mtatest.GreyRecipient, "full_name": "Grey"}),
 	}
-	msg := create("/api/v1/messages", map[string]any{"subject": "Спасибо — thank you", "body": "Hello from Herald.\nСтрока по-русски.\n"})
+	msg := create("/api/v1/messages", map[string]any{"subject": "Спасибо, {{.FullName}} — thank you",
+		"body":      "Hello {{.FullName}}, from Herald.\nСтрока по-русски.\n",
+		"body_html": "<p>Hello <b>{{.FullName}}</b>, from Herald.</p><p>Строка по-русски.</p>"})
 	// A once mailing whose window is open: the scheduler runs it at once.
 	now := time.Now().UTC().Truncate(time.Second)
 	mailing := create("/api/v1/mailings", map[string]any{"message_id": msg, "client_ids": clients,
@@ -150,6 +163,7 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 			t.Fatalf("%s received %d copies", rcpt, len(got))
 		}
 		checkDelivered(t, got[0])
+		checkPersonal(t, got[0], dkimLookup, map[string]string{ok: "Reader", mtatest.GreyRecipient: "Grey"}[rcpt])
 		if id := got[0].Header.Get("Message-Id"); !strings.Contains(id, "."+clientOf(t, clients, rcpt, ok).String()+"@herald.test>") {
 			t.Fatalf("%s: Message-ID %q, want the delivery key at the sender's domain", rcpt, id)
 		}
@@ -190,6 +204,73 @@ func checkDelivered(t *testing.T, d mtatest.Delivered) {
 	}
 	if id := d.Header.Get("Message-Id"); !strings.HasSuffix(id, "@herald.test>") {
 		t.Fatalf("Message-ID %q not at the sender's domain", id)
+	}
+}
+
+// checkPersonal checks a mailing's mail as the receiver stored it: signed
+// for the sender's domain (the signature verifies over the stored bytes,
+// Postfix's own headers above it), a personal subject, and a text and an
+// HTML part greeting name.
+func checkPersonal(t *testing.T, d mtatest.Delivered, lookup func(string) ([]string, error), name string) {
+	t.Helper()
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(d.Raw), &dkim.VerifyOptions{LookupTXT: lookup})
+	if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "herald.test" {
+		t.Fatalf("%s: DKIM %v %+v", d.Recipient, err, vs)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(d.Header.Get("Subject"))
+	if err != nil || subject != "Спасибо, "+name+" — thank you" {
+		t.Fatalf("%s: subject %q (%v)", d.Recipient, subject, err)
+	}
+	media, params, err := mime.ParseMediaType(d.Header.Get("Content-Type"))
+	if err != nil || media != "multipart/alternative" {
+		t.Fatalf("%s: Content-Type %q (%v)", d.Recipient, d.Header.Get("Content-Type"), err)
+	}
+	parts := map[string]string{}
+	r := multipart.NewReader(bytes.NewReader(d.Body), params["boundary"])
+	for {
+		p, err := r.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", d.Recipient, err)
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		parts[ct] = string(b)
+	}
+	if !strings.Contains(parts["text/plain"], "Hello "+name+", from Herald.") || !strings.Contains(parts["text/plain"], "Строка по-русски.") {
+		t.Fatalf("%s: text part %q", d.Recipient, parts["text/plain"])
+	}
+	if !strings.Contains(parts["text/html"], "<b>"+name+"</b>") {
+		t.Fatalf("%s: HTML part %q", d.Recipient, parts["text/html"])
+	}
+}
+
+// dkimKeyFile writes a new Ed25519 DKIM key for selector s of domain and
+// returns its file and a DNS lookup that publishes its record.
+func dkimKeyFile(t *testing.T, domain, s string) (string, func(string) ([]string, error)) {
+	t.Helper()
+	key, pemBytes, err := mail.GenerateDKIMKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(file, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	record, err := mail.DKIMRecord(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, func(name string) ([]string, error) {
+		if name == s+"._domainkey."+domain {
+			return []string{record}, nil
+		}
+		return nil, errors.New("no record " + name)
 	}
 }
 
