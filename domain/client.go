@@ -134,6 +134,7 @@ type Client struct {
 
 	unsubscribedAt time.Time
 	suppressed     bool
+	suppressedAt   time.Time
 	suppressReason string
 	// bounces and noMailbox count hard bounces since the last lift.
 	bounces, noMailbox int
@@ -214,9 +215,9 @@ func (c *Client) apply(e Event) {
 			c.noMailbox++
 		}
 	case ClientSuppressed:
-		c.suppressed, c.suppressReason = true, e.Reason
+		c.suppressed, c.suppressReason, c.suppressedAt = true, e.Reason, e.At
 	case ClientUnsuppressed:
-		c.suppressed, c.suppressReason, c.bounces, c.noMailbox = false, "", 0, 0
+		c.suppressed, c.suppressReason, c.suppressedAt, c.bounces, c.noMailbox = false, "", time.Time{}, 0, 0
 	}
 }
 

@@ -199,4 +199,5 @@ func (c *Client) SkipReason() string {
 // Opt-out accessors.
 func (c *Client) UnsubscribedAt() time.Time { return c.unsubscribedAt }
 func (c *Client) IsSuppressed() bool        { return c.suppressed }
+func (c *Client) SuppressedAt() time.Time   { return c.suppressedAt }
 func (c *Client) SuppressionReason() string { return c.suppressReason }
