@@ -28,10 +28,12 @@ type OptOuts struct {
 	now    func() time.Time
 }
 
-// NewOptOuts returns the handler; now may be nil (time.Now).
+// NewOptOuts returns the handler; now may be nil (time.Now). signer may be
+// nil in a process that neither mails nor serves the unsubscribe page
+// (UNSUBSCRIBE_SECRET unset): every token is then refused.
 func NewOptOuts(store EventStore, signer *domain.UnsubscribeSigner, limits domain.BounceLimits, now func() time.Time) (*OptOuts, error) {
-	if store == nil || signer == nil {
-		return nil, errors.New("commands: opt-outs handler needs a store and an unsubscribe signer")
+	if store == nil {
+		return nil, errors.New("commands: opt-outs handler needs a store")
 	}
 	if now == nil {
 		now = time.Now
@@ -66,6 +68,9 @@ var ErrUnknownUnsubscribe = fmt.Errorf("%w: this unsubscribe link is not valid",
 // and records nothing the second time. It returns the client.
 func (h *OptOuts) Unsubscribe(ctx context.Context, meta domain.Metadata, cmd UnsubscribeClient) (*domain.Client, error) {
 	meta = withCommand(meta, "UnsubscribeClient")
+	if h.signer == nil {
+		return nil, ErrUnknownUnsubscribe
+	}
 	id, err := h.signer.ClientOf(cmd.Token)
 	if err != nil {
 		return nil, ErrUnknownUnsubscribe
@@ -173,6 +178,3 @@ func (o *DecoratedOptOuts) RecordBounce(ctx context.Context, meta domain.Metadat
 func (o *DecoratedOptOuts) Unsuppress(ctx context.Context, meta domain.Metadata, cmd UnsuppressClient) (eventstore.Result, error) {
 	return call(ctx, o.d, "UnsuppressClient", meta, cmd, o.h.Unsuppress)
 }
-
-// Signer is the handler's unsubscribe signer, for whoever builds links.
-func (h *OptOuts) Signer() *domain.UnsubscribeSigner { return h.signer }
