@@ -98,6 +98,31 @@ func (h *OptOuts) Unsubscribe(ctx context.Context, meta domain.Metadata, cmd Uns
 	return out, err
 }
 
+// CheckToken returns the client an unsubscribe token names, refusing it as
+// Unsubscribe does, and changes nothing (the page's GET shows the question
+// before the client answers it).
+func (h *OptOuts) CheckToken(ctx context.Context, token string) (*domain.Client, error) {
+	if h.signer == nil {
+		return nil, ErrUnknownUnsubscribe
+	}
+	id, err := h.signer.ClientOf(token)
+	if err != nil {
+		return nil, ErrUnknownUnsubscribe
+	}
+	evs, err := history(ctx, h.store, id)
+	if err != nil {
+		return nil, err
+	}
+	c := domain.LoadClient(evs)
+	if !c.Exists() {
+		return nil, ErrUnknownUnsubscribe
+	}
+	if _, err := h.signer.Verify(token, c.Owner()); err != nil {
+		return nil, ErrUnknownUnsubscribe
+	}
+	return c, nil
+}
+
 // RecordBounce handles RecordBounce: it counts the bounce on the client and
 // suppresses the address once the limits are reached. A deleted client, or
 // a bounce already recorded, records nothing.
@@ -132,10 +157,12 @@ func (h *OptOuts) RecordBounce(ctx context.Context, meta domain.Metadata, cmd Re
 	})
 }
 
-// Unsuppress handles UnsuppressClient; who may is who may change the client.
-func (h *OptOuts) Unsuppress(ctx context.Context, meta domain.Metadata, cmd UnsuppressClient) (eventstore.Result, error) {
+// Unsuppress handles UnsuppressClient; who may is who may change the
+// client. The client's bounce count starts again from zero.
+func (h *OptOuts) Unsuppress(ctx context.Context, meta domain.Metadata, cmd UnsuppressClient) (Outcome[*domain.Client], error) {
 	meta = withCommand(meta, "UnsuppressClient")
-	return retry(false, func() (eventstore.Result, error) {
+	var out Outcome[*domain.Client]
+	_, err := retry(false, func() (eventstore.Result, error) {
 		l, err := loadResource(ctx, h.store, cmd.ID)
 		if err != nil {
 			return eventstore.Result{}, err
@@ -150,9 +177,12 @@ func (h *OptOuts) Unsuppress(ctx context.Context, meta domain.Metadata, cmd Unsu
 		if err := c.Unsuppress(h.now()); err != nil {
 			return eventstore.Result{}, err
 		}
-		return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
+		res, err := h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
 			Stream: clientStream(cmd.ID), Expected: c.Version(), Events: newEvents(meta, c.Changes())}}})
+		out = Outcome[*domain.Client]{State: c, CreatedAt: l.createdAt, UpdatedAt: h.now().UTC(), Result: res}
+		return res, err
 	})
+	return out, err
 }
 
 // DecoratedOptOuts is OptOuts behind the decorator.
@@ -174,7 +204,12 @@ func (o *DecoratedOptOuts) RecordBounce(ctx context.Context, meta domain.Metadat
 	return call(ctx, o.d, "RecordBounce", meta, cmd, o.h.RecordBounce)
 }
 
+// CheckToken is OptOuts.CheckToken (a read: not logged as a command).
+func (o *DecoratedOptOuts) CheckToken(ctx context.Context, token string) (*domain.Client, error) {
+	return o.h.CheckToken(ctx, token)
+}
+
 // Unsuppress is OptOuts.Unsuppress, decorated.
-func (o *DecoratedOptOuts) Unsuppress(ctx context.Context, meta domain.Metadata, cmd UnsuppressClient) (eventstore.Result, error) {
+func (o *DecoratedOptOuts) Unsuppress(ctx context.Context, meta domain.Metadata, cmd UnsuppressClient) (Outcome[*domain.Client], error) {
 	return call(ctx, o.d, "UnsuppressClient", meta, cmd, o.h.Unsuppress)
 }
