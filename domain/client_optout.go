@@ -97,10 +97,17 @@ func IsHardBounce(reply string) (hard, noMailbox bool) {
 	if n, err := strconv.Atoi(reply[:3]); err != nil || n < 500 || n > 599 {
 		return false, false
 	}
-	status, _, _ := strings.Cut(strings.TrimLeft(reply[3:], "- "), " ")
-	switch status {
-	case "5.1.1", "5.1.6", "5.1.10":
-		return true, true
+	// A server that sets no enhanced status may get a generic one put
+	// first ("550 5.0.0 5.1.1 …"), so the first two words are looked at.
+	words := strings.Fields(strings.TrimLeft(reply[3:], "- "))
+	for i, w := range words {
+		if i == 2 {
+			break
+		}
+		switch w {
+		case "5.1.1", "5.1.6", "5.1.10":
+			return true, true
+		}
 	}
 	return true, false
 }

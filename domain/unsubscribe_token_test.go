@@ -95,7 +95,7 @@ func TestBounceSuppression(t *testing.T) {
 		t.Fatal("a second unsubscribe recorded again")
 	}
 	for reply, want := range map[string][2]bool{
-		"550 5.1.10 null MX": {true, true}, "550-5.1.1 x": {true, true}, "553 5.1.6 moved": {true, true},
+		"550 5.1.10 null MX": {true, true}, "550 5.0.0 5.1.1 unknown": {true, true}, "550 5.7.1 see 5.1.1": {true, false}, "550-5.1.1 x": {true, true}, "553 5.1.6 moved": {true, true},
 		"552 5.2.2 full": {true, false}, "250 ok": {false, false}, "dial tcp: refused": {false, false},
 	} {
 		if h, nm := IsHardBounce(reply); h != want[0] || nm != want[1] {
