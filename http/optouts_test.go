@@ -220,6 +220,18 @@ func TestUnsubscribeBouncesAndSuppression(t *testing.T) {
 	if again.UnsubscribedAt == nil {
 		t.Fatalf("re-created client %s is not unsubscribed", res.Body)
 	}
+	// Nor does an import re-add a suppressed address in good standing.
+	want(t, "delete strict", env.Do("DELETE", "/api/v1/clients/"+strict.String(), nil, a.auth()...), 204)
+	res = env.Do("POST", "/api/v1/clients/import", "email,full_name,comment\nstrict@example.org,Strict again,\n",
+		a.auth("Content-Type", "text/csv")...)
+	want(t, "import strict", res, 200)
+	res = env.Do("GET", "/api/v1/clients?q=strict", nil, a.auth("X-Min-Position", position(t, res))...)
+	want(t, "list strict", res, 200)
+	var list pageJSON[optOutClientJSON]
+	res.Decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].SuppressedAt == nil || list.Items[0].SuppressionReason != "3 permanent failures" {
+		t.Fatalf("imported client %s is not suppressed", res.Body)
+	}
 }
 
 // The unsubscribe page: GET asks and changes nothing, the button's POST

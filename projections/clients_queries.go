@@ -220,3 +220,27 @@ FROM clients WHERE owner_id = $1 AND lower(email) = $2 AND (unsubscribed_at IS N
 	}
 	return o, nil
 }
+
+// OptOutsOf returns the standing of many of an owner's addresses, keyed by
+// email key; addresses in good standing are left out
+// (commands.OptOutsLookup).
+func (q *ResourceQueries) OptOutsOf(ctx context.Context, owner uuid.UUID, emailKeys []string) (map[string]domain.OptOut, error) {
+	rows, err := q.pool.Query(ctx, `SELECT lower(email), bool_or(unsubscribed_at IS NOT NULL), bool_or(suppressed_at IS NOT NULL),
+    coalesce(max(suppression_reason), ''), coalesce(max(suppression_reply), '')
+FROM clients WHERE owner_id = $1 AND lower(email) = ANY($2) AND (unsubscribed_at IS NOT NULL OR suppressed_at IS NOT NULL)
+GROUP BY lower(email)`, [16]byte(owner), emailKeys)
+	if err != nil {
+		return nil, fmt.Errorf("opt-outs of addresses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]domain.OptOut{}
+	for rows.Next() {
+		var key string
+		var o domain.OptOut
+		if err := rows.Scan(&key, &o.Unsubscribed, &o.Suppressed, &o.Reason, &o.Reply); err != nil {
+			return nil, fmt.Errorf("opt-outs of addresses: %w", err)
+		}
+		out[key] = o
+	}
+	return out, rows.Err()
+}
