@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
