@@ -140,6 +140,9 @@ func (h *ClientHandler) Create(ctx context.Context, meta domain.Metadata, cmd Cr
 	if err != nil {
 		return Outcome[*domain.Client]{}, err
 	}
+	if err := h.inherit(ctx, c); err != nil {
+		return Outcome[*domain.Client]{}, err
+	}
 	res, err := h.store.Commit(ctx, eventstore.Commit{
 		Appends: []eventstore.StreamAppend{{Stream: clientStream(id), Expected: eventstore.NoStream,
 			Events: newEvents(withCommand(meta, "CreateClient"), c.Changes())}},
@@ -182,6 +185,10 @@ func (h *ClientHandler) Update(ctx context.Context, meta domain.Metadata, cmd Up
 		commit := eventstore.Commit{Appends: []eventstore.StreamAppend{{Stream: clientStream(cmd.ID), Expected: c.Version(),
 			Events: newEvents(withCommand(meta, "UpdateClient"), c.Changes())}}}
 		if newKey := domain.EmailKey(c.Email()); newKey != oldKey {
+			if err := h.inherit(ctx, c); err != nil {
+				return eventstore.Result{}, err
+			}
+			commit.Appends[0].Events = newEvents(withCommand(meta, "UpdateClient"), c.Changes())
 			scope := domain.ClientEmailScope(c.Owner())
 			commit.Releases = []eventstore.Release{{Scope: scope, Key: oldKey}}
 			commit.Claims = []eventstore.Claim{{Scope: scope, Key: newKey, Owner: cmd.ID}}
@@ -235,6 +242,25 @@ func (h *ClientHandler) Delete(ctx context.Context, meta domain.Metadata, cmd De
 		commit.Appends = append(commit.Appends[1:], commit.Appends[0])
 		return h.store.Commit(ctx, commit)
 	})
+}
+
+// inherit gives a client created with an address, or changed to it, the
+// address's standing (unsubscribed, suppressed) among the owner's clients,
+// deleted ones included: the owner cannot undo either by re-adding the
+// address. The standing is read from the clients read model when the
+// mailings lookup also implements OptOutLookup; an opt-out recorded in the
+// instant before and not yet projected is missed.
+func (h *ClientHandler) inherit(ctx context.Context, c *domain.Client) error {
+	lookup, ok := h.mailings.(OptOutLookup)
+	if !ok {
+		return nil
+	}
+	o, err := lookup.OptOutOf(ctx, c.Owner(), domain.EmailKey(c.Email()))
+	if err != nil {
+		return fmt.Errorf("look up the standing of a client's address: %w", err)
+	}
+	c.Inherit(o, h.now())
+	return nil
 }
 
 func (h *ClientHandler) load(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch *int64, auth Authorizer) (loaded, *domain.Client, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -82,7 +83,19 @@ type ClientImporter struct {
 	store   ImportStore
 	batch   int
 	maxRows int
+	optOuts OptOutsLookup // nil: imported clients inherit nothing
 }
+
+// OptOutsLookup finds the standing of many of an owner's addresses at
+// once (*projections.ResourceQueries), keyed by email key; addresses in
+// good standing are left out.
+type OptOutsLookup interface {
+	OptOutsOf(ctx context.Context, owner uuid.UUID, emailKeys []string) (map[string]domain.OptOut, error)
+}
+
+// InheritOptOuts makes imported clients inherit their address's standing,
+// as CreateClient's do: an import cannot re-subscribe an address.
+func (h *ClientImporter) InheritOptOuts(l OptOutsLookup) { h.optOuts = l }
 
 // NewClientImporter returns the handler.
 func NewClientImporter(store ImportStore) (*ClientImporter, error) {
@@ -257,6 +270,9 @@ func (imp *clientImport) flush(ctx context.Context) error {
 		return fmt.Errorf("create the clients from line %d: %w", first, err)
 	}
 	imp.drop(taken...)
+	if err := imp.inherit(ctx); err != nil {
+		return fmt.Errorf("create the clients from line %d: %w", first, err)
+	}
 	for len(imp.pending) > 0 {
 		res, err := imp.h.store.Commit(ctx, imp.commit())
 		var ct *eventstore.ClaimTakenError
@@ -272,6 +288,27 @@ func (imp *clientImport) flush(ctx context.Context) error {
 	}
 	imp.pending = imp.pending[:0]
 	clear(imp.batchKeys)
+	return nil
+}
+
+// inherit gives the pending clients their address's standing.
+func (imp *clientImport) inherit(ctx context.Context) error {
+	if imp.h.optOuts == nil || len(imp.pending) == 0 {
+		return nil
+	}
+	keys := make([]string, len(imp.pending))
+	for i, p := range imp.pending {
+		keys[i] = p.key
+	}
+	standing, err := imp.h.optOuts.OptOutsOf(ctx, imp.owner, keys)
+	if err != nil {
+		return err
+	}
+	for _, p := range imp.pending {
+		if o, ok := standing[p.key]; ok {
+			p.client.Inherit(o, time.Now())
+		}
+	}
 	return nil
 }
 

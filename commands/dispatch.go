@@ -218,8 +218,8 @@ type FinishRun struct {
 	// Head is the run's history without its deliveries, which is all
 	// domain.LoadRun decides on: the caller has it at hand, and loading the
 	// stream would read a delivery per client.
-	Head         []domain.Event
-	Sent, Failed int
+	Head                  []domain.Event
+	Sent, Failed, Skipped int
 	// Stopped says why the run ended before every delivery was final ("":
 	// it did not).
 	Stopped string
@@ -234,7 +234,7 @@ func (h *Runs) FinishRun(ctx context.Context, cmd FinishRun, meta domain.Metadat
 	if r.ID() != cmd.RunID {
 		return eventstore.Result{}, domain.NotFound("run")
 	}
-	if err := r.Finish(cmd.Sent, cmd.Failed, h.now(), cmd.Stopped); err != nil {
+	if err := r.Finish(cmd.Sent, cmd.Failed, cmd.Skipped, h.now(), cmd.Stopped); err != nil {
 		return eventstore.Result{}, fmt.Errorf("finish run %s: %w", cmd.RunID, err)
 	}
 	if len(r.Changes()) == 0 {

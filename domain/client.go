@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -130,6 +131,13 @@ type Client struct {
 	fullName string
 	comment  string
 	deleted  bool
+
+	unsubscribedAt time.Time
+	suppressed     bool
+	suppressedAt   time.Time
+	suppressReason string
+	// bounces and noMailbox count hard bounces since the last lift.
+	bounces, noMailbox int
 }
 
 // NewClient decides the creation of a client.
@@ -199,6 +207,17 @@ func (c *Client) apply(e Event) {
 		c.email, c.fullName, c.comment = e.Email, e.FullName, e.Comment
 	case ClientDeleted:
 		c.deleted = true
+	case ClientUnsubscribed:
+		c.unsubscribedAt = e.At
+	case ClientBounced:
+		c.bounces++
+		if e.NoMailbox {
+			c.noMailbox++
+		}
+	case ClientSuppressed:
+		c.suppressed, c.suppressReason, c.suppressedAt = true, e.Reason, e.At
+	case ClientUnsuppressed:
+		c.suppressed, c.suppressReason, c.suppressedAt, c.bounces, c.noMailbox = false, "", time.Time{}, 0, 0
 	}
 }
 

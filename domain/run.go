@@ -56,12 +56,18 @@ type (
 		// RetryAt is when a deferred delivery is tried again; set only on a
 		// temporary failure that is not final.
 		RetryAt *time.Time `json:"retry_at,omitempty"`
+		// Skipped is why nothing was sent (SkipUnsubscribed,
+		// SkipSuppressed): a final attempt that is neither a success nor a
+		// failure.
+		Skipped string `json:"skipped,omitempty"`
 	}
-	// RunFinished closes a run: Sent clients got the message, Failed did not.
+	// RunFinished closes a run: Sent clients got the message, Failed did
+	// not, Skipped were not mailed (unsubscribed or suppressed).
 	RunFinished struct {
 		MailingID  uuid.UUID `json:"mailing_id"`
 		Sent       int       `json:"sent"`
 		Failed     int       `json:"failed"`
+		Skipped    int       `json:"skipped,omitempty"`
 		FinishedAt time.Time `json:"finished_at"`
 		// Stopped says why the run ended before trying every client (its
 		// failure share crossed the pause threshold); empty when it did not.
@@ -80,9 +86,15 @@ type (
 	}
 )
 
-// Final reports whether the attempt ends its delivery: a success, or a
-// failure the run does not retry.
-func (a DeliveryAttempted) Final() bool { return a.Success || a.Permanent }
+// Final reports whether the attempt ends its delivery: a success, a
+// failure the run does not retry, or a skip.
+func (a DeliveryAttempted) Final() bool { return a.Success || a.Permanent || a.Skipped != "" }
+
+// Bounced reports whether the attempt is a hard bounce: a 5xx reply.
+func (a DeliveryAttempted) Bounced() bool {
+	hard, _ := IsHardBounce(a.ServerResponse)
+	return !a.Success && a.Skipped == "" && hard
+}
 
 // Deferred reports whether the delivery waits for another attempt.
 func (a DeliveryAttempted) Deferred() bool { return !a.Final() }
@@ -192,14 +204,14 @@ func LoadRun(history []Event) *Run {
 
 // Finish closes a started run with its totals; finishing twice records
 // nothing the second time.
-func (r *Run) Finish(sent, failed int, now time.Time, stopped string) error {
+func (r *Run) Finish(sent, failed, skipped int, now time.Time, stopped string) error {
 	if !r.started {
 		return NotFound("run")
 	}
 	if r.finished {
 		return nil
 	}
-	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, FinishedAt: now.UTC(), Stopped: stopped})
+	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, Skipped: skipped, FinishedAt: now.UTC(), Stopped: stopped})
 	return nil
 }
 

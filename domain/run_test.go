@@ -34,14 +34,14 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 		t.Fatalf("started %+v", ev)
 	}
 	loaded := LoadRun(r.Changes())
-	if err := loaded.Finish(2, 0, now, ""); err != nil {
+	if err := loaded.Finish(2, 0, 0, now, ""); err != nil {
 		t.Fatal(err)
 	}
 	if len(loaded.Changes()) != 1 {
 		t.Fatalf("finish recorded %d events", len(loaded.Changes()))
 	}
 	again := LoadRun(append(r.Changes(), loaded.Changes()...))
-	if err := again.Finish(2, 0, now, ""); err != nil || len(again.Changes()) != 0 {
+	if err := again.Finish(2, 0, 0, now, ""); err != nil || len(again.Changes()) != 0 {
 		t.Fatalf("second finish: %v, %d events", err, len(again.Changes()))
 	}
 }

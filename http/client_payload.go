@@ -15,6 +15,14 @@ type clientBody struct {
 
 func clientRow(o commands.Outcome[*domain.Client]) projections.ClientRow {
 	c := o.State
-	return projections.ClientRow{ID: c.ID(), OwnerID: c.Owner(), Email: c.Email(), FullName: c.FullName(),
-		Comment: c.Comment(), Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	r := projections.ClientRow{ID: c.ID(), OwnerID: c.Owner(), Email: c.Email(), FullName: c.FullName(),
+		Comment: c.Comment(), Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		SuppressionReason: c.SuppressionReason()}
+	if at := c.UnsubscribedAt(); !at.IsZero() {
+		r.UnsubscribedAt = &at
+	}
+	if at := c.SuppressedAt(); c.IsSuppressed() {
+		r.SuppressedAt = &at
+	}
+	return r
 }

@@ -25,6 +25,8 @@ type reportJSON struct {
 	AttemptsFailure int64      `json:"attempts_failure"`
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
 	Deferred        int64      `json:"deferred"`
+	AttemptsSkipped int64      `json:"attempts_skipped"`
+	Bounced         int64      `json:"bounced"`
 }
 
 type summaryJSON struct {

@@ -16,6 +16,7 @@ import (
 // from the read models, scoped to the caller.
 type Resources struct {
 	clients  ClientCommands
+	optOuts  OptOutCommands
 	importer ClientImporter
 	messages MessageCommands
 	mailings MailingCommands
@@ -29,6 +30,12 @@ type ClientCommands interface {
 	Create(ctx context.Context, meta domain.Metadata, cmd commands.CreateClient) (commands.Outcome[*domain.Client], error)
 	Update(ctx context.Context, meta domain.Metadata, cmd commands.UpdateClient) (commands.Outcome[*domain.Client], error)
 	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteClient) (eventstore.Result, error)
+}
+
+// OptOutCommands lifts a client's suppression (commands.OptOuts,
+// decorated).
+type OptOutCommands interface {
+	Unsuppress(ctx context.Context, meta domain.Metadata, cmd commands.UnsuppressClient) (commands.Outcome[*domain.Client], error)
 }
 
 // ClientImporter imports a CSV file of clients (commands.ClientImporter,
@@ -56,13 +63,13 @@ type MailingCommands interface {
 
 // NewResources returns the area; statsTTL is how long the home page and
 // /api/v1/stats reuse their figures (0 means 3 s).
-func NewResources(c ClientCommands, imp ClientImporter, m MessageCommands, ml MailingCommands,
+func NewResources(c ClientCommands, o OptOutCommands, imp ClientImporter, m MessageCommands, ml MailingCommands,
 	q *projections.ResourceQueries, statsTTL time.Duration) (*Resources, error) {
-	if c == nil || imp == nil || m == nil || ml == nil || q == nil {
+	if c == nil || o == nil || imp == nil || m == nil || ml == nil || q == nil {
 		return nil, errors.New("http: resources need their handlers and queries")
 	}
 	if statsTTL <= 0 {
 		statsTTL = 3 * time.Second
 	}
-	return &Resources{clients: c, importer: imp, messages: m, mailings: ml, queries: q, home: newHomePage(q, statsTTL)}, nil
+	return &Resources{clients: c, optOuts: o, importer: imp, messages: m, mailings: ml, queries: q, home: newHomePage(q, statsTTL)}, nil
 }

@@ -72,7 +72,8 @@ func appendClientPage(b []byte, p Page[projections.ClientRow]) (_ []byte, ok boo
 // appendClientJSON appends c as encoding/json writes a projections.ClientRow;
 // ok is false for a time encoding/json refuses.
 func appendClientJSON(b []byte, c projections.ClientRow) (_ []byte, ok bool) {
-	if !jsonTime(c.CreatedAt) || !jsonTime(c.UpdatedAt) {
+	if !jsonTime(c.CreatedAt) || !jsonTime(c.UpdatedAt) || (c.UnsubscribedAt != nil && !jsonTime(*c.UnsubscribedAt)) ||
+		(c.SuppressedAt != nil && !jsonTime(*c.SuppressedAt)) {
 		return b, false
 	}
 	b = append(b, `{"id":`...)
@@ -91,7 +92,20 @@ func appendClientJSON(b []byte, c projections.ClientRow) (_ []byte, ok bool) {
 	b = appendJSONTime(b, c.CreatedAt)
 	b = append(b, `,"updated_at":`...)
 	b = appendJSONTime(b, c.UpdatedAt)
+	b = append(b, `,"unsubscribed_at":`...)
+	b = appendJSONTimeOrNull(b, c.UnsubscribedAt)
+	b = append(b, `,"suppressed_at":`...)
+	b = appendJSONTimeOrNull(b, c.SuppressedAt)
+	b = append(b, `,"suppression_reason":`...)
+	b = appendJSONString(b, c.SuppressionReason)
 	return append(b, '}'), true
+}
+
+func appendJSONTimeOrNull(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	return appendJSONTime(b, *t)
 }
 
 func appendJSONUUID(b []byte, id uuid.UUID) []byte {

@@ -45,6 +45,7 @@ func routes(r chi.Router, a Areas, ops operations) {
 	auth.Put("/api/v1/clients/{id}", res.putClient)
 	auth.Patch("/api/v1/clients/{id}", res.patchClient)
 	auth.Delete("/api/v1/clients/{id}", res.deleteClient)
+	auth.Post("/api/v1/clients/{id}/unsuppress", res.unsuppressClient)
 
 	// Messages
 	read("messages").Get("/api/v1/messages", res.listMessages)

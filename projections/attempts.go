@@ -36,10 +36,10 @@ ON CONFLICT (run_id) DO NOTHING`, e.StreamID, ev.MailingID, ev.OwnerID)
 	case domain.DeliveryAttempted:
 		tag, err := tx.Exec(ctx, `
 INSERT INTO attempts (id, mailing_id, owner_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position,
-    final, retry_at)
-SELECT $1, r.mailing_id, r.owner_id, r.run_id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM attempt_runs r WHERE r.run_id = $2
+    final, retry_at, skipped)
+SELECT $1, r.mailing_id, r.owner_id, r.run_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM attempt_runs r WHERE r.run_id = $2
 ON CONFLICT (id) DO NOTHING`, e.EventID, e.StreamID, ev.ClientID, ev.Email, ev.AttemptedAt, ev.Success, ev.ServerResponse, ev.Attempt,
-			e.Position, ev.Final(), ev.RetryAt)
+			e.Position, ev.Final(), ev.RetryAt, ev.Skipped)
 		if err != nil {
 			return err
 		}

@@ -18,14 +18,17 @@ type AttemptRow struct {
 	ClientID       uuid.UUID `json:"client_id"`
 	Email          string    `json:"email"`
 	AttemptedAt    time.Time `json:"attempted_at"`
-	Status         string    `json:"status"` // success | failure
+	Status         string    `json:"status"` // success | failure | skipped
 	ServerResponse string    `json:"server_response"`
 	Attempt        int       `json:"attempt"`
 	// Final is true for the attempt that ends its delivery: a success, or a
 	// failure not retried. A failure that is not final is deferred.
 	Final bool `json:"final"`
 	// RetryAt is when a deferred delivery is tried again (null otherwise).
-	RetryAt  *time.Time `json:"retry_at"`
+	RetryAt *time.Time `json:"retry_at"`
+	// Reason is why a skipped attempt sent nothing (unsubscribed,
+	// suppressed); "" for the others.
+	Reason   string `json:"reason"`
 	position int64
 }
 
@@ -70,7 +73,7 @@ func (q *AttemptQueries) ListAttempts(ctx context.Context, scope OwnerScope, mai
 		args = append(args, page.AfterSuccess)
 	}
 	rows, err := q.pool.Query(ctx, `
-SELECT id, mailing_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at
+SELECT id, mailing_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at, skipped
 FROM attempts
 WHERE mailing_id = $1 AND `+after+` AND ($3 OR owner_id = $4)
 ORDER BY `+order+`
@@ -82,11 +85,15 @@ LIMIT $5`, args...)
 		var a AttemptRow
 		var ok bool
 		err := row.Scan(&a.ID, &a.MailingID, &a.RunID, &a.ClientID, &a.Email, &a.AttemptedAt, &ok, &a.ServerResponse, &a.Attempt, &a.position,
-			&a.Final, &a.RetryAt)
+			&a.Final, &a.RetryAt, &a.Reason)
 		a.AttemptedAt, a.RetryAt = a.AttemptedAt.UTC(), utcPtr(a.RetryAt)
-		a.Status = "failure"
-		if ok {
+		switch {
+		case ok:
 			a.Status = "success"
+		case a.Reason != "":
+			a.Status = "skipped"
+		default:
+			a.Status = "failure"
 		}
 		return a, err
 	})

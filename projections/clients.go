@@ -21,7 +21,8 @@ func (ClientsProjector) Name() string { return "clients" }
 
 // EventTypes implements Projector.
 func (ClientsProjector) EventTypes() []string {
-	return []string{"client.created", "client.updated", "client.deleted"}
+	return []string{"client.created", "client.updated", "client.deleted",
+		"client.unsubscribed", "client.bounced", "client.suppressed", "client.unsuppressed"}
 }
 
 // Tables implements Projector.
@@ -42,6 +43,18 @@ WHERE id = $1 AND version < $2`, ev.Email, ev.FullName, ev.Comment, e.RecordedAt
 	case domain.ClientDeleted:
 		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET deleted = true, version = $2, updated_at = $3
 WHERE id = $1 AND version < $2`, e.RecordedAt)
+	case domain.ClientUnsubscribed:
+		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET unsubscribed_at = coalesce(unsubscribed_at, $3), version = $2, updated_at = $4
+WHERE id = $1 AND version < $2`, ev.At, e.RecordedAt)
+	case domain.ClientBounced:
+		// The row's version follows the stream; bounces show in the reports.
+		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET version = $2, updated_at = $3 WHERE id = $1 AND version < $2`, e.RecordedAt)
+	case domain.ClientSuppressed:
+		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET suppressed_at = $3, suppression_reason = $4, suppression_reply = $5,
+    version = $2, updated_at = $6 WHERE id = $1 AND version < $2`, ev.At, ev.Reason, ev.Reply, e.RecordedAt)
+	case domain.ClientUnsuppressed:
+		return stepRow(ctx, tx, "clients", e, `UPDATE clients SET suppressed_at = NULL, suppression_reason = '', suppression_reply = '',
+    version = $2, updated_at = $3 WHERE id = $1 AND version < $2`, e.RecordedAt)
 	}
 	return nil
 }

@@ -139,16 +139,29 @@ type ClientRow struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// UnsubscribedAt is when the client unsubscribed; null while it has not.
+	UnsubscribedAt *time.Time `json:"unsubscribed_at"`
+	// SuppressedAt is when its address was suppressed after bouncing; null
+	// while it is not. SuppressionReason says why ("" when not suppressed).
+	SuppressedAt      *time.Time `json:"suppressed_at"`
+	SuppressionReason string     `json:"suppression_reason"`
 }
 
-const selectClients = `SELECT id, owner_id, email, full_name, comment, version, created_at, updated_at FROM clients`
+const selectClients = `SELECT id, owner_id, email, full_name, comment, version, created_at, updated_at,
+unsubscribed_at, suppressed_at, suppression_reason FROM clients`
 
 func scanClient(row pgx.CollectableRow) (ClientRow, error) {
 	var c ClientRow
 	// Ids scan as [16]byte: as uuid.UUID, an sql.Scanner, pgx would format
 	// each as text for uuid.Parse to read back.
-	err := row.Scan((*[16]byte)(&c.ID), (*[16]byte)(&c.OwnerID), &c.Email, &c.FullName, &c.Comment, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan((*[16]byte)(&c.ID), (*[16]byte)(&c.OwnerID), &c.Email, &c.FullName, &c.Comment, &c.Version, &c.CreatedAt, &c.UpdatedAt,
+		&c.UnsubscribedAt, &c.SuppressedAt, &c.SuppressionReason)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	for _, t := range []*time.Time{c.UnsubscribedAt, c.SuppressedAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
 	return c, err
 }
 
@@ -190,6 +203,44 @@ func (q *ResourceQueries) ClientOwners(ctx context.Context, ids []uuid.UUID) (ma
 			return nil, fmt.Errorf("client owners: %w", err)
 		}
 		out[id] = owner
+	}
+	return out, rows.Err()
+}
+
+// OptOutOf returns the standing of an owner's address among all its
+// clients, deleted ones included (commands.OptOutLookup).
+func (q *ResourceQueries) OptOutOf(ctx context.Context, owner uuid.UUID, emailKey string) (domain.OptOut, error) {
+	var o domain.OptOut
+	err := q.pool.QueryRow(ctx, `SELECT coalesce(bool_or(unsubscribed_at IS NOT NULL), false), coalesce(bool_or(suppressed_at IS NOT NULL), false),
+    coalesce(max(suppression_reason), ''), coalesce(max(suppression_reply), '')
+FROM clients WHERE owner_id = $1 AND lower(email) = $2 AND (unsubscribed_at IS NOT NULL OR suppressed_at IS NOT NULL)`,
+		[16]byte(owner), emailKey).Scan(&o.Unsubscribed, &o.Suppressed, &o.Reason, &o.Reply)
+	if err != nil {
+		return o, fmt.Errorf("opt-out of an address: %w", err)
+	}
+	return o, nil
+}
+
+// OptOutsOf returns the standing of many of an owner's addresses, keyed by
+// email key; addresses in good standing are left out
+// (commands.OptOutsLookup).
+func (q *ResourceQueries) OptOutsOf(ctx context.Context, owner uuid.UUID, emailKeys []string) (map[string]domain.OptOut, error) {
+	rows, err := q.pool.Query(ctx, `SELECT lower(email), bool_or(unsubscribed_at IS NOT NULL), bool_or(suppressed_at IS NOT NULL),
+    coalesce(max(suppression_reason), ''), coalesce(max(suppression_reply), '')
+FROM clients WHERE owner_id = $1 AND lower(email) = ANY($2) AND (unsubscribed_at IS NOT NULL OR suppressed_at IS NOT NULL)
+GROUP BY lower(email)`, [16]byte(owner), emailKeys)
+	if err != nil {
+		return nil, fmt.Errorf("opt-outs of addresses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]domain.OptOut{}
+	for rows.Next() {
+		var key string
+		var o domain.OptOut
+		if err := rows.Scan(&key, &o.Unsubscribed, &o.Suppressed, &o.Reason, &o.Reply); err != nil {
+			return nil, fmt.Errorf("opt-outs of addresses: %w", err)
+		}
+		out[key] = o
 	}
 	return out, rows.Err()
 }

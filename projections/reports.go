@@ -151,18 +151,27 @@ type deliveryDelta struct {
 	// success it keeps a started run's sent and failed current, so its
 	// progress shows while it sends; its end sets them to the run's own
 	// figures.
-	lost   int64
-	lastAt time.Time
+	lost int64
+	// skipped counts attempts that sent nothing (unsubscribed or
+	// suppressed), bounced the failures with a 5xx reply.
+	skipped, bounced int64
+	lastAt           time.Time
 }
 
 func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta {
 	d := deliveryDelta{run: e.StreamID, first: e.Version, last: e.Version, total: 1, lastAt: ev.AttemptedAt}
-	if ev.Success {
+	switch {
+	case ev.Success:
 		d.success = 1
-	} else {
+	case ev.Skipped != "":
+		d.skipped = 1
+	default:
 		d.failure = 1
 		if ev.Final() {
 			d.lost = 1
+		}
+		if ev.Bounced() {
+			d.bounced = 1
 		}
 	}
 	if ev.Deferred() {
@@ -190,33 +199,35 @@ func addDeliveries(ctx context.Context, tx pgx.Tx, ds []deliveryDelta, check boo
 	runs, firsts, lasts := make([][16]byte, n), make([]int64, n), make([]int64, n)
 	totals, succ, fail, deferred := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	lost, ats := make([]int64, n), make([]time.Time, n)
+	skipped, bounced := make([]int64, n), make([]int64, n)
 	for i, d := range ds {
 		runs[i], firsts[i], lasts[i], totals[i], succ[i], fail[i], ats[i] = d.run, d.first, d.last, d.total, d.success, d.failure, d.lastAt
-		deferred[i], lost[i] = d.deferred, d.lost
+		deferred[i], lost[i], skipped[i], bounced[i] = d.deferred, d.lost, d.skipped, d.bounced
 	}
 	var took int
 	err := tx.QueryRow(ctx, `
 WITH d AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[], $8::bigint[],
-        $9::bigint[]) AS d(run_id, first, last, total, success, failure, last_at, deferred, lost)
+        $9::bigint[], $10::bigint[], $11::bigint[]) AS d(run_id, first, last, total, success, failure, last_at, deferred, lost, skipped, bounced)
 ), r AS (
     UPDATE report_runs r SET attempts_total = r.attempts_total + d.total, attempts_success = r.attempts_success + d.success,
         attempts_failure = r.attempts_failure + d.failure, last_attempt_at = greatest(r.last_attempt_at, d.last_at),
         deferred = r.deferred + d.deferred, sent = r.sent + d.success, failed = r.failed + d.lost,
+        attempts_skipped = r.attempts_skipped + d.skipped, bounced = r.bounced + d.bounced,
         version = greatest(r.version, d.last)
     FROM d WHERE r.run_id = d.run_id AND r.version < d.first
-    RETURNING r.mailing_id, d.total, d.success, d.failure, d.last_at, d.deferred
+    RETURNING r.mailing_id, d.total, d.success, d.failure, d.last_at, d.deferred, d.skipped, d.bounced
 ), m AS (
     UPDATE report_mailings m SET attempts_total = m.attempts_total + x.total, attempts_success = m.attempts_success + x.success,
         attempts_failure = m.attempts_failure + x.failure, last_attempt_at = greatest(m.last_attempt_at, x.last_at),
-        deferred = m.deferred + x.deferred
+        deferred = m.deferred + x.deferred, attempts_skipped = m.attempts_skipped + x.skipped, bounced = m.bounced + x.bounced
     FROM (SELECT mailing_id, sum(total) AS total, sum(success) AS success, sum(failure) AS failure, max(last_at) AS last_at,
-                 sum(deferred) AS deferred
+                 sum(deferred) AS deferred, sum(skipped) AS skipped, sum(bounced) AS bounced
           FROM r GROUP BY mailing_id) x
     WHERE m.mailing_id = x.mailing_id
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats, deferred, lost).Scan(&took)
+SELECT (SELECT count(*) FROM r)::int`, runs, firsts, lasts, totals, succ, fail, ats, deferred, lost, skipped, bounced).Scan(&took)
 	if err != nil || !check || took == n {
 		return err
 	}
@@ -327,6 +338,8 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 		cur.failure += d.failure
 		cur.deferred += d.deferred
 		cur.lost += d.lost
+		cur.skipped += d.skipped
+		cur.bounced += d.bounced
 		if d.lastAt.After(cur.lastAt) {
 			cur.lastAt = d.lastAt
 		}

@@ -26,6 +26,11 @@ type MailingReport struct {
 	// Deferred counts deliveries waiting for a retry after a temporary
 	// failure (4xx, no answer).
 	Deferred int64 `json:"deferred"`
+	// AttemptsSkipped counts deliveries not made: the client unsubscribed
+	// or its address is suppressed. Bounced counts the failures with a 5xx
+	// reply (hard bounces, which suppress an address in the end).
+	AttemptsSkipped int64 `json:"attempts_skipped"`
+	Bounced         int64 `json:"bounced"`
 }
 
 // ReportSummary is the report's totals over a scope.
@@ -39,6 +44,8 @@ type ReportSummary struct {
 	ClientsTotal    int64      `json:"clients_total"`
 	MessagesTotal   int64      `json:"messages_total"`
 	Deferred        int64      `json:"deferred"`
+	AttemptsSkipped int64      `json:"attempts_skipped"`
+	Bounced         int64      `json:"bounced"`
 }
 
 // RunSummary is one run of a mailing as the audit replay shows it.
@@ -62,6 +69,8 @@ type RunSummary struct {
 	AttemptsFailure int64      `json:"attempts_failure"`
 	LastAttemptAt   *time.Time `json:"last_attempt_at"`
 	Deferred        int64      `json:"deferred"` // deliveries waiting for a retry
+	AttemptsSkipped int64      `json:"attempts_skipped"`
+	Bounced         int64      `json:"bounced"`
 }
 
 // ReportQueries reads the report tables. Deleted mailings, and mailings
@@ -76,12 +85,13 @@ func NewReportQueries(pool *pgxpool.Pool) (*ReportQueries, error) {
 	return &ReportQueries{pool: pool}, nil
 }
 
-const selectReports = `SELECT mailing_id, owner_id, status, runs, attempts_total, attempts_success, attempts_failure, last_attempt_at, deferred
-FROM report_mailings`
+const selectReports = `SELECT mailing_id, owner_id, status, runs, attempts_total, attempts_success, attempts_failure, last_attempt_at, deferred,
+attempts_skipped, bounced FROM report_mailings`
 
 func scanReport(row pgx.CollectableRow) (MailingReport, error) {
 	var m MailingReport
-	err := row.Scan(&m.MailingID, &m.OwnerID, &m.Status, &m.Runs, &m.AttemptsTotal, &m.AttemptsSuccess, &m.AttemptsFailure, &m.LastAttemptAt, &m.Deferred)
+	err := row.Scan(&m.MailingID, &m.OwnerID, &m.Status, &m.Runs, &m.AttemptsTotal, &m.AttemptsSuccess, &m.AttemptsFailure, &m.LastAttemptAt, &m.Deferred,
+		&m.AttemptsSkipped, &m.Bounced)
 	m.LastAttemptAt = utcPtr(m.LastAttemptAt)
 	return m, err
 }
@@ -180,9 +190,9 @@ func (q *ReportQueries) Summary(ctx context.Context, s OwnerScope) (ReportSummar
 	w, args := reportWhere(s)
 	err := q.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(runs), 0)::bigint, coalesce(sum(attempts_total), 0)::bigint,
 coalesce(sum(attempts_success), 0)::bigint, coalesce(sum(attempts_failure), 0)::bigint, max(last_attempt_at),
-coalesce(sum(deferred), 0)::bigint
+coalesce(sum(deferred), 0)::bigint, coalesce(sum(attempts_skipped), 0)::bigint, coalesce(sum(bounced), 0)::bigint
 FROM report_mailings`+w, args...).Scan(&sum.MailingsTotal, &sum.Runs, &sum.AttemptsTotal, &sum.AttemptsSuccess,
-		&sum.AttemptsFailure, &sum.LastAttemptAt, &sum.Deferred)
+		&sum.AttemptsFailure, &sum.LastAttemptAt, &sum.Deferred, &sum.AttemptsSkipped, &sum.Bounced)
 	if err != nil {
 		return sum, fmt.Errorf("report summary: %w", err)
 	}
@@ -207,7 +217,7 @@ type Querier interface {
 // can read them over its own connection. The caller has checked the scope.
 func MailingRuns(ctx context.Context, db Querier, mailingID uuid.UUID) ([]RunSummary, error) {
 	rows, err := db.Query(ctx, `SELECT run_id, status, trigger, due_at, at, finished_at, clients, sent, failed, note,
-attempts_total, attempts_success, attempts_failure, last_attempt_at, deferred
+attempts_total, attempts_success, attempts_failure, last_attempt_at, deferred, attempts_skipped, bounced
 FROM report_runs WHERE mailing_id = $1 ORDER BY at, run_id`, mailingID)
 	if err != nil {
 		return nil, fmt.Errorf("runs of mailing %s: %w", mailingID, err)
@@ -216,7 +226,8 @@ FROM report_runs WHERE mailing_id = $1 ORDER BY at, run_id`, mailingID)
 		var r RunSummary
 		var at time.Time
 		err := row.Scan(&r.RunID, &r.Status, &r.Trigger, &r.DueAt, &at, &r.FinishedAt, &r.Clients, &r.Sent, &r.Failed, &r.Note,
-			&r.AttemptsTotal, &r.AttemptsSuccess, &r.AttemptsFailure, &r.LastAttemptAt, &r.Deferred)
+			&r.AttemptsTotal, &r.AttemptsSuccess, &r.AttemptsFailure, &r.LastAttemptAt, &r.Deferred,
+			&r.AttemptsSkipped, &r.Bounced)
 		at, r.DueAt = at.UTC(), r.DueAt.UTC()
 		if r.Status == "skipped" {
 			r.SkippedAt = &at

@@ -65,6 +65,24 @@ type SenderConfig struct {
 	PauseMinSample int
 	// LookupBatch is how many clients are looked up per query. Default 500.
 	LookupBatch int
+	// Unsubscribe builds the unsubscribe links every mail carries
+	// (List-Unsubscribe and the text's footer); nil sends none, which only
+	// tests of other concerns do.
+	Unsubscribe UnsubscribeLinker
+	// Bounces records a hard bounce on the client, which suppresses the
+	// address after enough of them; nil records none.
+	Bounces BounceRecorder
+}
+
+// UnsubscribeLinker builds an owner's client's unsubscribe links.
+type UnsubscribeLinker interface {
+	Links(owner, client uuid.UUID) domain.UnsubscribeLinks
+}
+
+// BounceRecorder is how the sender records a hard bounce (commands.OptOuts,
+// decorated).
+type BounceRecorder interface {
+	RecordBounce(ctx context.Context, meta domain.Metadata, cmd commands.RecordBounce) (eventstore.Result, error)
 }
 
 func (c SenderConfig) withDefaults() SenderConfig {
@@ -115,6 +133,7 @@ func NewSender(pool *pgxpool.Pool, store EventStore, mailer Mailer, runs RunReco
 // RunStats is what one Handle did.
 type RunStats struct {
 	Sent, Failed int       // final outcomes of the run, earlier sessions included
+	Skipped      int       // clients not mailed: unsubscribed or suppressed
 	Deferred     int       // deliveries waiting for a retry when Handle returned
 	RetryAt      time.Time // when the earliest of them is due (zero: none)
 	Attempts     int       // attempts made in this call
@@ -202,7 +221,7 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		if err != nil {
 			return stats, err
 		}
-		stats.Sent, stats.Failed = p.sent, p.failed
+		stats.Sent, stats.Failed, stats.Skipped = p.sent, p.failed, p.skipped
 		if pass == 0 {
 			stats.Resumed = len(p.done)
 			if stats.Resumed > 0 || len(p.deferred) > 0 {
@@ -259,11 +278,11 @@ func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Even
 	}
 	now := s.clock.Now()
 	_, err := s.runs.FinishRun(ctx, commands.FinishRun{RunID: run.ID(), Head: head, Sent: stats.Sent, Failed: stats.Failed,
-		Stopped: stats.Stopped}, meta)
+		Skipped: stats.Skipped, Stopped: stats.Stopped}, meta)
 	if err != nil {
 		return fmt.Errorf("record end of run %s: %w", run.ID(), err)
 	}
-	log.Info().Int("sent", stats.Sent).Int("failed", stats.Failed).Int("attempts", stats.Attempts).
+	log.Info().Int("sent", stats.Sent).Int("failed", stats.Failed).Int("skipped", stats.Skipped).Int("attempts", stats.Attempts).
 		Str("stopped", stats.Stopped).Msg("run finished")
 	if stats.Stopped == "" {
 		runsFinished.WithLabelValues("complete").Inc()
@@ -314,6 +333,7 @@ type job struct {
 	email, name, comment string
 	attempt              int
 	first                time.Time
+	skip                 string // why the client is not mailed (domain.SkipUnsubscribed…), or ""
 }
 
 // deliverAll makes one attempt for every delivery due now: Concurrency
@@ -360,6 +380,8 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 		if err := s.appendAttempts(ctx, run.ID(), buf, meta); err != nil {
 			flushErr = err
 			stop() // stop sending what could not be recorded
+		} else {
+			s.recordBounces(ctx, buf, meta)
 		}
 		buf = buf[:0]
 	}
@@ -375,6 +397,9 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 			stats.Attempts++
 			buf = append(buf, commands.Attempt{ID: uuid.Must(uuid.NewV7()), Event: a})
 			switch {
+			case a.Skipped != "":
+				stats.Skipped++
+				deliveries.WithLabelValues("skipped").Inc()
 			case a.Success:
 				stats.Sent++
 				deliveries.WithLabelValues("success").Inc()
@@ -430,6 +455,29 @@ func (t *tally) final(success bool) {
 		reason := t.s.ratioReason(int(t.failed), int(n))
 		t.stopped.Store(&reason)
 		t.stop()
+	}
+}
+
+// recordBounces counts the hard bounces of a recorded batch on their
+// clients (after the attempts, which they follow from). A bounce that
+// cannot be recorded is logged and dropped: the delivery's outcome is
+// recorded, and only the count towards suppression misses it.
+func (s *Sender) recordBounces(ctx context.Context, batch []commands.Attempt, meta domain.Metadata) {
+	if s.cfg.Bounces == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, a := range batch {
+		if !a.Event.Permanent || !a.Event.Bounced() {
+			continue
+		}
+		m := meta
+		m.CausationID = a.ID
+		_, err := s.cfg.Bounces.RecordBounce(ctx, m, commands.RecordBounce{ClientID: a.Event.ClientID, AttemptID: a.ID, Reply: a.Event.ServerResponse})
+		if err != nil {
+			s.log.Warn().Err(err).Str("client_id", a.Event.ClientID.String()).Msg("bounce not recorded")
+		}
 	}
 }
 
@@ -506,17 +554,33 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *com
 	if stopCtx.Err() != nil {
 		return
 	}
+	if j.skip != "" {
+		// Not sent, not failed: final, and outside the failure ratio.
+		out <- domain.DeliveryAttempted{MailingID: run.MailingID(), ClientID: j.clientID, Email: j.email,
+			AttemptedAt: s.clock.Now().UTC(), Attempt: j.attempt, Skipped: j.skip}
+		return
+	}
+	fields := compose.Fields{FullName: j.name, Email: j.email, Comment: j.comment}
+	var links *domain.UnsubscribeLinks
+	if s.cfg.Unsubscribe != nil {
+		l := s.cfg.Unsubscribe.Links(run.OwnerID(), j.clientID)
+		links, fields.UnsubscribeURL = &l, l.URL
+	}
 	var res mail.Result
 	// The client's own mail, rendered as the previews render it; a mail
 	// that cannot be rendered (too large for this client) is a final failure.
-	m, err := tpl.Render(compose.Fields{FullName: j.name, Email: j.email, Comment: j.comment})
+	m, err := tpl.Render(fields)
 	if err != nil {
 		res = mail.Result{Outcome: mail.Permanent, Response: "not sent: " + err.Error(), Err: err}
 	} else {
-		res = s.mailer.Send(ctx, mail.Message{
+		mm := mail.Message{
 			To: j.email, ToName: j.name, Subject: m.Subject, TextBody: m.Text, HTMLBody: m.HTML,
 			MessageID: domain.DeliveryMessageKey(run.ID(), j.clientID),
-		})
+		}
+		if links != nil {
+			withUnsubscribe(&mm, *links)
+		}
+		res = s.mailer.Send(ctx, mm)
 	}
 	now := s.clock.Now().UTC()
 	a := domain.DeliveryAttempted{
@@ -606,9 +670,9 @@ func (s *Sender) runHead(ctx context.Context, runID uuid.UUID) ([]domain.Event, 
 // runProgress is where a run's deliveries stand, read from the store (not
 // the attempts read model, which may lag).
 type runProgress struct {
-	done         map[uuid.UUID]bool // final: true for a success
-	deferred     map[uuid.UUID]deferral
-	sent, failed int
+	done                  map[uuid.UUID]bool // final: true for a success
+	deferred              map[uuid.UUID]deferral
+	sent, failed, skipped int
 }
 
 // deferral is a delivery whose last attempt failed temporarily.
@@ -656,9 +720,11 @@ func (p *runProgress) plan(ids []uuid.UUID, gone map[uuid.UUID]bool, now time.Ti
 // one's time and the last one's retry time (retries are later each time).
 // An attempt recorded before deliveries were deferred has no retry_at and
 // is due at once.
-const progressSQL = `SELECT client, bool_or(success), bool_or(success OR permanent), max(attempt), min(attempted_at), max(retry_at)
+const progressSQL = `SELECT client, bool_or(success), bool_or(success OR permanent OR skipped), bool_or(skipped), max(attempt),
+    min(attempted_at), max(retry_at)
 FROM (SELECT (data->>'client_id')::uuid AS client, (data->>'success')::boolean AS success,
-        coalesce((data->>'permanent')::boolean, false) AS permanent, coalesce((data->>'attempt')::int, 1) AS attempt,
+        coalesce((data->>'permanent')::boolean, false) AS permanent, data ? 'skipped' AS skipped,
+        coalesce((data->>'attempt')::int, 1) AS attempt,
         (data->>'attempted_at')::timestamptz AS attempted_at, (data->>'retry_at')::timestamptz AS retry_at
       FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted') a
 GROUP BY client`
@@ -673,13 +739,16 @@ func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (*runProgress, e
 	p := &runProgress{done: map[uuid.UUID]bool{}, deferred: map[uuid.UUID]deferral{}}
 	for rows.Next() {
 		var id uuid.UUID
-		var success, final bool
+		var success, final, skipped bool
 		var d deferral
 		var retryAt *time.Time
-		if err := rows.Scan(&id, &success, &final, &d.attempt, &d.first, &retryAt); err != nil {
+		if err := rows.Scan(&id, &success, &final, &skipped, &d.attempt, &d.first, &retryAt); err != nil {
 			return nil, err
 		}
 		switch {
+		case skipped:
+			p.done[id] = false
+			p.skipped++
 		case success:
 			p.done[id] = true
 			p.sent++
@@ -696,17 +765,27 @@ func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (*runProgress, e
 	return p, rows.Err()
 }
 
-// lookupClients reads the current email, name and comment of clients from their
-// streams (the latest created/updated/deleted event of each), so a client
-// created a moment ago is found even if the read models lag. Deleted or
-// unknown clients are left out.
+// lookupClientsSQL reads each client's latest created/updated/deleted
+// event, whether it ever unsubscribed, and whether its latest suppression
+// event suppresses it.
+const lookupClientsSQL = `
+SELECT c.stream_id, c.type, c.email, c.name, c.comment,
+    EXISTS (SELECT 1 FROM events u WHERE u.stream_id = c.stream_id AND u.type = 'client.unsubscribed'),
+    coalesce((SELECT s.type = 'client.suppressed' FROM events s WHERE s.stream_id = c.stream_id
+        AND s.type IN ('client.suppressed', 'client.unsuppressed') ORDER BY s.version DESC LIMIT 1), false)
+FROM (SELECT DISTINCT ON (stream_id) stream_id, type, coalesce(data->>'email', '') AS email,
+        coalesce(data->>'full_name', '') AS name, coalesce(data->>'comment', '') AS comment
+    FROM events
+    WHERE stream_id = ANY($1) AND type IN ('client.created', 'client.updated', 'client.deleted')
+    ORDER BY stream_id, version DESC) c`
+
+// lookupClients reads the current email, name, comment and opt-outs of
+// clients from their streams, so a client created (or unsubscribed) a
+// moment ago is seen as it is even if the read models lag. Deleted or
+// unknown clients are left out; unsubscribed and suppressed ones come with
+// the reason to skip them.
 func (s *Sender) lookupClients(ctx context.Context, ids []uuid.UUID) ([]job, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT DISTINCT ON (stream_id) stream_id, type, coalesce(data->>'email', ''), coalesce(data->>'full_name', ''),
-       coalesce(data->>'comment', '')
-FROM events
-WHERE stream_id = ANY($1) AND type IN ('client.created', 'client.updated', 'client.deleted')
-ORDER BY stream_id, version DESC`, uuidArray(ids))
+	rows, err := s.pool.Query(ctx, lookupClientsSQL, uuidArray(ids))
 	if err != nil {
 		return nil, fmt.Errorf("look up clients: %w", err)
 	}
@@ -715,8 +794,15 @@ ORDER BY stream_id, version DESC`, uuidArray(ids))
 	for rows.Next() {
 		var j job
 		var typ string
-		if err := rows.Scan(&j.clientID, &typ, &j.email, &j.name, &j.comment); err != nil {
+		var unsubscribed, suppressed bool
+		if err := rows.Scan(&j.clientID, &typ, &j.email, &j.name, &j.comment, &unsubscribed, &suppressed); err != nil {
 			return nil, err
+		}
+		switch {
+		case unsubscribed:
+			j.skip = domain.SkipUnsubscribed
+		case suppressed:
+			j.skip = domain.SkipSuppressed
 		}
 		if typ != "client.deleted" && j.email != "" {
 			out = append(out, j)
@@ -771,6 +857,7 @@ type RunProgress struct {
 	Finished bool // run.finished or run.skipped recorded
 	Sent     int
 	Failed   int
+	Skipped  int // not mailed: unsubscribed or suppressed
 	// RetryAt is set while the run waits for deferred deliveries (its
 	// senders left it until then); Deferred counts them.
 	RetryAt  time.Time
@@ -821,7 +908,7 @@ func (w *RunWatch) Read(ctx context.Context, pool *pgxpool.Pool) (RunProgress, e
 		case "run.finished":
 			var e domain.RunFinished
 			_ = json.Unmarshal(data, &e)
-			p.Finished, p.Sent, p.Failed = true, e.Sent, e.Failed
+			p.Finished, p.Sent, p.Failed, p.Skipped = true, e.Sent, e.Failed, e.Skipped
 		case "run.skipped":
 			p.Finished = true
 		}
@@ -831,13 +918,13 @@ func (w *RunWatch) Read(ctx context.Context, pool *pgxpool.Pool) (RunProgress, e
 		return p, err
 	}
 	if p.Finished {
-		p.Done = p.Sent + p.Failed
+		p.Done = p.Sent + p.Failed + p.Skipped
 		return p, nil
 	}
 	var last int64
 	var final int
 	err = pool.QueryRow(ctx, `SELECT coalesce(max(version), $2), count(*) FILTER (WHERE type = 'run.delivery_attempted'
-  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false)))
+  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false) OR data ? 'skipped'))
 FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&last, &final)
 	if err != nil {
 		return p, err
@@ -855,6 +942,6 @@ FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&la
 	p.RetryAt = *retryAt
 	err = pool.QueryRow(ctx, `SELECT count(*) FROM (
   SELECT 1 FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' GROUP BY data->>'client_id'
-  HAVING NOT bool_or((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false))) d`, w.runID).Scan(&p.Deferred)
+  HAVING NOT bool_or((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false) OR data ? 'skipped')) d`, w.runID).Scan(&p.Deferred)
 	return p, err
 }

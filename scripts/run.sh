@@ -11,6 +11,8 @@
 #   HTTP_ADDR                  127.0.0.1:8080
 #   PUBLIC_BASE_URL            http://127.0.0.1:8080
 #   MAIL_FROM                  Herald <herald@herald.localhost>
+#   UNSUBSCRIBE_SECRET         generated once into .data/unsubscribe-secret and reused, so the
+#                              unsubscribe links of mail sent earlier keep working
 #   LOG_FORMAT                 console
 #   HERALD_SUPERUSER_EMAIL     admin@herald.local   (used by `herald ccsu`)
 #   HERALD_SUPERUSER_PASSWORD  change-me-now        (used by `herald ccsu`; change it!)
@@ -51,6 +53,11 @@ default REDIS_URL "redis://127.0.0.1:$REDIS_PORT/0"
 default HTTP_ADDR "127.0.0.1:8080"
 default PUBLIC_BASE_URL "http://127.0.0.1:8080"
 default MAIL_FROM "Herald <herald@herald.localhost>"
+if ! defined UNSUBSCRIBE_SECRET; then
+  mkdir -p .data
+  [ -s .data/unsubscribe-secret ] || head -c 32 /dev/urandom | base64 | tr -d '\n' >.data/unsubscribe-secret
+  export UNSUBSCRIBE_SECRET="$(cat .data/unsubscribe-secret)"
+fi
 default LOG_FORMAT "console"
 default HERALD_SUPERUSER_EMAIL "admin@herald.local"
 default HERALD_SUPERUSER_PASSWORD "change-me-now"

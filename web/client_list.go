@@ -28,6 +28,11 @@ type clientItem struct {
 	ID, OwnerID     string
 	Email, FullName string
 	Mine, CanChange bool
+	// Unsubscribed and Suppression (its reason) say why mailings skip
+	// the client.
+	Unsubscribed bool
+	Suppression  string
+	Suppressed   bool
 }
 
 // listClients is GET /clients: the caller's clients (everyone's for staff
@@ -49,7 +54,8 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request) {
 	l := clientList{Query: q, All: access.CanListAll(p, access.Client), Clients: make([]clientItem, len(rows))}
 	for i, c := range rows {
 		l.Clients[i] = clientItem{ID: c.ID.String(), OwnerID: c.OwnerID.String(), Email: c.Email, FullName: c.FullName,
-			Mine: access.Owns(p, c.OwnerID), CanChange: access.CanChange(p, c.OwnerID)}
+			Mine: access.Owns(p, c.OwnerID), CanChange: access.CanChange(p, c.OwnerID),
+			Unsubscribed: c.UnsubscribedAt != nil, Suppressed: c.SuppressedAt != nil, Suppression: c.SuppressionReason}
 	}
 	if next != uuid.Nil {
 		p := url.Values{"after": {next.String()}}

@@ -46,6 +46,15 @@ type ClientCommands interface {
 	Delete(ctx context.Context, meta domain.Metadata, cmd commands.DeleteClient) (eventstore.Result, error)
 }
 
+// OptOutCommands are a client's unsubscribing (no login: the link's token
+// is the credential) and the owner's lifting of a suppression
+// (commands.OptOuts, decorated).
+type OptOutCommands interface {
+	CheckToken(ctx context.Context, token string) (*domain.Client, error)
+	Unsubscribe(ctx context.Context, meta domain.Metadata, cmd commands.UnsubscribeClient) (*domain.Client, error)
+	Unsuppress(ctx context.Context, meta domain.Metadata, cmd commands.UnsuppressClient) (commands.Outcome[*domain.Client], error)
+}
+
 // ClientQueries reads clients (*projections.ResourceQueries), as
 // GET /api/v1/clients does.
 type ClientQueries interface {
@@ -148,6 +157,7 @@ type Config struct {
 	ClientCommands  ClientCommands
 	ClientQueries   ClientQueries
 	ClientImport    ClientImporter
+	OptOuts         OptOutCommands
 	MessageCommands MessageCommands
 	MessageQueries  MessageQueries
 	MailingCommands MailingCommands
@@ -180,6 +190,7 @@ type Handler struct {
 	clients        ClientCommands
 	clientRows     ClientQueries
 	importer       ClientImporter
+	optOuts        OptOutCommands
 	messages       MessageCommands
 	messageRows    MessageQueries
 	mailings       MailingCommands
@@ -201,8 +212,9 @@ type Handler struct {
 
 // New checks cfg and builds the pages.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil || cfg.ClientImport == nil {
-		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands, import and queries")
+	if cfg.Identity == nil || cfg.Stats == nil || cfg.ClientCommands == nil || cfg.ClientQueries == nil || cfg.ClientImport == nil ||
+		cfg.OptOuts == nil {
+		return nil, errors.New("web: needs the identity service, the public stats query and the clients' commands, opt-outs, import and queries")
 	}
 	if cfg.MessageCommands == nil || cfg.MessageQueries == nil || cfg.MailingCommands == nil || cfg.MailingQueries == nil ||
 		cfg.Dispatcher == nil || cfg.ReportQueries == nil || cfg.UserQueries == nil {
@@ -216,7 +228,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{id: cfg.Identity, stats: cfg.Stats, clients: cfg.ClientCommands, clientRows: cfg.ClientQueries,
-		importer: cfg.ClientImport, messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
+		importer: cfg.ClientImport, optOuts: cfg.OptOuts, messages: cfg.MessageCommands, messageRows: cfg.MessageQueries, mailFrom: cfg.MailFrom,
 		mailings: cfg.MailingCommands, mailingRows: cfg.MailingQueries, runs: cfg.Dispatcher,
 		reports: cfg.ReportQueries, userRows: cfg.UserQueries, now: cfg.Now,
 		waiter: cfg.Waiter, secure: cfg.CookieSecure, log: cfg.Log, pages: pages,
@@ -225,6 +237,11 @@ func New(cfg Config) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.csrf.SetDenyHandler(http.HandlerFunc(h.showForbidden))
+	// Mailbox providers make the one-click unsubscribe (RFC 8058) as a
+	// cross-origin POST without cookies; the link's signed token is its
+	// credential and the POST only ever unsubscribes, so a forged request
+	// can do nothing the token's holder would not do with the link.
+	h.csrf.AddInsecureBypassPattern("POST /unsubscribe/{token}")
 	h.history, h.attempts, h.mailingReports = cfg.MailingHistory, cfg.Attempts, cfg.MailingReports
 	return h, nil
 }

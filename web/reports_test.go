@@ -84,13 +84,13 @@ func TestReportPages(t *testing.T) {
 	for _, c := range cells {
 		row = append(row, c[1])
 	}
-	// mailing, status, runs, attempts, delivered, failed, deferred, last attempt
-	if len(row) != 8 || !strings.Contains(row[0], mA.String()) || row[1] != "Started" ||
-		fmt.Sprint(row[2:7]) != "[1 2 1 1 0]" || !strings.Contains(row[7], fmt.Sprint(time.Now().UTC().Year())) {
+	// mailing, status, runs, attempts, delivered, failed, deferred, skipped, bounced (the failure is a 5xx), last attempt
+	if len(row) != 10 || !strings.Contains(row[0], mA.String()) || row[1] != "Started" ||
+		fmt.Sprint(row[2:9]) != "[1 2 1 1 0 0 1]" || !strings.Contains(row[9], fmt.Sprint(time.Now().UTC().Year())) {
 		t.Fatalf("a's row: %q", row)
 	}
 	for id, want := range map[string]string{"summary-mailings": "1", "summary-runs": "1", "summary-attempts": "2", "summary-sent": "1",
-		"summary-failed": "1", "summary-deferred": "0", "summary-clients": "2", "summary-messages": "1"} {
+		"summary-failed": "1", "summary-deferred": "0", "summary-skipped": "0", "summary-bounced": "1", "summary-clients": "2", "summary-messages": "1"} {
 		if got := figure(t, body, id); got != want {
 			t.Errorf("a's #%s = %q, want %q", id, got, want)
 		}

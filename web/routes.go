@@ -27,6 +27,9 @@ func (h *Handler) routes() chi.Router {
 	r.Post("/language", h.switchLanguage)
 	r.Post("/time-zone", h.switchTimeZone)
 	r.Get("/static/{file}", serveStatic)
+	// unsubscribe: the link of every mailing mail, no login
+	r.Get("/unsubscribe/{token}", h.showUnsubscribe)
+	r.Post("/unsubscribe/{token}", h.submitUnsubscribe)
 
 	r.Group(func(r chi.Router) {
 		r.Use(requireLogin)
@@ -37,6 +40,7 @@ func (h *Handler) routes() chi.Router {
 		r.Get("/clients/{id}/edit", h.editClient)
 		r.Post("/clients/{id}", h.updateClient)
 		r.Post("/clients/{id}/delete", h.deleteClient)
+		r.Post("/clients/{id}/unsuppress", h.unsuppressClient)
 		// clients: CSV import and export
 		r.Get("/clients/import", h.showClientImport)
 		r.Post("/clients/import", h.importClients)

@@ -84,6 +84,7 @@ func TestMigrateAndServe(t *testing.T) {
 	t.Setenv("REDIS_URL", testenv.RedisURL())
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("PUBLIC_BASE_URL", "http://"+addr)
+	t.Setenv("UNSUBSCRIBE_SECRET", "main-test-unsubscribe-secret-0123456789")
 	t.Setenv("BUS_TOPIC_PREFIX", testenv.Name("h2serve")+".")
 	t.Setenv("LOG_LEVEL", "warn")
 	t.Setenv("SHUTDOWN_TIMEOUT", "5s")
@@ -203,6 +204,7 @@ func TestServePortTaken(t *testing.T) {
 	t.Setenv("REDIS_URL", testenv.RedisURL())
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("PUBLIC_BASE_URL", "http://"+addr)
+	t.Setenv("UNSUBSCRIBE_SECRET", "main-test-unsubscribe-secret-0123456789")
 	t.Setenv("BUS_TOPIC_PREFIX", testenv.Name("h2port")+".")
 	t.Setenv("LOG_LEVEL", "error")
 	var out, errb bytes.Buffer

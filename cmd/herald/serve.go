@@ -70,6 +70,9 @@ func needsFor(rs roleSet) []config.Need {
 	if rs.has(roleAPI) {
 		needs = append(needs, config.NeedPublicURL) // links in verification and reset emails
 	}
+	if rs.has(roleAPI) || rs.has(roleSender) {
+		needs = append(needs, config.NeedUnsubscribe) // signs the unsubscribe links, checks them
+	}
 	if rs.has(roleSender) {
 		needs = append(needs, config.NeedSMTP)
 	}

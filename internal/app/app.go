@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/heraldmail/herald/bus"
 	"github.com/heraldmail/herald/commands"
+	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/config"
@@ -78,6 +80,12 @@ type App struct {
 		mailings     *commands.DecoratedMailings
 		runs         *commands.DecoratedRuns
 		queries      *projections.ResourceQueries
+		optOuts      *commands.DecoratedOptOuts
+	}
+	// UnsubscribeLinks builds the unsubscribe links of an owner's client
+	// (nil without UNSUBSCRIBE_SECRET).
+	UnsubscribeLinks interface {
+		Links(owner, client uuid.UUID) domain.UnsubscribeLinks
 	}
 	Auth       api.Authenticator
 	Checkers   []api.Checker
@@ -118,7 +126,7 @@ func New(d Deps) (*App, error) {
 	}
 	a.closers = append(a.closers, a.Publisher.Close)
 	a.Checkers = readinessCheckers(d.Pool, d.Redis)
-	for _, wire := range []func(*App) error{wireIdentity, wireResources, wireSending, wireReports} {
+	for _, wire := range []func(*App) error{wireIdentity, wireOptOuts, wireResources, wireSending, wireReports} {
 		if err := wire(a); err != nil {
 			a.Close()
 			return nil, err

@@ -32,9 +32,10 @@ func wireResources(a *App) error {
 	if err != nil {
 		return err
 	}
+	importer.InheritOptOuts(q)
 	a.resources.clients, a.resources.clientImport, a.resources.queries = a.Commands.Clients(clients), a.Commands.ClientImport(importer), q
 	a.resources.messages, a.resources.mailings = a.Commands.Messages(messages), a.Commands.Mailings(mailings)
-	door, err := api.NewResources(a.resources.clients, a.resources.clientImport, a.resources.messages, a.resources.mailings, q, 3*time.Second)
+	door, err := api.NewResources(a.resources.clients, a.resources.optOuts, a.resources.clientImport, a.resources.messages, a.resources.mailings, q, 3*time.Second)
 	if err != nil {
 		return err
 	}

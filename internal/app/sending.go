@@ -78,9 +78,12 @@ func wireSending(a *App) error {
 				return err
 			}
 			defer mailer.Close()
+			if a.UnsubscribeLinks == nil {
+				return errors.New("the sender role needs UNSUBSCRIBE_SECRET")
+			}
 			s, err := saga.NewSender(a.Pool, a.Store, mailer, runs, clock, saga.SenderConfig{
 				Concurrency: a.Config.SendConcurrency, PauseRatio: a.Config.SendFailurePauseRatio,
-				RetrySchedule: a.Config.SendRetrySchedule}, a.Log)
+				RetrySchedule: a.Config.SendRetrySchedule, Unsubscribe: a.UnsubscribeLinks, Bounces: a.resources.optOuts}, a.Log)
 			if err != nil {
 				return err
 			}

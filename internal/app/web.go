@@ -36,7 +36,7 @@ func wireWeb(a *App) error {
 		ReportQueries: a.reportQueries, Now: a.Now,
 		UserQueries: a.userQueries, MailingCommands: a.resources.mailings, MailingQueries: q, Dispatcher: a.resources.runs,
 		MailingHistory: hist, Attempts: attempts, MailingReports: reports,
-		ClientImport: a.resources.clientImport, Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
+		ClientImport: a.resources.clientImport, OptOuts: a.resources.optOuts, Waiter: a.Waiter, CookieSecure: a.Config.WebCookieSecure, Log: a.Log.With().Str("component", "web").Logger()})
 	if err != nil {
 		return err
 	}

@@ -128,13 +128,15 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	e := &Env{T: t, Sink: sink, o: o, addr: ln.Addr().String(), contract: contract}
 	e.vars = map[string]string{
-		"DATABASE_URL":     testenv.DatabaseURL(t),
-		"REDIS_URL":        testenv.RedisURL(),
-		"SMTP_URL":         sink.URL(),
-		"MAIL_FROM":        "Herald <herald@test.localhost>",
-		"PUBLIC_BASE_URL":  "http://" + e.addr,
-		"BUS_TOPIC_PREFIX": testenv.Name("t") + ".",
-		"BUS_MAXLEN":       "100000",
+		"DATABASE_URL":    testenv.DatabaseURL(t),
+		"REDIS_URL":       testenv.RedisURL(),
+		"SMTP_URL":        sink.URL(),
+		"MAIL_FROM":       "Herald <herald@test.localhost>",
+		"PUBLIC_BASE_URL": "http://" + e.addr,
+		// A fixed test key: the tokens of one run of the tests are as unguessable as any.
+		"UNSUBSCRIBE_SECRET": "apptest-unsubscribe-secret-0123456789",
+		"BUS_TOPIC_PREFIX":   testenv.Name("t") + ".",
+		"BUS_MAXLEN":         "100000",
 	}
 	maps.Copy(e.vars, o.env)
 	t.Cleanup(func() { _ = sink.Close() })
@@ -165,7 +167,7 @@ func (e *Env) boot(ln net.Listener) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok },
-		config.NeedDatabase, config.NeedRedis, config.NeedSMTP, config.NeedPublicURL)
+		config.NeedDatabase, config.NeedRedis, config.NeedSMTP, config.NeedPublicURL, config.NeedUnsubscribe)
 	if err != nil {
 		cancel()
 		_ = ln.Close()

@@ -36,6 +36,9 @@ const (
 	NeedSMTP
 	// NeedPublicURL requires PUBLIC_BASE_URL (links in emails).
 	NeedPublicURL
+	// NeedUnsubscribe requires UNSUBSCRIBE_SECRET (signing and checking
+	// the unsubscribe links of mailings) and PUBLIC_BASE_URL (their base).
+	NeedUnsubscribe
 )
 
 // Config is every setting, parsed. Zero values mean "not set and not
@@ -52,6 +55,10 @@ type Config struct {
 	// WebCookieSecure is WEB_COOKIE_SECURE: the web session cookie is sent
 	// over HTTPS only. Unset, it follows PUBLIC_BASE_URL's scheme.
 	WebCookieSecure bool
+	// UnsubscribeSecret is UNSUBSCRIBE_SECRET, the key of the unsubscribe
+	// links' signatures: at least 32 characters; changing it breaks every
+	// link already mailed.
+	UnsubscribeSecret string
 
 	// SMTPHELOName is SMTP_HELO_NAME, or MAIL_FROM's domain when that is
 	// fully qualified; empty when neither gives one and mail is not needed.
@@ -82,26 +89,35 @@ type Config struct {
 	// delivery's first attempt at which it is retried after a temporary
 	// failure, strictly increasing. Default 1m,5m,15m,30m,1h,2h,4h.
 	SendRetrySchedule []time.Duration
+	// SuppressAfterNoMailbox is SUPPRESS_AFTER_NO_MAILBOX: after how many
+	// "no such mailbox" replies (5.1.1, 5.1.6, 5.1.10) an address is
+	// suppressed. Default 1.
+	SuppressAfterNoMailbox int
+	// SuppressAfterBounces is SUPPRESS_AFTER_BOUNCES: after how many
+	// permanent failures of any kind an address is suppressed. Default 3.
+	SuppressAfterBounces int
 }
 
 // Defaults returns the configuration with every default filled in and no
 // URLs; tests start from it.
 func Defaults() Config {
 	return Config{
-		HTTPAddr:              "127.0.0.1:8080",
-		LogLevel:              "info",
-		LogFormat:             "json",
-		SendConcurrency:       8,
-		SendRate:              0,
-		SendFailurePauseRatio: 0.5,
-		SendRetrySchedule:     domain.DefaultRetrySchedule(),
-		TokenTTL:              24 * time.Hour,
-		SessionIdleTimeout:    2 * time.Hour,
-		SchedulerGrace:        time.Hour,
-		SendStallAfter:        15 * time.Minute,
-		ShutdownTimeout:       15 * time.Second,
-		BusTopicPrefix:        "herald.",
-		BusMaxLen:             1_000_000,
+		HTTPAddr:               "127.0.0.1:8080",
+		LogLevel:               "info",
+		LogFormat:              "json",
+		SendConcurrency:        8,
+		SendRate:               0,
+		SendFailurePauseRatio:  0.5,
+		SendRetrySchedule:      domain.DefaultRetrySchedule(),
+		SuppressAfterNoMailbox: domain.DefaultBounceLimits().NoMailbox,
+		SuppressAfterBounces:   domain.DefaultBounceLimits().Other,
+		TokenTTL:               24 * time.Hour,
+		SessionIdleTimeout:     2 * time.Hour,
+		SchedulerGrace:         time.Hour,
+		SendStallAfter:         15 * time.Minute,
+		ShutdownTimeout:        15 * time.Second,
+		BusTopicPrefix:         "herald.",
+		BusMaxLen:              1_000_000,
 	}
 }
 
@@ -173,6 +189,10 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.DKIM, c.DKIMKeyFile = p.dkim(c.MailFrom)
 	c.PublicBaseURL = strings.TrimRight(p.str("PUBLIC_BASE_URL", NeedPublicURL, checkBaseURL), "/")
 	c.WebCookieSecure = p.boolean("WEB_COOKIE_SECURE", strings.HasPrefix(c.PublicBaseURL, "https://"))
+	c.UnsubscribeSecret = p.str("UNSUBSCRIBE_SECRET", NeedUnsubscribe, checkSecret)
+	if p.needs[NeedUnsubscribe] && c.PublicBaseURL == "" && !p.needs[NeedPublicURL] {
+		p.fail("PUBLIC_BASE_URL", "required, not set (the base of unsubscribe links)")
+	}
 	c.LogLevel = strings.ToLower(p.strDefault("LOG_LEVEL", c.LogLevel, oneOf("trace", "debug", "info", "warn", "error")))
 	c.LogFormat = strings.ToLower(p.strDefault("LOG_FORMAT", c.LogFormat, oneOf("json", "console")))
 
@@ -180,6 +200,8 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.SendRate = p.float("SEND_RATE", c.SendRate, 0, false, -1, "a number of messages per second, 0 or more")
 	c.SendFailurePauseRatio = p.float("SEND_FAILURE_PAUSE_RATIO", c.SendFailurePauseRatio, 0, true, 1, "a number greater than 0 and at most 1")
 	c.SendRetrySchedule = p.schedule("SEND_RETRY_SCHEDULE", c.SendRetrySchedule)
+	c.SuppressAfterNoMailbox = p.positiveInt("SUPPRESS_AFTER_NO_MAILBOX", c.SuppressAfterNoMailbox)
+	c.SuppressAfterBounces = p.positiveInt("SUPPRESS_AFTER_BOUNCES", c.SuppressAfterBounces)
 	c.TokenTTL = p.duration("TOKEN_TTL", c.TokenTTL)
 	c.SessionIdleTimeout = p.duration("SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout)
 	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
@@ -461,6 +483,14 @@ func checkListenAddr(v string) error {
 func checkAddress(v string) error {
 	if _, err := netmail.ParseAddress(v); err != nil {
 		return fmt.Errorf("must be an email address such as \"Herald <herald@example.com>\", got %q", v)
+	}
+	return nil
+}
+
+// checkSecret refuses a secret too short to sign with.
+func checkSecret(v string) error {
+	if len(v) < 32 {
+		return errors.New("must be at least 32 characters (openssl rand -base64 32 makes one)")
 	}
 	return nil
 }

@@ -53,27 +53,30 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseEverything(t *testing.T) {
 	c, err := Parse(env(map[string]string{
-		"DATABASE_URL":             pgURL,
-		"REDIS_URL":                redisURL,
-		"HTTP_ADDR":                ":9090",
-		"SMTP_URL":                 "smtp://bob:p%40ss@mail.example.com:2525?starttls=required&auth=plain",
-		"MAIL_FROM":                "Herald <herald@example.com>",
-		"SMTP_HELO_NAME":           "mta.example.com",
-		"SEND_RETRY_SCHEDULE":      " 30s, 2m,1h ",
-		"PUBLIC_BASE_URL":          "https://herald.example.com/",
-		"LOG_LEVEL":                "DEBUG",
-		"LOG_FORMAT":               "console",
-		"SEND_CONCURRENCY":         " 16 ",
-		"SEND_RATE":                "2.5",
-		"SEND_FAILURE_PAUSE_RATIO": "1",
-		"TOKEN_TTL":                "2h",
-		"SESSION_IDLE_TIMEOUT":     "30m",
-		"SCHEDULER_GRACE":          "10m",
-		"SEND_STALL_AFTER":         "5m",
-		"SHUTDOWN_TIMEOUT":         "3s",
-		"BUS_TOPIC_PREFIX":         "t1.",
-		"BUS_MAXLEN":               "5000",
-	}), NeedDatabase, NeedRedis, NeedSMTP, NeedPublicURL)
+		"DATABASE_URL":              pgURL,
+		"REDIS_URL":                 redisURL,
+		"HTTP_ADDR":                 ":9090",
+		"SMTP_URL":                  "smtp://bob:p%40ss@mail.example.com:2525?starttls=required&auth=plain",
+		"MAIL_FROM":                 "Herald <herald@example.com>",
+		"SMTP_HELO_NAME":            "mta.example.com",
+		"SEND_RETRY_SCHEDULE":       " 30s, 2m,1h ",
+		"PUBLIC_BASE_URL":           "https://herald.example.com/",
+		"LOG_LEVEL":                 "DEBUG",
+		"LOG_FORMAT":                "console",
+		"SEND_CONCURRENCY":          " 16 ",
+		"SEND_RATE":                 "2.5",
+		"SEND_FAILURE_PAUSE_RATIO":  "1",
+		"TOKEN_TTL":                 "2h",
+		"SESSION_IDLE_TIMEOUT":      "30m",
+		"SCHEDULER_GRACE":           "10m",
+		"SEND_STALL_AFTER":          "5m",
+		"SHUTDOWN_TIMEOUT":          "3s",
+		"BUS_TOPIC_PREFIX":          "t1.",
+		"BUS_MAXLEN":                "5000",
+		"UNSUBSCRIBE_SECRET":        "0123456789abcdef0123456789abcdef",
+		"SUPPRESS_AFTER_NO_MAILBOX": "2",
+		"SUPPRESS_AFTER_BOUNCES":    "5",
+	}), NeedDatabase, NeedRedis, NeedSMTP, NeedPublicURL, NeedUnsubscribe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +91,7 @@ func TestParseEverything(t *testing.T) {
 		SendConcurrency: 16, SendRate: 2.5, SendFailurePauseRatio: 1,
 		TokenTTL: 2 * time.Hour, SessionIdleTimeout: 30 * time.Minute, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
+		UnsubscribeSecret: "0123456789abcdef0123456789abcdef", SuppressAfterNoMailbox: 2, SuppressAfterBounces: 5,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -458,4 +462,19 @@ func settingValue(ss []Setting, name string) string {
 		}
 	}
 	return ""
+}
+
+func TestUnsubscribeSecretRequired(t *testing.T) {
+	_, err := Parse(env(map[string]string{"PUBLIC_BASE_URL": "http://h.example"}), NeedUnsubscribe)
+	if err == nil || !strings.Contains(err.Error(), "UNSUBSCRIBE_SECRET: required") {
+		t.Fatalf("missing secret: %v", err)
+	}
+	_, err = Parse(env(map[string]string{"UNSUBSCRIBE_SECRET": "short", "PUBLIC_BASE_URL": "http://h.example"}), NeedUnsubscribe)
+	if err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Fatalf("short secret: %v", err)
+	}
+	_, err = Parse(env(map[string]string{"UNSUBSCRIBE_SECRET": strings.Repeat("s", 32)}), NeedUnsubscribe)
+	if err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
+		t.Fatalf("missing base URL: %v", err)
+	}
 }

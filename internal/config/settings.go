@@ -34,11 +34,14 @@ func (c Config) Settings() []Setting {
 		{"DKIM_KEY_FILE", c.DKIMKeyFile},
 		{"PUBLIC_BASE_URL", MaskURL(c.PublicBaseURL)},
 		{"WEB_COOKIE_SECURE", strconv.FormatBool(c.WebCookieSecure)},
+		{"UNSUBSCRIBE_SECRET", maskSecret(c.UnsubscribeSecret)},
 		{"LOG_LEVEL", c.LogLevel},
 		{"LOG_FORMAT", c.LogFormat},
 		{"SEND_CONCURRENCY", strconv.Itoa(c.SendConcurrency)},
 		{"SEND_RATE", strconv.FormatFloat(c.SendRate, 'g', -1, 64)},
 		{"SEND_RETRY_SCHEDULE", formatSchedule(c.SendRetrySchedule)},
+		{"SUPPRESS_AFTER_NO_MAILBOX", strconv.Itoa(c.SuppressAfterNoMailbox)},
+		{"SUPPRESS_AFTER_BOUNCES", strconv.Itoa(c.SuppressAfterBounces)},
 		{"TOKEN_TTL", formatDuration(c.TokenTTL)},
 		{"SESSION_IDLE_TIMEOUT", formatDuration(c.SessionIdleTimeout)},
 		{"SCHEDULER_GRACE", formatDuration(c.SchedulerGrace)},
@@ -132,4 +135,12 @@ func formatSchedule(ds []time.Duration) string {
 		parts[i] = formatDuration(d)
 	}
 	return strings.Join(parts, ",")
+}
+
+// maskSecret hides a set secret, and shows an unset one as empty.
+func maskSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return Masked
 }
