@@ -39,9 +39,10 @@ type attempt struct {
 // and the mailing cross it; the greylisted delivery is deferred, survives
 // a restart of Herald and is delivered on the retry schedule; the refused
 // one fails once, final; the once mailing completes only after the
-// greylisted delivery. What the receiver stores is read back: a personal
-// mail in a text and an HTML part, DKIM-signed (the signature verified
-// against the key's published record).
+// greylisted delivery, and its 5.1.1 suppresses the address. What the
+// receiver stores is read back: a personal mail in a text and an HTML part,
+// DKIM-signed (the signature verified against the key's published record),
+// with its unsubscribe link in the headers and both parts.
 func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 	t.Parallel()
 	mta := mtatest.Start(t, mtatest.Options{GreylistDelay: 2 * time.Second})
@@ -171,6 +172,19 @@ func TestMailingThroughStrictPostfixWithGreylisting(t *testing.T) {
 	if got := mta.MessagesTo(t, mtatest.RejectRecipient); len(got) != 0 {
 		t.Fatalf("the refused recipient has %d messages", len(got))
 	}
+	// "No such mailbox" (5.1.1) once is enough: the address is suppressed.
+	testenv.Eventually(t, 30*time.Second, "the refused address suppressed", func() bool {
+		var c struct {
+			SuppressedAt      *time.Time `json:"suppressed_at"`
+			SuppressionReason string     `json:"suppression_reason"`
+		}
+		res := env.Do("GET", "/api/v1/clients/"+clients[1].String(), nil, auth...)
+		if res.Status != 200 {
+			t.Fatalf("the refused client: %d %s", res.Status, res.Body)
+		}
+		res.Decode(t, &c)
+		return c.SuppressedAt != nil && c.SuppressionReason != ""
+	})
 	if as := attempts()[ok]; len(as) != 1 {
 		t.Fatalf("%s attempted %d times", ok, len(as))
 	}
@@ -247,6 +261,16 @@ func checkPersonal(t *testing.T, d mtatest.Delivered, lookup func(string) ([]str
 	}
 	if !strings.Contains(parts["text/html"], "<b>"+name+"</b>") {
 		t.Fatalf("%s: HTML part %q", d.Recipient, parts["text/html"])
+	}
+	// The way out (RFC 8058), in the headers and in both parts' footers.
+	list := d.Header.Get("List-Unsubscribe")
+	link := strings.TrimSuffix(strings.TrimPrefix(strings.Split(list, ", ")[0], "<"), ">")
+	if !strings.Contains(link, "/unsubscribe/") || !strings.Contains(list, "<mailto:unsubscribe+") ||
+		d.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+		t.Fatalf("%s: List-Unsubscribe %q, List-Unsubscribe-Post %q", d.Recipient, list, d.Header.Get("List-Unsubscribe-Post"))
+	}
+	if !strings.Contains(parts["text/plain"], link) || !strings.Contains(parts["text/html"], `href="`+link+`"`) {
+		t.Fatalf("%s: a part lacks the unsubscribe link %s", d.Recipient, link)
 	}
 }
 
