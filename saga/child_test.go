@@ -68,7 +68,17 @@ func childSender() int {
 	if err != nil {
 		return fail(err)
 	}
-	mailer, err := mail.NewClient(mail.Config{Endpoint: mail.MustParseURL(os.Getenv("HERALD_CHILD_SMTP_URL")), From: "herald@example.test", Concurrency: max(conc, 1)})
+	mcfg := mail.Config{Endpoint: mail.MustParseURL(os.Getenv("HERALD_CHILD_SMTP_URL")), From: "herald@example.test", Concurrency: max(conc, 1)}
+	// Signing as the service does with DKIM_* set: the key read once, the
+	// domain the From address's.
+	if file := os.Getenv("HERALD_CHILD_DKIM_KEY_FILE"); file != "" {
+		key, err := mail.LoadDKIMKey(file)
+		if err != nil {
+			return fail(err)
+		}
+		mcfg.DKIM = &mail.DKIM{Domain: "example.test", Selector: os.Getenv("HERALD_CHILD_DKIM_SELECTOR"), Key: key}
+	}
+	mailer, err := mail.NewClient(mcfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -96,7 +106,9 @@ type child struct {
 	out *bufio.Reader
 }
 
-func (e *env) startChild(concurrency int) *child {
+// startChild starts a sender process; env adds NAME=value settings to
+// its environment (HERALD_CHILD_DKIM_KEY_FILE and _SELECTOR to sign).
+func (e *env) startChild(concurrency int, env ...string) *child {
 	e.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
@@ -106,6 +118,7 @@ func (e *env) startChild(concurrency int) *child {
 		"HERALD_CHILD_SMTP_URL="+e.sink.URL(),
 		"HERALD_CHILD_CONCURRENCY="+strconv.Itoa(concurrency),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
