@@ -195,7 +195,7 @@ func TestReportsThroughTheAPI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", tc.name, err, res.Body)
 		}
-		if strings.Join(records[0], ",") != "mailing_id,owner_id,status,runs,attempts_total,attempts_success,attempts_failure,last_attempt_at,deferred" {
+		if strings.Join(records[0], ",") != "mailing_id,owner_id,status,runs,attempts_total,attempts_success,attempts_failure,last_attempt_at,deferred,attempts_skipped,bounced" {
 			t.Fatalf("%s: header %v", tc.name, records[0])
 		}
 		if len(records)-1 != len(tc.want) {
@@ -208,7 +208,8 @@ func TestReportsThroughTheAPI(t *testing.T) {
 				last = w.LastAttemptAt.UTC().Format(time.RFC3339Nano)
 			}
 			wantRec := []string{w.MailingID.String(), w.OwnerID.String(), w.Status, strconv.FormatInt(w.Runs, 10),
-				strconv.FormatInt(w.AttemptsTotal, 10), strconv.FormatInt(w.AttemptsSuccess, 10), strconv.FormatInt(w.AttemptsFailure, 10), last, strconv.FormatInt(w.Deferred, 10)}
+				strconv.FormatInt(w.AttemptsTotal, 10), strconv.FormatInt(w.AttemptsSuccess, 10), strconv.FormatInt(w.AttemptsFailure, 10), last, strconv.FormatInt(w.Deferred, 10),
+				strconv.FormatInt(w.AttemptsSkipped, 10), strconv.FormatInt(w.Bounced, 10)}
 			if fmt.Sprint(rec) != fmt.Sprint(wantRec) {
 				t.Fatalf("%s: row %d is %v, JSON says %v", tc.name, i, rec, wantRec)
 			}

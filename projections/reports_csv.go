@@ -10,7 +10,7 @@ import (
 // ReportCSVHeader is the first line of the report's CSV export: the JSON
 // field names of MailingReport.
 var ReportCSVHeader = []string{"mailing_id", "owner_id", "status", "runs", "attempts_total", "attempts_success",
-	"attempts_failure", "last_attempt_at", "deferred"}
+	"attempts_failure", "last_attempt_at", "deferred", "attempts_skipped", "bounced"}
 
 // The media type and file name both front doors serve the export with.
 const (
@@ -46,7 +46,8 @@ func WriteReportCSV(w io.Writer, each func(fn func(MailingReport) error) error, 
 		}
 		if err := cw.Write([]string{m.MailingID.String(), m.OwnerID.String(), m.Status, strconv.FormatInt(m.Runs, 10),
 			strconv.FormatInt(m.AttemptsTotal, 10), strconv.FormatInt(m.AttemptsSuccess, 10),
-			strconv.FormatInt(m.AttemptsFailure, 10), last, strconv.FormatInt(m.Deferred, 10)}); err != nil {
+			strconv.FormatInt(m.AttemptsFailure, 10), last, strconv.FormatInt(m.Deferred, 10),
+			strconv.FormatInt(m.AttemptsSkipped, 10), strconv.FormatInt(m.Bounced, 10)}); err != nil {
 			return err
 		}
 		if rows++; rows%500 == 0 {

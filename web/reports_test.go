@@ -120,7 +120,7 @@ func TestReportPages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %q", err, csvBody)
 		}
-		if len(records) != 2 || strings.Join(records[0], ",") != "mailing_id,owner_id,status,runs,attempts_total,attempts_success,attempts_failure,last_attempt_at,deferred" ||
+		if len(records) != 2 || strings.Join(records[0], ",") != "mailing_id,owner_id,status,runs,attempts_total,attempts_success,attempts_failure,last_attempt_at,deferred,attempts_skipped,bounced" ||
 			fmt.Sprint(records[1][:7]) != fmt.Sprint([]string{mA.String(), a.ID.String(), "started", "1", "2", "1", "1"}) {
 			t.Fatalf("a's CSV: %q", records)
 		}
