@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,24 @@ func TestBrowserStory(t *testing.T) {
 		return sinkCount(t, env, "bob@example.org", "Spring news") == 2 && sinkCount(t, env, "cat@example.org", "Spring news") == 2
 	})
 
+	// Cat follows the unsubscribe link of her mail: the page asks, the
+	// button does it, and no login is needed.
+	link := unsubscribeLink(t, env, "cat@example.org")
+	cb := newTab(t, env)
+	cb.do("open the unsubscribe link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#unsubscribe-confirm")))
+	cb.accessible("unsubscribe")
+	cb.do("confirm", chromedp.Click(chromedp.CSS("#unsubscribe-confirm")), chromedp.WaitVisible(chromedp.CSS("#unsubscribe-done")))
+	if done := cb.text("#unsubscribe-done"); !strings.Contains(done, "cat@example.org") {
+		t.Fatalf("after unsubscribing: %q", done)
+	}
+	b.do("the clients list shows it", chromedp.Navigate(env.URL+"/clients"), chromedp.WaitVisible(chromedp.CSS("#clients")))
+	testenv.Eventually(t, 30*time.Second, "Cat shown unsubscribed", func() bool {
+		if _, err := chromedp.Run(b.ctx, chromedp.Reload()); err != nil {
+			return false
+		}
+		return strings.Contains(b.text("#clients"), "Unsubscribed")
+	})
+
 	// Another user sees none of it.
 	other := apptest.SignUp(env, testenv.Name("other")+"@example.com", password)
 	ob := newTab(t, env)
@@ -226,4 +245,23 @@ func sinkCount(t *testing.T, env *apptest.Env, rcpt, subject string) int {
 		}
 	}
 	return n
+}
+
+// unsubscribeLink is the List-Unsubscribe URL of the first mail to rcpt at
+// the sink.
+func unsubscribeLink(t *testing.T, env *apptest.Env, rcpt string) string {
+	t.Helper()
+	msgs, err := env.Sink.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if slices.Contains(m.Recipients, rcpt) {
+			if h := m.Header.Get("List-Unsubscribe"); h != "" {
+				return strings.TrimSuffix(strings.TrimPrefix(strings.Split(h, ", ")[0], "<"), ">")
+			}
+		}
+	}
+	t.Fatalf("no mail to %s with List-Unsubscribe", rcpt)
+	return ""
 }
