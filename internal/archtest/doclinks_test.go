@@ -23,6 +23,9 @@ var (
 	codeSpan = regexp.MustCompile("`[^`\n]*`")
 	// scheme starts an absolute URL (https:, mailto:...).
 	scheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+	// upPath is a relative path climbing out of its folder, written
+	// anywhere in a document (prose, code, a link).
+	upPath = regexp.MustCompile(`(?:^|[^\w./-])((?:\.\./)+[\w.-][\w./-]*)`)
 )
 
 // markdownFiles are the repository's documents: README.md, CONTRIBUTING.md
@@ -61,16 +64,18 @@ func linkTargets(text string) []string {
 }
 
 // checkLinks reports, for the document at path inside root, every link
-// that leaves root or names a file that does not exist, and every mention
-// of a folder beside the repository.
+// that leaves root or names a file that does not exist, and every relative
+// path written in it that climbs out of root.
 func checkLinks(root, path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var problems []string
-	if strings.Contains(string(data), "../shared") {
-		problems = append(problems, "mentions ../shared, a folder outside the repository")
+	for _, m := range upPath.FindAllStringSubmatch(string(data), -1) {
+		if leavesRoot(root, filepath.Join(filepath.Dir(path), filepath.FromSlash(m[1]))) {
+			problems = append(problems, fmt.Sprintf("mentions %s, outside the repository", m[1]))
+		}
 	}
 	for _, target := range linkTargets(string(data)) {
 		if target == "" || strings.HasPrefix(target, "#") || scheme.MatchString(target) {
@@ -84,8 +89,7 @@ func checkLinks(root, path string) ([]string, error) {
 		} else {
 			abs = filepath.Join(filepath.Dir(path), filepath.FromSlash(file))
 		}
-		rel, err := filepath.Rel(root, abs)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if leavesRoot(root, abs) {
 			problems = append(problems, fmt.Sprintf("links to %s, outside the repository", target))
 			continue
 		}
@@ -94,6 +98,12 @@ func checkLinks(root, path string) ([]string, error) {
 		}
 	}
 	return problems, nil
+}
+
+// leavesRoot reports whether abs lies outside root.
+func leavesRoot(root, abs string) bool {
+	rel, err := filepath.Rel(root, abs)
+	return err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func TestDocumentLinks(t *testing.T) {
@@ -128,7 +138,7 @@ func TestDocumentLinksChecker(t *testing.T) {
 		"[up](../../SEED.md) [gone](MISSING.md) [abs](/docs/API.md)",
 		"[ref]: ../README.md",
 		"[badref]: ../../x.md",
-		"see ../shared/API.md",
+		"see `../../brief/API.md` and ../notes.md",
 	}, "\n")
 	path := filepath.Join(root, "docs", "GUIDE.md")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
@@ -139,7 +149,11 @@ func TestDocumentLinksChecker(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"mentions ../shared, a folder outside the repository",
+		"mentions ../../nowhere.md, outside the repository", // code is no link, but a mention
+		"mentions ../../nowhere.md, outside the repository",
+		"mentions ../../SEED.md, outside the repository",
+		"mentions ../../x.md, outside the repository",
+		"mentions ../../brief/API.md, outside the repository",
 		"links to ../../SEED.md, outside the repository",
 		"links to MISSING.md, which does not exist",
 		"links to ../../x.md, outside the repository",
