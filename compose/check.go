@@ -59,15 +59,7 @@ func parseText(name, src string) (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := vet(t.Tree, len(t.Templates())); err != nil {
-		return nil, err
-	}
-	for _, s := range samples {
-		if err := t.Execute(io.Discard, s); err != nil {
-			return nil, err
-		}
-	}
-	return t, nil
+	return t, checkParsed(t.Tree, len(t.Templates()), t.Execute)
 }
 
 // parseHTML parses and checks an HTML body; executing it once also makes
@@ -77,15 +69,21 @@ func parseHTML(src string) (*htmltemplate.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := vet(t.Tree, len(t.Templates())); err != nil {
-		return nil, err
+	return t, checkParsed(t.Tree, len(t.Templates()), t.Execute)
+}
+
+// checkParsed vets a parsed template and executes it on every sample
+// client, so that what would fail at send time fails now.
+func checkParsed(tree *parse.Tree, templates int, execute func(io.Writer, any) error) error {
+	if err := vet(tree, templates); err != nil {
+		return err
 	}
 	for _, s := range samples {
-		if err := t.Execute(io.Discard, s); err != nil {
-			return nil, err
+		if err := execute(io.Discard, s); err != nil {
+			return err
 		}
 	}
-	return t, nil
+	return nil
 }
 
 // vet walks a parsed template for what the language of messages leaves
