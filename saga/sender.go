@@ -812,8 +812,8 @@ func (s *Sender) lookupClients(ctx context.Context, ids []uuid.UUID) ([]job, err
 }
 
 // uuidArray passes ids as [16]byte values: pgx encodes a uuid.UUID through
-// its driver.Valuer (format to text, parse back): ~10 µs an element against
-// 0.3 µs for [16]byte (pgtype.Map.Encode of 500 ids, measured).
+// its driver.Valuer (format to text, parse back), many times slower
+// (docs/BENCHMARKS.md, eventstore).
 func uuidArray(ids []uuid.UUID) [][16]byte {
 	out := make([][16]byte, len(ids))
 	for i, id := range ids {
@@ -872,8 +872,8 @@ func ReadRunProgress(ctx context.Context, pool *pgxpool.Pool, runID uuid.UUID) (
 
 // RunWatch follows one run's progress (herald send --wait polls it): each
 // Read counts only the deliveries recorded since the previous one, an index
-// range of the run stream. Counting them all again cost 1.3 s of database
-// time per call at 100,000 deliveries, polled every 250 ms.
+// range of the run stream, so a poll costs what changed, not the run's size
+// (docs/BENCHMARKS.md, saga).
 type RunWatch struct {
 	runID   uuid.UUID
 	version int64 // the run stream's events up to here are counted
