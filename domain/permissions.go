@@ -43,20 +43,12 @@ const (
 )
 
 // DefaultGroups are the groups `herald create-groups` makes, with their
-// permissions: users get nothing extra, managers see everything and may
-// toggle mailings and users.
+// permissions: users get nothing extra, managers hold every permission (see
+// everything, toggle mailings and users).
 func DefaultGroups() map[string][]string {
 	return map[string][]string{
-		GroupUsers: {},
-		GroupManagers: {
-			PermClientsViewAll,
-			PermMailingsToggle,
-			PermMailingsViewAll,
-			PermMessagesViewAll,
-			PermReportsViewAll,
-			PermUsersToggle,
-			PermUsersViewAll,
-		},
+		GroupUsers:    {},
+		GroupManagers: AllPermissions(),
 	}
 }
 
