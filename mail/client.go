@@ -11,6 +11,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,8 +166,10 @@ type pooled struct {
 	lastUsed time.Time
 	// The server's extensions: with PIPELINING (RFC 2920) MAIL, RCPT and
 	// DATA go out in one write; 8BITMIME and SMTPUTF8 are declared on a
-	// message only when it needs them and the server offers them.
-	pipelining, eightBitMIME, smtpUTF8 bool
+	// message only when it needs them and the server offers them. With
+	// CHUNKING as well (RFC 3030) the message follows in the same write,
+	// as BDAT: one round trip a message, and no dot-stuffing on either end.
+	pipelining, chunking, eightBitMIME, smtpUTF8 bool
 }
 
 // NewClient checks cfg and prepares the pool; connections are dialed on
@@ -420,6 +423,7 @@ func (c *Client) dial(ctx context.Context, p *pooled) error {
 	}
 	p.conn, p.lastUsed = conn, time.Now()
 	p.pipelining, _ = conn.Extension("PIPELINING")
+	p.chunking, _ = conn.Extension("CHUNKING")
 	p.eightBitMIME, _ = conn.Extension("8BITMIME")
 	p.smtpUTF8, _ = conn.Extension("SMTPUTF8")
 	return nil
@@ -471,7 +475,7 @@ func (c *Client) transact(p *pooled, o *outgoing) (Result, stage) {
 	var res Result
 	var st stage
 	if p.pipelining {
-		res, st = c.exchangePipelined(conn.Text, o, params)
+		res, st = c.exchangePipelined(conn.Text, o, params, p.chunking)
 	} else {
 		res, st = c.exchange(conn.Text, o, params)
 	}
@@ -521,31 +525,47 @@ func (c *Client) exchange(text *textproto.Conn, o *outgoing, params string) (Res
 // exchangePipelined is exchange for a server that offers PIPELINING: MAIL,
 // RCPT and DATA leave in one write and their three replies are read in
 // order, then the message follows. Two round trips per message instead of
-// four, which halves the system calls and wake-ups of both ends.
-func (c *Client) exchangePipelined(text *textproto.Conn, o *outgoing, params string) (Result, stage) {
+// four, which halves the system calls and wake-ups of both ends. With
+// chunking, BDAT and the message itself join that write (RFC 3030 allows
+// it in a pipeline): one round trip.
+func (c *Client) exchangePipelined(text *textproto.Conn, o *outgoing, params string, chunking bool) (Result, stage) {
 	w := text.W
 	writeMail(w, c.fromPath, params)
 	writeRcpt(w, o.rcptPath)
-	_, _ = w.WriteString("DATA\r\n")
+	last := struct {
+		code int
+		at   stage
+	}{354, stageData}
+	if chunking {
+		_, _ = w.WriteString("BDAT ")
+		_, _ = w.WriteString(strconv.Itoa(o.data.Len()))
+		_, _ = w.WriteString(" LAST\r\n")
+		_, _ = w.Write(o.data.Bytes())
+		last.code = 250
+	} else {
+		_, _ = w.WriteString("DATA\r\n")
+	}
 	if err := w.Flush(); err != nil {
 		return classify(err), stageMail
 	}
 	// The server answers every command, whatever became of the earlier
-	// ones; all three replies are read so the connection stays in step.
+	// ones (a refused envelope's BDAT chunk is read and discarded); all
+	// three replies are read so the connection stays in step.
 	var (
-		failed    error
-		failedAt  stage
-		dataReady bool
+		failed   error
+		failedAt stage
+		lastResp string
+		lastOK   bool
 	)
 	for _, r := range []struct {
 		code int
 		at   stage
-	}{{250, stageMail}, {25, stageRcpt}, {354, stageData}} {
-		_, _, err := text.ReadResponse(r.code)
+	}{{250, stageMail}, {25, stageRcpt}, last} {
+		_, resp, err := text.ReadResponse(r.code)
 		var tp *textproto.Error
 		switch {
 		case err == nil && r.at == stageData:
-			dataReady = true
+			lastResp, lastOK = resp, true
 		case err == nil:
 		case !errors.As(err, &tp):
 			// No reply: the connection is gone (or out of step).
@@ -558,7 +578,7 @@ func (c *Client) exchangePipelined(text *textproto.Conn, o *outgoing, params str
 		}
 	}
 	if failed != nil {
-		if dataReady {
+		if lastOK && !chunking {
 			// A server that took DATA after refusing the envelope gets an
 			// empty message to end it; the reply does not matter.
 			_, _ = w.WriteString(".\r\n")
@@ -568,6 +588,9 @@ func (c *Client) exchangePipelined(text *textproto.Conn, o *outgoing, params str
 			_, _, _ = text.ReadResponse(0)
 		}
 		return classify(failed), failedAt
+	}
+	if chunking {
+		return Result{Outcome: Delivered, Code: 250, Response: "250 " + oneLine(lastResp)}, stageData
 	}
 	return writeData(text, o)
 }
@@ -585,10 +608,10 @@ func writeRcpt(w *bufio.Writer, rcptPath string) {
 	_, _ = w.WriteString("\r\n")
 }
 
-// writeData sends the encoded message after the server's 354 and reads
-// the verdict on it.
+// writeData sends the message, dot-stuffed, after the server's 354 and
+// reads the verdict on it.
 func writeData(text *textproto.Conn, o *outgoing) (Result, stage) {
-	_, _ = text.W.Write(o.data.Bytes())
+	writeStuffed(text.W, o.data.Bytes())
 	if err := text.W.Flush(); err != nil {
 		return noReply(Temporary, fmt.Errorf("write message: %w", err)), stageData
 	}
@@ -600,8 +623,8 @@ func writeData(text *textproto.Conn, o *outgoing) (Result, stage) {
 }
 
 // outgoing is one message ready for the wire: its recipient's path and the
-// DATA bytes, dot-stuffed and ended, so no connection is held while it is
-// encoded.
+// message with CRLF line ends (as BDAT carries it; writeData dot-stuffs it
+// for DATA), so no connection is held while it is encoded.
 type outgoing struct {
 	rcptPath string
 	data     *bytes.Buffer
@@ -647,7 +670,7 @@ func (c *Client) build(m Message) (*outgoing, error) {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
 	}
 	o := &outgoing{rcptPath: path(to.Address), data: dataPool.Get().(*bytes.Buffer)}
-	dw := &dotWriter{w: o.data}
+	dw := &dotWriter{w: o.data, raw: true}
 	if err := c.encode(dw, msg); err != nil {
 		o.release()
 		return nil, err
@@ -659,8 +682,8 @@ func (c *Client) build(m Message) (*outgoing, error) {
 }
 
 // encode writes msg to dw, signed when the Client has a DKIM key. The
-// signature covers the message before dot-stuffing, as the receiver sees
-// it once the DATA encoding is undone.
+// signature covers the message as the receiver stores it (never the DATA
+// encoding's doubled dots).
 func (c *Client) encode(dw *dotWriter, msg *gomail.Msg) error {
 	if c.dkim == nil {
 		if _, err := msg.WriteTo(dw); err != nil {

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bufio"
 	"bytes"
 )
 
@@ -10,8 +11,13 @@ import (
 // byte through WriteByte, and go-mail writes a message in many small pieces.
 // It writes into a buffer so a message is encoded once, before a
 // connection is taken, and goes out in one write.
+//
+// With raw set it only makes line ends CRLF and ends the last line: the
+// message as BDAT carries it and DKIM signs it; writeStuffed then gives
+// the DATA encoding of those bytes when a server lacks CHUNKING.
 type dotWriter struct {
 	w     *bytes.Buffer
+	raw   bool
 	state int
 }
 
@@ -39,7 +45,7 @@ func (d *dotWriter) Write(b []byte) (n int, err error) {
 		switch d.state {
 		case dotBegin, dotBeginLine:
 			d.state = dotData
-			if c == '.' {
+			if c == '.' && !d.raw {
 				d.w.WriteByte('.')
 			}
 			fallthrough
@@ -63,17 +69,42 @@ func (d *dotWriter) Write(b []byte) (n int, err error) {
 	return n, nil
 }
 
-// Close ends the data: a CRLF if the last line lacks one, then ".\r\n".
+// Close ends the data: a CRLF if the last line lacks one, then ".\r\n"
+// unless raw.
 func (d *dotWriter) Close() error {
 	switch d.state {
-	default:
-		d.w.WriteByte('\r')
-		fallthrough
+	case dotBegin:
+		if d.raw {
+			return nil
+		}
+		d.w.WriteString("\r\n")
+	case dotData:
+		d.w.WriteString("\r\n")
 	case dotCR:
 		d.w.WriteByte('\n')
-		fallthrough
-	case dotBeginLine:
+	}
+	if !d.raw {
 		d.w.WriteString(".\r\n")
 	}
 	return nil
+}
+
+// writeStuffed writes raw, a message a raw dotWriter produced (CRLF line
+// ends, the last line ended), in the DATA encoding: every line beginning
+// with a dot gets a second one, and ".\r\n" ends it.
+func writeStuffed(w *bufio.Writer, raw []byte) {
+	for len(raw) > 0 {
+		if raw[0] == '.' {
+			_ = w.WriteByte('.')
+		}
+		i := bytes.Index(raw, []byte("\r\n"))
+		if i < 0 { // not a raw dotWriter's output: end the line
+			_, _ = w.Write(raw)
+			_, _ = w.WriteString("\r\n")
+			break
+		}
+		_, _ = w.Write(raw[:i+2])
+		raw = raw[i+2:]
+	}
+	_, _ = w.WriteString(".\r\n")
 }

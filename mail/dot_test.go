@@ -22,15 +22,19 @@ func TestDotWriterMatchesTextproto(t *testing.T) {
 		inputs = append(inputs, b)
 	}
 	for _, in := range inputs {
-		var want, got bytes.Buffer
+		var want, got, raw bytes.Buffer
 		tw := textproto.NewWriter(bufio.NewWriter(&want)).DotWriter()
 		fw := &dotWriter{w: &got}
+		rw := &dotWriter{w: &raw, raw: true}
 		for rest := in; len(rest) > 0; {
 			k := 1 + rng.IntN(len(rest))
 			if _, err := tw.Write(rest[:k]); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := fw.Write(rest[:k]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rw.Write(rest[:k]); err != nil {
 				t.Fatal(err)
 			}
 			rest = rest[k:]
@@ -43,6 +47,22 @@ func TestDotWriterMatchesTextproto(t *testing.T) {
 		}
 		if !bytes.Equal(want.Bytes(), got.Bytes()) {
 			t.Fatalf("input %q: textproto wrote %q, dotWriter %q", in, want.Bytes(), got.Bytes())
+		}
+		// The raw form is what BDAT sends; stuffed, it is the DATA form (a
+		// message is never empty: it has a header).
+		_ = rw.Close()
+		if len(in) == 0 {
+			continue
+		}
+		var stuffed bytes.Buffer
+		bw := bufio.NewWriter(&stuffed)
+		writeStuffed(bw, raw.Bytes())
+		_ = bw.Flush()
+		if !bytes.Equal(want.Bytes(), stuffed.Bytes()) {
+			t.Fatalf("input %q: textproto wrote %q, raw %q stuffed %q", in, want.Bytes(), raw.Bytes(), stuffed.Bytes())
+		}
+		if bytes.Contains(bytes.ReplaceAll(raw.Bytes(), []byte("\r\n"), nil), []byte("\n")) {
+			t.Fatalf("input %q: raw %q keeps a bare LF", in, raw.Bytes())
 		}
 	}
 }

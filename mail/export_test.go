@@ -1,7 +1,8 @@
 package mail
 
-// Encode is build for the benchmarks of package mail_test: the DATA bytes
-// of m, dot-stuffed, signed when the Client signs.
+// Encode is build for the benchmarks of package mail_test: the message
+// bytes as BDAT sends them (CRLF line ends, no dot-stuffing), signed when
+// the Client signs.
 func (c *Client) Encode(m Message) ([]byte, error) {
 	o, err := c.build(m)
 	if err != nil {

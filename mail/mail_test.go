@@ -112,6 +112,48 @@ func TestDeliveryIsStoredAndReadBack(t *testing.T) {
 	}
 }
 
+// A line beginning with a dot reaches the receiver as written, whether the
+// message goes as BDAT (no dot-stuffing) or DATA (a dot doubled on the way
+// and taken off at the server): to the Sink (go-smtp offers CHUNKING) and to
+// a server with and without it.
+func TestLinesBeginningWithADotArriveAsWritten(t *testing.T) {
+	t.Parallel()
+	body := ".\n.hidden\n..two dots\nend.\n"
+	check := func(t *testing.T, got string) {
+		t.Helper()
+		if got = strings.ReplaceAll(got, "\r\n", "\n"); !strings.Contains(got, "\n\n"+body) {
+			t.Errorf("received\n%q\nwant the body\n%q", got, body)
+		}
+	}
+	t.Run("sink", func(t *testing.T) {
+		t.Parallel()
+		sink := startSink(t, mail.SinkConfig{})
+		c := newClient(t, mail.Config{Endpoint: sink.Endpoint()})
+		if r := send(t, c, mail.Message{To: "dot@example.org", TextBody: body}); !r.OK() {
+			t.Fatalf("send: %+v", r)
+		}
+		msgs, err := sink.WaitFor(ctx(t), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "\n\n"+msgs[0].Body)
+	})
+	for _, chunking := range []bool{true, false} {
+		t.Run(fmt.Sprintf("chunking=%v", chunking), func(t *testing.T) {
+			t.Parallel()
+			srv := (&scriptServer{pipelining: true, chunking: chunking}).start(t)
+			c := newClient(t, mail.Config{Endpoint: mail.MustParseURL(srv.url(""))})
+			if r := send(t, c, mail.Message{To: "dot@example.org", TextBody: body}); !r.OK() {
+				t.Fatalf("send: %+v", r)
+			}
+			if got := len(srv.Lines("BDAT")); (got == 1) != chunking {
+				t.Errorf("%d BDAT commands with chunking %v", got, chunking)
+			}
+			check(t, string(srv.Data()[0]))
+		})
+	}
+}
+
 func TestTemporaryReplyThenSuccessOnRetry(t *testing.T) {
 	t.Parallel()
 	sink := startSink(t, mail.SinkConfig{})
@@ -757,12 +799,13 @@ func TestRefusalsKeepTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		pipelining bool
-		tls        bool
-	}{{true, false}, {false, false}, {true, true}, {false, true}} {
-		t.Run(fmt.Sprintf("pipelining=%v,starttls=%v", tc.pipelining, tc.tls), func(t *testing.T) {
+		pipelining, chunking bool
+		tls                  bool
+	}{{true, false, false}, {false, false, false}, {true, true, false}, {false, true, false},
+		{true, false, true}, {false, false, true}, {true, true, true}} {
+		t.Run(fmt.Sprintf("pipelining=%v,chunking=%v,starttls=%v", tc.pipelining, tc.chunking, tc.tls), func(t *testing.T) {
 			t.Parallel()
-			srv := &scriptServer{pipelining: tc.pipelining, eightBitMIME: true,
+			srv := &scriptServer{pipelining: tc.pipelining, chunking: tc.chunking, eightBitMIME: true,
 				mail: func(n int) string {
 					if n == 1 {
 						return "452 4.3.1 Insufficient system storage"
@@ -813,6 +856,17 @@ func TestRefusalsKeepTheConnection(t *testing.T) {
 			}
 			if got := len(srv.Lines("RSET")); got != 3 {
 				t.Errorf("%d RSETs, want one after each of the 3 refusals", got)
+			}
+			// BDAT goes with the pipeline only; without PIPELINING, DATA.
+			bdat, data := len(srv.Lines("BDAT")), len(srv.Lines("DATA"))
+			if tc.pipelining && tc.chunking && (bdat != len(steps) || data != 0) {
+				t.Errorf("%d BDAT and %d DATA commands, want BDAT with each of the %d messages", bdat, data, len(steps))
+			}
+			if !(tc.pipelining && tc.chunking) && bdat != 0 {
+				t.Errorf("%d BDAT commands without both PIPELINING and CHUNKING", bdat)
+			}
+			if got := len(srv.Data()); got != 2 {
+				t.Errorf("the server stored %d messages, want the 2 delivered", got)
 			}
 			// 421 closes: the next message needs a new connection.
 			if r := send(t, c, mail.Message{To: "bye@example.org"}); r.Code != 421 || r.Outcome != mail.Temporary {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -19,8 +20,8 @@ import (
 // and answers MAIL and RCPT as the test scripts. Unlike the Sink (go-smtp,
 // which is lenient and always offers PIPELINING) its extensions are chosen.
 type scriptServer struct {
-	pipelining, eightBitMIME, smtpUTF8 bool
-	tls                                *tls.Config // offers STARTTLS when set
+	pipelining, chunking, eightBitMIME, smtpUTF8 bool
+	tls                                          *tls.Config // offers STARTTLS when set
 	// mail answers the nth MAIL command (1-based, across connections) with
 	// a whole reply line, "" for 250; rcpt answers the nth RCPT for one
 	// address (folded to lower case) the same way.
@@ -138,6 +139,9 @@ func (s *scriptServer) serve(conn net.Conn) {
 			if s.eightBitMIME {
 				ext = append(ext, "250-8BITMIME")
 			}
+			if s.chunking {
+				ext = append(ext, "250-CHUNKING")
+			}
 			if s.smtpUTF8 {
 				ext = append(ext, "250-SMTPUTF8")
 			}
@@ -236,6 +240,27 @@ func (s *scriptServer) serve(conn net.Conn) {
 			s.mu.Unlock()
 			from, rcpts = "", 0
 			ok = reply(fmt.Sprintf("250 2.0.0 Ok: queued as Q%d", len(s.Data())))
+		case "BDAT":
+			// One chunk, LAST: the client never splits a message.
+			var size int
+			if _, err := fmt.Sscanf(line, "BDAT %d LAST", &size); err != nil || !s.chunking {
+				ok = reply("501 5.5.4 Syntax: BDAT size LAST")
+				break
+			}
+			chunk := make([]byte, size)
+			if _, err := io.ReadFull(r, chunk); err != nil {
+				return
+			}
+			if rcpts == 0 { // the chunk is read and dropped, as RFC 3030 says
+				ok = reply("554 5.5.1 Error: no valid recipients")
+				break
+			}
+			s.mu.Lock()
+			s.data = append(s.data, chunk)
+			n := len(s.data)
+			s.mu.Unlock()
+			from, rcpts = "", 0
+			ok = reply(fmt.Sprintf("250 2.0.0 Ok: queued as Q%d", n))
 		case "RSET":
 			from, rcpts = "", 0
 			ok = reply("250 2.0.0 Ok")
