@@ -3,6 +3,7 @@
 // pitfalls (stable consumer names, bounded stream length, no hot Nack loop,
 // shutdown-aware first read), the pipelined publisher and the batch
 // consumer-group subscriber that projectors use (both speak
-// watermill-redisstream's format), topic naming with a per-deployment
+// watermill-redisstream's format), the trimming of streams to what the
+// consumer groups still need, topic naming with a per-deployment
 // prefix, and the envelope that carries a stored event over the wire.
 package bus

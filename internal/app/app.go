@@ -52,7 +52,7 @@ type Deps struct {
 // Component is background work of one role.
 type Component struct {
 	Name string
-	Role string // "" runs in every process (the relay, which elects itself)
+	Role string // "" runs in every process (the relay, which elects itself; the bus trimmer, idempotent)
 	Run  func(ctx context.Context) error
 }
 
@@ -145,7 +145,8 @@ func New(d Deps) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	a.Components = append(a.Components, Component{Name: "relay", Run: relay.Run})
+	a.Components = append(a.Components, Component{Name: "relay", Run: relay.Run},
+		Component{Name: "bus-trim", Run: func(ctx context.Context) error { return bus.RunTrimmer(ctx, a.Bus, busTrimInterval) }})
 	if len(a.Projectors) > 0 {
 		rt, err := projections.NewRuntime(d.Pool, a.Bus, d.Log, a.Projectors...)
 		if err != nil {
@@ -156,6 +157,10 @@ func New(d Deps) (*App, error) {
 	}
 	return a, nil
 }
+
+// busTrimInterval is how often the streams are trimmed to what consumers
+// still need: Redis holds at most this long's worth of consumed messages.
+const busTrimInterval = 10 * time.Second
 
 // HTTPConfig is the API's configuration.
 func (a *App) HTTPConfig() api.Config {
