@@ -53,7 +53,9 @@ var sendCommand = command{
 		"--mailing sends a mailing now; --due dispatches every scheduled run that is due (the same\n" +
 		"runs the scheduler would fire: never twice); --run hands an unfinished run to the senders\n" +
 		"again (it resumes: nobody is mailed twice). --wait follows the runs to the end (a progress\n" +
-		"bar on a terminal) and reports their totals; a run whose remaining deliveries were deferred\n" +
+		"bar on a terminal) and reports their totals (sent, failed with the bounces among them, and\n" +
+		"skipped: clients unsubscribed or suppressed, which are not failures); a run whose remaining\n" +
+		"deliveries were deferred\n" +
 		"by the receiving server (4xx) is followed until it waits for their retries\n" +
 		"(SEND_RETRY_SCHEDULE), and its line says when they are due. --json prints one document with\n" +
 		"each run's last known state instead of the lines. A mailing or run that does not exist exits\n" +
