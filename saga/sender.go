@@ -858,6 +858,7 @@ type RunProgress struct {
 	Sent     int
 	Failed   int
 	Skipped  int // not mailed: unsubscribed or suppressed
+	Bounced  int // failures the receiving server refused for good (a 5xx hard bounce)
 	// RetryAt is set while the run waits for deferred deliveries (its
 	// senders left it until then); Deferred counts them.
 	RetryAt  time.Time
@@ -878,6 +879,7 @@ type RunWatch struct {
 	runID   uuid.UUID
 	version int64 // the run stream's events up to here are counted
 	done    int   // final attempts (a success or a permanent failure) seen
+	bounced int   // hard bounces among them
 }
 
 // NewRunWatch starts following run runID.
@@ -917,20 +919,31 @@ func (w *RunWatch) Read(ctx context.Context, pool *pgxpool.Pool) (RunProgress, e
 	if err := rows.Err(); err != nil {
 		return p, err
 	}
-	if p.Finished {
-		p.Done = p.Sent + p.Failed + p.Skipped
-		return p, nil
-	}
+	// The attempts since the last read: how many are final, and the
+	// replies of the permanent failures, whose hard bounces are counted
+	// as the report counts them (domain.DeliveryAttempted.Bounced).
 	var last int64
 	var final int
+	var replies []string
 	err = pool.QueryRow(ctx, `SELECT coalesce(max(version), $2), count(*) FILTER (WHERE type = 'run.delivery_attempted'
-  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false) OR data ? 'skipped'))
-FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&last, &final)
+  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false) OR data ? 'skipped')),
+  coalesce(array_agg(data->>'server_response') FILTER (WHERE type = 'run.delivery_attempted'
+  AND NOT (data->>'success')::boolean AND coalesce((data->>'permanent')::boolean, false) AND NOT data ? 'skipped'), '{}')
+FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&last, &final, &replies)
 	if err != nil {
 		return p, err
 	}
 	w.version, w.done = last, w.done+final
-	p.Done = w.done
+	for _, reply := range replies {
+		if (domain.DeliveryAttempted{Permanent: true, ServerResponse: reply}).Bounced() {
+			w.bounced++
+		}
+	}
+	p.Done, p.Bounced = w.done, w.bounced
+	if p.Finished {
+		p.Done = p.Sent + p.Failed + p.Skipped
+		return p, nil
+	}
 	var retryAt *time.Time
 	err = pool.QueryRow(ctx, `SELECT retry_at FROM saga_runs WHERE run_id = $1`, w.runID).Scan(&retryAt)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -402,38 +402,40 @@ func TestRunWatchCountsFinalAttemptsIncrementally(t *testing.T) {
 	m := e.manualMailing(clients)
 	run := e.dispatchNow(m)
 	w := NewRunWatch(run)
-	read := func(wantDone int) {
+	read := func(wantDone, wantBounced int) {
 		t.Helper()
 		p, err := w.Read(e.ctx, e.pool)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Clients != 5 || p.Done != wantDone || p.Finished {
-			t.Fatalf("watch read %+v, want 5 clients, %d done, unfinished", p, wantDone)
+		if p.Clients != 5 || p.Done != wantDone || p.Bounced != wantBounced || p.Finished {
+			t.Fatalf("watch read %+v, want 5 clients, %d done, %d bounced, unfinished", p, wantDone, wantBounced)
 		}
 		fresh, err := ReadRunProgress(e.ctx, e.pool, run)
 		if err != nil || fresh != p {
 			t.Fatalf("ReadRunProgress %+v (%v), watch %+v", fresh, err, p)
 		}
 	}
-	read(0)
+	read(0, 0)
 	// A success is final, a temporary failure is not.
 	e.commit(attemptAppend(run, m, clients[0], true))
 	e.commit(attemptAppend(run, m, clients[1], false))
-	read(1)
+	read(1, 0)
 	permanent := attemptAppend(run, m, clients[1], false)
 	a := permanent.Events[0].Event.(domain.DeliveryAttempted)
-	a.Permanent, a.Attempt = true, 2
+	// A permanent failure whose 5xx reply says no such mailbox is a
+	// bounce, counted once however often the run is read.
+	a.Permanent, a.Attempt, a.ServerResponse = true, 2, "550 5.1.1 <x@example.test>: user unknown"
 	permanent.Events[0].Event = a
 	e.commit(permanent, attemptAppend(run, m, clients[2], true))
-	read(3)
-	read(3)
+	read(3, 1)
+	read(3, 1)
 	// The sender finishes the run: the totals come from run.finished.
 	if _, err := e.newSender(SenderConfig{}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := w.Read(e.ctx, e.pool)
-	if err != nil || !p.Finished || p.Sent != 4 || p.Failed != 1 || p.Done != 5 {
+	if err != nil || !p.Finished || p.Sent != 4 || p.Failed != 1 || p.Bounced != 1 || p.Done != 5 {
 		t.Fatalf("after the end: %+v %v", p, err)
 	}
 }

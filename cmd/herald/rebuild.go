@@ -162,13 +162,20 @@ func runRebuild(ctx context.Context, c *cli, o rebuildOptions) error {
 				ElapsedMS: float64(res.Elapsed.Microseconds()) / 1000, Rate: res.Rate(), Swaps: res.Swaps}))
 			continue
 		}
-		fmt.Fprintf(c.out, "rebuilt %s: %d events in %s (%.0f events/s)\n", res.Projector, res.Events,
-			res.Elapsed.Round(time.Millisecond), res.Rate())
+		fmt.Fprintln(c.out, rebuildLine(res))
 	}
 	if errors.Is(err, projections.ErrRebuildRunning) {
 		return fmt.Errorf("%w; try again when the other rebuild is done", err)
 	}
 	return err
+}
+
+// rebuildLine is one projection's human line, the same on a terminal and
+// through a pipe so a script can grep it: its name, the events it applied
+// out of those read, the time taken and the rate.
+func rebuildLine(res projections.RebuildResult) string {
+	return fmt.Sprintf("rebuilt %s: %d events in %s (%.0f events/s), %d applied", res.Projector, res.Events,
+		res.Elapsed.Round(time.Millisecond), res.Rate(), res.Applied)
 }
 
 // progress shows a rebuild's progress: a bar on a terminal, a log line every
@@ -180,6 +187,9 @@ type progress struct {
 	bar  *progressbar.ProgressBar
 	log  zerolog.Logger
 	last time.Time
+	// phase is the last phase logged: a new phase is logged at once,
+	// the same one every few seconds.
+	phase string
 }
 
 func newProgress(name string, tty bool, w io.Writer, log zerolog.Logger) *progress {
@@ -210,10 +220,12 @@ func (p *progress) update(s projections.RebuildProgress) {
 		_ = p.bar.Set64(s.Done)
 		return
 	}
-	if time.Since(p.last) < 2*time.Second && s.Phase == "copy" {
+	// A projection done is the report's line on stdout, not a log line:
+	// the log says how the pass goes, never what was rebuilt.
+	if s.Phase == "done" || (s.Phase == p.phase && time.Since(p.last) < 2*time.Second) {
 		return
 	}
-	p.last = time.Now()
+	p.last, p.phase = time.Now(), s.Phase
 	rate := float64(s.Done) / max(s.Elapsed.Seconds(), 1e-9)
 	ev := p.log.Info().Str("projector", s.Projector).Str("phase", s.Phase).Int64("done", s.Done).
 		Int64("total", s.Total).Float64("events_per_s", rate)

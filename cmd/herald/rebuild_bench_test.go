@@ -134,7 +134,7 @@ FROM generate_series(0, $2::int - 1) AS i`, done/1000, min(100_000, n-done)); er
 			b.ReportMetric(float64(p99(during))/float64(p99(rest)), "p99-ratio")
 		}
 		// The last summary line is the last projection, which read the
-		// whole store: "rebuilt NAME: N events in D (R events/s)".
+		// whole store: "rebuilt NAME: N events in D (R events/s), A applied".
 		if m := rebuiltRate.FindAllStringSubmatch(out, -1); len(m) > 0 {
 			rate, _ := strconv.ParseFloat(m[len(m)-1][1], 64)
 			b.ReportMetric(rate, "events/s")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/heraldmail/herald/internal/apptest"
 	"github.com/heraldmail/herald/internal/testenv"
@@ -41,21 +41,33 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 	}
 	t.Logf("attempts recorded live: %d", len(before["attempts"]))
 
-	var stdout bytes.Buffer
-	if code := run(context.Background(), []string{"rebuild-projections", "--nice", "0"}, &stdout, os.Stderr); code != 0 {
-		t.Fatalf("rebuild-projections: exit %d\nstdout %s", code, stdout.String())
+	// Piped, without --json: exactly one human line per projection on
+	// stdout, and the log on stderr (JSON lines at info) repeats none.
+	var stdout, logs bytes.Buffer
+	t.Setenv("LOG_LEVEL", "info")
+	if code := run(context.Background(), []string{"rebuild-projections", "--nice", "0"}, &stdout, &logs); code != 0 {
+		t.Fatalf("rebuild-projections: exit %d\nstdout %s\nstderr %s", code, stdout.String(), logs.String())
 	}
 	t.Logf("rebuild-projections printed:\n%s", stdout.String())
-	summary := regexp.MustCompile(`(?m)^rebuilt (\S+): (\d+) events in \S+ \((\d+) events/s\)$`)
+	summary := regexp.MustCompile(`^rebuilt (\S+): (\d+) events in \S+ \((\d+) events/s\), (\d+) applied$`)
 	var rebuilt []string
-	for _, m := range summary.FindAllStringSubmatch(stdout.String(), -1) {
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		m := summary.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("stdout line %q is not a projection's human line", line)
+			continue
+		}
 		rebuilt = append(rebuilt, m[1])
+	}
+	if len(rebuilt) != len(env.App.Projectors) {
+		t.Errorf("%d lines for %d projections:\n%s", len(rebuilt), len(env.App.Projectors), stdout.String())
 	}
 	for _, p := range env.App.Projectors {
 		if !slices.Contains(rebuilt, p.Name()) {
 			t.Errorf("no summary line for %s in:\n%s", p.Name(), stdout.String())
 		}
 	}
+	rbNoReportInLog(t, logs.String(), rbNames(env.App.Projectors))
 	rbWaitQuiet(t, env)
 	after := rbSnapshot(t, env)
 	for table, rows := range before {
@@ -78,8 +90,7 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 	// --json: one object per projection on stdout, the log (JSON, stderr
 	// being no terminal) repeating none of it.
 	stdout.Reset()
-	var logs bytes.Buffer
-	t.Setenv("LOG_LEVEL", "info")
+	logs.Reset()
 	if code := run(context.Background(), []string{"rebuild-projections", "--json", "--nice", "0"}, &stdout, &logs); code != 0 {
 		t.Fatalf("rebuild-projections --json: exit %d\n%s", code, logs.String())
 	}
@@ -96,11 +107,7 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 			t.Errorf("no --json object for %s in:\n%s", p.Name(), stdout.String())
 		}
 	}
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if line != "" && (!json.Valid([]byte(line)) || strings.Contains(line, "rebuilt")) {
-			t.Errorf("stderr line %q: not a JSON log line, or repeating the report", line)
-		}
-	}
+	rbNoReportInLog(t, logs.String(), rbNames(env.App.Projectors))
 	stdout.Reset()
 	if code := run(context.Background(), []string{"rebuild-projections", "--list", "--json"}, &stdout, &logs); code != 0 {
 		t.Fatalf("--list --json: exit %d", code)
@@ -120,6 +127,30 @@ func TestRebuildProjectionsCommandEqualsLive(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run(context.Background(), []string{"rebuild-projections", "--projection", "nope"}, &stdout, &stderr); code != 2 {
 		t.Errorf("unknown projection: exit %d, want 2", code)
+	}
+}
+
+// rbNoReportInLog fails t if a stderr line is not a JSON log line, or is
+// one projection's result (the report's line, said twice).
+func rbNoReportInLog(t *testing.T, logs string, names []string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var entry struct {
+			Projector string `json:"projector"`
+			Phase     string `json:"phase"`
+		}
+		if line == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &entry); err != nil || strings.Contains(line, "rebuilt") {
+			t.Errorf("stderr line %q: not a JSON log line, or repeating the report", line)
+			continue
+		}
+		// Progress names the projections of the pass; a line for one
+		// projection done is its result, the report's line said again.
+		if slices.Contains(names, entry.Projector) && entry.Phase == "done" {
+			t.Errorf("stderr line %q repeats %s's line of the report", line, entry.Projector)
+		}
 	}
 }
 
@@ -258,4 +289,40 @@ func rbSnapshot(t *testing.T, env *apptest.Env) map[string][]string {
 		}
 	}
 	return out
+}
+
+// Without a terminal on stderr the progress is a log line now and then; a
+// projection done is the report's line on stdout, never a log line too.
+func TestRebuildProgressLogRepeatsNoResult(t *testing.T) {
+	var logs bytes.Buffer
+	log := zerolog.New(&logs)
+	show := newProgress("users,clients", false, &logs, log)
+	for _, s := range []projections.RebuildProgress{
+		{Projector: "users,clients", Phase: "copy", Done: 1, Total: 10},
+		{Projector: "users,clients", Phase: "copy", Done: 2, Total: 10},
+		{Projector: "users,clients", Phase: "swap", Done: 10, Total: 10},
+		{Projector: "users", Phase: "done", Done: 10, Total: 10, Applied: 4},
+		{Projector: "users,clients", Phase: "swap", Done: 10, Total: 10},
+		{Projector: "clients", Phase: "done", Done: 10, Total: 10, Applied: 6},
+	} {
+		show.update(s)
+	}
+	show.finish()
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Errorf("want one log line per phase (copy, swap), got %d:\n%s", len(lines), logs.String())
+	}
+	rbNoReportInLog(t, logs.String(), []string{"users", "clients"})
+	if isTerminal(&logs) {
+		t.Error("a buffer is not a terminal: the progress would draw a bar into it")
+	}
+}
+
+// rbNames lists the projectors' names.
+func rbNames(all []projections.Projector) []string {
+	var names []string
+	for _, p := range all {
+		names = append(names, p.Name())
+	}
+	return names
 }

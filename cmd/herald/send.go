@@ -53,7 +53,9 @@ var sendCommand = command{
 		"--mailing sends a mailing now; --due dispatches every scheduled run that is due (the same\n" +
 		"runs the scheduler would fire: never twice); --run hands an unfinished run to the senders\n" +
 		"again (it resumes: nobody is mailed twice). --wait follows the runs to the end (a progress\n" +
-		"bar on a terminal) and reports their totals; a run whose remaining deliveries were deferred\n" +
+		"bar on a terminal) and reports their totals (sent, failed with the bounces among them, and\n" +
+		"skipped: clients unsubscribed or suppressed, which are not failures); a run whose remaining\n" +
+		"deliveries were deferred\n" +
 		"by the receiving server (4xx) is followed until it waits for their retries\n" +
 		"(SEND_RETRY_SCHEDULE), and its line says when they are due. --json prints one document with\n" +
 		"each run's last known state instead of the lines. A mailing or run that does not exist exits\n" +
@@ -168,6 +170,8 @@ type runReport struct {
 	Done      int       `json:"done"`
 	Sent      int       `json:"sent"`
 	Failed    int       `json:"failed"`
+	Skipped   int       `json:"skipped"` // not mailed: unsubscribed or suppressed (not failures)
+	Bounced   int       `json:"bounced"` // failures refused for good by the receiving server (5xx)
 	Deferred  int       `json:"deferred"`
 	RetryAt   time.Time `json:"retry_at,omitzero"` // waiting: when the deferred deliveries are retried
 	Error     string    `json:"error,omitempty"`
@@ -176,6 +180,7 @@ type runReport struct {
 // withProgress fills in the counts of p.
 func (r runReport) withProgress(p saga.RunProgress) runReport {
 	r.Clients, r.Done, r.Sent, r.Failed, r.Deferred = p.Clients, p.Done, p.Sent, p.Failed, p.Deferred
+	r.Skipped, r.Bounced = p.Skipped, p.Bounced
 	if !p.RetryAt.IsZero() {
 		r.RetryAt = p.RetryAt.UTC()
 	}
@@ -211,11 +216,11 @@ func (r runReport) line() string {
 	case runRedispatched:
 		return fmt.Sprintf("re-dispatched run %s of mailing %s: %d of %d clients done", r.RunID, r.MailingID, r.Done, r.Clients)
 	case runAlreadyFinished:
-		return fmt.Sprintf("run %s of mailing %s: already finished (%d sent, %d failed)", r.RunID, r.MailingID, r.Sent, r.Failed)
+		return fmt.Sprintf("run %s of mailing %s: already finished (%s)", r.RunID, r.MailingID, r.outcome())
 	case runNotFound:
 		return fmt.Sprintf("run %s: no such run", r.RunID)
 	case runFinished:
-		return fmt.Sprintf("run %s of mailing %s finished: %d sent, %d failed", r.RunID, r.MailingID, r.Sent, r.Failed)
+		return fmt.Sprintf("run %s of mailing %s finished: %s", r.RunID, r.MailingID, r.outcome())
 	case runWaiting:
 		return fmt.Sprintf("run %s of mailing %s waits: %d of %d clients done, %d deferred, retried from %s",
 			r.RunID, r.MailingID, r.Done, r.Clients, r.Deferred, r.RetryAt.Local().Format(time.RFC3339))
@@ -224,6 +229,19 @@ func (r runReport) line() string {
 		return fmt.Sprintf("mailing %s: not dispatched: %s", r.MailingID, r.Error)
 	}
 	return fmt.Sprintf("run %s of mailing %s: not dispatched: %s", r.RunID, r.MailingID, r.Error)
+}
+
+// outcome is a finished run's counts for people: skips and bounces apart,
+// as the mailing report has them, and only when there are some.
+func (r runReport) outcome() string {
+	out := fmt.Sprintf("sent %d, failed %d", r.Sent, r.Failed)
+	if r.Bounced > 0 {
+		out += fmt.Sprintf(" (%d bounced)", r.Bounced)
+	}
+	if r.Skipped > 0 {
+		out += fmt.Sprintf(", skipped %d (unsubscribed or suppressed)", r.Skipped)
+	}
+	return out
 }
 
 // sendRuns is the runs handler of herald send behind the decorator, as

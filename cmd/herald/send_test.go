@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,12 +88,20 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 		commit(domain.ClientStreamType, id, c.Changes())
 		clients = append(clients, id)
 	}
+	// A fourth client has unsubscribed: its delivery is skipped, not failed.
+	gone := uuid.New()
+	gc, _ := domain.NewClient(gone, owner, domain.ClientFields{Email: "gone@example.test", FullName: "Gone"})
+	if err := gc.Unsubscribe(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	commit(domain.ClientStreamType, gone, gc.Changes())
+	everyone := append(slices.Clone(clients), gone)
 	msgID := uuid.New()
 	msg, _ := domain.NewMessage(msgID, owner, domain.MessageFields{Subject: "S", Body: "B"})
 	commit("message", msgID, msg.Changes())
 	newMailing := func(start time.Time, active bool) uuid.UUID {
 		id := uuid.New()
-		m, err := domain.NewMailing(id, owner, domain.MailingFields{MessageID: msgID, ClientIDs: clients, StartAt: start,
+		m, err := domain.NewMailing(id, owner, domain.MailingFields{MessageID: msgID, ClientIDs: everyone, StartAt: start,
 			EndAt: start.Add(48 * time.Hour), Periodicity: domain.Daily}, active)
 		if err != nil {
 			t.Fatal(err)
@@ -106,7 +115,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	var out, bar bytes.Buffer
 	rep := textReport(&out) // also what --json prints at the end
 	done, err := dispatchMailings(ctx, pool, sent, []uuid.UUID{later}, false, rep)
-	if err != nil || len(done) != 1 || !strings.Contains(out.String(), "dispatched mailing "+later.String()) || !strings.Contains(out.String(), "3 clients") {
+	if err != nil || len(done) != 1 || !strings.Contains(out.String(), "dispatched mailing "+later.String()) || !strings.Contains(out.String(), "4 clients") {
 		t.Fatalf("dispatch: %v %q", err, out.String())
 	}
 	if lines := strings.Split(strings.TrimSpace(sendLog.String()), "\n"); len(lines) != 1 ||
@@ -117,10 +126,10 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	if err := waitRuns(ctx, pool, done, rep, &bar, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "finished: 3 sent, 0 failed") || sink.Count() != 3 {
+	if !strings.Contains(out.String(), "finished: sent 3, failed 0, skipped 1 (unsubscribed or suppressed)\n") || sink.Count() != 3 {
 		t.Fatalf("wait: %q, sink %d", out.String(), sink.Count())
 	}
-	if !strings.Contains(bar.String(), "3/3") {
+	if !strings.Contains(bar.String(), "4/4") {
 		t.Fatalf("progress bar %q", bar.String())
 	}
 	// --json: one document, each run once in its final state.
@@ -134,7 +143,8 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
 		t.Fatalf("--json: %v\n%s", err, js.String())
 	}
-	if len(doc.Runs) != 1 || doc.Runs[0]["state"] != runFinished || doc.Runs[0]["sent"] != 3.0 || doc.Runs[0]["clients"] != 3.0 ||
+	if len(doc.Runs) != 1 || doc.Runs[0]["state"] != runFinished || doc.Runs[0]["sent"] != 3.0 || doc.Runs[0]["clients"] != 4.0 ||
+		doc.Runs[0]["skipped"] != 1.0 || doc.Runs[0]["failed"] != 0.0 || doc.Runs[0]["bounced"] != 0.0 ||
 		doc.Runs[0]["run_id"] != done[0].runID.String() || doc.Runs[0]["mailing_id"] != later.String() {
 		t.Fatalf("--json document %s", js.String())
 	}
@@ -221,5 +231,22 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	out.Reset()
 	if _, err := dispatchMailings(ctx, pool, runs, []uuid.UUID{uuid.New()}, false, textReport(&out)); err == nil || !strings.Contains(out.String(), "not dispatched") {
 		t.Fatalf("unknown mailing: %v %q", err, out.String())
+	}
+}
+
+// A finished run's line keeps skips and bounces apart from failures, as the
+// mailing report does, and names them only when there are some.
+func TestSendRunOutcome(t *testing.T) {
+	for _, c := range []struct {
+		r    runReport
+		want string
+	}{
+		{runReport{Sent: 3}, "sent 3, failed 0"},
+		{runReport{Sent: 8, Failed: 1, Skipped: 2}, "sent 8, failed 1, skipped 2 (unsubscribed or suppressed)"},
+		{runReport{Sent: 5, Failed: 2, Bounced: 1}, "sent 5, failed 2 (1 bounced)"},
+	} {
+		if got := c.r.outcome(); got != c.want {
+			t.Errorf("outcome of %+v = %q, want %q", c.r, got, c.want)
+		}
 	}
 }
