@@ -38,6 +38,13 @@ func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// htmxReady waits until the page has loaded and htmx has taken it over. A
+// step that follows a form's submission needs it before clicking what htmx
+// enhances: WaitVisible finds an element while the document is still being
+// parsed, before the deferred htmx script has run, and a click then would
+// submit a plain form and load the page again.
+var htmxReady = chromedp.Poll[chromedp.Void](`document.readyState === 'complete' && window.htmx !== undefined`)
+
 // text reads sel once it is on the page; a read that races a document
 // being replaced (the node it found is gone) is made again.
 func (b *tab) text(sel string) string {

@@ -53,7 +53,7 @@ func TestBrowserMailings(t *testing.T) {
 		t.Fatalf("the search lost the message: %q %v", v, err)
 	}
 	// Ticking a box counts the choice again, through htmx.
-	b.do("tick Ann", chromedp.Click(chromedp.CSS("#client-"+ann.String())))
+	b.do("tick Ann", htmxReady, chromedp.Click(chromedp.CSS("#client-"+ann.String())))
 	testenv.Eventually(t, 30*time.Second, "the count of the choice", func() bool {
 		return b.text("#chosen-count") == "1 client chosen."
 	})
@@ -65,7 +65,7 @@ func TestBrowserMailings(t *testing.T) {
 	b.accessible("mailing_form")
 	screenshot(t, b.ctx, "mailing_form")
 
-	b.do("save", chromedp.Click(chromedp.CSS("#mailing-save")), chromedp.WaitVisible(chromedp.CSS("#mailings")))
+	b.do("save", chromedp.Click(chromedp.CSS("#mailing-save")), chromedp.WaitVisible(chromedp.CSS("#mailings")), htmxReady)
 	if flash, at := b.text("#flash"), b.location(); !strings.HasSuffix(at, "/mailings") || !strings.Contains(flash, "Mailing created") {
 		t.Fatalf("after saving: at %s, flash %q", at, flash)
 	}
