@@ -50,12 +50,17 @@ type SenderConfig struct {
 	// its first attempt, strictly increasing; a temporary failure after the
 	// last is final. Default domain.DefaultRetrySchedule().
 	RetrySchedule []time.Duration
-	// BatchSize is how many attempts one append records. Default 100.
+	// InFlight bounds the deliveries in flight: a delivery is in flight
+	// from the start of its SMTP transaction until the append recording its
+	// attempt has committed, and a worker waits for a slot before it starts
+	// one. A sender killed at any moment therefore leaves at most InFlight
+	// deliveries the server may have taken that the store does not know of,
+	// the only ones a resumed run can send twice. Default 8 × Concurrency:
+	// enough to keep the connections busy while appends commit.
+	InFlight int
+	// BatchSize is the most attempts one append records; an append takes
+	// whatever has arrived since the last one committed. Default 100.
 	BatchSize int
-	// FlushEvery bounds how long a recorded attempt waits for its batch to
-	// fill (it is the window in which a crash loses the record of a sent
-	// message). Default 50 ms.
-	FlushEvery time.Duration
 	// PauseRatio is SEND_FAILURE_PAUSE_RATIO: a run whose final failures
 	// exceed this share of its finished deliveries stops and pauses the
 	// mailing. Default 0.5; 1 or more never pauses.
@@ -95,8 +100,8 @@ func (c SenderConfig) withDefaults() SenderConfig {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 100
 	}
-	if c.FlushEvery <= 0 {
-		c.FlushEvery = 50 * time.Millisecond
+	if c.InFlight <= 0 {
+		c.InFlight = 8 * c.Concurrency
 	}
 	if c.PauseRatio <= 0 {
 		c.PauseRatio = 0.5
@@ -337,9 +342,10 @@ type job struct {
 }
 
 // deliverAll makes one attempt for every delivery due now: Concurrency
-// workers, attempts recorded in batches. It returns how many of them were
-// deferred. Memory holds the id list, the progress and a few batches,
-// never a message per client.
+// workers, at most InFlight deliveries in flight, attempts recorded by group
+// commit (each append takes what arrived while the last one committed). It
+// returns how many of them were deferred. Memory holds the id list, the
+// progress and a few batches, never a message per client.
 func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
 	gone map[uuid.UUID]bool, tpl *compose.Template, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
@@ -347,9 +353,10 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 	// Room for a whole lookup batch: the next batch is looked up while the
 	// workers still have this one to send.
 	jobs := make(chan job, s.cfg.LookupBatch+2*s.cfg.Concurrency)
-	// A crash loses the record of what sits here and in the batch being
-	// appended (those clients are mailed again on resume), so keep it small.
-	attempts := make(chan domain.DeliveryAttempted, s.cfg.BatchSize)
+	// A slot per delivery in flight, taken before its SMTP transaction and
+	// given back once its attempt is committed.
+	slots := make(chan struct{}, s.cfg.InFlight)
+	attempts := make(chan domain.DeliveryAttempted, s.cfg.InFlight)
 	var producerErr error
 	go func() {
 		defer close(jobs)
@@ -362,7 +369,14 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 	for range s.cfg.Concurrency {
 		wg.Go(func() {
 			for j := range jobs {
-				s.deliver(ctx, stopCtx, run, tpl, j, attempts, tally.final)
+				select {
+				case slots <- struct{}{}:
+				case <-stopCtx.Done():
+					continue // stopped: the rest of the jobs are drained unsent
+				}
+				if !s.deliver(ctx, stopCtx, run, tpl, j, attempts, tally.final) {
+					<-slots
+				}
 			}
 		})
 	}
@@ -374,48 +388,52 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 	buf := make([]commands.Attempt, 0, s.cfg.BatchSize)
 	var flushErr error
 	flush := func() {
-		if len(buf) == 0 || flushErr != nil {
-			return
+		if len(buf) > 0 && flushErr == nil {
+			if err := s.appendAttempts(ctx, run.ID(), buf, meta); err != nil {
+				flushErr = err
+				stop() // stop sending what could not be recorded
+			} else {
+				s.recordBounces(ctx, buf, meta)
+			}
 		}
-		if err := s.appendAttempts(ctx, run.ID(), buf, meta); err != nil {
-			flushErr = err
-			stop() // stop sending what could not be recorded
-		} else {
-			s.recordBounces(ctx, buf, meta)
+		for range buf {
+			<-slots
 		}
 		buf = buf[:0]
 	}
-	ticker := time.NewTicker(s.cfg.FlushEvery)
-	defer ticker.Stop()
-	for open := true; open; {
-		select {
-		case a, ok := <-attempts:
-			if !ok {
-				open = false
-				break
-			}
-			stats.Attempts++
-			buf = append(buf, commands.Attempt{ID: uuid.Must(uuid.NewV7()), Event: a})
-			switch {
-			case a.Skipped != "":
-				stats.Skipped++
-				deliveries.WithLabelValues("skipped").Inc()
-			case a.Success:
-				stats.Sent++
-				deliveries.WithLabelValues("success").Inc()
-			case a.Permanent:
-				stats.Failed++
-				deliveries.WithLabelValues("permanent").Inc()
-			default:
-				deferred++
-				deliveries.WithLabelValues("temporary").Inc()
-			}
-			if len(buf) >= s.cfg.BatchSize {
-				flush()
-			}
-		case <-ticker.C:
-			flush()
+	add := func(a domain.DeliveryAttempted) {
+		stats.Attempts++
+		buf = append(buf, commands.Attempt{ID: uuid.Must(uuid.NewV7()), Event: a})
+		switch {
+		case a.Skipped != "":
+			stats.Skipped++
+			deliveries.WithLabelValues("skipped").Inc()
+		case a.Success:
+			stats.Sent++
+			deliveries.WithLabelValues("success").Inc()
+		case a.Permanent:
+			stats.Failed++
+			deliveries.WithLabelValues("permanent").Inc()
+		default:
+			deferred++
+			deliveries.WithLabelValues("temporary").Inc()
 		}
+	}
+	for a := range attempts {
+		add(a)
+	gather:
+		for len(buf) < s.cfg.BatchSize {
+			select {
+			case a, ok := <-attempts:
+				if !ok {
+					break gather
+				}
+				add(a)
+			default:
+				break gather
+			}
+		}
+		flush()
 	}
 	flush()
 	if r := tally.stopped.Load(); r != nil && stats.Stopped == "" {
@@ -548,17 +566,18 @@ func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, p *runProgress, g
 // deliver makes one attempt for a client. A temporary failure is deferred
 // to the next time on the retry schedule (counted from the delivery's
 // first attempt), or final once the schedule is spent; a 5xx is final at
-// once. After stop nothing more is sent.
+// once. After stop nothing more is sent. It reports whether it handed an
+// attempt to out to be recorded.
 func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *compose.Template, j job,
-	out chan<- domain.DeliveryAttempted, final func(success bool)) {
+	out chan<- domain.DeliveryAttempted, final func(success bool)) bool {
 	if stopCtx.Err() != nil {
-		return
+		return false
 	}
 	if j.skip != "" {
 		// Not sent, not failed: final, and outside the failure ratio.
 		out <- domain.DeliveryAttempted{MailingID: run.MailingID(), ClientID: j.clientID, Email: j.email,
 			AttemptedAt: s.clock.Now().UTC(), Attempt: j.attempt, Skipped: j.skip}
-		return
+		return true
 	}
 	fields := compose.Fields{FullName: j.name, Email: j.email, Comment: j.comment}
 	var links *domain.UnsubscribeLinks
@@ -588,7 +607,7 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *com
 		ServerResponse: res.Response, AttemptedAt: now, Attempt: j.attempt,
 	}
 	if ctx.Err() != nil && !a.Success {
-		return // shutting down: the attempt is not the server's verdict
+		return false // shutting down: the attempt is not the server's verdict
 	}
 	if !a.Success {
 		first := j.first
@@ -605,6 +624,7 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *com
 	if a.Final() {
 		final(a.Success)
 	}
+	return true
 }
 
 // FinishedEventID is the id of a run's run.finished event

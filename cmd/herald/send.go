@@ -52,7 +52,7 @@ var sendCommand = command{
 		"senders (`herald serve --roles sender`) do the sending, in parallel across processes.\n" +
 		"--mailing sends a mailing now; --due dispatches every scheduled run that is due (the same\n" +
 		"runs the scheduler would fire: never twice); --run hands an unfinished run to the senders\n" +
-		"again (it resumes: nobody is mailed twice). --wait follows the runs to the end (a progress\n" +
+		"again (it resumes: no recorded delivery is sent twice). --wait follows the runs to the end (a progress\n" +
 		"bar on a terminal) and reports their totals (sent, failed with the bounces among them, and\n" +
 		"skipped: clients unsubscribed or suppressed, which are not failures); a run whose remaining\n" +
 		"deliveries were deferred\n" +
