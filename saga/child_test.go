@@ -94,7 +94,11 @@ func childSender() int {
 		}
 	}
 	fmt.Println("ready")
-	if err := s.Consume(ctx, cfg, "sender-child"); err != nil {
+	name := os.Getenv("HERALD_CHILD_SENDER_NAME")
+	if name == "" {
+		name = "sender-child"
+	}
+	if err := s.Consume(ctx, cfg, name); err != nil {
 		return fail(err)
 	}
 	return 0
