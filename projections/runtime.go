@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/heraldmail/herald/bus"
@@ -51,6 +52,10 @@ func NewRuntime(pool *pgxpool.Pool, cfg bus.Config, log zerolog.Logger, projecto
 			return nil, fmt.Errorf("projections: two projectors named %q", p.Name())
 		}
 		seen[p.Name()] = true
+		// Served at 0 from the start, so a rate over them has a beginning.
+		for _, c := range []*prometheus.CounterVec{appliedEvents, duplicateEvents, gapFilled, parkedEvents} {
+			c.WithLabelValues(p.Name())
+		}
 	}
 	return &Runtime{pool: pool, bus: cfg, log: log.With().Str("component", "projections").Logger(),
 		projectors: projectors, retry: DefaultRetry, silence: busSilence}, nil

@@ -599,7 +599,9 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *com
 		if links != nil {
 			withUnsubscribe(&mm, *links)
 		}
+		senderInFlight.Inc()
 		res = s.mailer.Send(ctx, mm)
+		senderInFlight.Dec()
 	}
 	now := s.clock.Now().UTC()
 	a := domain.DeliveryAttempted{

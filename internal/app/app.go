@@ -27,6 +27,7 @@ import (
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/config"
 	"github.com/heraldmail/herald/projections"
+	"github.com/heraldmail/herald/saga"
 	"github.com/heraldmail/herald/web"
 )
 
@@ -66,6 +67,9 @@ type App struct {
 	Commands   *commands.Decorator
 	Publisher  message.Publisher
 	Projectors []projections.Projector
+	// eventHandlers are the projectors that run in a runtime of their own
+	// (the scheduler's), watched for lag like the read models' projectors.
+	eventHandlers []projections.Projector
 	Waiter     *projections.Waiter
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas api.Areas
@@ -138,6 +142,20 @@ func New(d Deps) (*App, error) {
 	if err := wireWeb(a); err != nil {
 		a.Close()
 		return nil, err
+	}
+
+	// Gauges read from PostgreSQL on each scrape: the same from every
+	// process, whichever runs the part they watch.
+	for _, c := range []prometheus.Collector{
+		projections.NewLag(d.Pool, d.Log, append(append([]projections.Projector{}, a.Projectors...), a.eventHandlers...)...),
+		eventstore.NewRelayLag(d.Pool, a.Bus.Prefix, d.Log),
+		projections.NewRuns(d.Pool, d.Log),
+		saga.NewNextFire(d.Pool, d.Log),
+	} {
+		if err := d.Registry.Register(c); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("app: metrics: %w", err)
+		}
 	}
 
 	relay, err := eventstore.NewRelay(store, a.Publisher, a.Bus, d.Log)

@@ -60,6 +60,7 @@ func wireSending(a *App) error {
 	if err != nil {
 		return err
 	}
+	a.eventHandlers = append(a.eventHandlers, sched)
 	a.Components = append(a.Components,
 		Component{Name: "scheduler-events", Role: RoleScheduler, Run: schedEvents.Run},
 		Component{Name: "scheduler", Role: RoleScheduler, Run: sched.Run},
