@@ -26,18 +26,21 @@ const LagCountLimit = 100_000
 // database leaves those gauges out of that scrape rather than hold it.
 const ScrapeTimeout = 2 * time.Second
 
-// relayLagSQL counts the events past the relay's checkpoint (up to $2) and
-// the age of the oldest of them, on the commit-order index. The age is
-// taken on the database's clock, the one recorded_at was written with.
+// relayLagSQL counts the events past the relay's checkpoint (up to $2, an
+// index-only range of the commit-order index) and takes the age of the
+// first of them in commit order, the next to publish. The age is on the
+// database's clock, the one recorded_at was written with.
 const relayLagSQL = `
-SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(recorded_at)), 0)::float8
-FROM (
-    SELECT recorded_at FROM events
-    WHERE (tx_id, position) > (
-        coalesce((SELECT tx_id FROM store_checkpoints WHERE name = $1), '0'::xid8),
-        coalesce((SELECT position FROM store_checkpoints WHERE name = $1), 0))
-    ORDER BY tx_id, position
-    LIMIT $2) AS behind`
+SELECT (SELECT count(*) FROM (SELECT FROM events e WHERE (e.tx_id, e.position) > ` + relayCheckpoint + ` LIMIT $2) AS b),
+       coalesce((SELECT extract(epoch FROM clock_timestamp() - e.recorded_at)::float8 FROM events e
+            WHERE (e.tx_id, e.position) > ` + relayCheckpoint + `
+            ORDER BY e.tx_id, e.position LIMIT 1), 0)`
+
+// relayCheckpoint is the cursor of relay $1, the start of the store if it
+// never published.
+const relayCheckpoint = `(
+    coalesce((SELECT tx_id FROM store_checkpoints WHERE name = $1), '0'::xid8),
+    coalesce((SELECT position FROM store_checkpoints WHERE name = $1), 0))`
 
 // RelayLag is the relay's distance behind the store, read from PostgreSQL
 // on each scrape: the events committed and not yet published (the outbox's

@@ -11,21 +11,26 @@ import (
 )
 
 // lagSQL counts, per projector and topic, the events of the topic past
-// the projector's checkpoint (up to $4) and the age of the oldest of them,
-// each on the per-topic commit-order index. The age is taken on the
-// database's clock, the one recorded_at was written with.
+// the projector's checkpoint (up to $4) and takes the age of the first of
+// them in commit order, the next to apply. Both are ranges of the
+// per-topic commit-order index (events_topic_order): comparing the whole
+// key (stream type first) keeps the planner off the global commit-order
+// index, whose scan for a quiet topic would pass every other topic's
+// events. The age is on the database's clock, the one recorded_at was
+// written with.
 const lagSQL = `
-SELECT t.projector, l.n, l.age
+SELECT t.projector,
+       (SELECT count(*) FROM (
+            SELECT FROM events e
+            WHERE (e.stream_type, e.tx_id, e.position) > (t.stream_type, coalesce(c.tx_id, '0'::xid8), coalesce(c.position, 0))
+              AND e.stream_type <= t.stream_type
+            LIMIT $4) AS b),
+       coalesce((SELECT extract(epoch FROM clock_timestamp() - e.recorded_at)::float8 FROM events e
+            WHERE (e.stream_type, e.tx_id, e.position) > (t.stream_type, coalesce(c.tx_id, '0'::xid8), coalesce(c.position, 0))
+              AND e.stream_type <= t.stream_type
+            ORDER BY e.stream_type, e.tx_id, e.position LIMIT 1), 0)
 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(projector, topic, stream_type)
-LEFT JOIN projection_checkpoints c ON c.projector = t.projector AND c.topic = t.topic
-CROSS JOIN LATERAL (
-    SELECT count(*) AS n, coalesce(extract(epoch FROM clock_timestamp() - min(b.recorded_at)), 0)::float8 AS age
-    FROM (
-        SELECT e.recorded_at FROM events e
-        WHERE e.stream_type = t.stream_type
-          AND (e.tx_id, e.position) > (coalesce(c.tx_id, '0'::xid8), coalesce(c.position, 0))
-        ORDER BY e.tx_id, e.position
-        LIMIT $4) AS b) AS l`
+LEFT JOIN projection_checkpoints c ON c.projector = t.projector AND c.topic = t.topic`
 
 // Lag is how far each projector is behind the store, read from PostgreSQL
 // on each scrape: the events of its topics past its checkpoints and how

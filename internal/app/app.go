@@ -70,7 +70,7 @@ type App struct {
 	// eventHandlers are the projectors that run in a runtime of their own
 	// (the scheduler's), watched for lag like the read models' projectors.
 	eventHandlers []projections.Projector
-	Waiter     *projections.Waiter
+	Waiter        *projections.Waiter
 	// Areas are the API's handlers, each set by its area's wiring.
 	Areas api.Areas
 	Pages *web.Handler // the web interface; nil when not wired
