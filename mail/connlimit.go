@@ -166,7 +166,7 @@ func (l *ConnLease) Close() error {
 	l.once.Do(func() {
 		close(l.stop)
 		<-l.done
-		ctx, cancel := context.WithTimeout(context.Background(), l.s.ttl)
+		ctx, cancel := context.WithTimeout(context.Background(), l.s.ttl/3)
 		defer cancel()
 		if e := l.s.rdb.ZRem(ctx, l.s.key, l.id).Err(); e != nil {
 			err = fmt.Errorf("send connections: release: %w", e)
