@@ -554,7 +554,7 @@ func (c *Client) reap() {
 			select {
 			case p := <-c.idle:
 				idle := time.Since(p.lastUsed)
-				if p.lease.Lost() || idle > c.maxIdle || (wanted && idle > moment) {
+				if (p.lease != nil && p.lease.Lost()) || idle > c.maxIdle || (wanted && idle > moment) {
 					_ = c.hangUp(p)
 					c.empty <- p
 				} else {
