@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
@@ -46,6 +47,13 @@ type Config struct {
 	// Limiter, when not nil, paces Sends instead of Rate: a SharedLimiter
 	// holds several processes' Clients to one rate together.
 	Limiter Limiter
+	// Connections, when not nil, is SEND_CONNECTIONS: every connection
+	// holds one of its leases while open, so the Clients of several
+	// processes together keep at most its Max connections open. A Send
+	// that finds none free waits for one, taking over an idle connection
+	// of its own Client the moment one is free; idle connections are given
+	// up when another Client waits.
+	Connections *SharedConnections
 	// DKIM, when not nil, signs every message.
 	DKIM *DKIM
 	// Timeout bounds dialing and each SMTP exchange. Default 30 s.
@@ -152,18 +160,27 @@ type Client struct {
 	helo     string
 	timeout  time.Duration
 	maxIdle  time.Duration
-	dialer   *gomail.Client // holds the connection settings; dials each pooled connection
-	limiter  Limiter        // nil: unlimited
-	dkim     *DKIM          // nil: unsigned
-	slots    chan *pooled   // Concurrency entries; an entry's conn is nil until dialed
+	dialer   *gomail.Client     // holds the connection settings; dials each pooled connection
+	limiter  Limiter            // nil: unlimited
+	conns    *SharedConnections // nil: no cap beyond Concurrency
+	dkim     *DKIM              // nil: unsigned
+	// The pool's Concurrency entries, each free one in one of two queues:
+	// idle holds those with an open connection, empty those without (no
+	// connection and no lease), so a Send takes an open connection first.
+	idle     chan *pooled
+	empty    chan *pooled
 	done     chan struct{}
 	once     sync.Once
+	reaper   sync.WaitGroup
+	closed   sync.Once
+	closeErr error
 	dials    atomic.Int64
 }
 
 type pooled struct {
 	conn     *gosmtp.Client
 	lastUsed time.Time
+	lease    *ConnLease // held from before the dial until the connection closes
 	// The server's extensions: with PIPELINING (RFC 2920) MAIL, RCPT and
 	// DATA go out in one write; 8BITMIME and SMTPUTF8 are declared on a
 	// message only when it needs them and the server offers them. With
@@ -255,12 +272,17 @@ func NewClient(cfg Config) (*Client, error) {
 		timeout:  cfg.Timeout,
 		maxIdle:  cfg.MaxIdle,
 		dialer:   d,
+		conns:    cfg.Connections,
 		dkim:     cfg.DKIM,
-		slots:    make(chan *pooled, cfg.Concurrency),
+		idle:     make(chan *pooled, cfg.Concurrency),
+		empty:    make(chan *pooled, cfg.Concurrency),
 		done:     make(chan struct{}),
 	}
 	for range cfg.Concurrency {
-		c.slots <- &pooled{}
+		c.empty <- &pooled{}
+	}
+	if c.conns != nil {
+		c.reaper.Go(c.reap)
 	}
 	switch {
 	case cfg.Limiter != nil:
@@ -279,7 +301,7 @@ func (c *Client) Endpoint() Endpoint { return c.endpoint }
 func (c *Client) HELOName() string { return c.helo }
 
 // Concurrency is the most connections the Client opens at once.
-func (c *Client) Concurrency() int { return cap(c.slots) }
+func (c *Client) Concurrency() int { return cap(c.empty) }
 
 // RateLimit is the configured messages/s cap and burst; 0, 0 when unlimited.
 func (c *Client) RateLimit() (perSecond float64, burst int) {
@@ -358,7 +380,7 @@ func (c *Client) Send(ctx context.Context, m Message) Result {
 // parallel, and returns the results in the order of msgs.
 func (c *Client) SendBatch(ctx context.Context, msgs []Message) []Result {
 	out := make([]Result, len(msgs))
-	workers := min(cap(c.slots), len(msgs))
+	workers := min(cap(c.empty), len(msgs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -376,41 +398,177 @@ func (c *Client) SendBatch(ctx context.Context, msgs []Message) []Result {
 	return out
 }
 
-// Close waits for sends in flight, then says QUIT on every connection.
-// Sends after Close fail with ErrClosed.
+// Close waits for sends in flight, then says QUIT on every connection and
+// gives its lease back. Sends after Close fail with ErrClosed; calling it
+// again returns what the first call did.
 func (c *Client) Close() error {
-	c.once.Do(func() { close(c.done) })
-	var errs []error
-	for range cap(c.slots) {
-		p := <-c.slots
-		if p.conn != nil {
-			if err := p.conn.Quit(); err != nil {
-				_ = p.conn.Close()
+	c.closed.Do(func() {
+		c.once.Do(func() { close(c.done) })
+		c.reaper.Wait()
+		var errs []error
+		for range cap(c.empty) {
+			var p *pooled
+			select {
+			case p = <-c.idle:
+			case p = <-c.empty:
+			}
+			if err := c.hangUp(p); err != nil {
 				errs = append(errs, err)
 			}
-			p.conn = nil
 		}
-	}
-	return errors.Join(errs...)
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
 }
 
+// acquire takes a pool entry for one Send: one with an open connection if
+// any is free, else one to dial, holding a lease when connections are
+// capped. While no lease is to be had it asks Redis again with growing
+// pauses, and takes the first connection of its own that comes free.
 func (c *Client) acquire(ctx context.Context) (*pooled, error) {
 	select {
 	case <-c.done:
 		return nil, ErrClosed
 	default:
 	}
+	var p *pooled
 	select {
-	case p := <-c.slots:
-		return p, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.done:
-		return nil, ErrClosed
+	case p = <-c.idle:
+	default:
+		select {
+		case p = <-c.idle:
+		case p = <-c.empty:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.done:
+			return nil, ErrClosed
+		}
+	}
+	pause := leasePauseMin
+	for {
+		if p.lease != nil && p.lease.Lost() {
+			c.drop(p)
+			c.unlease(p)
+		}
+		if c.conns == nil || p.lease != nil {
+			return p, nil
+		}
+		l, err := c.conns.TryAcquire(ctx)
+		if err != nil {
+			c.empty <- p
+			return nil, err
+		}
+		if l != nil {
+			p.lease = l
+			return p, nil
+		}
+		t := time.NewTimer(jitter(pause))
+		select {
+		case q := <-c.idle:
+			c.empty <- p
+			p = q
+		case <-t.C:
+			pause = min(2*pause, leasePauseMax)
+		case <-ctx.Done():
+			c.empty <- p
+			return nil, ctx.Err()
+		case <-c.done:
+			c.empty <- p
+			return nil, ErrClosed
+		}
+		t.Stop()
 	}
 }
 
-func (c *Client) release(p *pooled) { c.slots <- p }
+// The pauses between asking for a lease: short at first (a place is often
+// freed in a moment), never so long that a freed place stays unused for
+// long.
+const (
+	leasePauseMin = 10 * time.Millisecond
+	leasePauseMax = time.Second
+)
+
+// jitter is d give or take a quarter, so waiting processes do not ask in
+// step.
+func jitter(d time.Duration) time.Duration {
+	return d - d/4 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// release puts p back: with its connection as idle, or without one (its
+// lease given back) as empty.
+func (c *Client) release(p *pooled) {
+	if p.conn != nil {
+		p.lastUsed = time.Now()
+		c.idle <- p
+		return
+	}
+	c.unlease(p)
+	c.empty <- p
+}
+
+func (c *Client) unlease(p *pooled) {
+	if p.lease != nil {
+		_ = p.lease.Close()
+		p.lease = nil
+	}
+}
+
+// hangUp says QUIT on p's connection, if any, and gives its lease back.
+func (c *Client) hangUp(p *pooled) error {
+	var err error
+	if p.conn != nil {
+		// The deadline is still the last message's: renewed, so QUIT is
+		// said even to a connection idle for longer than Timeout.
+		_ = p.conn.UpdateDeadline(c.timeout)
+		if err = p.conn.Quit(); err != nil {
+			_ = p.conn.Close()
+		}
+		p.conn = nil
+	}
+	c.unlease(p)
+	return err
+}
+
+// reap runs while the Client's connections are capped: every third of a
+// lease's TTL it closes the free connections whose lease was lost, those
+// idle for longer than MaxIdle (which would be redialed anyway, and hold a
+// place meanwhile), and, when another Client waits for a place, those idle
+// for a moment (not between two messages of a run).
+func (c *Client) reap() {
+	every := c.conns.TTL() / 3
+	moment := min(time.Second, every/3)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		wanted, _ := c.conns.Wanted(ctx)
+		cancel()
+		var keep []*pooled
+	free:
+		for range cap(c.idle) {
+			select {
+			case p := <-c.idle:
+				idle := time.Since(p.lastUsed)
+				if (p.lease != nil && p.lease.Lost()) || idle > c.maxIdle || (wanted && idle > moment) {
+					_ = c.hangUp(p)
+					c.empty <- p
+				} else {
+					keep = append(keep, p)
+				}
+			default:
+				break free
+			}
+		}
+		for _, p := range keep {
+			c.idle <- p
+		}
+	}
+}
 
 func (c *Client) dial(ctx context.Context, p *pooled) error {
 	c.dials.Add(1)

@@ -11,3 +11,12 @@ func (c *Client) Encode(m Message) ([]byte, error) {
 	defer o.release()
 	return append([]byte(nil), o.data.Bytes()...), nil
 }
+
+// Abandon stops renewing the lease without giving it back, as a process
+// killed while connected does; Close then does nothing.
+func (l *ConnLease) Abandon() {
+	l.once.Do(func() {
+		close(l.stop)
+		<-l.done
+	})
+}

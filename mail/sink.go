@@ -296,9 +296,12 @@ func (c *countedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// Close counts the connection closed before the last reply (a QUIT's 221)
+// leaves: a client that read it may connect again at once, and must not
+// be seen holding two connections.
 func (c *countedConn) Close() error {
-	_ = c.flush()
 	c.once.Do(func() { c.sink.open.Add(-1) })
+	_ = c.flush()
 	return c.Conn.Close()
 }
 

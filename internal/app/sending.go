@@ -72,9 +72,13 @@ func wireSending(a *App) error {
 			if err != nil {
 				return err
 			}
+			conns, err := sendConnections(a)
+			if err != nil {
+				return err
+			}
 			mailer, err := mail.NewClient(mail.Config{Endpoint: a.Config.SMTP, From: a.Config.MailFrom,
 				HELOName: a.Config.SMTPHELOName, RootCAs: a.Config.SMTPRootCAs, DKIM: a.Config.DKIM,
-				Concurrency: a.Config.SendConcurrency, Limiter: limiter})
+				Concurrency: a.Config.SendConcurrency, Limiter: limiter, Connections: conns})
 			if err != nil {
 				return err
 			}
@@ -103,6 +107,17 @@ func sendRateLimiter(a *App) (mail.Limiter, error) {
 		return nil, nil
 	}
 	return mail.NewSharedLimiter(a.Redis, a.Config.BusTopicPrefix+"send-rate", a.Config.SendRate)
+}
+
+// sendConnections is SEND_CONNECTIONS for the whole instance: one set of
+// connection leases in Redis under BUS_TOPIC_PREFIX, shared by every sender
+// process of the instance, so adding senders never opens more connections
+// than the relay allows. Nil when unlimited.
+func sendConnections(a *App) (*mail.SharedConnections, error) {
+	if a.Config.SendConnections <= 0 {
+		return nil, nil
+	}
+	return mail.NewSharedConnections(a.Redis, a.Config.BusTopicPrefix+"send-connections", a.Config.SendConnections, mail.DefaultLeaseTTL)
 }
 
 // SenderName is this process's stable consumer name in the sender group:

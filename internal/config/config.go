@@ -77,6 +77,7 @@ type Config struct {
 
 	SendConcurrency       int           // SEND_CONCURRENCY, default 8
 	SendRate              float64       // SEND_RATE messages/s, 0 = unlimited
+	SendConnections       int           // SEND_CONNECTIONS, 0 = unlimited
 	SendFailurePauseRatio float64       // SEND_FAILURE_PAUSE_RATIO, default 0.5
 	TokenTTL              time.Duration // TOKEN_TTL, default 24h
 	SessionIdleTimeout    time.Duration // SESSION_IDLE_TIMEOUT, default 2h
@@ -198,6 +199,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 
 	c.SendConcurrency = p.positiveInt("SEND_CONCURRENCY", c.SendConcurrency)
 	c.SendRate = p.float("SEND_RATE", c.SendRate, 0, false, -1, "a number of messages per second, 0 or more")
+	c.SendConnections = p.nonNegativeInt("SEND_CONNECTIONS", c.SendConnections)
 	c.SendFailurePauseRatio = p.float("SEND_FAILURE_PAUSE_RATIO", c.SendFailurePauseRatio, 0, true, 1, "a number greater than 0 and at most 1")
 	c.SendRetrySchedule = p.schedule("SEND_RETRY_SCHEDULE", c.SendRetrySchedule)
 	c.SuppressAfterNoMailbox = p.positiveInt("SUPPRESS_AFTER_NO_MAILBOX", c.SuppressAfterNoMailbox)
@@ -273,6 +275,19 @@ func (p *parser) positiveInt(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		p.fail(name, fmt.Sprintf("must be a positive integer, got %q", v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) nonNegativeInt(name string, def int) int {
+	v, ok := p.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		p.fail(name, fmt.Sprintf("must be an integer, 0 or more, got %q", v))
 		return def
 	}
 	return n

@@ -37,7 +37,7 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v, want defaults %+v", c, want)
 	}
-	if c.HTTPAddr != "127.0.0.1:8080" || c.SendConcurrency != 8 || c.SendRate != 0 ||
+	if c.HTTPAddr != "127.0.0.1:8080" || c.SendConcurrency != 8 || c.SendRate != 0 || c.SendConnections != 0 ||
 		c.TokenTTL != 24*time.Hour || c.SessionIdleTimeout != 2*time.Hour || c.SchedulerGrace != time.Hour || c.SendFailurePauseRatio != 0.5 ||
 		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 ||
 		c.LogLevel != "info" || c.LogFormat != "json" || c.SMTPHELOName != "" || c.SMTPRootCAs != nil ||
@@ -65,6 +65,7 @@ func TestParseEverything(t *testing.T) {
 		"LOG_FORMAT":                "console",
 		"SEND_CONCURRENCY":          " 16 ",
 		"SEND_RATE":                 "2.5",
+		"SEND_CONNECTIONS":          "6",
 		"SEND_FAILURE_PAUSE_RATIO":  "1",
 		"TOKEN_TTL":                 "2h",
 		"SESSION_IDLE_TIMEOUT":      "30m",
@@ -88,7 +89,7 @@ func TestParseEverything(t *testing.T) {
 		SendRetrySchedule: []time.Duration{30 * time.Second, 2 * time.Minute, time.Hour},
 		PublicBaseURL:     "https://herald.example.com", WebCookieSecure: true,
 		LogLevel: "debug", LogFormat: "console",
-		SendConcurrency: 16, SendRate: 2.5, SendFailurePauseRatio: 1,
+		SendConcurrency: 16, SendRate: 2.5, SendConnections: 6, SendFailurePauseRatio: 1,
 		TokenTTL: 2 * time.Hour, SessionIdleTimeout: 30 * time.Minute, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
 		UnsubscribeSecret: "0123456789abcdef0123456789abcdef", SuppressAfterNoMailbox: 2, SuppressAfterBounces: 5,
@@ -254,6 +255,8 @@ func TestParseErrors(t *testing.T) {
 		{"concurrency zero", map[string]string{"SEND_CONCURRENCY": "0"}, nil, `config: SEND_CONCURRENCY: must be a positive integer, got "0"`},
 		{"negative rate", map[string]string{"SEND_RATE": "-1"}, nil, `config: SEND_RATE: must be a number of messages per second, 0 or more, got "-1"`},
 		{"NaN rate", map[string]string{"SEND_RATE": "NaN"}, nil, `config: SEND_RATE: must be a number of messages per second, 0 or more, got "NaN"`},
+		{"negative connections", map[string]string{"SEND_CONNECTIONS": "-1"}, nil, `config: SEND_CONNECTIONS: must be an integer, 0 or more, got "-1"`},
+		{"fractional connections", map[string]string{"SEND_CONNECTIONS": "2.5"}, nil, `config: SEND_CONNECTIONS: must be an integer, 0 or more, got "2.5"`},
 		{"ratio zero", map[string]string{"SEND_FAILURE_PAUSE_RATIO": "0"}, nil, `config: SEND_FAILURE_PAUSE_RATIO: must be a number greater than 0 and at most 1, got "0"`},
 		{"ratio above one", map[string]string{"SEND_FAILURE_PAUSE_RATIO": "1.5"}, nil, `config: SEND_FAILURE_PAUSE_RATIO: must be a number greater than 0 and at most 1, got "1.5"`},
 		{"ttl without unit", map[string]string{"TOKEN_TTL": "24"}, nil, `config: TOKEN_TTL: must be a positive duration such as 30s, 15m or 24h, got "24"`},

@@ -39,6 +39,7 @@ func (c Config) Settings() []Setting {
 		{"LOG_FORMAT", c.LogFormat},
 		{"SEND_CONCURRENCY", strconv.Itoa(c.SendConcurrency)},
 		{"SEND_RATE", strconv.FormatFloat(c.SendRate, 'g', -1, 64)},
+		{"SEND_CONNECTIONS", strconv.Itoa(c.SendConnections)},
 		{"SEND_RETRY_SCHEDULE", formatSchedule(c.SendRetrySchedule)},
 		{"SUPPRESS_AFTER_NO_MAILBOX", strconv.Itoa(c.SuppressAfterNoMailbox)},
 		{"SUPPRESS_AFTER_BOUNCES", strconv.Itoa(c.SuppressAfterBounces)},
