@@ -15,8 +15,8 @@ func (id *Identity) requestPasswordReset(w http.ResponseWriter, r *http.Request)
 		respondError(w, r, err)
 		return
 	}
-	if err := id.svc.RequestPasswordReset(r.Context(), commandMeta(r), req.Email); err != nil {
-		respondError(w, r, err)
+	if err := id.svc.RequestPasswordReset(r.Context(), commandMeta(r), req.Email, clientAddr(r)); err != nil {
+		respondError(w, r, throttled(err))
 		return
 	}
 	respond(w, r, http.StatusAccepted, map[string]string{"status": "if the email has an account, a reset token was mailed to it"})
