@@ -8,7 +8,8 @@ type passwordResetRequest struct {
 	Email string `json:"email" validate:"required,max=254"`
 }
 
-// requestPasswordReset answers 202 whether or not the email has an account.
+// requestPasswordReset answers 202 whether or not the email has an account
+// (before it is looked up), or 429 while the caller or the email is throttled.
 func (id *Identity) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	var req passwordResetRequest
 	if err := decode(w, r, &req); err != nil {
