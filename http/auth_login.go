@@ -28,18 +28,25 @@ func (id *Identity) login(w http.ResponseWriter, r *http.Request) {
 	respond(w, r, http.StatusOK, s)
 }
 
-// rateLimited answers a throttled login 429 rate_limited with Retry-After.
+// rateLimited answers a throttled login, registration or password reset
+// request 429 rate_limited with Retry-After.
 type rateLimited struct{ *identity.RateLimitedError }
 
 func (rateLimited) Code() string { return CodeRateLimited }
 
+// throttled translates the identity service's throttle refusal; anything
+// else is returned as it is.
+func throttled(err error) error {
+	if limited := (*identity.RateLimitedError)(nil); errors.As(err, &limited) {
+		return rateLimited{limited}
+	}
+	return err
+}
+
 // loginProblem translates the refusals of a login; anything else goes to
 // respondError as it is.
 func loginProblem(err error) error {
-	var limited *identity.RateLimitedError
 	switch {
-	case errors.As(err, &limited):
-		return rateLimited{limited}
 	case errors.Is(err, identity.ErrBadCredentials):
 		return &ProblemError{Code: CodeUnauthenticated, Detail: "wrong email or password"}
 	case errors.Is(err, domain.ErrUserBlocked):
@@ -47,5 +54,5 @@ func loginProblem(err error) error {
 	case errors.Is(err, domain.ErrEmailNotVerified):
 		return &ProblemError{Code: CodeEmailNotVerified, Detail: "confirm your email address with the link mailed to you first"}
 	}
-	return err
+	return throttled(err)
 }

@@ -8,15 +8,16 @@ type passwordResetRequest struct {
 	Email string `json:"email" validate:"required,max=254"`
 }
 
-// requestPasswordReset answers 202 whether or not the email has an account.
+// requestPasswordReset answers 202 whether or not the email has an account
+// (before it is looked up), or 429 while the caller or the email is throttled.
 func (id *Identity) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 	var req passwordResetRequest
 	if err := decode(w, r, &req); err != nil {
 		respondError(w, r, err)
 		return
 	}
-	if err := id.svc.RequestPasswordReset(r.Context(), commandMeta(r), req.Email); err != nil {
-		respondError(w, r, err)
+	if err := id.svc.RequestPasswordReset(r.Context(), commandMeta(r), req.Email, clientAddr(r)); err != nil {
+		respondError(w, r, throttled(err))
 		return
 	}
 	respond(w, r, http.StatusAccepted, map[string]string{"status": "if the email has an account, a reset token was mailed to it"})

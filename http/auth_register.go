@@ -19,9 +19,9 @@ func (id *Identity) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reg, res, err := id.svc.Register(r.Context(), commandMeta(r),
-		identity.Registration{Email: req.Email, Password: req.Password, Name: req.Name})
+		identity.Registration{Email: req.Email, Password: req.Password, Name: req.Name, Addr: clientAddr(r)})
 	if err != nil {
-		respondError(w, r, err)
+		respondError(w, r, throttled(err))
 		return
 	}
 	w.Header().Set("Location", "/api/v1/users/"+reg.ID.String())

@@ -37,26 +37,40 @@ type Session struct {
 
 // Login checks the password against the account's events (not a read model
 // that may lag, so a just verified or just blocked account is seen as it
-// is), then opens a session. It fails with *RateLimitedError while the email
-// or address is throttled, ErrBadCredentials, domain.ErrUserBlocked or
-// domain.ErrEmailNotVerified.
+// is), then opens a session. It fails with *RateLimitedError while the
+// address or the account is throttled, ErrBadCredentials,
+// domain.ErrUserBlocked or domain.ErrEmailNotVerified.
+//
+// The attempt is counted before the password is checked, so of many
+// parallel guesses no more than the limits are heard. Only wrong passwords
+// stay counted. An account over its limit still hears an address that has
+// not failed on it within the window (once at a time): a guesser cannot
+// lock the owner out, while each address it uses gets one guess per window
+// at most.
 func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 	email := domain.NormalizeEmail(c.Email)
-	if err := s.throttle.check(ctx, email, c.Addr); err != nil {
+	attempt, err := s.throttle.login(ctx, email, c.Addr)
+	if err != nil {
 		return Session{}, err
 	}
+	session, err := s.login(ctx, email, c.Password)
+	if !errors.Is(err, ErrBadCredentials) {
+		attempt.release(context.WithoutCancel(ctx))
+	}
+	return session, err
+}
+
+func (s *Service) login(ctx context.Context, email, pw string) (Session, error) {
 	u, _, err := s.cfg.Users.FindByEmail(ctx, email)
 	if errors.Is(err, domain.ErrNotFound) {
-		s.cfg.Hasher.CheckNothing(c.Password) // as slow as a wrong password
-		s.throttle.fail(ctx, email, c.Addr)
+		s.cfg.Hasher.CheckNothing(pw) // as slow as a wrong password
 		return Session{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Session{}, err
 	}
-	if err := s.cfg.Hasher.Check(u.PasswordHash(), c.Password); err != nil {
+	if err := s.cfg.Hasher.Check(u.PasswordHash(), pw); err != nil {
 		if errors.Is(err, password.ErrMismatch) {
-			s.throttle.fail(ctx, email, c.Addr)
 			err = ErrBadCredentials
 		}
 		return Session{}, err
@@ -87,7 +101,6 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Session, error) {
 		}
 		return Session{}, ErrBadCredentials
 	}
-	s.throttle.succeed(ctx, email, c.Addr)
 	a, err := s.accountOf(ctx, u, u.Version())
 	if err != nil {
 		return Session{}, err

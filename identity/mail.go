@@ -39,9 +39,9 @@ var (
 	resetMail        = accountMail{kind: "password_reset", subject: "Reset your Herald password"}
 )
 
-// mailData is what a template sees.
+// mailData is what a template sees: nothing a caller typed (such as the
+// account's name), so nobody can make Herald mail their text to an address.
 type mailData struct {
-	Name    string
 	BaseURL string // PUBLIC_BASE_URL, without a trailing slash
 	Token   string
 	TTL     time.Duration // how long the token works
@@ -60,10 +60,10 @@ func (m accountMail) render(d mailData) (string, error) {
 func (s *Service) sendMail(ctx context.Context, log zerolog.Logger, m accountMail, u *domain.User, token string, ttl time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	body, err := m.render(mailData{Name: u.Name(), BaseURL: s.cfg.PublicBaseURL, Token: token, TTL: ttl})
+	body, err := m.render(mailData{BaseURL: s.cfg.PublicBaseURL, Token: token, TTL: ttl})
 	res := mail.Result{Outcome: mail.Permanent, Err: err}
 	if err == nil {
-		res = s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email(), ToName: u.Name(), Subject: m.subject, TextBody: body})
+		res = s.cfg.Mailer.Send(ctx, mail.Message{To: u.Email(), Subject: m.subject, TextBody: body})
 	}
 	ev := log.Info()
 	if !res.OK() {

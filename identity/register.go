@@ -11,11 +11,13 @@ import (
 	"github.com/heraldmail/herald/eventstore"
 )
 
-// Registration is what a new account sends.
+// Registration is what a new account sends, and the caller's address (the
+// key of the per-address throttle).
 type Registration struct {
 	Email    string
 	Password string
 	Name     string
+	Addr     string
 }
 
 // Registered answers a registration.
@@ -27,9 +29,14 @@ type Registered struct {
 // Register creates the account (group users), then mails the verification
 // link. The account exists once the events are committed; a mail failure is
 // logged, not returned, and the user can ask for a password reset, which
-// also verifies the address. The account is its own actor.
+// also verifies the address. The account is its own actor. It fails with
+// *RateLimitedError while the caller's address is throttled (see
+// ThrottleConfig).
 func (s *Service) Register(ctx context.Context, meta domain.Metadata, r Registration) (Registered, eventstore.Result, error) {
 	if err := domain.ValidatePassword(r.Password); err != nil {
+		return Registered{}, eventstore.Result{}, err
+	}
+	if err := s.throttle.mail(ctx, r.Addr, ""); err != nil {
 		return Registered{}, eventstore.Result{}, err
 	}
 	hash, err := s.cfg.Hasher.Hash(r.Password)
@@ -63,25 +70,34 @@ func (s *Service) Verify(ctx context.Context, meta domain.Metadata, token string
 }
 
 // RequestPasswordReset mails a reset token to the account of email, if
-// there is one and it is active; the caller answers the same either way.
-// The mail leaves in the background, so the call takes as long either way,
-// and at most one a minute per email, so nobody floods a mailbox with it.
-func (s *Service) RequestPasswordReset(ctx context.Context, meta domain.Metadata, email string) error {
-	if !s.throttle.resetAllowed(ctx, domain.NormalizeEmail(email)) {
-		return nil
+// there is one and it is active. Only the throttle is asked before the
+// answer (it fails with *RateLimitedError while the caller's address or the
+// recipient is throttled, alike for emails with and without an account);
+// looking the account up, recording the token and mailing it happen in the
+// background, so the answer neither says nor takes longer when the account
+// exists.
+func (s *Service) RequestPasswordReset(ctx context.Context, meta domain.Metadata, email, addr string) error {
+	email = domain.NormalizeEmail(email)
+	if err := s.throttle.mail(ctx, addr, email); err != nil {
+		return err
 	}
+	log := zerolog.Ctx(ctx).With().Logger()
+	ctx = log.WithContext(context.WithoutCancel(ctx))
+	s.bg.Go(func() { s.requestPasswordReset(ctx, log, meta, email) })
+	return nil
+}
+
+func (s *Service) requestPasswordReset(ctx context.Context, log zerolog.Logger, meta domain.Metadata, email string) {
 	token, _ := newToken()
 	meta.ActorID, meta.Command = uuid.Nil, "RequestPasswordReset"
 	u, err := s.cfg.Users.RequestPasswordReset(ctx, meta, email, tokenKey(token), s.cfg.Now().Add(s.cfg.ResetTTL))
 	if err != nil {
-		return err
+		log.Error().Err(err).Msg("password reset request")
+		return
 	}
 	if u != nil && u.Active() {
-		log := zerolog.Ctx(ctx).With().Logger()
-		ctx := context.WithoutCancel(ctx)
-		s.bg.Go(func() { s.sendMail(ctx, log, resetMail, u, token, s.cfg.ResetTTL) })
+		s.sendMail(ctx, log, resetMail, u, token, s.cfg.ResetTTL)
 	}
-	return nil
 }
 
 // ConfirmPasswordReset consumes a reset token, sets the new password and

@@ -63,7 +63,7 @@ type Config struct {
 	Groups   Groups
 	Accounts Accounts
 	Sessions Sessions
-	Redis    *redis.Client // login throttling, shared by every API process
+	Redis    *redis.Client // throttling, shared by every API process
 	Mailer   Mailer
 	Hasher   *password.Hasher
 	// PublicBaseURL prefixes the links in verification and reset mails.
@@ -80,7 +80,8 @@ type Config struct {
 	// the cache off): the longest a token revoked by another process keeps
 	// working. Revocations made by this process take effect at once.
 	PrincipalTTL time.Duration
-	// Throttle bounds failed logins; zero values take the defaults of the API contract.
+	// Throttle bounds logins and account mails; zero values take the
+	// defaults of the API contract.
 	Throttle ThrottleConfig
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -89,7 +90,7 @@ type Config struct {
 // Service is the identity application service.
 type Service struct {
 	cfg      Config
-	throttle *loginThrottle
+	throttle *throttle
 	// principals caches Authenticate's answers; nil when PrincipalTTL < 0.
 	principals *principalCache
 	bg         sync.WaitGroup
@@ -128,9 +129,9 @@ func New(cfg Config) (*Service, error) {
 	case cfg.PrincipalTTL > 0:
 		principals = newPrincipalCache(cfg.PrincipalTTL)
 	}
-	return &Service{cfg: cfg, throttle: &loginThrottle{rdb: cfg.Redis, cfg: cfg.Throttle}, principals: principals}, nil
+	return &Service{cfg: cfg, throttle: &throttle{rdb: cfg.Redis, cfg: cfg.Throttle}, principals: principals}, nil
 }
 
-// Wait blocks until mails sent in the background after an answer are done
-// (shutdown and tests).
+// Wait blocks until the work done in the background after an answer (the
+// mails, a password reset request) is done (shutdown and tests).
 func (s *Service) Wait() { s.bg.Wait() }

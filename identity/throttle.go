@@ -4,123 +4,191 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
 
-// ThrottleConfig: after EmailLimit failures for one email, or AddrLimit from
-// one address, within Window, logins are refused with a RateLimitedError
-// until the window ends.
+// ThrottleConfig bounds what one caller can make Herald do about accounts.
+//
+// Logins: an address may try AddrLimit logins (over any accounts) per
+// Window; an account takes AccountLimit wrong passwords per Window, after
+// which only addresses that have not failed on it in the window are still
+// heard (see Login). Account mails: an address may register or ask for a
+// password reset MailAddrLimit times per MailWindow, and one recipient is
+// sent a password reset at most once per MailRecipientEvery. Whatever is over its bound is
+// refused with a RateLimitedError until the window ends, alike for emails
+// with and without an account.
 type ThrottleConfig struct {
-	EmailLimit int64
-	AddrLimit  int64
-	Window     time.Duration
+	AccountLimit int64 // default 5
+	// AddrLimit must exceed AccountLimit; default 20.
+	AddrLimit          int64
+	Window             time.Duration // default 15 min
+	MailAddrLimit      int64         // default 10
+	MailWindow         time.Duration // default 1 h
+	MailRecipientEvery time.Duration // default 1 min
 	// KeyPrefix namespaces the Redis keys (tests use a unique one).
 	KeyPrefix string
 }
 
 func (c *ThrottleConfig) defaults() {
-	if c.EmailLimit <= 0 {
-		c.EmailLimit = 5
+	if c.AccountLimit <= 0 {
+		c.AccountLimit = 5
 	}
-	if c.AddrLimit <= 0 {
-		c.AddrLimit = 20
+	if c.AddrLimit <= c.AccountLimit {
+		c.AddrLimit = max(20, c.AccountLimit+1)
 	}
 	if c.Window <= 0 {
 		c.Window = 15 * time.Minute
+	}
+	if c.MailAddrLimit <= 0 {
+		c.MailAddrLimit = 10
+	}
+	if c.MailWindow <= 0 {
+		c.MailWindow = time.Hour
+	}
+	if c.MailRecipientEvery <= 0 {
+		c.MailRecipientEvery = time.Minute
 	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = "herald:"
 	}
 }
 
-// RateLimitedError refuses a login while its email or address has failed
-// too often; RetryAfter says when the window ends.
+// RateLimitedError refuses a login, registration or password reset request
+// while its caller, account or recipient is over its bound; RetryAfter says
+// when the window ends.
 type RateLimitedError struct{ retry time.Duration }
 
-func (e *RateLimitedError) Error() string { return "too many failed logins; try again later" }
+func (e *RateLimitedError) Error() string { return "too many attempts; try again later" }
 
-// RetryAfter is how long until a login is tried again.
+// RetryAfter is how long until the call is worth trying again.
 func (e *RateLimitedError) RetryAfter() time.Duration { return e.retry }
 
-// loginThrottle counts failed logins in Redis (shared by every API process):
-// one fixed window per key, opened by the first failure and lasting
-// cfg.Window. When Redis is unreachable logins are not throttled (logged):
-// an outage of Redis must not lock every user out.
-type loginThrottle struct {
+// throttle keeps its counters in Redis (shared by every API process), one
+// fixed window per key opened by its first count. Each attempt is counted
+// by one script before any work is done, so parallel requests cannot all
+// read a count under the limit and then all go ahead. When Redis is
+// unreachable nothing is throttled (logged): an outage of Redis must not
+// lock every user out.
+type throttle struct {
 	rdb *redis.Client
 	cfg ThrottleConfig
 }
 
-func (t *loginThrottle) keys(email, addr string) (emailKey, addrKey string) {
-	sum := sha256.Sum256([]byte(email)) // no address in clear in Redis
-	return t.cfg.KeyPrefix + "login:fail:email:" + hex.EncodeToString(sum[:16]),
-		t.cfg.KeyPrefix + "login:fail:addr:" + addr
+// reserveLogin counts one login attempt, unless the address is over its
+// limit, or the account is over its limit and this address has already
+// failed on it (or is trying it right now): then it refuses. KEYS: the
+// account's failures, the address's attempts, the address's failures on
+// the account. ARGV: the account limit, the address limit, the window in ms.
+// Answers 0 when counted, else the milliseconds until the refusing window
+// ends.
+var reserveLogin = redis.NewScript(`
+local function count(k) return tonumber(redis.call('GET', k) or '0') end
+local function wait(k)
+  local t = redis.call('PTTL', k)
+  if t < 0 then return tonumber(ARGV[3]) end
+  return t
+end
+if count(KEYS[2]) >= tonumber(ARGV[2]) then return wait(KEYS[2]) end
+if count(KEYS[1]) >= tonumber(ARGV[1]) and count(KEYS[3]) > 0 then return wait(KEYS[1]) end
+for _, k in ipairs(KEYS) do
+  if redis.call('INCR', k) == 1 then redis.call('PEXPIRE', k, ARGV[3]) end
+end
+return 0
+`)
+
+// releaseLogin takes back an attempt that was not a wrong password: the
+// account's and the address's counts go down by one (within their
+// window), and the address is clean for the account again.
+var releaseLogin = redis.NewScript(`
+for i = 1, 2 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+redis.call('DEL', KEYS[3])
+return 0
+`)
+
+// reserveMail counts one account mail request of an address, unless the
+// address is over its limit or the recipient (when named) was mailed within
+// its interval. KEYS: the address's requests, and the recipient's marker if
+// any. ARGV: the address limit, its window in ms, the recipient interval in
+// ms. Answers as reserveLogin.
+var reserveMail = redis.NewScript(`
+local function wait(k, def)
+  local t = redis.call('PTTL', k)
+  if t < 0 then return tonumber(def) end
+  return t
+end
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return wait(KEYS[1], ARGV[2]) end
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return wait(KEYS[2], ARGV[3]) end
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if KEYS[2] then redis.call('SET', KEYS[2], 1, 'PX', ARGV[3]) end
+return 0
+`)
+
+// hashed keeps emails out of Redis in clear.
+func hashed(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// check returns a *RateLimitedError when either counter is at its limit.
-func (t *loginThrottle) check(ctx context.Context, email, addr string) error {
-	ek, ak := t.keys(email, addr)
-	pipe := t.rdb.Pipeline()
-	eCount, aCount := pipe.Get(ctx, ek), pipe.Get(ctx, ak)
-	eTTL, aTTL := pipe.PTTL(ctx, ek), pipe.PTTL(ctx, ak)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+// loginAttempt is a counted login attempt; release takes it back.
+type loginAttempt struct {
+	t    *throttle
+	keys []string // nil when Redis did not count it
+}
+
+// login reserves one attempt to log in to email from addr, or refuses
+// with a *RateLimitedError.
+func (t *throttle) login(ctx context.Context, email, addr string) (loginAttempt, error) {
+	p := t.cfg.KeyPrefix + "login:"
+	keys := []string{p + "account:" + hashed(email), p + "addr:" + addr, p + "pair:" + hashed(email, addr)}
+	wait, err := reserveLogin.Run(ctx, t.rdb, keys, t.cfg.AccountLimit, t.cfg.AddrLimit, t.cfg.Window.Milliseconds()).Int64()
+	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("login throttle unavailable; not throttling")
+		return loginAttempt{}, nil
+	}
+	if wait > 0 {
+		return loginAttempt{}, &RateLimitedError{retry: time.Duration(wait) * time.Millisecond}
+	}
+	return loginAttempt{t: t, keys: keys}, nil
+}
+
+// release takes the attempt back: only wrong passwords stay counted.
+func (a loginAttempt) release(ctx context.Context) {
+	if a.keys == nil {
+		return
+	}
+	if err := releaseLogin.Run(ctx, a.t.rdb, a.keys).Err(); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("login throttle unavailable; attempt not released")
+	}
+}
+
+// mail reserves one request from addr for an account mail, or refuses
+// with a *RateLimitedError. A password reset names its recipient, mailed at
+// most once per interval; a registration does not (an email has one
+// account, so its verification mail goes out once). It answers the same
+// for emails with and without an account.
+func (t *throttle) mail(ctx context.Context, addr, resetRecipient string) error {
+	p := t.cfg.KeyPrefix + "accountmail:"
+	keys := []string{p + "addr:" + addr}
+	if resetRecipient != "" {
+		keys = append(keys, p+"reset:"+hashed(resetRecipient))
+	}
+	wait, err := reserveMail.Run(ctx, t.rdb, keys, t.cfg.MailAddrLimit, t.cfg.MailWindow.Milliseconds(),
+		t.cfg.MailRecipientEvery.Milliseconds()).Int64()
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("account mail throttle unavailable; not throttling")
 		return nil
 	}
-	var retry time.Duration
-	if n, _ := eCount.Int64(); n >= t.cfg.EmailLimit {
-		retry = max(retry, ttlOr(eTTL.Val(), t.cfg.Window))
-	}
-	if n, _ := aCount.Int64(); n >= t.cfg.AddrLimit {
-		retry = max(retry, ttlOr(aTTL.Val(), t.cfg.Window))
-	}
-	if retry > 0 {
-		return &RateLimitedError{retry: retry}
+	if wait > 0 {
+		return &RateLimitedError{retry: time.Duration(wait) * time.Millisecond}
 	}
 	return nil
-}
-
-func ttlOr(ttl, def time.Duration) time.Duration {
-	if ttl <= 0 {
-		return def
-	}
-	return ttl
-}
-
-// fail counts one failed login for email and addr.
-func (t *loginThrottle) fail(ctx context.Context, email, addr string) {
-	ek, ak := t.keys(email, addr)
-	pipe := t.rdb.TxPipeline()
-	for _, k := range []string{ek, ak} {
-		pipe.SetNX(ctx, k, 0, t.cfg.Window) // opens the window; INCR keeps its TTL
-		pipe.Incr(ctx, k)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("login throttle unavailable; failure not counted")
-	}
-}
-
-// resetAllowed lets one password reset mail per email leave per minute, so
-// the endpoint cannot be used to flood a mailbox. It answers the same for
-// emails with and without an account.
-func (t *loginThrottle) resetAllowed(ctx context.Context, email string) bool {
-	sum := sha256.Sum256([]byte(email))
-	ok, err := t.rdb.SetNX(ctx, t.cfg.KeyPrefix+"reset:email:"+hex.EncodeToString(sum[:16]), 1, time.Minute).Result()
-	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("reset throttle unavailable; not throttling")
-		return true
-	}
-	return ok
-}
-
-// succeed clears the email's failures (not the address's).
-func (t *loginThrottle) succeed(ctx context.Context, email, addr string) {
-	ek, _ := t.keys(email, addr)
-	if err := t.rdb.Del(ctx, ek).Err(); err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("login throttle unavailable; failures not cleared")
-	}
 }

@@ -2,6 +2,9 @@ package web
 
 import (
 	"errors"
+	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/identity"
@@ -47,4 +50,16 @@ func fieldErrors(err error) (e form.Errors, ok bool) {
 		return nil, false
 	}
 	return e, true
+}
+
+// refusedStatus is the status of a form refused with err (nil when the form
+// itself was incomplete): 429 with Retry-After while the identity service
+// throttles the caller, 422 otherwise.
+func refusedStatus(w http.ResponseWriter, err error) int {
+	var rl *identity.RateLimitedError
+	if !errors.As(err, &rl) {
+		return http.StatusUnprocessableEntity
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int((rl.RetryAfter()+time.Second-1)/time.Second)))
+	return http.StatusTooManyRequests
 }

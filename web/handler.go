@@ -25,7 +25,7 @@ type Identity interface {
 	Logout(ctx context.Context, token string) error
 	Authenticate(ctx context.Context, token string) (identity.Principal, error)
 	Account(ctx context.Context, id uuid.UUID) (identity.Account, error)
-	RequestPasswordReset(ctx context.Context, meta domain.Metadata, email string) error
+	RequestPasswordReset(ctx context.Context, meta domain.Metadata, email, addr string) error
 	ConfirmPasswordReset(ctx context.Context, meta domain.Metadata, token, newPassword string) (identity.Account, eventstore.Result, error)
 	Block(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (identity.Account, eventstore.Result, error)
 	Activate(ctx context.Context, meta domain.Metadata, id uuid.UUID, ifMatch int64) (identity.Account, eventstore.Result, error)

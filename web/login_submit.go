@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/heraldmail/herald/identity"
 	"github.com/heraldmail/herald/web/form"
 )
 
@@ -12,8 +13,10 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	f := form.NewLogin(r)
 	f.Next = localPath(f.Next, "/dashboard")
 	errs := f.Validate()
+	var err error
 	if len(errs) == 0 {
-		s, err := h.id.Login(r.Context(), f.Credentials(clientAddr(r)))
+		var s identity.Session
+		s, err = h.id.Login(r.Context(), f.Credentials(clientAddr(r)))
 		if err == nil {
 			h.setSession(w, s)
 			h.redirectWithFlash(w, r, "flash.logged_in", f.Next)
@@ -28,5 +31,5 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	v := h.view(w, r)
 	f.Password = ""
 	v.Form, v.Errors = f, errs
-	h.render(w, r, http.StatusUnprocessableEntity, "login", v)
+	h.render(w, r, refusedStatus(w, err), "login", v)
 }

@@ -12,12 +12,12 @@ import (
 func (h *Handler) submitPasswordReset(w http.ResponseWriter, r *http.Request) {
 	f := form.NewPasswordReset(r)
 	errs := f.Validate()
+	var err error
 	if len(errs) == 0 {
-		var err error
 		if f.Confirming() {
 			_, _, err = h.id.ConfirmPasswordReset(r.Context(), meta(r), f.Token, f.Password)
 		} else {
-			err = h.id.RequestPasswordReset(r.Context(), meta(r), f.Email)
+			err = h.id.RequestPasswordReset(r.Context(), meta(r), f.Email, clientAddr(r))
 		}
 		switch {
 		case err == nil && f.Confirming():
@@ -37,5 +37,5 @@ func (h *Handler) submitPasswordReset(w http.ResponseWriter, r *http.Request) {
 	v := h.view(w, r)
 	f.Password = ""
 	v.Form, v.Errors = f, errs
-	h.render(w, r, http.StatusUnprocessableEntity, "password_reset", v)
+	h.render(w, r, refusedStatus(w, err), "password_reset", v)
 }

@@ -11,8 +11,9 @@ import (
 func (h *Handler) submitRegister(w http.ResponseWriter, r *http.Request) {
 	f := form.NewRegister(r)
 	errs := f.Validate()
+	var err error
 	if len(errs) == 0 {
-		_, _, err := h.id.Register(r.Context(), meta(r), f.Registration())
+		_, _, err = h.id.Register(r.Context(), meta(r), f.Registration(clientAddr(r)))
 		if err == nil {
 			h.redirectWithFlash(w, r, "flash.registered", "/login")
 			return
@@ -26,5 +27,5 @@ func (h *Handler) submitRegister(w http.ResponseWriter, r *http.Request) {
 	v := h.view(w, r)
 	f.Password = ""
 	v.Form, v.Errors = f, errs
-	h.render(w, r, http.StatusUnprocessableEntity, "register", v)
+	h.render(w, r, refusedStatus(w, err), "register", v)
 }

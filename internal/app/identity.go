@@ -74,8 +74,13 @@ func wireIdentity(a *App) error {
 		SessionTTL:    a.Config.TokenTTL,
 		SessionIdle:   a.Config.SessionIdleTimeout,
 		VerifyTTL:     a.Config.TokenTTL,
-		Throttle:      identity.ThrottleConfig{KeyPrefix: a.Config.BusTopicPrefix},
-		Now:           a.Now,
+		Throttle: identity.ThrottleConfig{
+			AccountLimit:  int64(a.Config.LoginAccountLimit),
+			AddrLimit:     int64(a.Config.LoginAddrLimit),
+			MailAddrLimit: int64(a.Config.AccountMailAddrLimit),
+			KeyPrefix:     a.Config.BusTopicPrefix,
+		},
+		Now: a.Now,
 	})
 	if err != nil {
 		return err

@@ -97,6 +97,16 @@ type Config struct {
 	// SuppressAfterBounces is SUPPRESS_AFTER_BOUNCES: after how many
 	// permanent failures of any kind an address is suppressed. Default 3.
 	SuppressAfterBounces int
+	// LoginAccountLimit is LOGIN_ACCOUNT_LIMIT: wrong passwords per account
+	// within 15 minutes after which only addresses that have not failed on
+	// it are still heard. Default 5.
+	LoginAccountLimit int
+	// LoginAddrLimit is LOGIN_ADDR_LIMIT: login attempts per client address
+	// within 15 minutes, more than LoginAccountLimit. Default 20.
+	LoginAddrLimit int
+	// AccountMailAddrLimit is ACCOUNT_MAIL_ADDR_LIMIT: registrations and
+	// password reset requests per client address within an hour. Default 10.
+	AccountMailAddrLimit int
 }
 
 // Defaults returns the configuration with every default filled in and no
@@ -114,6 +124,9 @@ func Defaults() Config {
 		SuppressAfterBounces:   domain.DefaultBounceLimits().Other,
 		TokenTTL:               24 * time.Hour,
 		SessionIdleTimeout:     2 * time.Hour,
+		LoginAccountLimit:      5,
+		LoginAddrLimit:         20,
+		AccountMailAddrLimit:   10,
 		SchedulerGrace:         time.Hour,
 		SendStallAfter:         15 * time.Minute,
 		ShutdownTimeout:        15 * time.Second,
@@ -206,6 +219,14 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.SuppressAfterBounces = p.positiveInt("SUPPRESS_AFTER_BOUNCES", c.SuppressAfterBounces)
 	c.TokenTTL = p.duration("TOKEN_TTL", c.TokenTTL)
 	c.SessionIdleTimeout = p.duration("SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout)
+	c.LoginAccountLimit = p.positiveInt("LOGIN_ACCOUNT_LIMIT", c.LoginAccountLimit)
+	c.LoginAddrLimit = p.positiveInt("LOGIN_ADDR_LIMIT", c.LoginAddrLimit)
+	if c.LoginAddrLimit <= c.LoginAccountLimit {
+		// An address must be able to fail on an account more often than the
+		// account takes, or one address would lock the owner out.
+		p.fail("LOGIN_ADDR_LIMIT", fmt.Sprintf("must be more than LOGIN_ACCOUNT_LIMIT (%d), got %d", c.LoginAccountLimit, c.LoginAddrLimit))
+	}
+	c.AccountMailAddrLimit = p.positiveInt("ACCOUNT_MAIL_ADDR_LIMIT", c.AccountMailAddrLimit)
 	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
 	c.SendStallAfter = p.duration("SEND_STALL_AFTER", c.SendStallAfter)
 	c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)

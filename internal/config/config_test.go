@@ -39,6 +39,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.SendConcurrency != 8 || c.SendRate != 0 || c.SendConnections != 0 ||
 		c.TokenTTL != 24*time.Hour || c.SessionIdleTimeout != 2*time.Hour || c.SchedulerGrace != time.Hour || c.SendFailurePauseRatio != 0.5 ||
+		c.LoginAccountLimit != 5 || c.LoginAddrLimit != 20 || c.AccountMailAddrLimit != 10 ||
 		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 ||
 		c.LogLevel != "info" || c.LogFormat != "json" || c.SMTPHELOName != "" || c.SMTPRootCAs != nil ||
 		!slices.Equal(c.SendRetrySchedule, []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}) {
@@ -77,6 +78,9 @@ func TestParseEverything(t *testing.T) {
 		"UNSUBSCRIBE_SECRET":        "0123456789abcdef0123456789abcdef",
 		"SUPPRESS_AFTER_NO_MAILBOX": "2",
 		"SUPPRESS_AFTER_BOUNCES":    "5",
+		"LOGIN_ACCOUNT_LIMIT":       "3",
+		"LOGIN_ADDR_LIMIT":          "50",
+		"ACCOUNT_MAIL_ADDR_LIMIT":   "4",
 	}), NeedDatabase, NeedRedis, NeedSMTP, NeedPublicURL, NeedUnsubscribe)
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +97,7 @@ func TestParseEverything(t *testing.T) {
 		TokenTTL: 2 * time.Hour, SessionIdleTimeout: 30 * time.Minute, SchedulerGrace: 10 * time.Minute, SendStallAfter: 5 * time.Minute, ShutdownTimeout: 3 * time.Second,
 		BusTopicPrefix: "t1.", BusMaxLen: 5000,
 		UnsubscribeSecret: "0123456789abcdef0123456789abcdef", SuppressAfterNoMailbox: 2, SuppressAfterBounces: 5,
+		LoginAccountLimit: 3, LoginAddrLimit: 50, AccountMailAddrLimit: 4,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -261,6 +266,9 @@ func TestParseErrors(t *testing.T) {
 		{"ratio above one", map[string]string{"SEND_FAILURE_PAUSE_RATIO": "1.5"}, nil, `config: SEND_FAILURE_PAUSE_RATIO: must be a number greater than 0 and at most 1, got "1.5"`},
 		{"ttl without unit", map[string]string{"TOKEN_TTL": "24"}, nil, `config: TOKEN_TTL: must be a positive duration such as 30s, 15m or 24h, got "24"`},
 		{"negative timeout", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, nil, `config: SHUTDOWN_TIMEOUT: must be a positive duration such as 30s, 15m or 24h, got "-1s"`},
+		{"address login limit not above the account's", map[string]string{"LOGIN_ACCOUNT_LIMIT": "8", "LOGIN_ADDR_LIMIT": "8"}, nil,
+			"config: LOGIN_ADDR_LIMIT: must be more than LOGIN_ACCOUNT_LIMIT (8), got 8"},
+		{"account mail limit zero", map[string]string{"ACCOUNT_MAIL_ADDR_LIMIT": "0"}, nil, `config: ACCOUNT_MAIL_ADDR_LIMIT: must be a positive integer, got "0"`},
 		{"maxlen", map[string]string{"BUS_MAXLEN": "1e6"}, nil, `config: BUS_MAXLEN: must be a positive integer, got "1e6"`},
 		{"log level", map[string]string{"LOG_LEVEL": "verbose"}, nil, `config: LOG_LEVEL: must be one of trace|debug|info|warn|error, got "verbose"`},
 		{"log format", map[string]string{"LOG_FORMAT": "text"}, nil, `config: LOG_FORMAT: must be one of json|console, got "text"`},

@@ -29,9 +29,10 @@ func (f Register) Validate() Errors {
 	return e
 }
 
-// Registration is the identity service's registration.
-func (f Register) Registration() identity.Registration {
-	return identity.Registration{Email: f.Email, Password: f.Password, Name: f.Name}
+// Registration is the identity service's registration; addr is the
+// caller's address.
+func (f Register) Registration(addr string) identity.Registration {
+	return identity.Registration{Email: f.Email, Password: f.Password, Name: f.Name, Addr: addr}
 }
 
 // Login is the form of /login.
