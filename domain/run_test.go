@@ -25,7 +25,7 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 	m := newTestMailing(t, true)
 	now := time.Date(2026, 1, 1, 9, 0, 1, 0, time.UTC)
 	id := ScheduledRunID(m.ID(), m.StartAt())
-	r, err := StartRun(id, m, TriggerSchedule, m.StartAt(), now)
+	r, err := StartRun(id, m, TriggerSchedule, m.StartAt(), now, RunRecipients{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,24 +48,24 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 
 func TestStartRunRefusesInactiveCompletedDeleted(t *testing.T) {
 	now := time.Now()
-	if _, err := StartRun(uuid.New(), newTestMailing(t, false), TriggerManual, now, now); !errors.Is(err, ErrConflict) {
+	if _, err := StartRun(uuid.New(), newTestMailing(t, false), TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("inactive: %v", err)
 	}
 	m := newTestMailing(t, true)
 	if err := m.Complete(now, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrMailingCompleted) {
+	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrMailingCompleted) {
 		t.Fatalf("completed: %v", err)
 	}
 	m = newTestMailing(t, true)
 	if err := m.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted: %v", err)
 	}
-	if _, err := StartRun(uuid.New(), &Mailing{}, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), &Mailing{}, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing: %v", err)
 	}
 }
