@@ -172,8 +172,8 @@ type Run struct {
 }
 
 // RunRecipients fixes the recipients of a run of an all-clients mailing
-// without listing them: AsOf is a snapshot of the event store (PostgreSQL's
-// pg_snapshot, as text) taken when the run starts, and the run mails the
+// without listing them: AsOf is a snapshot of the event store taken when
+// the run starts (saga.Roster takes and reads it), and the run mails the
 // owner's clients whose creation that snapshot sees and whose deletion,
 // unsubscription or suppression it does not; Count is how many they are.
 // The store is append-only, so the same snapshot names the same clients
