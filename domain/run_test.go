@@ -149,3 +149,53 @@ func TestRunsLeftFollowsTheSchedule(t *testing.T) {
 		t.Fatalf("a completed mailing has runs left (%v)", err)
 	}
 }
+
+// A mailing names its recipients by exactly one of client_ids and
+// all_clients; an all-clients run records the snapshot that fixes them.
+func TestAllClientsMailingAndItsRun(t *testing.T) {
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	f := MailingFields{MessageID: uuid.New(), AllClients: true, ClientIDs: []uuid.UUID{uuid.New()},
+		StartAt: start, EndAt: start.Add(time.Hour), Periodicity: Once}
+	for name, tc := range map[string]struct {
+		all   bool
+		ids   []uuid.UUID
+		field string
+	}{"both": {true, f.ClientIDs, "all_clients"}, "neither": {false, nil, "client_ids"}} {
+		f.AllClients, f.ClientIDs = tc.all, tc.ids
+		_, err := NewMailing(uuid.New(), uuid.New(), f, true)
+		var v *ValidationError
+		if !errors.As(err, &v) || len(v.Fields) != 1 || v.Fields[0].Field != tc.field {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	f.AllClients, f.ClientIDs = true, nil
+	m, err := NewMailing(uuid.New(), uuid.New(), f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = LoadMailing(m.Changes())
+	if !m.AllClients() || len(m.ClientIDs()) != 0 {
+		t.Fatalf("loaded all=%v ids=%v", m.AllClients(), m.ClientIDs())
+	}
+	if _, err := StartRun(uuid.New(), m, TriggerManual, start, start, RunRecipients{}); err == nil {
+		t.Fatal("an all-clients run started without its recipients fixed")
+	}
+	r, err := StartRun(uuid.New(), m, TriggerManual, start, start, RunRecipients{AsOf: "10:12:10", Count: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := r.Changes()[0].(RunStarted)
+	if !ev.AllClients || ev.ClientsAsOf != "10:12:10" || ev.Clients != 7 {
+		t.Fatalf("started %+v", ev)
+	}
+	if l := LoadRun(r.Changes()); !l.AllClients() || l.Recipients() != (RunRecipients{AsOf: "10:12:10", Count: 7}) {
+		t.Fatalf("loaded run %+v", l.Recipients())
+	}
+	// Switching a listed mailing to every client, and back.
+	listed := newTestMailing(t, true)
+	g := listed.Fields()
+	g.AllClients, g.ClientIDs = true, nil
+	if err := listed.Update(g); err != nil || !listed.AllClients() {
+		t.Fatalf("to all clients: %v", err)
+	}
+}
