@@ -122,7 +122,7 @@ func TestResumedAllClientsRunMailsTheSetItsStartFixed(t *testing.T) {
 	m := e.allClientsMailing()
 	run := e.dispatchNow(m)
 
-	// A first session mails ten and "crashes"; meanwhile clients join, one
+	// A first sender mails ten and "crashes"; meanwhile clients join, one
 	// of the set is deleted and one unsubscribes.
 	for _, c := range cs[:10] {
 		e.commit(attemptAppend(run, m, c, true))
