@@ -42,20 +42,27 @@ type DispatchMailing struct {
 	Owner uuid.UUID
 }
 
+// Roster fixes, when a run of an all-clients mailing starts, which of the
+// owner's clients it mails (saga.Roster).
+type Roster interface {
+	Fix(ctx context.Context, owner uuid.UUID) (domain.RunRecipients, error)
+}
+
 // Runs handles the commands about mailing runs: dispatch, skip, and the
 // saga's completion and pause of a mailing.
 type Runs struct {
-	store EventStore
-	queue DispatchQueue
-	now   func() time.Time
+	store  EventStore
+	roster Roster
+	queue  DispatchQueue
+	now    func() time.Time
 }
 
 // NewRuns returns the handler. now is the clock (the saga injects its own).
-func NewRuns(store EventStore, queue DispatchQueue, now func() time.Time) (*Runs, error) {
-	if store == nil || queue == nil || now == nil {
-		return nil, errors.New("commands: runs handler needs a store, a queue and a clock")
+func NewRuns(store EventStore, roster Roster, queue DispatchQueue, now func() time.Time) (*Runs, error) {
+	if store == nil || roster == nil || queue == nil || now == nil {
+		return nil, errors.New("commands: runs handler needs a store, a roster, a queue and a clock")
 	}
-	return &Runs{store: store, queue: queue, now: now}, nil
+	return &Runs{store: store, roster: roster, queue: queue, now: now}, nil
 }
 
 // eventID derives a stable event id from a run id, so a repeated step of
@@ -122,7 +129,15 @@ func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Me
 		if due.IsZero() {
 			due = now
 		}
-		run, err := domain.StartRun(runID, m, cmd.Trigger, due, now)
+		// An all-clients run's recipients are fixed now, as a snapshot the
+		// run's start records, so a resumed run mails the same clients.
+		var all domain.RunRecipients
+		if m.AllClients() {
+			if all, err = h.roster.Fix(ctx, m.Owner()); err != nil {
+				return eventstore.Result{}, err
+			}
+		}
+		run, err := domain.StartRun(runID, m, cmd.Trigger, due, now, all)
 		if err != nil {
 			return eventstore.Result{}, err
 		}

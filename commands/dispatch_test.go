@@ -30,7 +30,8 @@ type runsEnv struct {
 func newRunsEnv(t *testing.T) *runsEnv {
 	t.Helper()
 	ctx := context.Background()
-	store, err := eventstore.New(testenv.Pool(t))
+	pool := testenv.Pool(t)
+	store, err := eventstore.New(pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,11 @@ func newRunsEnv(t *testing.T) *runsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.runs, err = commands.NewRuns(store, q, func() time.Time { return e.now }); err != nil {
+	roster, err := saga.NewRoster(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.runs, err = commands.NewRuns(store, roster, q, func() time.Time { return e.now }); err != nil {
 		t.Fatal(err)
 	}
 	return e

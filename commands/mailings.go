@@ -58,9 +58,13 @@ type CreateMailing struct {
 // UpdateMailing changes a mailing's setting; nil fields keep their value.
 // IsActive, when set, enables or disables it in the same command.
 type UpdateMailing struct {
-	ID          uuid.UUID
-	MessageID   *uuid.UUID
-	ClientIDs   *[]uuid.UUID
+	ID        uuid.UUID
+	MessageID *uuid.UUID
+	ClientIDs *[]uuid.UUID
+	// AllClients, when set, switches between sending to every client
+	// (true) and to ClientIDs (false). Naming clients without it switches
+	// to them; setting it true without naming clients drops the list.
+	AllClients  *bool
 	StartAt     *time.Time
 	EndAt       *time.Time
 	Periodicity *domain.Periodicity
@@ -122,6 +126,15 @@ func (h *MailingHandler) Update(ctx context.Context, meta domain.Metadata, cmd U
 				}
 			}
 			f.ClientIDs = *cmd.ClientIDs
+			if cmd.AllClients == nil {
+				f.AllClients = false
+			}
+		}
+		if cmd.AllClients != nil {
+			f.AllClients = *cmd.AllClients
+			if f.AllClients && cmd.ClientIDs == nil {
+				f.ClientIDs = nil
+			}
 		}
 		if cmd.StartAt != nil {
 			f.StartAt = *cmd.StartAt

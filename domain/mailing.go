@@ -14,10 +14,13 @@ import (
 // never needs an earlier event to know what a mailing looks like.
 type (
 	MailingCreated struct {
-		MailingID   uuid.UUID   `json:"mailing_id"`
-		OwnerID     uuid.UUID   `json:"owner_id"`
-		MessageID   uuid.UUID   `json:"message_id"`
-		ClientIDs   []uuid.UUID `json:"client_ids"`
+		MailingID uuid.UUID   `json:"mailing_id"`
+		OwnerID   uuid.UUID   `json:"owner_id"`
+		MessageID uuid.UUID   `json:"message_id"`
+		ClientIDs []uuid.UUID `json:"client_ids"`
+		// AllClients sends to every client the owner has when a run starts
+		// (ClientIDs is then empty).
+		AllClients  bool        `json:"all_clients,omitempty"`
 		StartAt     time.Time   `json:"start_at"`
 		EndAt       time.Time   `json:"end_at"`
 		Periodicity Periodicity `json:"periodicity"`
@@ -27,6 +30,7 @@ type (
 	MailingUpdated struct {
 		MessageID   uuid.UUID   `json:"message_id"`
 		ClientIDs   []uuid.UUID `json:"client_ids"`
+		AllClients  bool        `json:"all_clients,omitempty"`
 		StartAt     time.Time   `json:"start_at"`
 		EndAt       time.Time   `json:"end_at"`
 		Periodicity Periodicity `json:"periodicity"`
@@ -121,8 +125,11 @@ var (
 
 // MailingFields are what a user sets on a mailing.
 type MailingFields struct {
-	MessageID   uuid.UUID
-	ClientIDs   []uuid.UUID
+	MessageID uuid.UUID
+	ClientIDs []uuid.UUID
+	// AllClients sends to the owner's clients as they are when each run
+	// starts, instead of to ClientIDs; exactly one of the two is given.
+	AllClients  bool
 	StartAt     time.Time
 	EndAt       time.Time
 	Periodicity Periodicity
@@ -148,8 +155,11 @@ func (f MailingFields) normalize() (MailingFields, error) {
 		}
 	}
 	switch {
+	case f.AllClients && len(f.ClientIDs) > 0:
+		bad("all_clients", "must not be true when client_ids names clients: give one of client_ids and all_clients")
+	case f.AllClients:
 	case len(f.ClientIDs) == 0:
-		bad("client_ids", "must name at least one client")
+		bad("client_ids", "must name at least one client, or all_clients must be true")
 	case len(ids) > MaxMailingClients:
 		bad("client_ids", fmt.Sprintf("must name at most %d clients", MaxMailingClients))
 	}
@@ -199,6 +209,7 @@ type Mailing struct {
 	owner       uuid.UUID
 	messageID   uuid.UUID
 	clientIDs   []uuid.UUID
+	allClients  bool
 	startAt     time.Time
 	endAt       time.Time
 	periodicity Periodicity
@@ -222,7 +233,7 @@ func NewMailing(id, owner uuid.UUID, f MailingFields, active bool) (*Mailing, er
 	}
 	m := &Mailing{}
 	m.record(m.apply, MailingCreated{
-		MailingID: id, OwnerID: owner, MessageID: f.MessageID, ClientIDs: f.ClientIDs,
+		MailingID: id, OwnerID: owner, MessageID: f.MessageID, ClientIDs: f.ClientIDs, AllClients: f.AllClients,
 		StartAt: f.StartAt, EndAt: f.EndAt, Periodicity: f.Periodicity, Timezone: f.Timezone, IsActive: active,
 	})
 	return m, nil
@@ -247,7 +258,7 @@ func (m *Mailing) Update(f MailingFields) error {
 	if err != nil {
 		return err
 	}
-	if f.MessageID == m.messageID && slices.Equal(f.ClientIDs, m.clientIDs) && f.StartAt.Equal(m.startAt) &&
+	if f.MessageID == m.messageID && slices.Equal(f.ClientIDs, m.clientIDs) && f.AllClients == m.allClients && f.StartAt.Equal(m.startAt) &&
 		f.EndAt.Equal(m.endAt) && f.Periodicity == m.periodicity && f.Timezone == m.timezone {
 		return nil
 	}
@@ -356,10 +367,11 @@ func (m *Mailing) apply(e Event) {
 	switch e := e.(type) {
 	case MailingCreated:
 		m.id, m.owner, m.messageID, m.clientIDs = e.MailingID, e.OwnerID, e.MessageID, slices.Clone(e.ClientIDs)
+		m.allClients = e.AllClients
 		m.startAt, m.endAt, m.periodicity, m.timezone = e.StartAt, e.EndAt, e.Periodicity, e.Timezone
 		m.active, m.status = e.IsActive, StatusCreated
 	case MailingUpdated:
-		m.messageID, m.clientIDs = e.MessageID, slices.Clone(e.ClientIDs)
+		m.messageID, m.clientIDs, m.allClients = e.MessageID, slices.Clone(e.ClientIDs), e.AllClients
 		m.startAt, m.endAt, m.periodicity, m.timezone = e.StartAt, e.EndAt, e.Periodicity, e.Timezone
 	case MailingDeleted:
 		m.deleted = true
@@ -381,6 +393,7 @@ func (m *Mailing) ID() uuid.UUID            { return m.id }
 func (m *Mailing) Owner() uuid.UUID         { return m.owner }
 func (m *Mailing) MessageID() uuid.UUID     { return m.messageID }
 func (m *Mailing) ClientIDs() []uuid.UUID   { return slices.Clone(m.clientIDs) }
+func (m *Mailing) AllClients() bool         { return m.allClients }
 func (m *Mailing) StartAt() time.Time       { return m.startAt }
 func (m *Mailing) EndAt() time.Time         { return m.endAt }
 func (m *Mailing) Periodicity() Periodicity { return m.periodicity }
@@ -393,7 +406,7 @@ func (m *Mailing) LastRunAt() time.Time     { return m.lastRunAt }
 func (m *Mailing) LastRunID() uuid.UUID     { return m.lastRunID }
 func (m *Mailing) IsCompleted() bool        { return m.status == StatusCompleted }
 func (m *Mailing) Fields() MailingFields {
-	return MailingFields{MessageID: m.messageID, ClientIDs: slices.Clone(m.clientIDs), StartAt: m.startAt,
+	return MailingFields{MessageID: m.messageID, ClientIDs: slices.Clone(m.clientIDs), AllClients: m.allClients, StartAt: m.startAt,
 		EndAt: m.endAt, Periodicity: m.periodicity, Timezone: m.timezone}
 }
 

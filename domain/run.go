@@ -35,6 +35,13 @@ type (
 		DueAt     time.Time `json:"due_at"`
 		StartedAt time.Time `json:"started_at"`
 		Clients   int       `json:"clients"`
+		// AllClients marks a run of an all-clients mailing: it mails the
+		// owner's clients as the store held them at ClientsAsOf (see
+		// RunRecipients), a fixed set however long the run takes or how
+		// often it resumes. A run of a listed mailing mails the mailing's
+		// client_ids.
+		AllClients  bool   `json:"all_clients,omitempty"`
+		ClientsAsOf string `json:"clients_as_of,omitempty"`
 	}
 	// DeliveryAttempted is one SMTP attempt to deliver the run's message to
 	// one client, with the server's reply. A client may have several
@@ -158,16 +165,33 @@ type Run struct {
 	messageID uuid.UUID
 	trigger   string
 	dueAt     time.Time
+	all       RunRecipients // set for a run of an all-clients mailing
 	started   bool
 	finished  bool
 	skipped   bool
 }
 
+// RunRecipients fixes the recipients of a run of an all-clients mailing
+// without listing them: AsOf is a snapshot of the event store taken when
+// the run starts (saga.Roster takes and reads it), and the run mails the
+// owner's clients whose creation that snapshot sees and whose deletion,
+// unsubscription or suppression it does not; Count is how many they are.
+// The store is append-only, so the same snapshot names the same clients
+// whenever it is asked.
+type RunRecipients struct {
+	AsOf  string
+	Count int
+}
+
 // StartRun decides the start of run id of mailing m. A deleted, completed
-// or disabled mailing does not run.
-func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time) (*Run, error) {
+// or disabled mailing does not run. all fixes the recipients of an
+// all-clients mailing and is ignored for a listed one.
+func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time, all RunRecipients) (*Run, error) {
 	if id == uuid.Nil {
 		return nil, errors.New("domain: run needs an id")
+	}
+	if m.allClients && all.AsOf == "" {
+		return nil, errors.New("domain: a run of an all-clients mailing needs its recipients fixed")
 	}
 	if err := m.live(); err != nil {
 		return nil, err
@@ -178,11 +202,15 @@ func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time) (*Ru
 	if !m.IsActive() {
 		return nil, ErrMailingInactive
 	}
-	r := &Run{}
-	r.record(r.apply, RunStarted{
+	e := RunStarted{
 		RunID: id, MailingID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), Trigger: trigger,
 		DueAt: due.UTC(), StartedAt: now.UTC(), Clients: len(m.clientIDs),
-	})
+	}
+	if m.allClients {
+		e.AllClients, e.ClientsAsOf, e.Clients = true, all.AsOf, all.Count
+	}
+	r := &Run{}
+	r.record(r.apply, e)
 	return r, nil
 }
 
@@ -220,6 +248,9 @@ func (r *Run) apply(e Event) {
 	case RunStarted:
 		r.id, r.mailingID, r.ownerID, r.messageID = e.RunID, e.MailingID, e.OwnerID, e.MessageID
 		r.trigger, r.dueAt, r.started = e.Trigger, e.DueAt, true
+		if e.AllClients {
+			r.all = RunRecipients{AsOf: e.ClientsAsOf, Count: e.Clients}
+		}
 	case RunSkipped:
 		r.id, r.mailingID, r.ownerID, r.dueAt, r.skipped = e.RunID, e.MailingID, e.OwnerID, e.DueAt, true
 	case RunFinished:
@@ -237,3 +268,10 @@ func (r *Run) DueAt() time.Time     { return r.dueAt }
 func (r *Run) Started() bool        { return r.started }
 func (r *Run) Finished() bool       { return r.finished }
 func (r *Run) Skipped() bool        { return r.skipped }
+
+// AllClients reports whether the run mails an all-clients mailing's
+// recipients fixed at its start (Recipients), not the mailing's list.
+func (r *Run) AllClients() bool { return r.all.AsOf != "" }
+
+// Recipients is what fixed an all-clients run's recipients.
+func (r *Run) Recipients() RunRecipients { return r.all }

@@ -25,7 +25,7 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 	m := newTestMailing(t, true)
 	now := time.Date(2026, 1, 1, 9, 0, 1, 0, time.UTC)
 	id := ScheduledRunID(m.ID(), m.StartAt())
-	r, err := StartRun(id, m, TriggerSchedule, m.StartAt(), now)
+	r, err := StartRun(id, m, TriggerSchedule, m.StartAt(), now, RunRecipients{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,24 +48,24 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 
 func TestStartRunRefusesInactiveCompletedDeleted(t *testing.T) {
 	now := time.Now()
-	if _, err := StartRun(uuid.New(), newTestMailing(t, false), TriggerManual, now, now); !errors.Is(err, ErrConflict) {
+	if _, err := StartRun(uuid.New(), newTestMailing(t, false), TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("inactive: %v", err)
 	}
 	m := newTestMailing(t, true)
 	if err := m.Complete(now, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrMailingCompleted) {
+	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrMailingCompleted) {
 		t.Fatalf("completed: %v", err)
 	}
 	m = newTestMailing(t, true)
 	if err := m.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted: %v", err)
 	}
-	if _, err := StartRun(uuid.New(), &Mailing{}, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), &Mailing{}, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing: %v", err)
 	}
 }
@@ -147,5 +147,55 @@ func TestRunsLeftFollowsTheSchedule(t *testing.T) {
 	}
 	if err := m.Complete(start, "done"); err != nil || m.RunsLeft(start.Add(-time.Hour)) {
 		t.Fatalf("a completed mailing has runs left (%v)", err)
+	}
+}
+
+// A mailing names its recipients by exactly one of client_ids and
+// all_clients; an all-clients run records the snapshot that fixes them.
+func TestAllClientsMailingAndItsRun(t *testing.T) {
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	f := MailingFields{MessageID: uuid.New(), AllClients: true, ClientIDs: []uuid.UUID{uuid.New()},
+		StartAt: start, EndAt: start.Add(time.Hour), Periodicity: Once}
+	for name, tc := range map[string]struct {
+		all   bool
+		ids   []uuid.UUID
+		field string
+	}{"both": {true, f.ClientIDs, "all_clients"}, "neither": {false, nil, "client_ids"}} {
+		f.AllClients, f.ClientIDs = tc.all, tc.ids
+		_, err := NewMailing(uuid.New(), uuid.New(), f, true)
+		var v *ValidationError
+		if !errors.As(err, &v) || len(v.Fields) != 1 || v.Fields[0].Field != tc.field {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	f.AllClients, f.ClientIDs = true, nil
+	m, err := NewMailing(uuid.New(), uuid.New(), f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = LoadMailing(m.Changes())
+	if !m.AllClients() || len(m.ClientIDs()) != 0 {
+		t.Fatalf("loaded all=%v ids=%v", m.AllClients(), m.ClientIDs())
+	}
+	if _, err := StartRun(uuid.New(), m, TriggerManual, start, start, RunRecipients{}); err == nil {
+		t.Fatal("an all-clients run started without its recipients fixed")
+	}
+	r, err := StartRun(uuid.New(), m, TriggerManual, start, start, RunRecipients{AsOf: "10:12:10", Count: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := r.Changes()[0].(RunStarted)
+	if !ev.AllClients || ev.ClientsAsOf != "10:12:10" || ev.Clients != 7 {
+		t.Fatalf("started %+v", ev)
+	}
+	if l := LoadRun(r.Changes()); !l.AllClients() || l.Recipients() != (RunRecipients{AsOf: "10:12:10", Count: 7}) {
+		t.Fatalf("loaded run %+v", l.Recipients())
+	}
+	// Switching a listed mailing to every client, and back.
+	listed := newTestMailing(t, true)
+	g := listed.Fields()
+	g.AllClients, g.ClientIDs = true, nil
+	if err := listed.Update(g); err != nil || !listed.AllClients() {
+		t.Fatalf("to all clients: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func (h *Resources) createMailing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := h.mailings.Create(r.Context(), commandMeta(r), commands.CreateMailing{Owner: principal(r).UserID,
-		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs,
+		IsActive: b.IsActive, Fields: domain.MailingFields{MessageID: *c.messageID, ClientIDs: *c.clientIDs, AllClients: *c.allClients,
 			StartAt: *c.startAt, EndAt: *c.endAt, Periodicity: *c.periodicity, Timezone: *c.timezone}})
 	respondChanged(w, r, access.Mailing, http.StatusCreated, out, err, mailingRow)
 }

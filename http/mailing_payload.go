@@ -17,6 +17,7 @@ import (
 type mailingBody struct {
 	MessageID   *string   `json:"message_id"`
 	ClientIDs   *[]string `json:"client_ids"`
+	AllClients  *bool     `json:"all_clients"`
 	StartAt     *string   `json:"start_at"`
 	EndAt       *string   `json:"end_at"`
 	Periodicity *string   `json:"periodicity"`
@@ -28,6 +29,7 @@ type mailingBody struct {
 type mailingChange struct {
 	messageID   *uuid.UUID
 	clientIDs   *[]uuid.UUID
+	allClients  *bool
 	startAt     *time.Time
 	endAt       *time.Time
 	periodicity *domain.Periodicity
@@ -62,6 +64,10 @@ func (b mailingBody) parse(complete bool) (mailingChange, error) {
 		c.clientIDs = &ids
 	} else if complete {
 		c.clientIDs = &[]uuid.UUID{}
+	}
+	c.allClients = b.AllClients
+	if c.allClients == nil && complete {
+		c.allClients = new(bool)
 	}
 	parseTime := func(field string, s *string) *time.Time {
 		if s == nil {
@@ -99,7 +105,7 @@ func (b mailingBody) parse(complete bool) (mailingChange, error) {
 func mailingRow(o commands.Outcome[*domain.Mailing]) projections.MailingRow {
 	m := o.State
 	row := projections.MailingRow{ID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), ClientIDs: m.ClientIDs(),
-		StartAt: m.StartAt(), EndAt: m.EndAt(), Periodicity: string(m.Periodicity()), Timezone: m.Timezone(),
+		AllClients: m.AllClients(), StartAt: m.StartAt(), EndAt: m.EndAt(), Periodicity: string(m.Periodicity()), Timezone: m.Timezone(),
 		Status: string(m.Status()), IsActive: m.IsActive(), Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if t := m.LastRunAt(); !t.IsZero() {
 		row.LastRunAt = &t

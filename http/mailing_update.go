@@ -26,7 +26,7 @@ func (h *Resources) updateMailing(w http.ResponseWriter, r *http.Request, partia
 		return
 	}
 	out, err := h.mailings.Update(r.Context(), commandMeta(r), commands.UpdateMailing{ID: t.id, MessageID: c.messageID,
-		ClientIDs: c.clientIDs, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
+		ClientIDs: c.clientIDs, AllClients: c.allClients, StartAt: c.startAt, EndAt: c.endAt, Periodicity: c.periodicity, Timezone: c.timezone,
 		IsActive: b.IsActive, IfMatch: t.ifMatch, Authorize: access.Changer(principal(r), access.Mailing)})
 	respondChanged(w, r, access.Mailing, http.StatusOK, out, err, mailingRow)
 }

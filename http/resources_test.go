@@ -28,6 +28,7 @@ type mailingJSON struct {
 	OwnerID     uuid.UUID   `json:"owner_id"`
 	MessageID   uuid.UUID   `json:"message_id"`
 	ClientIDs   []uuid.UUID `json:"client_ids"`
+	AllClients  bool        `json:"all_clients"`
 	StartAt     time.Time   `json:"start_at"`
 	EndAt       time.Time   `json:"end_at"`
 	Periodicity string      `json:"periodicity"`

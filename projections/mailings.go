@@ -31,16 +31,16 @@ func (MailingsProjector) apply(ctx context.Context, tx pgx.Tx, e domain.Recorded
 	switch ev := e.Event.(type) {
 	case domain.MailingCreated:
 		_, err := tx.Exec(ctx, `
-INSERT INTO mailings (id, owner_id, message_id, client_ids, start_at, end_at, periodicity, timezone, status, is_active,
+INSERT INTO mailings (id, owner_id, message_id, client_ids, all_clients, start_at, end_at, periodicity, timezone, status, is_active,
                       version, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $11)
+VALUES ($1, $2, $3, $4, $12, $5, $6, $7, $8, 'created', $9, $10, $11, $11)
 ON CONFLICT (id) DO NOTHING`, e.StreamID, ev.OwnerID, ev.MessageID, nonNil(ev.ClientIDs), ev.StartAt, ev.EndAt,
-			string(ev.Periodicity), ev.Timezone, ev.IsActive, e.Version, e.RecordedAt)
+			string(ev.Periodicity), ev.Timezone, ev.IsActive, e.Version, e.RecordedAt, ev.AllClients)
 		return err
 	case domain.MailingUpdated:
 		return stepRow(ctx, tx, "mailings", e, `UPDATE mailings SET message_id = $3, client_ids = $4, start_at = $5, end_at = $6,
-periodicity = $7, timezone = $8, version = $2, updated_at = $9`+guard,
-			ev.MessageID, nonNil(ev.ClientIDs), ev.StartAt, ev.EndAt, string(ev.Periodicity), ev.Timezone, e.RecordedAt)
+periodicity = $7, timezone = $8, version = $2, updated_at = $9, all_clients = $10`+guard,
+			ev.MessageID, nonNil(ev.ClientIDs), ev.StartAt, ev.EndAt, string(ev.Periodicity), ev.Timezone, e.RecordedAt, ev.AllClients)
 	case domain.MailingDeleted:
 		return stepRow(ctx, tx, "mailings", e, `UPDATE mailings SET deleted = true, next_run_at = NULL, version = $2, updated_at = $3`+guard, e.RecordedAt)
 	case domain.MailingEnabled:

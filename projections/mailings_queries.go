@@ -14,6 +14,7 @@ type MailingRow struct {
 	OwnerID     uuid.UUID   `json:"owner_id"`
 	MessageID   uuid.UUID   `json:"message_id"`
 	ClientIDs   []uuid.UUID `json:"client_ids"`
+	AllClients  bool        `json:"all_clients"`
 	StartAt     time.Time   `json:"start_at"`
 	EndAt       time.Time   `json:"end_at"`
 	Periodicity string      `json:"periodicity"`
@@ -33,7 +34,7 @@ type MailingFilter struct {
 	IsActive *bool
 }
 
-const selectMailings = `SELECT id, owner_id, message_id, client_ids, start_at, end_at, periodicity, timezone, status, is_active,
+const selectMailings = `SELECT id, owner_id, message_id, client_ids, all_clients, start_at, end_at, periodicity, timezone, status, is_active,
 next_run_at, last_run_at, version, created_at, updated_at FROM mailings`
 
 func utcPtr(t *time.Time) *time.Time {
@@ -46,7 +47,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 func scanMailing(row pgx.CollectableRow) (MailingRow, error) {
 	var m MailingRow
-	err := row.Scan(&m.ID, &m.OwnerID, &m.MessageID, &m.ClientIDs, &m.StartAt, &m.EndAt, &m.Periodicity, &m.Timezone,
+	err := row.Scan(&m.ID, &m.OwnerID, &m.MessageID, &m.ClientIDs, &m.AllClients, &m.StartAt, &m.EndAt, &m.Periodicity, &m.Timezone,
 		&m.Status, &m.IsActive, &m.NextRunAt, &m.LastRunAt, &m.Version, &m.CreatedAt, &m.UpdatedAt)
 	m.StartAt, m.EndAt, m.CreatedAt, m.UpdatedAt = m.StartAt.UTC(), m.EndAt.UTC(), m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	m.NextRunAt, m.LastRunAt = utcPtr(m.NextRunAt), utcPtr(m.LastRunAt)

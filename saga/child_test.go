@@ -60,7 +60,7 @@ func childSender() int {
 	if err != nil {
 		return fail(err)
 	}
-	runs, err := commands.NewRuns(store, queue, time.Now)
+	runs, err := commands.NewRuns(store, &Roster{pool: pool}, queue, time.Now)
 	if err != nil {
 		return fail(err)
 	}

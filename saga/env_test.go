@@ -87,7 +87,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, err := commands.NewRuns(store, e.queue, e.clock.Now)
+	runs, err := commands.NewRuns(store, &Roster{pool: pool}, e.queue, e.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,14 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 	case !msg.Exists() || msg.IsDeleted():
 		stats.Stopped = "the message was deleted"
 	}
+	// A run of a listed mailing mails the mailing's list; an all-clients
+	// run the clients its start fixed (Roster), the same set on every resume.
 	ids := mailing.ClientIDs()
+	if run.AllClients() && stats.Stopped == "" {
+		if ids, err = (&Roster{pool: s.pool}).Recipients(ctx, run.OwnerID(), run.Recipients()); err != nil {
+			return stats, err
+		}
+	}
 	// The message is compiled once per run and rendered per client.
 	tpl := compose.Compile(msg.Fields())
 	// gone holds due clients deleted since the run began: nobody to mail.

@@ -39,7 +39,8 @@ var statusKey = map[string]string{
 // StatusText is the mailing's status in the page's language.
 func (i mailingItem) StatusText() string { return i.V.T(statusKey[i.Status]) }
 
-// Recipients is how many clients the mailing sends to.
+// Recipients is how many clients the mailing lists (none when it sends to
+// every client: AllClients).
 func (i mailingItem) Recipients() int64 { return int64(len(i.ClientIDs)) }
 
 // Completed reports whether the mailing will not send again: it can be

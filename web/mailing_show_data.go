@@ -169,6 +169,7 @@ type detailHeader struct {
 	MessageID   uuid.UUID
 	Subject     string // "" when the caller may not read the message, or it is gone
 	Recipients  int
+	AllClients  bool // every client the owner has when a run starts
 	StartAt     time.Time
 	EndAt       time.Time
 	Periodicity string
@@ -245,7 +246,7 @@ func detailLabel(ids map[string]string, value string) string {
 }
 
 func detailHeaderOfRow(m projections.MailingRow) *detailHeader {
-	return &detailHeader{MessageID: m.MessageID, Recipients: len(m.ClientIDs), StartAt: m.StartAt, EndAt: m.EndAt,
+	return &detailHeader{MessageID: m.MessageID, Recipients: len(m.ClientIDs), AllClients: m.AllClients, StartAt: m.StartAt, EndAt: m.EndAt,
 		Periodicity: m.Periodicity, Timezone: m.Timezone, Status: m.Status, IsActive: m.IsActive, NextRunAt: m.NextRunAt,
 		NextRunKnown: true, Version: m.Version}
 }
@@ -254,7 +255,7 @@ func detailHeaderOfState(s *history.State) *detailHeader {
 	if s == nil {
 		return nil
 	}
-	return &detailHeader{MessageID: s.MessageID, Recipients: len(s.ClientIDs), StartAt: s.StartAt, EndAt: s.EndAt,
+	return &detailHeader{MessageID: s.MessageID, Recipients: len(s.ClientIDs), AllClients: s.AllClients, StartAt: s.StartAt, EndAt: s.EndAt,
 		Periodicity: s.Periodicity, Timezone: s.Timezone, Status: s.Status, IsActive: s.IsActive, Deleted: s.Deleted,
 		Version: s.Version}
 }

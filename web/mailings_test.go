@@ -48,6 +48,7 @@ var mailingRow = regexp.MustCompile(`<tr id="mailing-([0-9a-f-]{36})"`)
 type mailingJSON struct {
 	MessageID   uuid.UUID   `json:"message_id"`
 	ClientIDs   []uuid.UUID `json:"client_ids"`
+	AllClients  bool        `json:"all_clients"`
 	StartAt     time.Time   `json:"start_at"`
 	EndAt       time.Time   `json:"end_at"`
 	Periodicity string      `json:"periodicity"`
@@ -145,7 +146,7 @@ func TestMailingPages(t *testing.T) {
 	// have them.
 	testenv.Eventually(t, 30*time.Second, "the form with the message and all 152 clients", func() bool {
 		_, body := get(t, env, "/mailings/new", "Cookie", cookie)
-		return strings.Contains(body, "Spring news") && strings.Contains(body, "Choose all your clients (152)")
+		return strings.Contains(body, "Spring news") && strings.Contains(body, "Choose all your clients, those you add later included (152 now)")
 	})
 
 	t.Run("the form refuses what is wrong next to each field", func(t *testing.T) {

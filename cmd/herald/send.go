@@ -110,7 +110,7 @@ func runSend(ctx context.Context, c *cli, o sendOptions) error {
 	if err != nil {
 		return err
 	}
-	runs, err := sendRuns(store, queue, log)
+	runs, err := sendRuns(pool, store, queue, log)
 	if err != nil {
 		return err
 	}
@@ -246,8 +246,12 @@ func (r runReport) outcome() string {
 
 // sendRuns is the runs handler of herald send behind the decorator, as
 // serve's is: each dispatch logs one "command handled" line and is counted.
-func sendRuns(store cmds.EventStore, queue cmds.DispatchQueue, log zerolog.Logger) (*cmds.DecoratedRuns, error) {
-	h, err := cmds.NewRuns(store, queue, time.Now)
+func sendRuns(pool *pgxpool.Pool, store cmds.EventStore, queue cmds.DispatchQueue, log zerolog.Logger) (*cmds.DecoratedRuns, error) {
+	roster, err := saga.NewRoster(pool)
+	if err != nil {
+		return nil, err
+	}
+	h, err := cmds.NewRuns(store, roster, queue, time.Now)
 	if err != nil {
 		return nil, err
 	}

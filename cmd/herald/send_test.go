@@ -44,13 +44,17 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, err := cmds.NewRuns(store, queue, time.Now)
+	roster, err := saga.NewRoster(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := cmds.NewRuns(store, roster, queue, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// What send itself runs: the same handler behind the decorator.
 	var sendLog bytes.Buffer
-	sent, err := sendRuns(store, queue, zerolog.New(&sendLog))
+	sent, err := sendRuns(pool, store, queue, zerolog.New(&sendLog))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +184,7 @@ func TestSendDispatchesAndWaits(t *testing.T) {
 	// --run: a run whose command was lost (queued where no sender listens)
 	// is handed to the senders again and finishes; a finished one is left.
 	lostQueue, _ := saga.NewQueue(bus.Config{Client: rc, Prefix: testenv.Name("lost") + ":", Logger: zerolog.Nop()})
-	lostRuns, _ := cmds.NewRuns(store, lostQueue, time.Now)
+	lostRuns, _ := cmds.NewRuns(store, roster, lostQueue, time.Now)
 	_, lost, err := lostRuns.Dispatch(ctx, cmds.DispatchMailing{MailingID: later}, domain.Metadata{})
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,11 @@ func wireSending(a *App) error {
 		return err
 	}
 	a.closers = append(a.closers, queue.Close)
-	handler, err := commands.NewRuns(a.Store, queue, a.Now)
+	roster, err := saga.NewRoster(a.Pool)
+	if err != nil {
+		return err
+	}
+	handler, err := commands.NewRuns(a.Store, roster, queue, a.Now)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,7 @@ type State struct {
 	OwnerID     uuid.UUID   `json:"owner_id"`
 	MessageID   uuid.UUID   `json:"message_id"`
 	ClientIDs   []uuid.UUID `json:"client_ids"`
+	AllClients  bool        `json:"all_clients"`
 	StartAt     time.Time   `json:"start_at"`
 	EndAt       time.Time   `json:"end_at"`
 	Periodicity string      `json:"periodicity"`
@@ -259,7 +260,7 @@ func stateOf(m *domain.Mailing) *State {
 	if !m.Exists() {
 		return nil
 	}
-	s := &State{ID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), ClientIDs: m.ClientIDs(),
+	s := &State{ID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), ClientIDs: m.ClientIDs(), AllClients: m.AllClients(),
 		StartAt: m.StartAt().UTC(), EndAt: m.EndAt().UTC(), Periodicity: string(m.Periodicity()), Timezone: m.Timezone(),
 		Status: string(m.Status()), IsActive: m.IsActive(), Deleted: m.IsDeleted(), Version: m.Version()}
 	if s.ClientIDs == nil {

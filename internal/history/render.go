@@ -167,7 +167,11 @@ func Render(w io.Writer, d Document, emails map[uuid.UUID]string, causes map[uui
 				fmt.Fprintf(tw, "  deleted:\tyes\n")
 			}
 			fmt.Fprintf(tw, "  message:\t%s\n", s.MessageID)
-			fmt.Fprintf(tw, "  clients:\t%d\n", len(s.ClientIDs))
+			if s.AllClients {
+				fmt.Fprintf(tw, "  clients:\tall, as each run starts\n")
+			} else {
+				fmt.Fprintf(tw, "  clients:\t%d\n", len(s.ClientIDs))
+			}
 			fmt.Fprintf(tw, "  window:\t%s → %s (%s)\n", s.StartAt.Format(setting), s.EndAt.Format(setting), s.Timezone)
 			fmt.Fprintf(tw, "  periodicity:\t%s\n", s.Periodicity)
 			fmt.Fprintf(tw, "  last run:\t%s\n", timeOrDash(s.LastRunAt))
@@ -229,7 +233,7 @@ func (t trail) cause(id *uuid.UUID) string {
 func Describe(e domain.Event, before, after *domain.Mailing) string {
 	switch ev := e.(type) {
 	case domain.MailingCreated:
-		return fmt.Sprintf("created: %s, %d client(s), %s → %s (%s), %s", ev.Periodicity, len(ev.ClientIDs),
+		return fmt.Sprintf("created: %s, %s, %s → %s (%s), %s", ev.Periodicity, clientsWord(ev.AllClients, ev.ClientIDs),
 			ev.StartAt.UTC().Format(setting), ev.EndAt.UTC().Format(setting), ev.Timezone, activeWord(ev.IsActive))
 	case domain.MailingUpdated:
 		if before == nil || after == nil {
@@ -259,7 +263,9 @@ func diff(a, b domain.MailingFields) string {
 	if a.MessageID != b.MessageID {
 		ch = append(ch, fmt.Sprintf("message %s → %s", a.MessageID, b.MessageID))
 	}
-	if !slices.Equal(a.ClientIDs, b.ClientIDs) {
+	if a.AllClients != b.AllClients {
+		ch = append(ch, fmt.Sprintf("clients %s → %s", clientsWord(a.AllClients, a.ClientIDs), clientsWord(b.AllClients, b.ClientIDs)))
+	} else if !slices.Equal(a.ClientIDs, b.ClientIDs) {
 		in := make(map[uuid.UUID]bool, len(a.ClientIDs))
 		for _, id := range a.ClientIDs {
 			in[id] = true
@@ -312,4 +318,12 @@ func timeOrDash(t *time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(stamp)
+}
+
+// clientsWord names whom a mailing sends to: every client, or how many.
+func clientsWord(all bool, ids []uuid.UUID) string {
+	if all {
+		return "all clients"
+	}
+	return fmt.Sprintf("%d client(s)", len(ids))
 }

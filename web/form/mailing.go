@@ -31,8 +31,12 @@ type Mailing struct {
 	Timezone    string
 	Version     int64
 	Recipients  Recipients
-	Search      string
-	After       uuid.UUID
+	// AllClients says the choice is every client, with none unpicked: the
+	// mailing is then sent to every client the owner has when each run
+	// starts, those added later included.
+	AllClients bool
+	Search     string
+	After      uuid.UUID
 }
 
 // Recipients is the choice of clients as a few rules rather than a list of
@@ -100,6 +104,7 @@ func NewMailing(v url.Values) Mailing {
 		r.Matching = r.Matching[len(r.Matching)-maxSearches:]
 	}
 	f.Recipients = r
+	f.AllClients = slices.Contains(r.Matching, "") && len(r.Except) == 0
 	return f
 }
 
@@ -132,9 +137,14 @@ func MailingOf(m projections.MailingRow) Mailing {
 	if err != nil {
 		loc = time.UTC
 	}
-	return Mailing{MessageID: m.MessageID.String(), StartAt: m.StartAt.In(loc).Format(LocalTime),
+	f := Mailing{MessageID: m.MessageID.String(), StartAt: m.StartAt.In(loc).Format(LocalTime),
 		EndAt: m.EndAt.In(loc).Format(LocalTime), Periodicity: m.Periodicity, Timezone: m.Timezone,
 		Version: m.Version, Recipients: Recipients{Keep: true}}
+	if m.AllClients {
+		// Every client: the box "all your clients" is ticked.
+		f.Recipients, f.AllClients = Recipients{Matching: []string{""}}, true
+	}
+	return f
 }
 
 // Resolve is the chosen clients, in order and without repeats: current
@@ -177,7 +187,7 @@ func (f Mailing) Validate(chosen int) Errors {
 	switch {
 	case chosen == 0:
 		e.Add("client_ids", "error.mailing_no_clients")
-	case chosen > domain.MaxMailingClients:
+	case chosen > domain.MaxMailingClients && !f.AllClients:
 		e.Add("client_ids", "error.mailing_too_many_clients")
 	}
 	required(e, "periodicity", f.Periodicity)
@@ -222,12 +232,16 @@ func (f Mailing) fields(clients []uuid.UUID) domain.MailingFields {
 	start, _ := parseLocal(f.StartAt, loc)
 	end, _ := parseLocal(f.EndAt, loc)
 	id, _ := uuid.Parse(f.MessageID)
-	return domain.MailingFields{MessageID: id, ClientIDs: clients, StartAt: start, EndAt: end,
+	if f.AllClients {
+		clients = nil
+	}
+	return domain.MailingFields{MessageID: id, ClientIDs: clients, AllClients: f.AllClients, StartAt: start, EndAt: end,
 		Periodicity: domain.Periodicity(f.Periodicity), Timezone: f.Timezone}
 }
 
 // Create is the command POST /api/v1/mailings sends, to the chosen
-// clients; the mailing starts active, as the API's does by default.
+// clients (or every client, AllClients); the mailing starts active, as the
+// API's does by default.
 func (f Mailing) Create(owner uuid.UUID, clients []uuid.UUID) commands.CreateMailing {
 	return commands.CreateMailing{Owner: owner, Fields: f.fields(clients)}
 }
@@ -239,7 +253,10 @@ func (f Mailing) Update(id uuid.UUID, clients []uuid.UUID, auth commands.Authori
 	fl := f.fields(clients)
 	cmd := commands.UpdateMailing{ID: id, MessageID: &fl.MessageID, StartAt: &fl.StartAt, EndAt: &fl.EndAt,
 		Periodicity: &fl.Periodicity, Timezone: &fl.Timezone, Authorize: auth}
-	if clients != nil {
+	switch {
+	case f.AllClients:
+		cmd.AllClients = &fl.AllClients
+	case clients != nil:
 		cmd.ClientIDs = &fl.ClientIDs
 	}
 	if f.Version > 0 {
