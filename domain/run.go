@@ -70,8 +70,12 @@ type (
 		Skipped    int       `json:"skipped,omitempty"`
 		FinishedAt time.Time `json:"finished_at"`
 		// Stopped says why the run ended before trying every client (its
-		// failure share crossed the pause threshold); empty when it did not.
+		// failure share crossed the pause threshold, its owner was
+		// blocked); empty when it did not.
 		Stopped string `json:"stopped,omitempty"`
+		// Unsent counts the deliveries a stopped run did not make: clients
+		// never attempted and deferred deliveries not retried.
+		Unsent int `json:"unsent,omitempty"`
 	}
 	// RunSkipped says a scheduled run was not made: it was missed by more
 	// than the grace period while Herald was down, and firing it late (or a
@@ -131,6 +135,13 @@ func init() {
 
 // ErrMailingInactive refuses a run of a disabled or paused mailing.
 var ErrMailingInactive = fmt.Errorf("%w: the mailing is disabled", ErrConflict)
+
+// ErrOwnerBlocked refuses a run of a mailing whose owner is blocked.
+var ErrOwnerBlocked = fmt.Errorf("%w: the mailing's owner is blocked", ErrConflict)
+
+// OwnerBlockedReason is why a run due while its owner is blocked is skipped,
+// and why a run in progress when its owner is blocked stops.
+const OwnerBlockedReason = "its owner is blocked"
 
 // ScheduledRunID is the id of the run that stands for a mailing's run due
 // at due. Every scheduler computes the same id, so two schedulers racing
