@@ -174,9 +174,10 @@ type Run struct {
 	skipped   bool
 }
 
-// StartRun decides the start of run id of mailing m. A deleted, completed
-// or disabled mailing does not run.
-func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time) (*Run, error) {
+// StartRun decides the start of run id of mailing m, whose owner's account
+// is owner (nil: none is known). A deleted, completed or disabled mailing
+// does not run, nor does one whose owner is blocked.
+func StartRun(id uuid.UUID, m *Mailing, owner *User, trigger string, due, now time.Time) (*Run, error) {
 	if id == uuid.Nil {
 		return nil, errors.New("domain: run needs an id")
 	}
@@ -188,6 +189,9 @@ func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time) (*Ru
 	}
 	if !m.IsActive() {
 		return nil, ErrMailingInactive
+	}
+	if owner != nil && owner.Blocked() {
+		return nil, ErrOwnerBlocked
 	}
 	r := &Run{}
 	r.record(r.apply, RunStarted{
@@ -214,15 +218,20 @@ func LoadRun(history []Event) *Run {
 }
 
 // Finish closes a started run with its totals; finishing twice records
-// nothing the second time.
-func (r *Run) Finish(sent, failed, skipped int, now time.Time, stopped string) error {
+// nothing the second time. A run that stopped early (stopped says why)
+// counts the deliveries it did not make in unsent.
+func (r *Run) Finish(sent, failed, skipped int, now time.Time, stopped string, unsent int) error {
 	if !r.started {
 		return NotFound("run")
 	}
 	if r.finished {
 		return nil
 	}
-	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, Skipped: skipped, FinishedAt: now.UTC(), Stopped: stopped})
+	if stopped == "" {
+		unsent = 0
+	}
+	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, Skipped: skipped, FinishedAt: now.UTC(),
+		Stopped: stopped, Unsent: unsent})
 	return nil
 }
 

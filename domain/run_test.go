@@ -25,7 +25,7 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 	m := newTestMailing(t, true)
 	now := time.Date(2026, 1, 1, 9, 0, 1, 0, time.UTC)
 	id := ScheduledRunID(m.ID(), m.StartAt())
-	r, err := StartRun(id, m, TriggerSchedule, m.StartAt(), now)
+	r, err := StartRun(id, m, nil, TriggerSchedule, m.StartAt(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,38 +34,38 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 		t.Fatalf("started %+v", ev)
 	}
 	loaded := LoadRun(r.Changes())
-	if err := loaded.Finish(2, 0, 0, now, ""); err != nil {
+	if err := loaded.Finish(2, 0, 0, now, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	if len(loaded.Changes()) != 1 {
 		t.Fatalf("finish recorded %d events", len(loaded.Changes()))
 	}
 	again := LoadRun(append(r.Changes(), loaded.Changes()...))
-	if err := again.Finish(2, 0, 0, now, ""); err != nil || len(again.Changes()) != 0 {
+	if err := again.Finish(2, 0, 0, now, "", 0); err != nil || len(again.Changes()) != 0 {
 		t.Fatalf("second finish: %v, %d events", err, len(again.Changes()))
 	}
 }
 
 func TestStartRunRefusesInactiveCompletedDeleted(t *testing.T) {
 	now := time.Now()
-	if _, err := StartRun(uuid.New(), newTestMailing(t, false), TriggerManual, now, now); !errors.Is(err, ErrConflict) {
+	if _, err := StartRun(uuid.New(), newTestMailing(t, false), nil, TriggerManual, now, now); !errors.Is(err, ErrConflict) {
 		t.Fatalf("inactive: %v", err)
 	}
 	m := newTestMailing(t, true)
 	if err := m.Complete(now, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrMailingCompleted) {
+	if _, err := StartRun(uuid.New(), m, nil, TriggerManual, now, now); !errors.Is(err, ErrMailingCompleted) {
 		t.Fatalf("completed: %v", err)
 	}
 	m = newTestMailing(t, true)
 	if err := m.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), m, nil, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted: %v", err)
 	}
-	if _, err := StartRun(uuid.New(), &Mailing{}, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), &Mailing{}, nil, TriggerManual, now, now); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing: %v", err)
 	}
 }
@@ -147,5 +147,33 @@ func TestRunsLeftFollowsTheSchedule(t *testing.T) {
 	}
 	if err := m.Complete(start, "done"); err != nil || m.RunsLeft(start.Add(-time.Hour)) {
 		t.Fatalf("a completed mailing has runs left (%v)", err)
+	}
+}
+
+func TestStartRunRefusesABlockedOwnersMailing(t *testing.T) {
+	now := time.Now()
+	m := newTestMailing(t, true)
+	u, err := CreateSuperuser(NewAccount{ID: m.Owner(), Email: "owner@example.test", Name: "Owner", PasswordHash: "h"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := LoadUser(m.Owner(), u.Changes())
+	if _, err := StartRun(uuid.New(), m, owner, TriggerSchedule, now, now); err != nil {
+		t.Fatalf("active owner: %v", err)
+	}
+	if err := owner.Block(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartRun(uuid.New(), m, owner, TriggerSchedule, now, now); !errors.Is(err, ErrOwnerBlocked) || !errors.Is(err, ErrConflict) {
+		t.Fatalf("blocked owner: %v", err)
+	}
+	if err := owner.Activate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartRun(uuid.New(), m, owner, TriggerSchedule, now, now); err != nil {
+		t.Fatalf("owner activated again: %v", err)
+	}
+	if LoadUser(uuid.New(), nil).Blocked() {
+		t.Fatal("an account that does not exist counts as blocked")
 	}
 }
