@@ -77,9 +77,11 @@ type (
 		// never attempted and deferred deliveries not retried.
 		Unsent int `json:"unsent,omitempty"`
 	}
-	// RunSkipped says a scheduled run was not made: it was missed by more
-	// than the grace period while Herald was down, and firing it late (or a
-	// burst of missed runs at once) would surprise the recipients.
+	// RunSkipped says a scheduled run was not made, and Reason why: it was
+	// missed by more than the grace period while Herald was down, and firing
+	// it late (or a burst of missed runs at once) would surprise the
+	// recipients; or the mailing's owner was blocked when it was due
+	// (OwnerBlockedReason).
 	RunSkipped struct {
 		RunID     uuid.UUID `json:"run_id"`
 		MailingID uuid.UUID `json:"mailing_id"`
@@ -93,6 +95,15 @@ type (
 // Final reports whether the attempt ends its delivery: a success, a
 // failure the run does not retry, or a skip.
 func (a DeliveryAttempted) Final() bool { return a.Success || a.Permanent || a.Skipped != "" }
+
+// Note says why a run stopped early and how many deliveries it did not
+// make ("" for a run that tried every client), as the run's history shows it.
+func (e RunFinished) Note() string {
+	if e.Stopped == "" || e.Unsent == 0 {
+		return e.Stopped
+	}
+	return fmt.Sprintf("%s; %d deliveries not made", e.Stopped, e.Unsent)
+}
 
 // Bounced reports whether the attempt is a hard bounce: a 5xx reply.
 func (a DeliveryAttempted) Bounced() bool {

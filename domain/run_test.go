@@ -177,3 +177,18 @@ func TestStartRunRefusesABlockedOwnersMailing(t *testing.T) {
 		t.Fatal("an account that does not exist counts as blocked")
 	}
 }
+
+func TestRunFinishedNoteSaysWhyAndWhatWasNotMade(t *testing.T) {
+	for _, c := range []struct {
+		f    RunFinished
+		want string
+	}{
+		{RunFinished{Sent: 3}, ""},
+		{RunFinished{Sent: 3, Stopped: OwnerBlockedReason, Unsent: 297}, "its owner is blocked; 297 deliveries not made"},
+		{RunFinished{Sent: 3, Stopped: OwnerBlockedReason}, OwnerBlockedReason},
+	} {
+		if got := c.f.Note(); got != c.want {
+			t.Errorf("%+v: note %q, want %q", c.f, got, c.want)
+		}
+	}
+}
