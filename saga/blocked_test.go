@@ -158,3 +158,27 @@ func TestBlockingTheOwnerStopsARunInProgress(t *testing.T) {
 		t.Fatalf("%d attempts recorded, want the %d sent", n, f.Sent)
 	}
 }
+
+// A run started before the block whose command a sender takes up after it
+// (or one handed back for its deferred deliveries) sends nothing.
+func TestRunTakenUpAfterTheBlockSendsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noScheduler: true, noSender: true})
+	e.ownerAccount()
+	m := e.manualMailing(e.clients(4))
+	run := e.dispatchNow(m)
+	e.setOwnerActive(false)
+	stats, err := e.newSender(SenderConfig{}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Stopped != domain.OwnerBlockedReason || stats.Attempts != 0 || stats.Unsent != 4 {
+		t.Fatalf("stats %+v", stats)
+	}
+	if f, ok := e.finished(run); !ok || f.Stopped != domain.OwnerBlockedReason || f.Sent != 0 || f.Unsent != 4 {
+		t.Fatalf("finished %+v (%v)", f, ok)
+	}
+	if n := e.sink.Count(); n != 0 {
+		t.Fatalf("sink holds %d messages", n)
+	}
+}
