@@ -102,7 +102,9 @@ func causedBySchedule(meta domain.Metadata, recs []domain.RecordedEvent) domain.
 }
 
 // Dispatch starts a run (run.started on the run stream and mailing.started
-// on the mailing, in one transaction) and puts it on the command stream.
+// on the mailing, in one transaction) and puts it on the command stream. A
+// blocked owner's mailing does not start (domain.ErrOwnerBlocked); the saga
+// records its scheduled run as skipped.
 // Dispatching a run that already started only enqueues it again, which is
 // how the saga recovers from a crash between the two steps. A scheduled run
 // with no cause in meta is caused by the event that set the schedule.
@@ -129,6 +131,13 @@ func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Me
 		if due.IsZero() {
 			due = now
 		}
+		owner, err := h.owner(ctx, m.Owner())
+		if err != nil {
+			return eventstore.Result{}, err
+		}
+		if owner != nil && owner.Blocked() {
+			return eventstore.Result{}, domain.ErrOwnerBlocked
+		}
 		// An all-clients run's recipients are fixed now, as a snapshot the
 		// run's start records, so a resumed run mails the same clients.
 		var all domain.RunRecipients
@@ -137,7 +146,7 @@ func (h *Runs) Dispatch(ctx context.Context, cmd DispatchMailing, meta domain.Me
 				return eventstore.Result{}, err
 			}
 		}
-		run, err := domain.StartRun(runID, m, cmd.Trigger, due, now, all)
+		run, err := domain.StartRun(runID, m, owner, cmd.Trigger, due, now, all)
 		if err != nil {
 			return eventstore.Result{}, err
 		}
@@ -236,8 +245,9 @@ type FinishRun struct {
 	Head                  []domain.Event
 	Sent, Failed, Skipped int
 	// Stopped says why the run ended before every delivery was final ("":
-	// it did not).
+	// it did not); Unsent counts the deliveries it did not make.
 	Stopped string
+	Unsent  int
 }
 
 // FinishRun records run.finished under FinishedEventID, so a finish
@@ -249,7 +259,7 @@ func (h *Runs) FinishRun(ctx context.Context, cmd FinishRun, meta domain.Metadat
 	if r.ID() != cmd.RunID {
 		return eventstore.Result{}, domain.NotFound("run")
 	}
-	if err := r.Finish(cmd.Sent, cmd.Failed, cmd.Skipped, h.now(), cmd.Stopped); err != nil {
+	if err := r.Finish(cmd.Sent, cmd.Failed, cmd.Skipped, h.now(), cmd.Stopped, cmd.Unsent); err != nil {
 		return eventstore.Result{}, fmt.Errorf("finish run %s: %w", cmd.RunID, err)
 	}
 	if len(r.Changes()) == 0 {
@@ -298,6 +308,20 @@ func (h *Runs) mailing(ctx context.Context, id, owner uuid.UUID) (*domain.Mailin
 		return nil, nil, domain.NotFound("mailing")
 	}
 	return m, recs, nil
+}
+
+// owner loads the account of a mailing's owner, read from its stream so a
+// block a moment old is seen.
+func (h *Runs) owner(ctx context.Context, id uuid.UUID) (*domain.User, error) {
+	recs, err := h.store.Load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load owner %s: %w", id, err)
+	}
+	evs := make([]domain.Event, len(recs))
+	for i, r := range recs {
+		evs[i] = r.Event
+	}
+	return domain.LoadUser(id, evs), nil
 }
 
 // runStarted reports whether run runID's stream exists (rare path: only a

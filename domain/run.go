@@ -77,12 +77,18 @@ type (
 		Skipped    int       `json:"skipped,omitempty"`
 		FinishedAt time.Time `json:"finished_at"`
 		// Stopped says why the run ended before trying every client (its
-		// failure share crossed the pause threshold); empty when it did not.
+		// failure share crossed the pause threshold, its owner was
+		// blocked); empty when it did not.
 		Stopped string `json:"stopped,omitempty"`
+		// Unsent counts the deliveries a stopped run did not make: clients
+		// never attempted and deferred deliveries not retried.
+		Unsent int `json:"unsent,omitempty"`
 	}
-	// RunSkipped says a scheduled run was not made: it was missed by more
-	// than the grace period while Herald was down, and firing it late (or a
-	// burst of missed runs at once) would surprise the recipients.
+	// RunSkipped says a scheduled run was not made, and Reason why: it was
+	// missed by more than the grace period while Herald was down, and firing
+	// it late (or a burst of missed runs at once) would surprise the
+	// recipients; or the mailing's owner was blocked when it was due
+	// (OwnerBlockedReason).
 	RunSkipped struct {
 		RunID     uuid.UUID `json:"run_id"`
 		MailingID uuid.UUID `json:"mailing_id"`
@@ -96,6 +102,15 @@ type (
 // Final reports whether the attempt ends its delivery: a success, a
 // failure the run does not retry, or a skip.
 func (a DeliveryAttempted) Final() bool { return a.Success || a.Permanent || a.Skipped != "" }
+
+// Note says why a run stopped early and how many deliveries it did not
+// make ("" for a run that tried every client), as the run's history shows it.
+func (e RunFinished) Note() string {
+	if e.Stopped == "" || e.Unsent == 0 {
+		return e.Stopped
+	}
+	return fmt.Sprintf("%s; %d deliveries not made", e.Stopped, e.Unsent)
+}
 
 // Bounced reports whether the attempt is a hard bounce: a 5xx reply.
 func (a DeliveryAttempted) Bounced() bool {
@@ -138,6 +153,13 @@ func init() {
 
 // ErrMailingInactive refuses a run of a disabled or paused mailing.
 var ErrMailingInactive = fmt.Errorf("%w: the mailing is disabled", ErrConflict)
+
+// ErrOwnerBlocked refuses a run of a mailing whose owner is blocked.
+var ErrOwnerBlocked = fmt.Errorf("%w: the mailing's owner is blocked", ErrConflict)
+
+// OwnerBlockedReason is why a run due while its owner is blocked is skipped,
+// and why a run in progress when its owner is blocked stops.
+const OwnerBlockedReason = "its owner is blocked"
 
 // ScheduledRunID is the id of the run that stands for a mailing's run due
 // at due. Every scheduler computes the same id, so two schedulers racing
@@ -183,10 +205,11 @@ type RunRecipients struct {
 	Count int
 }
 
-// StartRun decides the start of run id of mailing m. A deleted, completed
-// or disabled mailing does not run. all fixes the recipients of an
-// all-clients mailing and is ignored for a listed one.
-func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time, all RunRecipients) (*Run, error) {
+// StartRun decides the start of run id of mailing m, whose owner's account
+// is owner (nil: none is known). A deleted, completed or disabled mailing
+// does not run, nor does one whose owner is blocked. all fixes the
+// recipients of an all-clients mailing and is ignored for a listed one.
+func StartRun(id uuid.UUID, m *Mailing, owner *User, trigger string, due, now time.Time, all RunRecipients) (*Run, error) {
 	if id == uuid.Nil {
 		return nil, errors.New("domain: run needs an id")
 	}
@@ -201,6 +224,9 @@ func StartRun(id uuid.UUID, m *Mailing, trigger string, due, now time.Time, all 
 	}
 	if !m.IsActive() {
 		return nil, ErrMailingInactive
+	}
+	if owner != nil && owner.Blocked() {
+		return nil, ErrOwnerBlocked
 	}
 	e := RunStarted{
 		RunID: id, MailingID: m.ID(), OwnerID: m.Owner(), MessageID: m.MessageID(), Trigger: trigger,
@@ -231,15 +257,20 @@ func LoadRun(history []Event) *Run {
 }
 
 // Finish closes a started run with its totals; finishing twice records
-// nothing the second time.
-func (r *Run) Finish(sent, failed, skipped int, now time.Time, stopped string) error {
+// nothing the second time. A run that stopped early (stopped says why)
+// counts the deliveries it did not make in unsent.
+func (r *Run) Finish(sent, failed, skipped int, now time.Time, stopped string, unsent int) error {
 	if !r.started {
 		return NotFound("run")
 	}
 	if r.finished {
 		return nil
 	}
-	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, Skipped: skipped, FinishedAt: now.UTC(), Stopped: stopped})
+	if stopped == "" {
+		unsent = 0
+	}
+	r.record(r.apply, RunFinished{MailingID: r.mailingID, Sent: sent, Failed: failed, Skipped: skipped, FinishedAt: now.UTC(),
+		Stopped: stopped, Unsent: unsent})
 	return nil
 }
 

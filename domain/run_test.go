@@ -25,7 +25,7 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 	m := newTestMailing(t, true)
 	now := time.Date(2026, 1, 1, 9, 0, 1, 0, time.UTC)
 	id := ScheduledRunID(m.ID(), m.StartAt())
-	r, err := StartRun(id, m, TriggerSchedule, m.StartAt(), now, RunRecipients{})
+	r, err := StartRun(id, m, nil, TriggerSchedule, m.StartAt(), now, RunRecipients{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,38 +34,38 @@ func TestStartRunRecordsWhatTheSenderNeeds(t *testing.T) {
 		t.Fatalf("started %+v", ev)
 	}
 	loaded := LoadRun(r.Changes())
-	if err := loaded.Finish(2, 0, 0, now, ""); err != nil {
+	if err := loaded.Finish(2, 0, 0, now, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	if len(loaded.Changes()) != 1 {
 		t.Fatalf("finish recorded %d events", len(loaded.Changes()))
 	}
 	again := LoadRun(append(r.Changes(), loaded.Changes()...))
-	if err := again.Finish(2, 0, 0, now, ""); err != nil || len(again.Changes()) != 0 {
+	if err := again.Finish(2, 0, 0, now, "", 0); err != nil || len(again.Changes()) != 0 {
 		t.Fatalf("second finish: %v, %d events", err, len(again.Changes()))
 	}
 }
 
 func TestStartRunRefusesInactiveCompletedDeleted(t *testing.T) {
 	now := time.Now()
-	if _, err := StartRun(uuid.New(), newTestMailing(t, false), TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrConflict) {
+	if _, err := StartRun(uuid.New(), newTestMailing(t, false), nil, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("inactive: %v", err)
 	}
 	m := newTestMailing(t, true)
 	if err := m.Complete(now, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrMailingCompleted) {
+	if _, err := StartRun(uuid.New(), m, nil, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrMailingCompleted) {
 		t.Fatalf("completed: %v", err)
 	}
 	m = newTestMailing(t, true)
 	if err := m.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), m, nil, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted: %v", err)
 	}
-	if _, err := StartRun(uuid.New(), &Mailing{}, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
+	if _, err := StartRun(uuid.New(), &Mailing{}, nil, TriggerManual, now, now, RunRecipients{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing: %v", err)
 	}
 }
@@ -177,10 +177,10 @@ func TestAllClientsMailingAndItsRun(t *testing.T) {
 	if !m.AllClients() || len(m.ClientIDs()) != 0 {
 		t.Fatalf("loaded all=%v ids=%v", m.AllClients(), m.ClientIDs())
 	}
-	if _, err := StartRun(uuid.New(), m, TriggerManual, start, start, RunRecipients{}); err == nil {
+	if _, err := StartRun(uuid.New(), m, nil, TriggerManual, start, start, RunRecipients{}); err == nil {
 		t.Fatal("an all-clients run started without its recipients fixed")
 	}
-	r, err := StartRun(uuid.New(), m, TriggerManual, start, start, RunRecipients{AsOf: "10:12:10", Count: 7})
+	r, err := StartRun(uuid.New(), m, nil, TriggerManual, start, start, RunRecipients{AsOf: "10:12:10", Count: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +197,48 @@ func TestAllClientsMailingAndItsRun(t *testing.T) {
 	g.AllClients, g.ClientIDs = true, nil
 	if err := listed.Update(g); err != nil || !listed.AllClients() {
 		t.Fatalf("to all clients: %v", err)
+	}
+}
+
+func TestStartRunRefusesABlockedOwnersMailing(t *testing.T) {
+	now := time.Now()
+	m := newTestMailing(t, true)
+	u, err := CreateSuperuser(NewAccount{ID: m.Owner(), Email: "owner@example.test", Name: "Owner", PasswordHash: "h"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := LoadUser(m.Owner(), u.Changes())
+	if _, err := StartRun(uuid.New(), m, owner, TriggerSchedule, now, now, RunRecipients{}); err != nil {
+		t.Fatalf("active owner: %v", err)
+	}
+	if err := owner.Block(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartRun(uuid.New(), m, owner, TriggerSchedule, now, now, RunRecipients{}); !errors.Is(err, ErrOwnerBlocked) || !errors.Is(err, ErrConflict) {
+		t.Fatalf("blocked owner: %v", err)
+	}
+	if err := owner.Activate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartRun(uuid.New(), m, owner, TriggerSchedule, now, now, RunRecipients{}); err != nil {
+		t.Fatalf("owner activated again: %v", err)
+	}
+	if LoadUser(uuid.New(), nil).Blocked() {
+		t.Fatal("an account that does not exist counts as blocked")
+	}
+}
+
+func TestRunFinishedNoteSaysWhyAndWhatWasNotMade(t *testing.T) {
+	for _, c := range []struct {
+		f    RunFinished
+		want string
+	}{
+		{RunFinished{Sent: 3}, ""},
+		{RunFinished{Sent: 3, Stopped: OwnerBlockedReason, Unsent: 297}, "its owner is blocked; 297 deliveries not made"},
+		{RunFinished{Sent: 3, Stopped: OwnerBlockedReason}, OwnerBlockedReason},
+	} {
+		if got := c.f.Note(); got != c.want {
+			t.Errorf("%+v: note %q, want %q", c.f, got, c.want)
+		}
 	}
 }

@@ -261,13 +261,18 @@ func LoadUser(id uuid.UUID, history []Event) *User {
 // Exists reports whether the account's stream has been created.
 func (u *User) Exists() bool { return u.email != "" }
 
-func (u *User) ID() uuid.UUID         { return u.id }
-func (u *User) Email() string         { return u.email }
-func (u *User) Name() string          { return u.name }
-func (u *User) PasswordHash() string  { return u.passwordHash }
-func (u *User) Groups() []string      { return slices.Clone(u.groups) }
-func (u *User) EmailVerified() bool   { return u.verified }
-func (u *User) Active() bool          { return u.active }
+func (u *User) ID() uuid.UUID        { return u.id }
+func (u *User) Email() string        { return u.email }
+func (u *User) Name() string         { return u.name }
+func (u *User) PasswordHash() string { return u.passwordHash }
+func (u *User) Groups() []string     { return slices.Clone(u.groups) }
+func (u *User) EmailVerified() bool  { return u.verified }
+func (u *User) Active() bool         { return u.active }
+
+// Blocked reports whether a manager blocked the account: it neither logs in
+// nor sends mail until activated. An account that does not exist is not
+// blocked.
+func (u *User) Blocked() bool         { return u.Exists() && !u.active }
 func (u *User) Superuser() bool       { return u.superuser }
 func (u *User) Staff() bool           { return IsStaff(u.groups, u.superuser) }
 func (u *User) CreatedAt() time.Time  { return u.createdAt }

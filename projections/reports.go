@@ -94,7 +94,7 @@ WITH old AS (
     UPDATE report_mailings m SET deferred = m.deferred - r.deferred FROM r WHERE m.mailing_id = r.mailing_id AND r.deferred <> 0
     RETURNING 1
 )
-SELECT count(*)::int FROM r`, e.StreamID, e.Version, ev.FinishedAt, ev.Sent, ev.Failed, ev.Stopped).Scan(&took)
+SELECT count(*)::int FROM r`, e.StreamID, e.Version, ev.FinishedAt, ev.Sent, ev.Failed, ev.Note()).Scan(&took)
 		if err != nil {
 			return err
 		}

@@ -700,8 +700,8 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 	runID := domain.ScheduledRunID(r.mailingID, due)
 	meta := domain.Metadata{CorrelationID: runID}
 	log = log.With().Str("run_id", runID.String()).Time("due_at", due).Logger()
-	if late := now.Sub(due); late > s.cfg.Grace {
-		reason := fmt.Sprintf("missed by %s, more than the grace period of %s", late.Round(time.Second), s.cfg.Grace)
+	// skip records the run as not made, and moves to the next one.
+	skip := func(reason string) {
 		if _, err := s.runs.SkipRun(ctx, r.mailingID, runID, due, reason, meta); err != nil && !errors.Is(err, domain.ErrNotFound) {
 			retryLater(err)
 			return
@@ -711,11 +711,18 @@ func (s *Scheduler) act(ctx context.Context, r *row, now time.Time) {
 		r.runsSkipped++
 		r.lastDue = ptr(due)
 		r.advance()
+	}
+	if late := now.Sub(due); late > s.cfg.Grace {
+		skip(fmt.Sprintf("missed by %s, more than the grace period of %s", late.Round(time.Second), s.cfg.Grace))
 		return
 	}
 	_, _, err := s.runs.Dispatch(ctx, commands.DispatchMailing{
 		MailingID: r.mailingID, RunID: runID, Trigger: domain.TriggerSchedule, DueAt: due}, meta)
 	switch {
+	case errors.Is(err, domain.ErrOwnerBlocked):
+		// Not postponed: the schedule goes on, and the first run due
+		// after the owner is activated fires.
+		skip(domain.OwnerBlockedReason)
 	case err == nil:
 		log.Info().Msg("run dispatched")
 		schedulerActions.WithLabelValues("dispatched").Inc()

@@ -70,6 +70,11 @@ type SenderConfig struct {
 	PauseMinSample int
 	// LookupBatch is how many clients are looked up per query. Default 500.
 	LookupBatch int
+	// OwnerCheck is how old, by the sender's clock, a run's last look at
+	// whether its owner is blocked may be before a delivery looks again: a
+	// block stops a run in progress within about this long, at the cost of
+	// one index lookup per OwnerCheck per run. Default a second.
+	OwnerCheck time.Duration
 	// Unsubscribe builds the unsubscribe links every mail carries
 	// (List-Unsubscribe and the text's footer); nil sends none, which only
 	// tests of other concerns do.
@@ -112,6 +117,9 @@ func (c SenderConfig) withDefaults() SenderConfig {
 	if c.LookupBatch <= 0 {
 		c.LookupBatch = 500
 	}
+	if c.OwnerCheck <= 0 {
+		c.OwnerCheck = time.Second
+	}
 	return c
 }
 
@@ -139,6 +147,7 @@ func NewSender(pool *pgxpool.Pool, store EventStore, mailer Mailer, runs RunReco
 type RunStats struct {
 	Sent, Failed int       // final outcomes of the run, earlier sessions included
 	Skipped      int       // clients not mailed: unsubscribed or suppressed
+	Unsent       int       // deliveries a stopped run did not make
 	Deferred     int       // deliveries waiting for a retry when Handle returned
 	RetryAt      time.Time // when the earliest of them is due (zero: none)
 	Attempts     int       // attempts made in this call
@@ -210,11 +219,19 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 	if err != nil {
 		return stats, err
 	}
+	owner, err := s.watchOwner(ctx, run.OwnerID())
+	if err != nil {
+		return stats, err
+	}
 	switch {
 	case !mailing.Exists() || mailing.IsDeleted():
 		stats.Stopped = "the mailing was deleted"
 	case !msg.Exists() || msg.IsDeleted():
 		stats.Stopped = "the message was deleted"
+	case owner.blocked:
+		// A run handed back for its deferred deliveries, or resumed,
+		// while its owner is blocked.
+		stats.Stopped = domain.OwnerBlockedReason
 	}
 	// A run of a listed mailing mails the mailing's list; an all-clients
 	// run the clients its start fixed (Roster), the same set on every resume.
@@ -242,17 +259,22 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		}
 		plan := p.plan(ids, gone, s.clock.Now())
 		stats.Deferred, stats.RetryAt = plan.waiting, plan.next
-		if stats.Stopped != "" || plan.due+plan.waiting == 0 {
+		if stats.Stopped != "" {
+			// What was never attempted, or deferred and not retried.
+			stats.Unsent = plan.due + plan.waiting
+			break
+		}
+		if plan.due+plan.waiting == 0 {
 			break
 		}
 		if plan.due == 0 {
 			return stats, s.park(ctx, run, plan, log)
 		}
-		deferred, err := s.deliverAll(ctx, run, meta, ids, p, gone, tpl, &stats)
+		deferred, err := s.deliverAll(ctx, run, meta, ids, p, gone, tpl, owner, &stats)
 		if err != nil {
 			return stats, err
 		}
-		if deferred == 0 && plan.waiting == 0 {
+		if stats.Stopped == "" && deferred == 0 && plan.waiting == 0 {
 			// Every delivery of the pass is final and none waited: the run
 			// is done without reading its progress again.
 			stats.Deferred, stats.RetryAt = 0, time.Time{}
@@ -290,12 +312,12 @@ func (s *Sender) finish(ctx context.Context, run *domain.Run, head []domain.Even
 	}
 	now := s.clock.Now()
 	_, err := s.runs.FinishRun(ctx, commands.FinishRun{RunID: run.ID(), Head: head, Sent: stats.Sent, Failed: stats.Failed,
-		Skipped: stats.Skipped, Stopped: stats.Stopped}, meta)
+		Skipped: stats.Skipped, Stopped: stats.Stopped, Unsent: stats.Unsent}, meta)
 	if err != nil {
 		return fmt.Errorf("record end of run %s: %w", run.ID(), err)
 	}
 	log.Info().Int("sent", stats.Sent).Int("failed", stats.Failed).Int("skipped", stats.Skipped).Int("attempts", stats.Attempts).
-		Str("stopped", stats.Stopped).Msg("run finished")
+		Str("stopped", stats.Stopped).Int("unsent", stats.Unsent).Msg("run finished")
 	if stats.Stopped == "" {
 		runsFinished.WithLabelValues("complete").Inc()
 	} else {
@@ -354,7 +376,7 @@ type job struct {
 // returns how many of them were deferred. Memory holds the id list, the
 // progress and a few batches, never a message per client.
 func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
-	gone map[uuid.UUID]bool, tpl *compose.Template, stats *RunStats) (deferred int, err error) {
+	gone map[uuid.UUID]bool, tpl *compose.Template, owner *ownerWatch, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	// Room for a whole lookup batch: the next batch is looked up while the
@@ -381,7 +403,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 				case <-stopCtx.Done():
 					continue // stopped: the rest of the jobs are drained unsent
 				}
-				if !s.deliver(ctx, stopCtx, run, tpl, j, attempts, tally.final) {
+				if !s.deliver(ctx, stopCtx, run, tpl, j, attempts, tally, owner) {
 					<-slots
 				}
 			}
@@ -465,6 +487,13 @@ type tally struct {
 	stop         func()
 }
 
+// halt stops the run for reason, unless it stopped already.
+func (t *tally) halt(reason string) {
+	if t.stopped.CompareAndSwap(nil, &reason) {
+		t.stop()
+	}
+}
+
 func (t *tally) final(success bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -477,9 +506,7 @@ func (t *tally) final(success bool) {
 	cfg := t.s.cfg
 	if t.stopped.Load() == nil && n >= int64(cfg.PauseMinSample) && cfg.PauseRatio < 1 &&
 		float64(t.failed)/float64(n) > cfg.PauseRatio {
-		reason := t.s.ratioReason(int(t.failed), int(n))
-		t.stopped.Store(&reason)
-		t.stop()
+		t.halt(t.s.ratioReason(int(t.failed), int(n)))
 	}
 }
 
@@ -573,11 +600,16 @@ func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, p *runProgress, g
 // deliver makes one attempt for a client. A temporary failure is deferred
 // to the next time on the retry schedule (counted from the delivery's
 // first attempt), or final once the schedule is spent; a 5xx is final at
-// once. After stop nothing more is sent. It reports whether it handed an
-// attempt to out to be recorded.
+// once. After stop nothing more is sent, nor once the run's owner is
+// blocked: the delivery is left unmade and the run stops. It reports
+// whether it handed an attempt to out to be recorded.
 func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *compose.Template, j job,
-	out chan<- domain.DeliveryAttempted, final func(success bool)) bool {
+	out chan<- domain.DeliveryAttempted, t *tally, owner *ownerWatch) bool {
 	if stopCtx.Err() != nil {
+		return false
+	}
+	if owner.Blocked(ctx) {
+		t.halt(domain.OwnerBlockedReason)
 		return false
 	}
 	if j.skip != "" {
@@ -631,9 +663,62 @@ func (s *Sender) deliver(ctx, stopCtx context.Context, run *domain.Run, tpl *com
 	}
 	out <- a
 	if a.Final() {
-		final(a.Success)
+		t.final(a.Success)
 	}
 	return true
+}
+
+// ownerBlockedSQL reads whether an account's latest block or activation is
+// a block (false for an account with neither, or none at all): an index
+// range of the owner's stream, read backwards.
+const ownerBlockedSQL = `SELECT coalesce((SELECT type = 'user.blocked' FROM events
+WHERE stream_id = $1 AND type IN ('user.blocked', 'user.activated') ORDER BY version DESC LIMIT 1), false)`
+
+// ownerWatch is a run's view of whether its owner is blocked. It reads the
+// owner's stream when the run begins, and again when a delivery finds its
+// last look OwnerCheck old by the sender's clock: deliveries ask it freely,
+// and a block stops a run within about OwnerCheck. A run it found blocked
+// stays stopped.
+type ownerWatch struct {
+	s       *Sender
+	owner   uuid.UUID
+	mu      sync.Mutex
+	at      time.Time // the last look
+	blocked bool
+}
+
+// watchOwner takes the first look at the run's owner.
+func (s *Sender) watchOwner(ctx context.Context, owner uuid.UUID) (*ownerWatch, error) {
+	w := &ownerWatch{s: s, owner: owner, at: s.clock.Now()}
+	if err := s.pool.QueryRow(ctx, ownerBlockedSQL, owner).Scan(&w.blocked); err != nil {
+		return nil, fmt.Errorf("read whether owner %s is blocked: %w", owner, err)
+	}
+	return w, nil
+}
+
+// Blocked reports whether the owner is blocked, looking again when the
+// last look is OwnerCheck old. A look that fails keeps the last answer
+// (the store being down stops the run's records anyway).
+func (w *ownerWatch) Blocked(ctx context.Context) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.s.clock.Now()
+	if w.blocked || now.Sub(w.at) < w.s.cfg.OwnerCheck {
+		return w.blocked
+	}
+	w.at = now
+	var blocked bool
+	if err := w.s.pool.QueryRow(ctx, ownerBlockedSQL, w.owner).Scan(&blocked); err != nil {
+		if ctx.Err() == nil {
+			w.s.log.Warn().Err(err).Str("owner_id", w.owner.String()).Msg("could not read whether the owner is blocked")
+		}
+		return w.blocked
+	}
+	if blocked {
+		w.s.log.Warn().Str("owner_id", w.owner.String()).Msg("owner blocked; stopping the run")
+	}
+	w.blocked = blocked
+	return blocked
 }
 
 // FinishedEventID is the id of a run's run.finished event
