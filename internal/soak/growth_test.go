@@ -43,8 +43,11 @@ func TestCheckFlagsSteadyGrowth(t *testing.T) {
 		{"noise", []float64{100, 140, 110, 135, 105, 142, 101, 139, 104, 138}, false},
 		// Warm-up: pools fill, then hold.
 		{"step then plateau", []float64{20, 180, 200, 200, 201, 200, 199, 200, 200, 200}, false},
-		// Rising at the end but still within Factor × baseline + Slack.
-		{"small rise", []float64{100, 100, 100, 100, 100, 100, 102, 104, 106, 108}, false},
+		// A one-off step that then holds: high, but not growing.
+		{"step then hold", []float64{100, 100, 100, 400, 400, 400, 400, 400, 400, 400}, false},
+		// Rising faster than PerMinute at the end, but still within
+		// Factor × baseline + Slack.
+		{"small rise", []float64{100, 100, 100, 100, 100, 100, 108, 116, 124, 132}, false},
 		// Shrinking is never growth.
 		{"draining", []float64{500, 450, 400, 350, 300, 250, 200, 150, 100, 50}, false},
 		// Too short to show a trend.
