@@ -750,11 +750,11 @@ func (l *load) run(ctx context.Context) {
 			defer l.inFlight.Add(-1)
 			route, status, want, err := o.do(l)
 			took := time.Since(due) // from when it was due: a late send is the server's wait too
-			if err == nil && status != want {
-				err = fmt.Errorf("status %d, want %d", status, want)
-			}
-			if err != nil {
+			switch {
+			case err != nil && status != 0:
 				err = fmt.Errorf("%d: %w", status, err)
+			case err == nil && status != want:
+				err = fmt.Errorf("status %d, want %d", status, want)
 			}
 			l.recordLatency(route, took, err)
 		})
