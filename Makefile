@@ -5,6 +5,9 @@
 #                       (see scripts/run.sh for the defaults it sets; .env and the environment win)
 #   make test           local services (test profile), go vet, go test -race (browser tests without -race)
 #   make bench          local services (test profile), benchmarks once each (BENCH=regexp selects)
+#   make soak           local services (test profile), bin/herald serve under a fixed-rate mix for DURATION
+#                       (default 10m), a line per INTERVAL (1m, a sixth of a shorter run); fails on any
+#                       error or resource growing without bound (RATE=50 requests per second)
 #   make lint           gofmt, go vet, staticcheck, and lint-api
 #   make lint-api       Redocly CLI lints api/openapi.yaml (redocly.yaml; npm's cache in NPM_CACHE)
 #   make services-up / services-down   the run profile's PostgreSQL and Redis
@@ -28,6 +31,12 @@ TEST_ENV := HERALD_TEST_DATABASE_URL='$(HERALD_TEST_DATABASE_URL)' HERALD_TEST_R
 # Benchmarks to run (go test -bench regexp).
 BENCH ?= .
 
+# The soak test (internal/soak): how long, how often it reports (empty: 1m, or a sixth of a run
+# shorter than 6m), requests per second.
+DURATION ?= 10m
+INTERVAL ?=
+RATE ?= 50
+
 # Version stamped into bin/herald (`herald version`); override with VERSION=...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
@@ -39,7 +48,7 @@ STATICCHECK_VERSION ?= v0.8.2
 REDOCLY_VERSION ?= 2.77.0
 NPM_CACHE ?= $(HOME)/.cache/herald/npm
 
-.PHONY: all build run services-up services-down test-services-up test bench lint lint-api clean
+.PHONY: all build run services-up services-down test-services-up test bench soak lint lint-api clean
 
 all: build
 
@@ -69,6 +78,10 @@ test: test-services-up
 bench: test-services-up
 	scripts/mta.sh install
 	$(TEST_ENV) HERALD_BENCH=1 go test -run '^$$' -bench '$(BENCH)' -benchtime=1x -count=1 -timeout 30m ./...
+
+soak: test-services-up build
+	$(TEST_ENV) HERALD_SOAK_BIN='$(CURDIR)/bin/herald' HERALD_SOAK_DURATION='$(DURATION)' HERALD_SOAK_INTERVAL='$(INTERVAL)' \
+		HERALD_SOAK_RATE='$(RATE)' go test -run '^TestSoak$$' -count=1 -v -timeout 0 ./internal/soak
 
 lint:
 	@files="$$(find . \( -name .data -o -name .git -o -name vendor -o -name node_modules \) -prune -o -name '*.go' -type f -print)"; \
