@@ -91,6 +91,7 @@ func NewRouter(cfg Config) http.Handler {
 		})
 	})
 	r.Use(authenticate(cfg.Authenticator))
+	r.Use(apiHeaders)
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, problem(CodeNotFound, "no such endpoint: "+r.URL.Path))
