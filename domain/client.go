@@ -98,10 +98,54 @@ func CheckEmail(email string) string {
 		return fmt.Sprintf("must be at most %d characters", MaxEmailLength)
 	}
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+	if err != nil || a.Address != email || a.Name != "" {
 		return "must be a valid email"
 	}
+	return checkMailDomain(email[strings.LastIndexByte(email, '@')+1:])
+}
+
+// checkMailDomain returns why host cannot be the domain of a recipient, or
+// "". Mail goes to a host name of at least two DNS labels: no address
+// literal ([127.0.0.1]), no bare IP, no label that DNS refuses. A domain
+// outside ASCII is refused rather than sent as is: the SMTP envelope needs
+// its ASCII form, which the caller can give (xn--…).
+func checkMailDomain(host string) string {
+	switch {
+	case strings.HasPrefix(host, "["):
+		return "must be an address at a domain name, not an address literal"
+	case !isASCII(host):
+		return "must have its domain in ASCII: write an internationalized domain in its xn-- form"
+	case len(host) > 253:
+		return "must be a valid email"
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(labels) < 2 {
+		return "must be a valid email"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Sprintf("must be a valid email: %q is not a valid domain label", l)
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Sprintf("must be a valid email: %q is not a valid domain label", l)
+			}
+		}
+	}
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		return "must be an address at a domain name, not an IP address"
+	}
 	return ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckText returns why s cannot be stored as text, or "": PostgreSQL text

@@ -3,7 +3,6 @@ package domain
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -135,9 +134,8 @@ func ValidateEmail(email string) error {
 	if len(email) > EmailMaxLen {
 		return Invalid("email", fmt.Sprintf("must be at most %d characters", EmailMaxLen))
 	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return Invalid("email", "must be a valid email")
+	if msg := CheckEmail(email); msg != "" {
+		return Invalid("email", msg)
 	}
 	return nil
 }

@@ -16,6 +16,9 @@ import (
 //go:embed templates/home.html
 var homeFS embed.FS
 
+//go:embed templates/home.html
+var homeHTML string
+
 var homeTemplate = template.Must(template.ParseFS(homeFS, "templates/home.html"))
 
 // homePage serves the public figures, cached for ttl: a burst of visitors
@@ -70,5 +73,6 @@ func (h *Resources) homePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(h.home.ttl/time.Second)))
+	w.Header().Set("Content-Security-Policy", homePolicy)
 	respondDocument(w, r, "text/html; charset=utf-8", buf.Bytes())
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/heraldmail/herald/projections"
 )
 
 // HeaderMinPosition asks a read to wait until its read models have applied
@@ -16,15 +18,17 @@ import (
 const HeaderMinPosition = "X-Min-Position"
 
 // minPosition makes a read honour X-Min-Position for the named projectors:
-// without the header it does nothing; with it, it waits up to the router's
-// MinPositionTimeout (5 s) and answers 503 projection_lag (Retry-After: 1)
-// if they are still behind, 400 malformed_header if the header is not a
-// non-negative integer.
+// without the header, or from an anonymous caller (who has written
+// nothing to read back), it does nothing; with it, it waits up to the
+// router's MinPositionTimeout (5 s) and answers 503 projection_lag
+// (Retry-After: 1) if they are still behind, 400 malformed_header at once
+// if the header is not a non-negative integer or is past the store's last
+// event.
 func minPosition(projectors ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw := strings.TrimSpace(r.Header.Get(HeaderMinPosition))
-			if raw == "" {
+			if raw == "" || !principal(r).Authenticated() {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -49,6 +53,8 @@ func minPosition(projectors ...string) func(http.Handler) http.Handler {
 			switch {
 			case err == nil:
 				next.ServeHTTP(w, r)
+			case errors.Is(err, projections.ErrPositionAhead):
+				respondError(w, r, problem(CodeMalformedHeader, HeaderMinPosition+" "+raw+" is past the last event of the store; send a X-Event-Position value"))
 			case r.Context().Err() != nil:
 				// The client left; nobody reads the answer.
 				zerolog.Ctx(r.Context()).Debug().Err(err).Msg("client left while waiting for read models")

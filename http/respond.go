@@ -1,9 +1,11 @@
 package http
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/heraldmail/herald/access"
 
@@ -100,6 +102,11 @@ func respondPage[T any](w http.ResponseWriter, r *http.Request, items []T, next 
 // never shown.
 func respondError(w http.ResponseWriter, r *http.Request, err error) {
 	p, header, failure := problemFor(err)
+	if p.Code == CodeNotFound {
+		if d := notFoundDetail(r, err); d != "" {
+			p.Detail = d
+		}
+	}
 	if failure {
 		logFailure(r, err)
 	}
@@ -138,3 +145,18 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType s
 
 // etag formats a version the way If-Match expects it back.
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// notFoundDetail is the one text of a 404 on a resource the path names:
+// "mailing not found", whether the mailing is missing, deleted or someone
+// else's, whichever layer noticed. Any other 404 keeps its own text ("").
+func notFoundDetail(r *http.Request, err error) string {
+	var pe *ProblemError
+	if errors.As(err, &pe) {
+		return ""
+	}
+	kind, _, ok := strings.Cut(strings.TrimPrefix(routeOf(r), "/api/v1/"), "/{id}")
+	if !ok || strings.Contains(kind, "/") {
+		return ""
+	}
+	return strings.TrimSuffix(kind, "s") + " not found"
+}

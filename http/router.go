@@ -91,6 +91,9 @@ func NewRouter(cfg Config) http.Handler {
 		})
 	})
 	r.Use(authenticate(cfg.Authenticator))
+	r.Use(apiHeaders)
+	pages, _ := cfg.Pages.(BodyLimiter)
+	r.Use(limitBody(pages))
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, problem(CodeNotFound, "no such endpoint: "+r.URL.Path))

@@ -22,6 +22,25 @@ type Server struct {
 // serve h. Request contexts do not derive from any shutdown signal:
 // in-flight requests finish during Shutdown instead of being cancelled.
 func Listen(addr string, h http.Handler, log zerolog.Logger) (*Server, error) {
+	return listen(addr, h, log, defaultTimeouts)
+}
+
+// timeouts bound what a connection may hold: a client that sends its
+// headers, its body or reads its answer slowly, or idles between
+// requests, is cut off.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+var defaultTimeouts = timeouts{
+	readHeader: 10 * time.Second,
+	read:       30 * time.Second,
+	// Above the 5 s X-Min-Position wait plus a slow query.
+	write: 60 * time.Second,
+	idle:  2 * time.Minute,
+}
+
+func listen(addr string, h http.Handler, log zerolog.Logger, t timeouts) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -30,13 +49,12 @@ func Listen(addr string, h http.Handler, log zerolog.Logger) (*Server, error) {
 		ln: ln,
 		srv: &http.Server{
 			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			// Above the 5 s X-Min-Position wait plus a slow query.
-			WriteTimeout:   60 * time.Second,
-			IdleTimeout:    2 * time.Minute,
-			MaxHeaderBytes: 64 << 10,
-			ErrorLog:       newStdLogger(log),
+			ReadHeaderTimeout: t.readHeader,
+			ReadTimeout:       t.read,
+			WriteTimeout:      t.write,
+			IdleTimeout:       t.idle,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          newStdLogger(log),
 		},
 	}, nil
 }

@@ -2,7 +2,9 @@ package http
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -92,4 +94,40 @@ func TestServerShutdownTimeout(t *testing.T) {
 		t.Fatal("Shutdown returned nil with a request still running past the deadline")
 	}
 	close(release)
+}
+
+// Every deadline is set, and a client that sends its headers slowly is cut
+// off instead of holding a connection.
+func TestServerCutsOffSlowHeaders(t *testing.T) {
+	t.Parallel()
+	for name, d := range map[string]time.Duration{"read header": defaultTimeouts.readHeader, "read": defaultTimeouts.read,
+		"write": defaultTimeouts.write, "idle": defaultTimeouts.idle} {
+		if d <= 0 {
+			t.Errorf("the %s timeout is not set", name)
+		}
+	}
+	short := defaultTimeouts
+	short.readHeader = 200 * time.Millisecond
+	srv, err := listen("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), zerolog.Nop(), short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() { _ = srv.srv.Close() })
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Half a request line, then nothing: the server must close the
+	// connection (it may answer 408 first) long before our own deadline.
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a connection whose headers never ended")
+	}
 }

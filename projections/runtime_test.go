@@ -332,6 +332,38 @@ func TestWaiterReportsLag(t *testing.T) {
 	}
 }
 
+// A wait is woken by the checkpoints' notifications, not by polling: with
+// the safety recheck off, it still ends as soon as the projector applies
+// the position. A position past the store's last event fails at once.
+func TestWaiterWokenByCheckpoints(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	ids := p.appendPings(t, "waited for")
+	var pos int64
+	if err := p.pool.QueryRow(context.Background(), `SELECT position FROM events WHERE event_id = $1`, ids[0]).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	w := projections.NewWaiter(p.pool, p.cfg.Prefix, &pingProjector{})
+	projections.SetRecheck(w, time.Hour)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.WaitFor(ctx, []string{"pings"}, pos+1_000_000); !errors.Is(err, projections.ErrPositionAhead) {
+		t.Fatalf("a position past the store: err = %v, want ErrPositionAhead", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		done <- w.WaitFor(ctx, []string{"pings"}, pos)
+	}()
+	p.start(t, &pingProjector{})
+	if err := <-done; err != nil {
+		t.Fatalf("the wait was not woken when the projector applied the position: %v", err)
+	}
+}
+
 func TestOnlyOneRelayLeads(t *testing.T) {
 	t.Parallel()
 	pool := testenv.Pool(t)

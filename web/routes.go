@@ -130,3 +130,13 @@ func isPage(pages chi.Router, req *http.Request) bool {
 func wantsHTML(req *http.Request) bool {
 	return strings.Contains(req.Header.Get("Accept"), "text/html")
 }
+
+// BodyLimit is the body limit of the pages' routes that take more than
+// the API's default (http.BodyLimiter): the import form, whose own
+// handler answers a file too large with the form again; 0 for the rest.
+func (h *Handler) BodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && r.URL.Path == "/clients/import" {
+		return maxImportBody
+	}
+	return 0
+}

@@ -111,6 +111,10 @@ type Options struct {
 	Deliveries bool
 	Cursor     string
 	Limit      int
+	// Visible, when set, is asked about the owner before anything else is
+	// read or checked: false makes the mailing domain.ErrNotFound, as if it
+	// did not exist, so no other answer tells that it does.
+	Visible func(owner uuid.UUID) bool
 }
 
 // Reader builds documents from the event store (and the reports read
@@ -138,11 +142,14 @@ func (r *Reader) Mailing(ctx context.Context, id uuid.UUID, o Options) (Document
 	if len(evs) == 0 || evs[0].StreamType != domain.MailingStreamType {
 		return Document{}, domain.NotFound("mailing")
 	}
-	d := Document{MailingID: id, Events: make([]Entry, 0, len(evs))}
+	owner := domain.LoadMailing(domainEvents(evs)).Owner()
+	if o.Visible != nil && !o.Visible(owner) {
+		return Document{}, domain.NotFound("mailing")
+	}
+	d := Document{MailingID: id, OwnerID: owner, Events: make([]Entry, 0, len(evs))}
 	for _, e := range evs {
 		d.Events = append(d.Events, entryOf(e, false))
 	}
-	d.OwnerID = domain.LoadMailing(domainEvents(evs)).Owner()
 
 	d.Runs, err = projections.MailingRuns(ctx, r.store.Pool(), id)
 	if err != nil {
