@@ -5,6 +5,8 @@
 #                       (see scripts/run.sh for the defaults it sets; .env and the environment win)
 #   make test           local services (test profile), go vet, go test -race (browser tests without -race)
 #   make bench          local services (test profile), benchmarks once each (BENCH=regexp selects)
+#   make faults         the fault suite at full size (internal/faults: private PostgreSQL, Redis and
+#                       SMTP sink; every scenario with 10,000 recipients; `make test` runs two small)
 #   make lint           gofmt, go vet, staticcheck, and lint-api
 #   make lint-api       Redocly CLI lints api/openapi.yaml (redocly.yaml; npm's cache in NPM_CACHE)
 #   make services-up / services-down   the run profile's PostgreSQL and Redis
@@ -39,7 +41,7 @@ STATICCHECK_VERSION ?= v0.8.2
 REDOCLY_VERSION ?= 2.77.0
 NPM_CACHE ?= $(HOME)/.cache/herald/npm
 
-.PHONY: all build run services-up services-down test-services-up test bench lint lint-api clean
+.PHONY: all build run services-up services-down test-services-up test bench faults lint lint-api clean
 
 all: build
 
@@ -68,6 +70,9 @@ test: test-services-up
 bench: test-services-up
 	scripts/mta.sh install
 	$(TEST_ENV) HERALD_BENCH=1 go test -run '^$$' -bench '$(BENCH)' -benchtime=1x -count=1 -timeout 30m ./...
+
+faults:
+	HERALD_FAULTS=all go test -count=1 -v -run '^TestFaults$$' -timeout 60m ./internal/faults/
 
 lint:
 	@files="$$(find . \( -name .data -o -name .git -o -name vendor -o -name node_modules \) -prune -o -name '*.go' -type f -print)"; \

@@ -395,6 +395,14 @@ var buildOnce struct {
 	err error
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.bin != "" {
+		_ = os.RemoveAll(filepath.Dir(buildOnce.bin))
+	}
+	os.Exit(code)
+}
+
 // buildHerald builds ./cmd/herald once per test binary.
 func buildHerald(t testing.TB) string {
 	t.Helper()
