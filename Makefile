@@ -8,6 +8,8 @@
 #   make soak           local services (test profile), bin/herald serve under a fixed-rate mix for DURATION
 #                       (default 10m), a line per INTERVAL (1m, a sixth of a shorter run); fails on any
 #                       error or resource growing without bound (RATE=50 requests per second)
+#   make faults         the fault suite at full size (internal/faults: private PostgreSQL, Redis and
+#                       SMTP sink; every scenario with 10,000 recipients; `make test` runs two small)
 #   make lint           gofmt, go vet, staticcheck, and lint-api
 #   make lint-api       Redocly CLI lints api/openapi.yaml (redocly.yaml; npm's cache in NPM_CACHE)
 #   make services-up / services-down   the run profile's PostgreSQL and Redis
@@ -48,7 +50,7 @@ STATICCHECK_VERSION ?= v0.8.2
 REDOCLY_VERSION ?= 2.77.0
 NPM_CACHE ?= $(HOME)/.cache/herald/npm
 
-.PHONY: all build run services-up services-down test-services-up test bench soak lint lint-api clean
+.PHONY: all build run services-up services-down test-services-up test bench soak faults lint lint-api clean
 
 all: build
 
@@ -82,6 +84,9 @@ bench: test-services-up
 soak: test-services-up build
 	$(TEST_ENV) HERALD_SOAK_BIN='$(CURDIR)/bin/herald' HERALD_SOAK_DURATION='$(DURATION)' HERALD_SOAK_INTERVAL='$(INTERVAL)' \
 		HERALD_SOAK_RATE='$(RATE)' go test -run '^TestSoak$$' -count=1 -v -timeout 0 ./internal/soak
+
+faults:
+	HERALD_FAULTS=all go test -count=1 -v -run '^TestFaults$$' -timeout 60m ./internal/faults/
 
 lint:
 	@files="$$(find . \( -name .data -o -name .git -o -name vendor -o -name node_modules \) -prune -o -name '*.go' -type f -print)"; \

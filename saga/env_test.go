@@ -48,6 +48,7 @@ type envOptions struct {
 	sender      SenderConfig
 	scheduler   SchedulerConfig
 	reply       mail.ReplyFunc
+	redisURL    string // default the shared test Redis
 }
 
 func testLogger(t testing.TB) zerolog.Logger {
@@ -69,7 +70,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := bus.Connect(ctx, testenv.RedisURL())
+	redisURL := testenv.RedisURL()
+	if o.redisURL != "" {
+		redisURL = o.redisURL
+	}
+	rc, err := bus.Connect(ctx, redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}

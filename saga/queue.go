@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
@@ -57,15 +58,43 @@ func (q *Queue) Close() error { return q.pub.Close() }
 // stable for this process across restarts (its unacknowledged commands are
 // taken up again at start). A run that fails is not acknowledged and comes
 // back after the subscriber's resend delay; it resumes where it stopped.
+//
+// A subscription that ends while ctx lives (Redis lost its data, so the
+// group is gone) is made again, which recreates the group: the process
+// keeps sending instead of idling until someone restarts it.
 func (s *Sender) Consume(ctx context.Context, cfg bus.Config, consumer string) error {
+	for {
+		retry, err := s.consume(ctx, cfg, consumer)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !retry {
+			return err
+		}
+		s.log.Warn().Err(err).Str("consumer", consumer).Msg("sender subscription ended; subscribing again")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(resubscribeDelay):
+		}
+	}
+}
+
+// resubscribeDelay is the pause before the sender subscribes again.
+const resubscribeDelay = time.Second
+
+// consume is one subscription: it returns when the subscription ends;
+// retry is false when subscribing again cannot help (a wrong
+// configuration).
+func (s *Sender) consume(ctx context.Context, cfg bus.Config, consumer string) (retry bool, err error) {
 	sub, err := bus.NewSubscriber(cfg, SenderGroup, consumer)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer sub.Close()
 	msgs, err := sub.Subscribe(ctx, cfg.Topic(DispatchTopic))
 	if err != nil {
-		return fmt.Errorf("subscribe %s: %w", DispatchTopic, err)
+		return true, fmt.Errorf("subscribe %s: %w", DispatchTopic, err)
 	}
 	s.log.Info().Str("consumer", consumer).Msg("sender consuming")
 	for m := range msgs {
@@ -84,5 +113,5 @@ func (s *Sender) Consume(ctx context.Context, cfg bus.Config, consumer string) e
 		}
 		m.Ack()
 	}
-	return nil
+	return true, errors.New("subscription ended")
 }

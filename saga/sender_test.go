@@ -439,3 +439,23 @@ func TestRunWatchCountsFinalAttemptsIncrementally(t *testing.T) {
 		t.Fatalf("after the end: %+v %v", p, err)
 	}
 }
+
+// A Redis that lost its data (FLUSHALL, or a restart without persistence)
+// has no consumer group any more: the subscription ends, and the sender
+// must subscribe again (recreating the group) instead of leaving the
+// process up with nobody reading the command stream.
+func TestSenderConsumesAgainAfterRedisLosesItsData(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartPrivateRedis(t)
+	e := newEnv(t, envOptions{noScheduler: true, redisURL: r.URL()})
+	clients := e.clients(3)
+	e.waitFinished(e.dispatchNow(e.manualMailing(clients)))
+
+	r.Stop()
+	r.Start() // empty: no streams, no groups
+
+	f := e.waitFinished(e.dispatchNow(e.manualMailing(clients)))
+	if f.Sent != len(clients) {
+		t.Fatalf("second run sent %d, want %d", f.Sent, len(clients))
+	}
+}
