@@ -38,12 +38,14 @@ func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// htmxReady waits until the page has loaded and htmx has taken it over. A
-// step that follows a form's submission needs it before clicking what htmx
-// enhances: WaitVisible finds an element while the document is still being
-// parsed, before the deferred htmx script has run, and a click then would
-// submit a plain form and load the page again.
-var htmxReady = chromedp.Poll[chromedp.Void](`document.readyState === 'complete' && window.htmx !== undefined`)
+// htmxReady waits until the page has loaded, htmx has taken it over and
+// no htmx request, swap or settling is under way. A click on what htmx
+// enhances needs it: WaitVisible finds an element while the document is
+// still being parsed (before the deferred htmx script has run) or while a
+// swapped-in element is still settling (before htmx has bound it), and a
+// click then submits a plain form and loads the page again.
+var htmxReady = chromedp.Poll[chromedp.Void](`document.readyState === 'complete' && window.htmx !== undefined &&
+	document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added') === null`)
 
 // text reads sel once it is on the page; a read that races a document
 // being replaced (the node it found is gone) is made again.

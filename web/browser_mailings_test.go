@@ -78,13 +78,13 @@ func TestBrowserMailings(t *testing.T) {
 
 	// A mark on the page's window survives an htmx swap, not a page load.
 	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.heraldMark = 1`))
-	b.do("disable inline",
+	b.do("disable inline", htmxReady,
 		chromedp.Click(chromedp.CSS(row+` button[data-action="disable"]`)),
 		chromedp.WaitVisible(chromedp.CSS(row+` button[data-action="enable"]`)))
 	if s := b.text(row); !strings.Contains(s, "Disabled") {
 		t.Fatalf("the disabled row: %q", s)
 	}
-	b.do("enable inline",
+	b.do("enable inline", htmxReady,
 		chromedp.Click(chromedp.CSS(row+` button[data-action="enable"]`)),
 		chromedp.WaitVisible(chromedp.CSS(row+` button[data-action="disable"]`)))
 	marked, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.heraldMark === 1`))
