@@ -109,6 +109,10 @@ func New(d Deps) (*App, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+		if off := d.Config.ClockOffset; off != 0 {
+			d.Log.Warn().Dur("clock_offset", off).Msg("CLOCK_OFFSET is set: this process's clock is off by it")
+			d.Now = func() time.Time { return time.Now().Add(off) }
+		}
 	}
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()

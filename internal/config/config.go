@@ -84,6 +84,7 @@ type Config struct {
 	SchedulerGrace        time.Duration // SCHEDULER_GRACE, default 1h
 	SendStallAfter        time.Duration // SEND_STALL_AFTER, default 15m
 	ShutdownTimeout       time.Duration // SHUTDOWN_TIMEOUT, default 15s
+	ClockOffset           time.Duration // CLOCK_OFFSET, default 0: added to this process's clock
 	BusTopicPrefix        string        // BUS_TOPIC_PREFIX, default "herald."
 	BusMaxLen             int64         // BUS_MAXLEN, default 1000000
 	// SendRetrySchedule is SEND_RETRY_SCHEDULE: the delays after a
@@ -230,6 +231,13 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.SchedulerGrace = p.duration("SCHEDULER_GRACE", c.SchedulerGrace)
 	c.SendStallAfter = p.duration("SEND_STALL_AFTER", c.SendStallAfter)
 	c.ShutdownTimeout = p.duration("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
+	if v, ok := p.get("CLOCK_OFFSET"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			p.fail("CLOCK_OFFSET", fmt.Sprintf("must be a duration such as -1m or 30s, got %q", v))
+		}
+		c.ClockOffset = d
+	}
 	if v, ok := p.get("BUS_TOPIC_PREFIX"); ok {
 		c.BusTopicPrefix = v
 	}

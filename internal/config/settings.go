@@ -52,6 +52,7 @@ func (c Config) Settings() []Setting {
 		{"SEND_FAILURE_PAUSE_RATIO", strconv.FormatFloat(c.SendFailurePauseRatio, 'g', -1, 64)},
 		{"SEND_STALL_AFTER", formatDuration(c.SendStallAfter)},
 		{"SHUTDOWN_TIMEOUT", formatDuration(c.ShutdownTimeout)},
+		{"CLOCK_OFFSET", formatDuration(c.ClockOffset)},
 		{"BUS_TOPIC_PREFIX", c.BusTopicPrefix},
 		{"BUS_MAXLEN", strconv.FormatInt(c.BusMaxLen, 10)},
 	}
