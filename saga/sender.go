@@ -533,26 +533,30 @@ func (s *Sender) recordBounces(ctx context.Context, batch []commands.Attempt, me
 	}
 }
 
-// appendAttempts records a batch, retrying a failed append a few times (the
-// event ids are fixed, so a retry of an append that did commit is harmless).
+// appendAttempts records a batch, retrying a failed append with backoff for
+// up to 30 s: the attempts were made, and each one the store loses is mailed
+// again when the run resumes. Meanwhile the batch holds its in-flight slots,
+// so nothing more is sent; a database that restarts within the budget costs
+// no duplicate. The event ids are fixed, so retrying an append that did
+// commit is harmless.
 func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, attempts []commands.Attempt, meta domain.Metadata) error {
 	// Attempts made must be recorded even when shutdown began meanwhile:
 	// an unrecorded success would be mailed again on resume.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	var err error
-	for try := range 5 {
-		_, err = s.runs.RecordAttempts(ctx, runID, attempts, meta)
-		if err == nil || ctx.Err() != nil {
-			return err
+	wait := 100 * time.Millisecond
+	for {
+		_, err := s.runs.RecordAttempts(ctx, runID, attempts, meta)
+		if err == nil {
+			return nil
 		}
+		wait = min(2*wait, 2*time.Second)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(try+1) * 200 * time.Millisecond):
+			return fmt.Errorf("record attempts of run %s: %w", runID, err)
+		case <-time.After(wait):
 		}
 	}
-	return fmt.Errorf("record attempts of run %s: %w", runID, err)
 }
 
 // produce looks up the clients due at now in batches and hands them to the
