@@ -89,6 +89,9 @@ func TestBrowserStory(t *testing.T) {
 			// The form lists the clients at once, with "all your clients".
 			chromedp.WaitVisible(chromedp.CSS("#all_matching")),
 			chromedp.Click(chromedp.CSS("#all_matching")),
+			// The box's htmx request swaps the form's choice: set the rest
+			// once it has settled, not on nodes it replaces.
+			htmxReady,
 			chromedp.SetValue(chromedp.CSS("#start_at"), start.UTC().Format("2006-01-02T15:04:05")),
 			chromedp.SetValue(chromedp.CSS("#end_at"), end.UTC().Format("2006-01-02T15:04:05")),
 			chromedp.SetValue(chromedp.CSS("#periodicity"), periodicity),
