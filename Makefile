@@ -69,12 +69,12 @@ test-services-up:
 run:
 	scripts/run.sh
 
-test: test-services-up
+test: test-services-up build
 	scripts/mta.sh install
 	scripts/browser.sh install
 	scripts/deploy-check.sh install
 	go vet ./...
-	$(TEST_ENV) go test -race -count=1 -timeout 9m -skip '^TestBrowser' ./...
+	$(TEST_ENV) HERALD_BIN='$(CURDIR)/bin/herald' go test -race -count=1 -timeout 9m -skip '^TestBrowser' ./...
 	$(TEST_ENV) go test -count=1 -timeout 9m -run '^TestBrowser' ./web/...
 
 bench: test-services-up

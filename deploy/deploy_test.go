@@ -31,6 +31,9 @@ func herald(t *testing.T) string {
 }
 
 var build = sync.OnceValues(func() (string, error) {
+	if bin := os.Getenv("HERALD_BIN"); bin != "" {
+		return bin, nil // built already (make test builds bin/herald once for every suite)
+	}
 	dir, err := os.MkdirTemp("", "herald-deploy-test")
 	if err != nil {
 		return "", err

@@ -410,6 +410,9 @@ func TestMain(m *testing.M) {
 // buildHerald builds ./cmd/herald once per test binary.
 func buildHerald(t testing.TB) string {
 	t.Helper()
+	if bin := os.Getenv("HERALD_BIN"); bin != "" {
+		return bin // built already (make test builds bin/herald once for every suite)
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "herald-faults-bin")
 		if err != nil {

@@ -3,6 +3,7 @@ package soak
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,13 +40,13 @@ type settings struct {
 	duration time.Duration // HERALD_SOAK_DURATION
 	interval time.Duration // HERALD_SOAK_INTERVAL: one report and one sample per interval; 1m, or a sixth of a shorter run
 	rate     int           // HERALD_SOAK_RATE: requests per second, all routes together
-	bin      string        // HERALD_SOAK_BIN: a built herald; empty builds one
+	bin      string        // HERALD_SOAK_BIN, else HERALD_BIN: a built herald; empty builds one
 	leak     int           // HERALD_SOAK_LEAK=N: hold N more PostgreSQL connections every interval, to see the check fail
 }
 
 func loadSettings(t *testing.T) settings {
 	t.Helper()
-	s := settings{duration: 30 * time.Second, rate: 50, bin: os.Getenv("HERALD_SOAK_BIN")}
+	s := settings{duration: 30 * time.Second, rate: 50, bin: cmp.Or(os.Getenv("HERALD_SOAK_BIN"), os.Getenv("HERALD_BIN"))}
 	for name, d := range map[string]*time.Duration{"HERALD_SOAK_DURATION": &s.duration, "HERALD_SOAK_INTERVAL": &s.interval} {
 		if v := os.Getenv(name); v != "" {
 			var err error
