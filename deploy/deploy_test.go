@@ -6,7 +6,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,36 +13,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heraldmail/herald/internal/testenv"
 )
-
-// herald builds the binary once for the package's tests and returns its path.
-func herald(t *testing.T) string {
-	t.Helper()
-	bin, err := build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-var build = sync.OnceValues(func() (string, error) {
-	if bin := os.Getenv("HERALD_BIN"); bin != "" {
-		return bin, nil // built already (make test builds bin/herald once for every suite)
-	}
-	dir, err := os.MkdirTemp("", "herald-deploy-test")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "herald")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/herald").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
 
 // roles are the roles `herald serve --roles` knows, from its own refusal of
 // an unknown one.
@@ -76,7 +51,7 @@ var serveRoles = regexp.MustCompile(`(?m)^ExecStart=/usr/local/bin/herald serve 
 // Every unit passes systemd-analyze verify (warnings included) with the
 // binary built here in ExecStart, and the units together run every role.
 func TestSystemdUnitsVerify(t *testing.T) {
-	bin := herald(t)
+	bin := testenv.HeraldBinary(t)
 	units, err := filepath.Glob("systemd/*.service")
 	if err != nil || len(units) == 0 {
 		t.Fatalf("no units: %v", err)
@@ -178,7 +153,7 @@ func TestComposeFileRunsEveryRole(t *testing.T) {
 		}
 	}
 	sort.Strings(covered)
-	if want := roles(t, herald(t)); !slices.Equal(slices.Compact(covered), sortedCopy(want)) {
+	if want := roles(t, testenv.HeraldBinary(t)); !slices.Equal(slices.Compact(covered), sortedCopy(want)) {
 		t.Errorf("the compose services run the roles %v, herald serve has %v", covered, want)
 	}
 }

@@ -47,7 +47,7 @@ type cluster struct {
 	t         *testing.T
 	size      size
 	pg        *postgres
-	redis     *redisServer
+	redis     *testenv.PrivateRedis
 	proxy     *smtpProxy
 	h         *herald
 	db        *pgxpool.Pool
@@ -90,12 +90,12 @@ func TestFaults(t *testing.T) {
 func newCluster(t *testing.T, sz size) *cluster {
 	c := &cluster{t: t, size: sz, emails: map[string]bool{}}
 	c.pg = startPostgres(t)
-	c.redis = startRedis(t)
+	c.redis = testenv.StartPersistentRedis(t)
 	c.proxy = startProxy(t)
 	c.newSink(t)
 	port := freePort(t)
 	c.apiURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	c.h = &herald{t: t, bin: buildHerald(t), dir: t.TempDir(), env: []string{
+	c.h = &herald{t: t, bin: testenv.HeraldBinary(t), dir: t.TempDir(), env: []string{
 		"DATABASE_URL=" + c.pg.URL(),
 		"REDIS_URL=" + c.redis.URL(),
 		"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port),
@@ -278,7 +278,7 @@ func scenarios(sz size) []scenario {
 			c.sender = c.h.serve(c.sender.name, "sender", "SENDER_NAME="+c.sender.name)
 		}},
 		{name: "redis-restart", fault: func(c *cluster, _ *mail.Sink) {
-			c.redis.Stop(syscall.SIGTERM)
+			c.redis.Signal(syscall.SIGTERM)
 			time.Sleep(2 * time.Second)
 			c.redis.Start()
 		}},

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -18,10 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/heraldmail/herald/internal/testenv"
 )
 
 // freePort is a loopback port nobody listens on now.
@@ -163,65 +158,6 @@ func (p *postgres) stop(mode string) {
 }
 
 // ---------------------------------------------------------------- Redis
-
-// redisServer is a private redis-server with an append-only file, so a
-// restart keeps its data (and FLUSHALL is the way to lose it).
-type redisServer struct {
-	t    testing.TB
-	Port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	r := &redisServer{t: t, Port: freePort(t), dir: t.TempDir()}
-	r.Start()
-	t.Cleanup(func() { r.Stop(syscall.SIGKILL) })
-	return r
-}
-
-func (r *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
-
-func (r *redisServer) client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.Port)})
-}
-
-// Start (re)starts the server and waits until it answers.
-func (r *redisServer) Start() {
-	r.t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		r.t.Fatalf("redis-server not installed (run `scripts/services.sh up test` once): %v", err)
-	}
-	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis: %v", err)
-	}
-	c := r.client()
-	defer c.Close()
-	testenv.Eventually(r.t, 30*time.Second, "the private redis to answer", func() bool {
-		return c.Ping(context.Background()).Err() == nil
-	})
-}
-
-// Stop ends the server with sig (SIGTERM: a clean shutdown).
-func (r *redisServer) Stop(sig syscall.Signal) {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(sig)
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-// FlushAll drops every key: consumer groups, streams, the rate budget.
-func (r *redisServer) FlushAll() error {
-	c := r.client()
-	defer c.Close()
-	return c.FlushAll(context.Background()).Err()
-}
 
 // ---------------------------------------------------------------- SMTP
 
@@ -391,46 +327,6 @@ type herald struct {
 	dir string
 	env []string
 	seq atomic.Int64
-}
-
-var buildOnce struct {
-	sync.Once
-	bin string
-	err error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildOnce.bin != "" {
-		_ = os.RemoveAll(filepath.Dir(buildOnce.bin))
-	}
-	os.Exit(code)
-}
-
-// buildHerald builds ./cmd/herald once per test binary.
-func buildHerald(t testing.TB) string {
-	t.Helper()
-	if bin := os.Getenv("HERALD_BIN"); bin != "" {
-		return bin // built already (make test builds bin/herald once for every suite)
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "herald-faults-bin")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.bin = filepath.Join(dir, "herald")
-		cmd := exec.Command("go", "build", "-o", buildOnce.bin, "github.com/heraldmail/herald/cmd/herald")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out.String())
-		}
-	})
-	if buildOnce.err != nil {
-		t.Fatal(buildOnce.err)
-	}
-	return buildOnce.bin
 }
 
 // command runs a one-shot herald command to its end and returns its stdout.

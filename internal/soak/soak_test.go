@@ -3,7 +3,6 @@ package soak
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,13 +39,13 @@ type settings struct {
 	duration time.Duration // HERALD_SOAK_DURATION
 	interval time.Duration // HERALD_SOAK_INTERVAL: one report and one sample per interval; 1m, or a sixth of a shorter run
 	rate     int           // HERALD_SOAK_RATE: requests per second, all routes together
-	bin      string        // HERALD_SOAK_BIN, else HERALD_BIN: a built herald; empty builds one
+	bin      string        // HERALD_SOAK_BIN: a built herald; empty: testenv.HeraldBinary
 	leak     int           // HERALD_SOAK_LEAK=N: hold N more PostgreSQL connections every interval, to see the check fail
 }
 
 func loadSettings(t *testing.T) settings {
 	t.Helper()
-	s := settings{duration: 30 * time.Second, rate: 50, bin: cmp.Or(os.Getenv("HERALD_SOAK_BIN"), os.Getenv("HERALD_BIN"))}
+	s := settings{duration: 30 * time.Second, rate: 50, bin: os.Getenv("HERALD_SOAK_BIN")}
 	for name, d := range map[string]*time.Duration{"HERALD_SOAK_DURATION": &s.duration, "HERALD_SOAK_INTERVAL": &s.interval} {
 		if v := os.Getenv(name); v != "" {
 			var err error
@@ -185,22 +184,12 @@ func (h *herald) printf(format string, args ...any) {
 	h.t.Logf(strings.TrimSuffix(format, "\n"), args...)
 }
 
-// binary builds herald once for the run unless HERALD_SOAK_BIN names one.
-func binary(t *testing.T, cfg settings) string {
-	t.Helper()
-	if cfg.bin != "" {
-		return cfg.bin
-	}
-	bin := filepath.Join(t.TempDir(), "herald")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/herald").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func startHerald(t *testing.T, cfg settings) *herald {
 	t.Helper()
-	bin := binary(t, cfg)
+	bin := cfg.bin
+	if bin == "" {
+		bin = testenv.HeraldBinary(t)
+	}
 	sink, err := mail.NewSink(mail.SinkConfig{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

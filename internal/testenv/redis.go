@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,10 +38,25 @@ type PrivateRedis struct {
 	Port int
 	dir  string
 	cmd  *exec.Cmd
+	// appendOnly keeps the data in an append-only file, fsynced at every
+	// write: a restart keeps it.
+	appendOnly bool
 }
 
 // StartPrivateRedis starts a redis-server without persistence.
 func StartPrivateRedis(t testing.TB) *PrivateRedis {
+	t.Helper()
+	return startPrivateRedis(t, false)
+}
+
+// StartPersistentRedis starts a redis-server that keeps its data across
+// a restart (an append-only file): losing it takes a FLUSHALL.
+func StartPersistentRedis(t testing.TB) *PrivateRedis {
+	t.Helper()
+	return startPrivateRedis(t, true)
+}
+
+func startPrivateRedis(t testing.TB, appendOnly bool) *PrivateRedis {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,7 +64,7 @@ func StartPrivateRedis(t testing.TB) *PrivateRedis {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	r := &PrivateRedis{t: t, Port: port, dir: t.TempDir()}
+	r := &PrivateRedis{t: t, Port: port, dir: t.TempDir(), appendOnly: appendOnly}
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
@@ -64,8 +80,13 @@ func (r *PrivateRedis) Start() {
 	if err != nil {
 		r.t.Fatalf("testenv: redis-server not installed (run `scripts/services.sh up test`): %v", err)
 	}
-	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	aof := []string{"--appendonly", "no"}
+	if r.appendOnly {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1", "--save", "",
+		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}, aof...)
+	r.cmd = exec.Command(bin, args...)
 	r.cmd.Stdout, r.cmd.Stderr = os.Stderr, os.Stderr
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("testenv: start redis: %v", err)
@@ -78,11 +99,21 @@ func (r *PrivateRedis) Start() {
 }
 
 // Stop kills the server (SIGKILL: nothing is saved).
-func (r *PrivateRedis) Stop() {
+func (r *PrivateRedis) Stop() { r.Signal(syscall.SIGKILL) }
+
+// Signal ends the server with sig (SIGTERM: a clean shutdown) and waits.
+func (r *PrivateRedis) Signal(sig syscall.Signal) {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return
 	}
-	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Process.Signal(sig)
 	_ = r.cmd.Wait()
 	r.cmd = nil
+}
+
+// FlushAll drops every key: streams, consumer groups, budgets.
+func (r *PrivateRedis) FlushAll() error {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.Port)})
+	defer c.Close()
+	return c.FlushAll(context.Background()).Err()
 }
