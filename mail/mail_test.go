@@ -900,3 +900,38 @@ func privateCA(t testing.TB) (*tls.Config, string) {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, file
 }
+
+func TestSinkDiscardCountsAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	var sizes []int
+	var mu sync.Mutex
+	s, err := mail.NewSink(mail.SinkConfig{Discard: true, OnStored: func(st mail.Stored) {
+		mu.Lock()
+		sizes = append(sizes, st.Size)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	c := newClient(t, mail.Config{Endpoint: s.Endpoint()})
+	for i := range 3 {
+		if r := c.Send(ctx(t), mail.Message{To: fmt.Sprintf("d%d@example.org", i), Subject: "s", TextBody: "body"}); !r.OK() {
+			t.Fatal(r)
+		}
+	}
+	if n := s.Count(); n != 3 {
+		t.Errorf("count %d, want 3", n)
+	}
+	if msgs, err := s.Messages(); err != nil || len(msgs) != 0 {
+		t.Errorf("messages %d, %v; a discarding sink keeps none", len(msgs), err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 3 || sizes[0] <= 0 {
+		t.Errorf("OnStored saw sizes %v", sizes)
+	}
+}

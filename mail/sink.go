@@ -48,8 +48,12 @@ type SinkConfig struct {
 	// Addr to listen on; default "127.0.0.1:0" (a random free port).
 	Addr string
 	// Dir receives one <unix nanos>-<seq>.eml file per message (created if
-	// missing). Required.
+	// missing). Required unless Discard.
 	Dir string
+	// Discard reads every message to its end and answers it as a stored
+	// one, but writes nothing: for benchmarks whose million messages no
+	// directory should hold. Count still counts them; Messages finds none.
+	Discard bool
 	// Fsync makes every stored message durable before the Sink answers 250.
 	// Off by default: the Sink is a development and test tool, and the
 	// benchmarks push 100,000 messages through it; without fsync a message
@@ -91,14 +95,16 @@ type Sink struct {
 
 // NewSink prepares a Sink; Start makes it listen.
 func NewSink(cfg SinkConfig) (*Sink, error) {
-	if cfg.Dir == "" {
+	if cfg.Dir == "" && !cfg.Discard {
 		return nil, errors.New("mail: sink needs a directory")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("mail: sink directory: %w", err)
+	if cfg.Dir != "" {
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("mail: sink directory: %w", err)
+		}
 	}
 	s := &Sink{cfg: cfg, attempts: map[string]int{}, changed: make(chan struct{}), serveErr: make(chan error, 1)}
 	if cfg.Reply != nil {
@@ -223,7 +229,12 @@ func (s *Sink) WaitFor(ctx context.Context, n int) ([]StoredMessage, error) {
 }
 
 // Messages reads every stored message back, oldest first.
-func (s *Sink) Messages() ([]StoredMessage, error) { return ReadDir(s.cfg.Dir) }
+func (s *Sink) Messages() ([]StoredMessage, error) {
+	if s.cfg.Discard {
+		return nil, nil
+	}
+	return ReadDir(s.cfg.Dir)
+}
 
 func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
 	_, tls := c.TLSConnectionState()
@@ -349,8 +360,10 @@ func (s *Sink) store(ss *session, r io.Reader) (string, error) {
 		return "", fmt.Errorf("read data: %w", err)
 	}
 	name := fmt.Sprintf("%019d-%08d.eml", time.Now().UnixNano(), s.seq.Add(1))
-	if err := writeFileAtomic(s.cfg.Dir, name, buf.Bytes(), s.cfg.Fsync); err != nil {
-		return "", err
+	if !s.cfg.Discard {
+		if err := writeFileAtomic(s.cfg.Dir, name, buf.Bytes(), s.cfg.Fsync); err != nil {
+			return "", err
+		}
 	}
 	s.stored.Add(1)
 	s.mu.Lock()

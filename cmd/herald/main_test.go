@@ -83,6 +83,8 @@ func TestMigrateAndServe(t *testing.T) {
 	t.Setenv("DATABASE_URL", dbURL)
 	t.Setenv("REDIS_URL", testenv.RedisURL())
 	t.Setenv("HTTP_ADDR", addr)
+	debugAddr := freeAddr(t)
+	t.Setenv("DEBUG_ADDR", debugAddr)
 	t.Setenv("PUBLIC_BASE_URL", "http://"+addr)
 	t.Setenv("UNSUBSCRIBE_SECRET", "main-test-unsubscribe-secret-0123456789")
 	t.Setenv("BUS_TOPIC_PREFIX", testenv.Name("h2serve")+".")
@@ -169,6 +171,22 @@ func TestMigrateAndServe(t *testing.T) {
 		t.Fatalf("404: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 
+	// The profiler answers on DEBUG_ADDR only.
+	for _, c := range []struct {
+		url  string
+		want int
+	}{{"http://" + debugAddr + "/debug/pprof/", 200}, {"http://" + debugAddr + "/debug/pprof/heap?debug=1", 200},
+		{base + "/debug/pprof/", 404}} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s: %d, want %d", c.url, resp.StatusCode, c.want)
+		}
+	}
+
 	stop() // what SIGINT/SIGTERM do through signal.NotifyContext
 	select {
 	case code := <-exited:
@@ -180,6 +198,9 @@ func TestMigrateAndServe(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("still answering after shutdown")
+	}
+	if _, err := http.Get("http://" + debugAddr + "/debug/pprof/"); err == nil {
+		t.Fatal("the profiler still answers after shutdown")
 	}
 }
 

@@ -179,6 +179,17 @@ func (a *server) serve(ctx context.Context) error {
 		return err
 	}
 
+	if a.cfg.DebugAddr != "" {
+		dbg, err := listenDebug(a.cfg.DebugAddr)
+		if err != nil {
+			stopComponents()
+			g.wait(context.Background())
+			return err
+		}
+		defer dbg.Close()
+		a.log.Warn().Str("addr", dbg.Addr()).Msg("profiler listening (DEBUG_ADDR): keep it on loopback")
+	}
+
 	var srv *api.Server
 	if a.roles.has(roleAPI) {
 		var err error

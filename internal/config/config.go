@@ -44,9 +44,12 @@ const (
 // Config is every setting, parsed. Zero values mean "not set and not
 // needed" for the URL fields; the others hold their defaults.
 type Config struct {
-	DatabaseURL   string        // DATABASE_URL
-	RedisURL      string        // REDIS_URL
-	HTTPAddr      string        // HTTP_ADDR, default 127.0.0.1:8080
+	DatabaseURL string // DATABASE_URL
+	RedisURL    string // REDIS_URL
+	HTTPAddr    string // HTTP_ADDR, default 127.0.0.1:8080
+	// DebugAddr is DEBUG_ADDR: where Go's profiler (net/http/pprof) listens;
+	// empty (the default) serves none.
+	DebugAddr     string
 	SMTP          mail.Endpoint // SMTP_URL, parsed by mail.ParseURL; zero when unset
 	MailFrom      string        // MAIL_FROM, an RFC 5322 address ("Herald <herald@example.com>")
 	PublicBaseURL string        // PUBLIC_BASE_URL, absolute http(s) URL without a trailing slash
@@ -185,6 +188,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 	c.DatabaseURL = p.str("DATABASE_URL", NeedDatabase, checkPostgresURL)
 	c.RedisURL = p.str("REDIS_URL", NeedRedis, checkRedisURL)
 	c.HTTPAddr = p.strDefault("HTTP_ADDR", c.HTTPAddr, checkListenAddr)
+	c.DebugAddr = p.strDefault("DEBUG_ADDR", "", checkListenAddr)
 	if raw := p.str("SMTP_URL", NeedSMTP, nil); raw != "" {
 		ep, err := mail.ParseURL(raw)
 		if err != nil {

@@ -53,6 +53,7 @@ func (c Config) Settings() []Setting {
 		{"SEND_STALL_AFTER", formatDuration(c.SendStallAfter)},
 		{"SHUTDOWN_TIMEOUT", formatDuration(c.ShutdownTimeout)},
 		{"CLOCK_OFFSET", formatDuration(c.ClockOffset)},
+		{"DEBUG_ADDR", c.DebugAddr},
 		{"BUS_TOPIC_PREFIX", c.BusTopicPrefix},
 		{"BUS_MAXLEN", strconv.FormatInt(c.BusMaxLen, 10)},
 	}
