@@ -79,7 +79,7 @@ test: test-services-up build
 
 bench: test-services-up
 	scripts/mta.sh install
-	$(TEST_ENV) HERALD_BENCH=1 go test -run '^$$' -bench '$(BENCH)' -benchtime=1x -count=1 -timeout 30m ./...
+	$(TEST_ENV) HERALD_BENCH=1 go test -run '^$$' -bench '$(BENCH)' -benchtime=1x -count=1 -timeout 90m ./...
 
 soak: test-services-up build
 	$(TEST_ENV) HERALD_SOAK_BIN='$(CURDIR)/bin/herald' HERALD_SOAK_DURATION='$(DURATION)' HERALD_SOAK_INTERVAL='$(INTERVAL)' \
