@@ -2,7 +2,9 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -143,5 +145,59 @@ func TestAttemptsFailuresFirst(t *testing.T) {
 	}
 	if other, _, err := q.ListAttempts(ctx, OwnerScope{Caller: uuid.New()}, mailing, AttemptPage{FailuresFirst: true}); err != nil || len(other) != 0 {
 		t.Fatalf("another user sees %d attempts (%v)", len(other), err)
+	}
+}
+
+// ApplyBatch leaves the attempts read model as Apply on each event does,
+// in chunks of any size and again on a redelivery, and an attempt of a run
+// not started yet fails it as it fails Apply.
+func TestAttemptsApplyBatchEqualsApply(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	one := testenv.Pool(t)
+	w := newReportWorld(t, one)
+	// Beside the world's successes and failures: a deferred attempt and a
+	// skipped one.
+	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	retry := at.Add(time.Minute)
+	w.append(t, "run", w.r3,
+		domain.DeliveryAttempted{MailingID: w.m1, ClientID: uuid.New(), Email: "d@x.test", ServerResponse: "451 4.3.0 later",
+			AttemptedAt: at, Attempt: 1, RetryAt: &retry},
+		domain.DeliveryAttempted{MailingID: w.m1, ClientID: uuid.New(), Email: "s@x.test", AttemptedAt: at, Attempt: 1,
+			Skipped: domain.SkipUnsubscribed})
+	p := AttemptsProjector{}
+	var evs []domain.RecordedEvent
+	for _, e := range w.all(t) {
+		if slices.Contains(p.EventTypes(), e.Type) {
+			evs = append(evs, e)
+		}
+	}
+	applyOneByOne(t, one, p, evs)
+	want := dumpTables(t, one, p)
+	if n := len(want["attempts"]); n != 7 {
+		t.Fatalf("one by one: %d attempts rows, want 7", n)
+	}
+	for _, size := range []int{2, 3, len(evs)} {
+		pool := testenv.Pool(t)
+		applyInChunks(t, pool, p, evs, size)
+		if got := dumpTables(t, pool, p); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("chunks of %d:\n%v\none by one:\n%v", size, got, want)
+		}
+		applyInChunks(t, pool, p, evs, size)
+		if got := dumpTables(t, pool, p); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("chunks of %d redelivered:\n%v\none by one:\n%v", size, got, want)
+		}
+	}
+
+	// An attempt before its run's start is an error to retry.
+	tx, err := one.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	early := []domain.RecordedEvent{evs[len(evs)-1], {EventID: uuid.New(), StreamID: uuid.New(), Version: 2, Type: "run.delivery_attempted",
+		Event: domain.DeliveryAttempted{ClientID: uuid.New(), Email: "e@x.test", Success: true, AttemptedAt: at, Attempt: 1}}}
+	if err := p.ApplyBatch(ctx, tx, early); !errors.Is(err, errRowMissing) {
+		t.Fatalf("an attempt before its run's start: %v", err)
 	}
 }

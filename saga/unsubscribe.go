@@ -34,10 +34,26 @@ func withUnsubscribe(m *mail.Message, l domain.UnsubscribeLinks) {
 // URL, inside its body element when it has one.
 func HTMLWithFooter(body, unsubscribeURL string) string {
 	footer := `<hr><p>To stop receiving these emails, <a href="` + html.EscapeString(unsubscribeURL) + `">unsubscribe</a>.</p>`
-	if i := strings.LastIndex(strings.ToLower(body), "</body>"); i >= 0 {
+	if i := lastTagFold(body, "</body>"); i >= 0 {
 		return body[:i] + footer + body[i:]
 	}
 	return body + footer
+}
+
+// lastTagFold is the index of tag's last occurrence in s, ASCII case
+// ignored (tag starts with '<'), or -1: it hops back from '<' to '<'
+// instead of lowering a copy of a whole body per mail.
+func lastTagFold(s, tag string) int {
+	for end := len(s); ; {
+		i := strings.LastIndexByte(s[:end], '<')
+		if i < 0 {
+			return -1
+		}
+		if len(s)-i >= len(tag) && strings.EqualFold(s[i:i+len(tag)], tag) {
+			return i
+		}
+		end = i
+	}
 }
 
 // TextWithFooter ends a text body with the line giving its unsubscribe URL
