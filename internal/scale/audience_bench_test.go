@@ -35,7 +35,8 @@ import (
 // (comma-separated); SEND_CONCURRENCY, and the floor's connections, are 8
 // unless HERALD_BENCH_CONCURRENCY says otherwise. HERALD_BENCH_PROFILE_DIR
 // keeps a 30-second CPU profile of the process during the import and
-// during the send (DEBUG_ADDR).
+// during the send (DEBUG_ADDR), and its heap after each;
+// HERALD_BENCH_GOMEMLIMIT runs it with that GOMEMLIMIT.
 func BenchmarkAudience(b *testing.B) {
 	if os.Getenv("HERALD_BENCH") == "" && testing.Short() {
 		b.Skip("needs the test services")
@@ -103,8 +104,10 @@ func benchAudience(b *testing.B, n, concurrency int) {
 		b.Fatal(err)
 	}
 	catchUp := r.caughtUp(30 * time.Minute)
-	b.Logf("imported %d clients in %s (%.0f/s); the projectors caught up %s later",
-		n, importTook.Round(time.Millisecond), float64(n)/importTook.Seconds(), catchUp.Round(time.Millisecond))
+	importPeak := r.peakRSS()
+	r.heapProfile(profiles, fmt.Sprintf("import-%d.heap", n))
+	b.Logf("imported %d clients in %s (%.0f/s); the projectors caught up %s later; peak RSS so far %.1f MB",
+		n, importTook.Round(time.Millisecond), float64(n)/importTook.Seconds(), catchUp.Round(time.Millisecond), float64(importPeak)/(1<<20))
 
 	// The mailing.
 	var msg, mailing struct {
@@ -168,6 +171,7 @@ func benchAudience(b *testing.B, n, concurrency int) {
 	if err := <-sendProfile; err != nil {
 		b.Fatal(err)
 	}
+	r.heapProfile(profiles, fmt.Sprintf("send-%d.heap", n))
 	var history struct {
 		Runs []struct {
 			Status string `json:"status"`

@@ -95,6 +95,9 @@ func startRig(b testing.TB, concurrency int) *rig {
 		"LOG_FORMAT=json",
 		"LOG_LEVEL=warn",
 	}
+	if v := os.Getenv("HERALD_BENCH_GOMEMLIMIT"); v != "" {
+		r.env = append(r.env, "GOMEMLIMIT="+v)
+	}
 	r.run("", "create-groups")
 	const password = "scale benchmark password"
 	r.run(password+"\n", "ccsu", "--email", "owner@scale.example.test", "--name", "Scale", "--password-stdin")
@@ -391,4 +394,25 @@ func (r *rig) profile(dir, name string, d time.Duration) (done <-chan error) {
 		ch <- errors.Join(err, f.Close())
 	}()
 	return ch
+}
+
+// heapProfile keeps the herald process's heap profile in dir, when dir is
+// not empty.
+func (r *rig) heapProfile(dir, name string) {
+	r.b.Helper()
+	if dir == "" {
+		return
+	}
+	res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/heap", r.debug))
+	if err != nil {
+		r.b.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		r.b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		r.b.Fatal(err)
+	}
 }
