@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -348,12 +350,20 @@ func TestDecoratedImportLogsItsCounts(t *testing.T) {
 	}
 }
 
-// BenchmarkImportClients imports 100,000 rows into a new owner's directory
-// per iteration, through the real store.
+// BenchmarkImportClients imports HERALD_BENCH_IMPORT_ROWS rows (default
+// 100,000) into a new owner's directory per iteration, through the real
+// store, and reports clients/s.
 func BenchmarkImportClients(b *testing.B) {
+	rows := 100_000
+	if s := os.Getenv("HERALD_BENCH_IMPORT_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > commands.MaxImportRows {
+			b.Fatalf("HERALD_BENCH_IMPORT_ROWS=%q: want 1 to %d", s, commands.MaxImportRows)
+		}
+		rows = n
+	}
 	e := newImportEnv(b)
 	h := e.importer(b, nil, 0)
-	const rows = 100_000
 	var file bytes.Buffer
 	file.WriteString("email,full_name,comment\n")
 	for i := range rows {
