@@ -1,10 +1,13 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -22,8 +25,8 @@ type NewStream struct {
 }
 
 // ClaimsTakenError names the claims of a CreateStreams that other owners
-// hold, as they were asked for; nothing of that call was written. It
-// matches ErrClaimTaken.
+// hold, as they were asked for, in (scope, key) order; nothing of that
+// call was written. It matches ErrClaimTaken.
 type ClaimsTakenError struct {
 	Claims []Claim
 }
@@ -40,7 +43,7 @@ func (e *ClaimsTakenError) Unwrap() error { return ErrClaimTaken }
 // CreateStreams writes many new streams in one transaction, all of them or
 // none: each stream's events at versions 1 to n and its claims. It is
 // Commit for a bulk writer (an import), set-based: the claims are one
-// statement and the events one more, whatever the number of streams, where
+// statement and the events one COPY, whatever the number of streams, where
 // Commit sends a statement per claim and per stream. A stream that exists
 // already is ErrConcurrency. Claims another owner holds are a
 // *ClaimsTakenError naming every one of them, so the caller can leave them
@@ -56,13 +59,27 @@ func (s *Store) CreateStreams(ctx context.Context, streams []NewStream) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := s.createOnce(ctx, b)
-	var pgErr *pgconn.PgError
-	// Claims are taken in order, but a Commit's are not: one that
-	// releases a key and claims another can deadlock with this call. The
-	// server then rolls one of them back, and this call starts again.
-	for attempt := 1; attempt < 3 && errors.As(err, &pgErr) && pgErr.Code == "40P01"; attempt++ {
-		res, err = s.createOnce(ctx, b)
+	var (
+		res     Result
+		pgErr   *pgconn.PgError
+		careful bool
+	)
+	for attempt := 0; ; attempt++ {
+		res, err = s.createOnce(ctx, b, careful)
+		if !errors.As(err, &pgErr) || attempt == 3 {
+			break
+		}
+		if pgErr.ConstraintName == "unique_claims_pkey" && !careful {
+			careful = true
+			continue
+		}
+		// Claims are taken in order, but a Commit's are not: one that
+		// releases a key and claims another can deadlock with this call.
+		// The server then rolls one of them back, and this call starts
+		// again.
+		if pgErr.Code != "40P01" {
+			break
+		}
 	}
 	var taken *ClaimsTakenError
 	switch {
@@ -135,7 +152,6 @@ func newBulk(streams []NewStream) (*bulk, error) {
 			}
 			claimed[k] = true
 			b.claims = append(b.claims, c)
-			b.scopes, b.keys, b.owners = append(b.scopes, c.Scope), append(b.keys, c.Key), append(b.owners, [16]byte(c.Owner))
 		}
 		for i, e := range st.Events {
 			if e.ID == uuid.Nil {
@@ -162,22 +178,33 @@ func newBulk(streams []NewStream) (*bulk, error) {
 			b.datas, b.metas = append(b.datas, string(d)), append(b.metas, meta)
 		}
 	}
+	// Every bulk writer takes its claims in one order, so two of them
+	// claiming the same keys wait for each other instead of deadlocking.
+	slices.SortFunc(b.claims, func(x, y Claim) int {
+		return cmp.Or(strings.Compare(x.Scope, y.Scope), strings.Compare(x.Key, y.Key))
+	})
+	for _, c := range b.claims {
+		b.scopes, b.keys, b.owners = append(b.scopes, c.Scope), append(b.keys, c.Key), append(b.owners, [16]byte(c.Owner))
+	}
 	return b, nil
 }
 
-// claimAllSQL claims every key of $1..$3 and returns the ordinals of those
-// another owner holds. A key its owner holds already is claimed again (an
-// update that changes nothing); one another owner holds is left alone and
-// so not returned by the insert. ON CONFLICT waits for a concurrent
-// writer's claim of the same key and sees its outcome. The keys are
-// inserted in (scope, key) order, so two of these wait for each other
-// instead of deadlocking.
+// claimNewSQL claims every key of $1..$3 in their order, and fails on
+// unique_claims_pkey when one is held already, by anyone.
+const claimNewSQL = `INSERT INTO unique_claims (scope, key, owner_id) SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])`
+
+// claimAllSQL claims every key of $1..$3 in their order and returns the
+// ordinals of those another owner holds: slower than claimNewSQL, for when
+// a key is held. A key its owner holds already is claimed again (an update
+// that changes nothing); one another owner holds is left alone and so not
+// returned by the insert. ON CONFLICT waits for a concurrent writer's
+// claim of the same key and sees its outcome.
 const claimAllSQL = `
 WITH c AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[]) WITH ORDINALITY AS c(scope, key, owner_id, n)
 ), ins AS (
     INSERT INTO unique_claims AS u (scope, key, owner_id)
-    SELECT scope, key, owner_id FROM c ORDER BY scope, key
+    SELECT scope, key, owner_id FROM c
     ON CONFLICT (scope, key) DO UPDATE SET scope = EXCLUDED.scope WHERE u.owner_id = EXCLUDED.owner_id
     RETURNING u.scope, u.key
 )
@@ -188,13 +215,20 @@ ORDER BY c.n`
 // database fills in position, recorded_at and tx_id.
 var eventColumns = []string{"event_id", "stream_type", "stream_id", "version", "type", "data", "metadata"}
 
-func (s *Store) createOnce(ctx context.Context, b *bulk) (Result, error) {
+// createOnce writes b in one transaction. Unless careful, its claims are
+// a plain insert, which fails when a key is held; careful, they are
+// claimAllSQL, which tells whether the holder is another owner.
+func (s *Store) createOnce(ctx context.Context, b *bulk, careful bool) (Result, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it does nothing
-	if len(b.claims) > 0 {
+	if len(b.claims) > 0 && !careful {
+		if _, err := tx.Exec(ctx, claimNewSQL, b.scopes, b.keys, b.owners); err != nil {
+			return Result{}, err
+		}
+	} else if len(b.claims) > 0 {
 		rows, err := tx.Query(ctx, claimAllSQL, b.scopes, b.keys, b.owners)
 		if err != nil {
 			return Result{}, err
