@@ -24,10 +24,10 @@ var ClientCSVHeader = []string{"email", "full_name", "comment"}
 const (
 	// MaxImportRows is the most rows after the header one import reads.
 	MaxImportRows = 1_000_000
-	// importBatch is how many clients one commit creates: few round trips
-	// for a large file, while each commit stays a short transaction (a long
-	// one would hold back every reader of the store).
-	importBatch = 1000
+	// importBatch is how many clients one commit creates: few commits for
+	// a large file, while each commit stays a short transaction (a long one
+	// would hold back every reader of the store).
+	importBatch = 5000
 )
 
 var (
@@ -71,10 +71,11 @@ type ImportReport struct {
 	LastPosition int64
 }
 
-// ImportStore is what an import needs of the event store: the commit, and
-// which email claims the owner holds already (*eventstore.Store).
+// ImportStore is what an import needs of the event store: the bulk
+// creation of streams with their claims, and which email claims the owner
+// holds already (*eventstore.Store).
 type ImportStore interface {
-	Commit(ctx context.Context, c eventstore.Commit) (eventstore.Result, error)
+	CreateStreams(ctx context.Context, streams []eventstore.NewStream) (eventstore.Result, error)
 	Claimed(ctx context.Context, scope string, keys []string) ([]string, error)
 }
 
@@ -274,10 +275,10 @@ func (imp *clientImport) flush(ctx context.Context) error {
 		return fmt.Errorf("create the clients from line %d: %w", first, err)
 	}
 	for len(imp.pending) > 0 {
-		res, err := imp.h.store.Commit(ctx, imp.commit())
-		var ct *eventstore.ClaimTakenError
-		if errors.As(err, &ct) && ct.Scope == imp.scope && imp.drop(ct.Key) > 0 {
-			continue // a client with this email was created meanwhile
+		res, err := imp.h.store.CreateStreams(ctx, imp.streams())
+		var ct *eventstore.ClaimsTakenError
+		if errors.As(err, &ct) && imp.drop(imp.takenKeys(ct)...) > 0 {
+			continue // clients with these emails were created meanwhile
 		}
 		if err != nil {
 			return fmt.Errorf("create the clients from line %d: %w", first, err)
@@ -335,15 +336,24 @@ func (imp *clientImport) drop(keys ...string) int {
 	return n
 }
 
-// commit is the pending clients' creation: each its stream and its claim.
-func (imp *clientImport) commit() eventstore.Commit {
-	c := eventstore.Commit{Appends: make([]eventstore.StreamAppend, len(imp.pending)),
-		Claims: make([]eventstore.Claim, len(imp.pending))}
+// takenKeys are the email keys of the import's scope among ct's claims.
+func (imp *clientImport) takenKeys(ct *eventstore.ClaimsTakenError) []string {
+	keys := make([]string, 0, len(ct.Claims))
+	for _, c := range ct.Claims {
+		if c.Scope == imp.scope {
+			keys = append(keys, c.Key)
+		}
+	}
+	return keys
+}
+
+// streams are the pending clients' creation: each its stream and its claim.
+func (imp *clientImport) streams() []eventstore.NewStream {
+	out := make([]eventstore.NewStream, len(imp.pending))
 	for i, p := range imp.pending {
 		id := p.client.ID()
-		c.Appends[i] = eventstore.StreamAppend{Stream: clientStream(id), Expected: eventstore.NoStream,
-			Events: newEvents(imp.meta, p.client.Changes())}
-		c.Claims[i] = eventstore.Claim{Scope: imp.scope, Key: p.key, Owner: id}
+		out[i] = eventstore.NewStream{Stream: clientStream(id), Events: newEvents(imp.meta, p.client.Changes()),
+			Claims: []eventstore.Claim{{Scope: imp.scope, Key: p.key, Owner: id}}}
 	}
-	return c
+	return out
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -240,6 +242,90 @@ func TestImportClientsManyRows(t *testing.T) {
 	}
 }
 
+// A large file, many batches: rows the file has twice (in one batch and
+// across batches, in other case), rows whose client the owner had before,
+// and bad lines are each counted once and exactly, the rejections with
+// their lines, and every created client is one event in the store.
+func TestImportClientsLargeFile(t *testing.T) {
+	t.Parallel()
+	e := newImportEnv(t)
+	const rows = 200_000
+	const before = rows / 100
+	var pre strings.Builder
+	pre.WriteString("email,full_name,comment\n")
+	for i := range before {
+		fmt.Fprintf(&pre, "pre%05d@example.org,Before %d,\n", i, i)
+	}
+	if rep, err := e.run(t, e.importer(t, nil, 0), pre.String()); err != nil || rep.Created != before {
+		t.Fatalf("the clients before: %+v, %v", rep.Created, err)
+	}
+
+	var (
+		file      strings.Builder
+		wantLines []int
+		skipped   int
+	)
+	file.WriteString("email,full_name,comment\n")
+	for i := range rows {
+		line := i + 2
+		switch {
+		case i%100 == 37:
+			fmt.Fprintf(&file, "client %d,No Address,\n", i)
+			wantLines = append(wantLines, line)
+		case i%100 == 55:
+			fmt.Fprintf(&file, "c%06d@example.org,Two Fields\n", i)
+			wantLines = append(wantLines, line)
+		case i%100 == 73 && i >= 100: // a row 50 lines up, often in the same batch
+			fmt.Fprintf(&file, "C%06d@Example.ORG,Again,\n", i-50)
+			skipped++
+		case i%1000 == 999 && i >= 20_000: // a row many batches up
+			fmt.Fprintf(&file, "c%06d@example.org,Again,\n", i-19_001)
+			skipped++
+		case i%100 == 91: // a client the owner had before
+			fmt.Fprintf(&file, "PRE%05d@example.org,Had Before,\n", i/100)
+			skipped++
+		default:
+			fmt.Fprintf(&file, "c%06d@example.org,Client %d,row %d\n", i, i, i)
+		}
+	}
+	correlation := uuid.New()
+	rep, err := e.importer(t, nil, 0).Import(e.ctx, domain.Metadata{ActorID: e.owner, CorrelationID: correlation},
+		commands.ImportClients{Owner: e.owner, CSV: strings.NewReader(file.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := rows - skipped - len(wantLines)
+	if rep.Created != created || rep.Skipped != skipped || len(rep.Rejected) != len(wantLines) {
+		t.Fatalf("created %d, skipped %d, rejected %d; want %d, %d, %d",
+			rep.Created, rep.Skipped, len(rep.Rejected), created, skipped, len(wantLines))
+	}
+	for i, r := range rep.Rejected {
+		if r.Line != wantLines[i] {
+			t.Fatalf("rejection %d on line %d, want %d: %+v", i, r.Line, wantLines[i], r)
+		}
+	}
+
+	var events, streams, firstVersions, emails, clients int
+	var last int64
+	err = e.store.Pool().QueryRow(e.ctx, `SELECT count(*), count(DISTINCT stream_id), count(*) FILTER (WHERE version = 1),
+    max(position) FROM events WHERE metadata->>'correlation_id' = $1`, correlation.String()).Scan(&events, &streams, &firstVersions, &last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events != created || streams != created || firstVersions != created || last != rep.LastPosition {
+		t.Fatalf("the import stored %d events in %d streams (%d at version 1), the last at %d; want %d, the last at %d",
+			events, streams, firstVersions, last, created, rep.LastPosition)
+	}
+	err = e.store.Pool().QueryRow(e.ctx, `SELECT count(*), count(DISTINCT lower(data->>'email')) FROM events
+WHERE type = 'client.created' AND data->>'owner_id' = $1`, e.owner.String()).Scan(&clients, &emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clients != created+before || emails != clients {
+		t.Fatalf("the owner has %d clients with %d emails, want %d", clients, emails, created+before)
+	}
+}
+
 func TestImportClientsStopsAfterMaxRows(t *testing.T) {
 	t.Parallel()
 	e := newImportEnv(t)
@@ -262,11 +348,11 @@ type failingStore struct {
 
 var errStoreDown = errors.New("the store went away")
 
-func (s *failingStore) Commit(ctx context.Context, c eventstore.Commit) (eventstore.Result, error) {
+func (s *failingStore) CreateStreams(ctx context.Context, streams []eventstore.NewStream) (eventstore.Result, error) {
 	if atomic.AddInt32(&s.commits, 1) >= s.failFrom {
 		return eventstore.Result{}, errStoreDown
 	}
-	return s.Store.Commit(ctx, c)
+	return s.Store.CreateStreams(ctx, streams)
 }
 
 // Nothing is half imported: a store failing on the third batch leaves the
@@ -348,12 +434,20 @@ func TestDecoratedImportLogsItsCounts(t *testing.T) {
 	}
 }
 
-// BenchmarkImportClients imports 100,000 rows into a new owner's directory
-// per iteration, through the real store.
+// BenchmarkImportClients imports HERALD_BENCH_IMPORT_ROWS rows (default
+// 100,000) into a new owner's directory per iteration, through the real
+// store, and reports clients/s.
 func BenchmarkImportClients(b *testing.B) {
+	rows := 100_000
+	if s := os.Getenv("HERALD_BENCH_IMPORT_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > commands.MaxImportRows {
+			b.Fatalf("HERALD_BENCH_IMPORT_ROWS=%q: want 1 to %d", s, commands.MaxImportRows)
+		}
+		rows = n
+	}
 	e := newImportEnv(b)
 	h := e.importer(b, nil, 0)
-	const rows = 100_000
 	var file bytes.Buffer
 	file.WriteString("email,full_name,comment\n")
 	for i := range rows {
