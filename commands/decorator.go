@@ -152,9 +152,9 @@ func (r *DecoratedRuns) PauseMailing(ctx context.Context, mailingID uuid.UUID, r
 }
 
 // RecordAttempts is Runs.RecordAttempts, decorated.
-func (r *DecoratedRuns) RecordAttempts(ctx context.Context, runID uuid.UUID, attempts []Attempt, meta domain.Metadata) (eventstore.Result, error) {
+func (r *DecoratedRuns) RecordAttempts(ctx context.Context, runID uuid.UUID, batch AttemptBatch, meta domain.Metadata) (eventstore.Result, error) {
 	return decorate(r.d, "RecordAttempts", meta, func(meta domain.Metadata) (eventstore.Result, error) {
-		return r.h.RecordAttempts(ctx, runID, attempts, meta)
+		return r.h.RecordAttempts(ctx, runID, batch, meta)
 	})
 }
 

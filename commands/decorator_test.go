@@ -66,9 +66,9 @@ func TestDecoratorLogsAndCountsEveryCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attempt := commands.Attempt{ID: uuid.Must(uuid.NewV7()), Event: domain.DeliveryAttempted{ClientID: uuid.New(), Success: true,
-		AttemptedAt: e.now, Attempt: 1}}
-	if _, err := runs.RecordAttempts(e.ctx, run, []commands.Attempt{attempt}, domain.Metadata{CorrelationID: request,
+	attempt := domain.DeliveryAttempted{ClientID: uuid.New(), Success: true, AttemptedAt: e.now, Attempt: 1}
+	batch := commands.AttemptBatch{ID: uuid.Must(uuid.NewV7()), Attempts: []domain.DeliveryAttempted{attempt}}
+	if _, err := runs.RecordAttempts(e.ctx, run, batch, domain.Metadata{CorrelationID: request,
 		CausationID: commands.StartedEventID(run)}); err != nil {
 		t.Fatal(err)
 	}

@@ -211,28 +211,35 @@ func (h *Runs) PauseMailing(ctx context.Context, mailingID uuid.UUID, reason str
 	return h.change(ctx, mailingID, meta, func(m *domain.Mailing) error { return m.Pause(reason) })
 }
 
-// Attempt is one delivery attempt to record, with its event id. The caller
-// fixes the id when the attempt is made, so a RecordAttempts retried after
-// an append that did commit stores the attempt once.
-type Attempt struct {
-	ID    uuid.UUID
-	Event domain.DeliveryAttempted
+// AttemptBatch is delivery attempts of one run to record together, as one
+// event whose id the caller fixes when it makes the batch: a RecordAttempts
+// retried with the same batch after an append that did commit stores
+// nothing the second time.
+type AttemptBatch struct {
+	ID       uuid.UUID
+	Attempts []domain.DeliveryAttempted
 }
 
-// RecordAttempts appends delivery attempts of run runID in one append. Only
-// the sender holding the run's lock appends them, and attempts do not
-// depend on one another, so the append expects no particular version.
-func (h *Runs) RecordAttempts(ctx context.Context, runID uuid.UUID, attempts []Attempt, meta domain.Metadata) (eventstore.Result, error) {
+// AttemptID is the id of the batch's i-th attempt, as the attempts read
+// model and a bounce it causes know it.
+func (b AttemptBatch) AttemptID(i int) uuid.UUID { return domain.AttemptID(b.ID, i) }
+
+// RecordAttempts appends a batch of delivery attempts of run runID as one
+// run.deliveries_attempted event. Only the sender holding the run's lock
+// appends them, and attempts do not depend on one another, so the append
+// expects no particular version.
+func (h *Runs) RecordAttempts(ctx context.Context, runID uuid.UUID, batch AttemptBatch, meta domain.Metadata) (eventstore.Result, error) {
 	meta.Command = "RecordAttempts"
-	if len(attempts) == 0 {
+	if len(batch.Attempts) == 0 {
 		return eventstore.Result{}, nil
 	}
-	evs := make([]domain.NewEvent, len(attempts))
-	for i, a := range attempts {
-		evs[i] = domain.NewEvent{ID: a.ID, Event: a.Event, Metadata: meta}
+	if batch.ID == uuid.Nil || len(batch.Attempts) > domain.MaxAttemptsPerEvent {
+		return eventstore.Result{}, fmt.Errorf("record attempts of run %s: a batch needs an id and at most %d attempts",
+			runID, domain.MaxAttemptsPerEvent)
 	}
 	return h.store.Commit(ctx, eventstore.Commit{Appends: []eventstore.StreamAppend{{
-		Stream: domain.Stream{Type: domain.RunStreamType, ID: runID}, Expected: eventstore.Any, Events: evs,
+		Stream: domain.Stream{Type: domain.RunStreamType, ID: runID}, Expected: eventstore.Any,
+		Events: []domain.NewEvent{{ID: batch.ID, Event: domain.BatchAttempts(batch.Attempts), Metadata: meta}},
 	}}})
 }
 

@@ -232,10 +232,10 @@ func TestRecordAttemptsAndFinishRunAreIdempotent(t *testing.T) {
 	}
 	recs, _ := e.store.Load(e.ctx, runID)
 	head := []domain.Event{recs[0].Event}
-	batch := []commands.Attempt{
-		{ID: uuid.Must(uuid.NewV7()), Event: domain.DeliveryAttempted{MailingID: m, ClientID: uuid.New(), Success: true, AttemptedAt: e.now, Attempt: 1}},
-		{ID: uuid.Must(uuid.NewV7()), Event: domain.DeliveryAttempted{MailingID: m, ClientID: uuid.New(), Permanent: true, AttemptedAt: e.now, Attempt: 1}},
-	}
+	batch := commands.AttemptBatch{ID: uuid.Must(uuid.NewV7()), Attempts: []domain.DeliveryAttempted{
+		{MailingID: m, ClientID: uuid.New(), Success: true, AttemptedAt: e.now, Attempt: 1},
+		{MailingID: m, ClientID: uuid.New(), Permanent: true, AttemptedAt: e.now, Attempt: 1},
+	}}
 	trail := domain.Metadata{CorrelationID: uuid.New(), CausationID: commands.StartedEventID(runID)}
 	for range 2 {
 		if _, err := e.runs.RecordAttempts(e.ctx, runID, batch, trail); err != nil {
@@ -245,13 +245,21 @@ func TestRecordAttemptsAndFinishRunAreIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := e.types(t, runID); len(got) != 4 || got[1] != "run.delivery_attempted" || got[3] != "run.finished" {
+	// The batch is one event under the batch's id, holding both attempts.
+	if got := e.types(t, runID); len(got) != 3 || got[1] != "run.deliveries_attempted" || got[2] != "run.finished" {
 		t.Fatalf("run stream %v", got)
 	}
 	recs, _ = e.store.Load(e.ctx, runID)
-	if recs[3].EventID != commands.FinishedEventID(runID) || recs[3].Metadata.Command != "FinishRun" ||
-		recs[3].Metadata.CausationID != commands.StartedEventID(runID) || recs[1].Metadata.Command != "RecordAttempts" {
-		t.Fatalf("end %s %+v, attempt %+v", recs[3].EventID, recs[3].Metadata, recs[1].Metadata)
+	if recs[1].EventID != batch.ID {
+		t.Fatalf("batch stored as %s, want %s", recs[1].EventID, batch.ID)
+	}
+	if got := recs[1].Event.(domain.DeliveriesAttempted).Expand(); len(got) != 2 || got[0] != batch.Attempts[0] || got[1] != batch.Attempts[1] {
+		t.Fatalf("batch holds %+v, want %+v", got, batch.Attempts)
+	}
+	recs, _ = e.store.Load(e.ctx, runID)
+	if recs[2].EventID != commands.FinishedEventID(runID) || recs[2].Metadata.Command != "FinishRun" ||
+		recs[2].Metadata.CausationID != commands.StartedEventID(runID) || recs[1].Metadata.Command != "RecordAttempts" {
+		t.Fatalf("end %s %+v, attempt %+v", recs[2].EventID, recs[2].Metadata, recs[1].Metadata)
 	}
 	if _, err := e.runs.FinishRun(e.ctx, commands.FinishRun{RunID: uuid.New(), Head: head}, trail); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("finishing another run with this head: %v", err)

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,6 +69,15 @@ type (
 		// failure.
 		Skipped string `json:"skipped,omitempty"`
 	}
+	// DeliveriesAttempted is a batch of SMTP attempts of the run, recorded
+	// together: the sender appends what it attempted while its last append
+	// committed as one event, whose attempts are each what a
+	// DeliveryAttempted says (Expand). Runs recorded before batches hold
+	// DeliveryAttempted events, one per attempt; readers take both.
+	DeliveriesAttempted struct {
+		MailingID uuid.UUID        `json:"mailing_id"`
+		Attempts  []AttemptOutcome `json:"attempts"`
+	}
 	// RunFinished closes a run: Sent clients got the message, Failed did
 	// not, Skipped were not mailed (unsubscribed or suppressed).
 	RunFinished struct {
@@ -98,6 +108,85 @@ type (
 		Reason    string    `json:"reason"`
 	}
 )
+
+// AttemptOutcome is one attempt of a DeliveriesAttempted: a
+// DeliveryAttempted without the mailing, which the batch names once. Fields
+// that are false or empty are left out of its JSON.
+type AttemptOutcome struct {
+	ClientID       uuid.UUID  `json:"client_id"`
+	Email          string     `json:"email"`
+	Success        bool       `json:"success,omitempty"`
+	ServerResponse string     `json:"server_response"`
+	AttemptedAt    time.Time  `json:"attempted_at"`
+	Attempt        int        `json:"attempt"`
+	Permanent      bool       `json:"permanent,omitempty"`
+	RetryAt        *time.Time `json:"retry_at,omitempty"`
+	Skipped        string     `json:"skipped,omitempty"`
+}
+
+// MaxAttemptsPerEvent bounds the attempts of one DeliveriesAttempted, so
+// an attempt's place in the store fits AttemptKey.
+const MaxAttemptsPerEvent = 1 << 16
+
+// BatchAttempts makes the batch event of a run's attempts of one mailing.
+func BatchAttempts(attempts []DeliveryAttempted) DeliveriesAttempted {
+	e := DeliveriesAttempted{Attempts: make([]AttemptOutcome, len(attempts))}
+	for i, a := range attempts {
+		e.MailingID = a.MailingID
+		e.Attempts[i] = AttemptOutcome{ClientID: a.ClientID, Email: a.Email, Success: a.Success, ServerResponse: a.ServerResponse,
+			AttemptedAt: a.AttemptedAt, Attempt: a.Attempt, Permanent: a.Permanent, RetryAt: a.RetryAt, Skipped: a.Skipped}
+	}
+	return e
+}
+
+// Expand returns the batch's attempts one by one, as DeliveryAttempted
+// events would have recorded them.
+func (e DeliveriesAttempted) Expand() []DeliveryAttempted {
+	out := make([]DeliveryAttempted, len(e.Attempts))
+	for i, a := range e.Attempts {
+		out[i] = DeliveryAttempted{MailingID: e.MailingID, ClientID: a.ClientID, Email: a.Email, Success: a.Success,
+			ServerResponse: a.ServerResponse, AttemptedAt: a.AttemptedAt, Attempt: a.Attempt, Permanent: a.Permanent,
+			RetryAt: a.RetryAt, Skipped: a.Skipped}
+	}
+	return out
+}
+
+// AttemptID is the id of the index-th attempt of the DeliveriesAttempted
+// event eventID: derived, so every reader names it alike and storing it
+// costs nothing. An attempt recorded alone (DeliveryAttempted) has its
+// event's id.
+func AttemptID(eventID uuid.UUID, index int) uuid.UUID {
+	return uuid.NewSHA1(eventID, []byte("attempt#"+strconv.Itoa(index)))
+}
+
+// AttemptKey is an attempt's place in store order: its event's position,
+// then its index in the event (0 for an attempt recorded alone).
+func AttemptKey(position int64, index int) int64 { return position<<16 | int64(index) }
+
+// RecordedAttempt is one attempt as the store holds it, from either kind
+// of event.
+type RecordedAttempt struct {
+	ID    uuid.UUID
+	Index int // in its event; 0 for a DeliveryAttempted
+	DeliveryAttempted
+}
+
+// AttemptsOf returns the attempts an event records: one for a
+// DeliveryAttempted, each of a DeliveriesAttempted's, none for another
+// event.
+func AttemptsOf(eventID uuid.UUID, e Event) []RecordedAttempt {
+	switch e := e.(type) {
+	case DeliveryAttempted:
+		return []RecordedAttempt{{ID: eventID, DeliveryAttempted: e}}
+	case DeliveriesAttempted:
+		out := make([]RecordedAttempt, len(e.Attempts))
+		for i, a := range e.Expand() {
+			out[i] = RecordedAttempt{ID: AttemptID(eventID, i), Index: i, DeliveryAttempted: a}
+		}
+		return out
+	}
+	return nil
+}
 
 // Final reports whether the attempt ends its delivery: a success, a
 // failure the run does not retry, or a skip.
@@ -142,13 +231,14 @@ func NextRetry(schedule []time.Duration, first, now time.Time) (at time.Time, ok
 	return time.Time{}, false
 }
 
-func (RunStarted) EventType() string        { return "run.started" }
-func (DeliveryAttempted) EventType() string { return "run.delivery_attempted" }
-func (RunFinished) EventType() string       { return "run.finished" }
-func (RunSkipped) EventType() string        { return "run.skipped" }
+func (RunStarted) EventType() string          { return "run.started" }
+func (DeliveryAttempted) EventType() string   { return "run.delivery_attempted" }
+func (DeliveriesAttempted) EventType() string { return "run.deliveries_attempted" }
+func (RunFinished) EventType() string         { return "run.finished" }
+func (RunSkipped) EventType() string          { return "run.skipped" }
 
 func init() {
-	RegisterEvents(RunStarted{}, DeliveryAttempted{}, RunFinished{}, RunSkipped{})
+	RegisterEvents(RunStarted{}, DeliveryAttempted{}, DeliveriesAttempted{}, RunFinished{}, RunSkipped{})
 }
 
 // ErrMailingInactive refuses a run of a disabled or paused mailing.

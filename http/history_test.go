@@ -25,6 +25,7 @@ type historyEntryJSON struct {
 	CausationID   *uuid.UUID      `json:"causation_id"`
 	Command       string          `json:"command"`
 	RunID         *uuid.UUID      `json:"run_id"`
+	AttemptID     *uuid.UUID      `json:"attempt_id"`
 	Data          json.RawMessage `json:"data"`
 }
 
@@ -312,13 +313,15 @@ func TestHistoryLinksEventsToTheirRequestsAndCauses(t *testing.T) {
 	if h.Deliveries == nil || len(h.Deliveries.Items) != 2 {
 		t.Fatalf("deliveries %s", res.Body)
 	}
+	// Attempts recorded together share their event; each has its own id.
+	attemptIDs := map[uuid.UUID]bool{}
 	for _, d := range h.Deliveries.Items {
 		if d.CorrelationID != dispatchReq || d.CausationID == nil || *d.CausationID != started || d.ActorID != nil ||
-			d.Command != "RecordAttempts" || ids[d.EventID] {
-			t.Fatalf("delivery by %s (%v) in request %s caused by %v, want request %s, caused by run.started %s",
-				d.Command, d.ActorID, d.CorrelationID, d.CausationID, dispatchReq, started)
+			d.Command != "RecordAttempts" || ids[d.EventID] || d.AttemptID == nil || attemptIDs[*d.AttemptID] {
+			t.Fatalf("delivery %v by %s (%v) in request %s caused by %v, want request %s, caused by run.started %s",
+				d.AttemptID, d.Command, d.ActorID, d.CorrelationID, d.CausationID, dispatchReq, started)
 		}
-		ids[d.EventID] = true
+		attemptIDs[*d.AttemptID] = true
 	}
 	recs, err := env.App.Store.Load(context.Background(), run)
 	if err != nil {

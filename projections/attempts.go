@@ -10,9 +10,10 @@ import (
 	"github.com/heraldmail/herald/domain"
 )
 
-// AttemptsProjector keeps the attempts read model: one row per
-// run.delivery_attempted, with the mailing's owner for scoping (learnt from
-// run.started, which comes first on the run topic).
+// AttemptsProjector keeps the attempts read model: one row per delivery
+// attempt (a run.delivery_attempted, or each attempt of a
+// run.deliveries_attempted), with the mailing's owner for scoping (learnt
+// from run.started, which comes first on the run topic).
 type AttemptsProjector struct{}
 
 // Name implements Projector.
@@ -20,41 +21,24 @@ func (AttemptsProjector) Name() string { return "attempts" }
 
 // EventTypes implements Projector.
 func (AttemptsProjector) EventTypes() []string {
-	return []string{"run.started", "run.delivery_attempted"}
+	return []string{"run.started", "run.delivery_attempted", "run.deliveries_attempted"}
 }
 
 // Tables implements Projector.
 func (AttemptsProjector) Tables() []string { return []string{"attempt_runs", "attempts"} }
 
-// Apply implements Projector. Rows are keyed by run id and event id, so a
-// redelivered event inserts nothing.
+// Apply implements Projector. Rows are keyed by run id and attempt id (the
+// event's, or derived from it for an attempt of a batch), so a redelivered
+// event inserts nothing.
 func (AttemptsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
-	switch ev := e.Event.(type) {
-	case domain.RunStarted:
+	if ev, ok := e.Event.(domain.RunStarted); ok {
 		_, err := tx.Exec(ctx, `INSERT INTO attempt_runs (run_id, mailing_id, owner_id) VALUES ($1, $2, $3)
 ON CONFLICT (run_id) DO NOTHING`, e.StreamID, ev.MailingID, ev.OwnerID)
 		return err
-	case domain.DeliveryAttempted:
-		tag, err := tx.Exec(ctx, `
-INSERT INTO attempts (id, mailing_id, owner_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position,
-    final, retry_at, skipped)
-SELECT $1, r.mailing_id, r.owner_id, r.run_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM attempt_runs r WHERE r.run_id = $2
-ON CONFLICT (id) DO NOTHING`, e.EventID, e.StreamID, ev.ClientID, ev.Email, ev.AttemptedAt, ev.Success, ev.ServerResponse, ev.Attempt,
-			e.Position, ev.Final(), ev.RetryAt, ev.Skipped)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			var known bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM attempt_runs WHERE run_id = $1)`, e.StreamID).Scan(&known); err != nil {
-				return err
-			}
-			if !known {
-				return fmt.Errorf("%w: attempt %s of run %s before its start", errRowMissing, e.EventID, e.StreamID)
-			}
-		}
 	}
-	return nil
+	var b attemptRows
+	b.add(e)
+	return b.insert(ctx, tx)
 }
 
 // ApplyBatch implements BatchApplier: a run of delivery attempts (nearly
@@ -65,64 +49,19 @@ ON CONFLICT (id) DO NOTHING`, e.EventID, e.StreamID, ev.ClientID, ev.Email, ev.A
 // one by one and names it.
 func (p AttemptsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []domain.RecordedEvent) error {
 	var b attemptRows
-	flush := func() error {
-		if len(b.ids) == 0 {
-			return nil
-		}
-		tag, err := tx.Exec(ctx, `
-INSERT INTO attempts (id, mailing_id, owner_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position,
-    final, retry_at, skipped)
-SELECT a.id, r.mailing_id, r.owner_id, r.run_id, a.client_id, a.email, a.attempted_at, a.success, a.server_response, a.attempt,
-    a.position, a.final, a.retry_at, a.skipped
-FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::boolean[], $7::text[], $8::int[], $9::bigint[],
-    $10::boolean[], $11::timestamptz[], $12::text[])
-    AS a (id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at, skipped)
-JOIN attempt_runs r ON r.run_id = a.run_id
-ON CONFLICT (id) DO NOTHING`, b.ids, b.runs, b.clients, b.emails, b.ats, b.successes, b.responses, b.attempts, b.positions,
-			b.finals, b.retries, b.skipped)
-		if err != nil {
-			return fmt.Errorf("attempts: insert %d attempts: %w", len(b.ids), err)
-		}
-		if int(tag.RowsAffected()) < len(b.ids) {
-			// Fewer rows than attempts: redelivered ones (already there), or
-			// attempts of a run not started yet, which is an error to retry.
-			var missing int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM unnest($1::uuid[]) AS a (run_id)
-WHERE NOT EXISTS (SELECT 1 FROM attempt_runs r WHERE r.run_id = a.run_id)`, b.runs).Scan(&missing); err != nil {
-				return err
-			}
-			if missing > 0 {
-				return fmt.Errorf("%w: %d attempts of a run before its start", errRowMissing, missing)
-			}
-		}
-		b = attemptRows{}
-		return nil
-	}
 	for _, e := range events {
-		ev, ok := e.Event.(domain.DeliveryAttempted)
-		if !ok {
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := p.Apply(ctx, tx, e); err != nil {
-				return fmt.Errorf("attempts: apply %s at %d: %w", e.Type, e.Position, err)
-			}
+		if b.add(e) {
 			continue
 		}
-		b.ids = append(b.ids, [16]byte(e.EventID))
-		b.runs = append(b.runs, [16]byte(e.StreamID))
-		b.clients = append(b.clients, [16]byte(ev.ClientID))
-		b.emails = append(b.emails, ev.Email)
-		b.ats = append(b.ats, ev.AttemptedAt)
-		b.successes = append(b.successes, ev.Success)
-		b.responses = append(b.responses, ev.ServerResponse)
-		b.attempts = append(b.attempts, int32(ev.Attempt))
-		b.positions = append(b.positions, e.Position)
-		b.finals = append(b.finals, ev.Final())
-		b.retries = append(b.retries, ev.RetryAt)
-		b.skipped = append(b.skipped, ev.Skipped)
+		if err := b.insert(ctx, tx); err != nil {
+			return err
+		}
+		b = attemptRows{}
+		if err := p.Apply(ctx, tx, e); err != nil {
+			return fmt.Errorf("attempts: apply %s at %d: %w", e.Type, e.Position, err)
+		}
 	}
-	return flush()
+	return b.insert(ctx, tx)
 }
 
 // attemptRows gathers the columns of a run of attempts, one row each.
@@ -135,4 +74,62 @@ type attemptRows struct {
 	positions          []int64
 	retries            []*time.Time
 	skipped            []string
+}
+
+// add gathers the attempts event e records; false if e records none.
+func (b *attemptRows) add(e domain.RecordedEvent) bool {
+	as := domain.AttemptsOf(e.EventID, e.Event)
+	if as == nil {
+		return false
+	}
+	for _, a := range as {
+		b.ids = append(b.ids, [16]byte(a.ID))
+		b.runs = append(b.runs, [16]byte(e.StreamID))
+		b.clients = append(b.clients, [16]byte(a.ClientID))
+		b.emails = append(b.emails, a.Email)
+		b.ats = append(b.ats, a.AttemptedAt)
+		b.successes = append(b.successes, a.Success)
+		b.responses = append(b.responses, a.ServerResponse)
+		b.attempts = append(b.attempts, int32(a.Attempt))
+		b.positions = append(b.positions, domain.AttemptKey(e.Position, a.Index))
+		b.finals = append(b.finals, a.Final())
+		b.retries = append(b.retries, a.RetryAt)
+		b.skipped = append(b.skipped, a.Skipped)
+	}
+	return true
+}
+
+// insert writes the gathered rows with one statement. Fewer rows than
+// attempts are redelivered ones (already there), or attempts of a run not
+// started yet: errRowMissing, retried later.
+func (b *attemptRows) insert(ctx context.Context, tx pgx.Tx) error {
+	if len(b.ids) == 0 {
+		return nil
+	}
+	tag, err := tx.Exec(ctx, `
+INSERT INTO attempts (id, mailing_id, owner_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position,
+    final, retry_at, skipped)
+SELECT a.id, r.mailing_id, r.owner_id, r.run_id, a.client_id, a.email, a.attempted_at, a.success, a.server_response, a.attempt,
+    a.position, a.final, a.retry_at, a.skipped
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::boolean[], $7::text[], $8::int[], $9::bigint[],
+    $10::boolean[], $11::timestamptz[], $12::text[])
+    AS a (id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at, skipped)
+JOIN attempt_runs r ON r.run_id = a.run_id
+ON CONFLICT (id) DO NOTHING`, b.ids, b.runs, b.clients, b.emails, b.ats, b.successes, b.responses, b.attempts, b.positions,
+		b.finals, b.retries, b.skipped)
+	if err != nil {
+		return fmt.Errorf("attempts: insert %d attempts: %w", len(b.ids), err)
+	}
+	if int(tag.RowsAffected()) == len(b.ids) {
+		return nil
+	}
+	var missing int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM unnest($1::uuid[]) AS a (run_id)
+WHERE NOT EXISTS (SELECT 1 FROM attempt_runs r WHERE r.run_id = a.run_id)`, b.runs).Scan(&missing); err != nil {
+		return err
+	}
+	if missing > 0 {
+		return fmt.Errorf("%w: %d attempts of a run before its start", errRowMissing, missing)
+	}
+	return nil
 }

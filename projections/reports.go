@@ -32,7 +32,7 @@ func (ReportsProjector) Name() string { return "reports" }
 func (ReportsProjector) EventTypes() []string {
 	return []string{
 		"mailing.created", "mailing.started", "mailing.completed", "mailing.deleted",
-		"run.started", "run.skipped", "run.delivery_attempted", "run.finished",
+		"run.started", "run.skipped", "run.delivery_attempted", "run.deliveries_attempted", "run.finished",
 		"client.created", "client.deleted", "message.created", "message.deleted",
 	}
 }
@@ -77,8 +77,9 @@ INSERT INTO report_runs (run_id, mailing_id, owner_id, status, due_at, at, note,
 VALUES ($1, $2, $3, 'skipped', $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING`,
 			e.StreamID, ev.MailingID, ev.OwnerID, ev.DueAt, ev.SkippedAt, ev.Reason, e.Version)
 		return err
-	case domain.DeliveryAttempted:
-		return addDeliveries(ctx, tx, []deliveryDelta{deltaOf(e, ev)}, true)
+	case domain.DeliveryAttempted, domain.DeliveriesAttempted:
+		d, _ := deltaOf(e)
+		return addDeliveries(ctx, tx, []deliveryDelta{d}, true)
 	case domain.RunFinished:
 		// A run stopped early leaves its deferred deliveries untried: they
 		// stop counting as deferred, on the run and on its mailing.
@@ -158,29 +159,37 @@ type deliveryDelta struct {
 	lastAt           time.Time
 }
 
-func deltaOf(e domain.RecordedEvent, ev domain.DeliveryAttempted) deliveryDelta {
-	d := deliveryDelta{run: e.StreamID, first: e.Version, last: e.Version, total: 1, lastAt: ev.AttemptedAt}
-	switch {
-	case ev.Success:
-		d.success = 1
-	case ev.Skipped != "":
-		d.skipped = 1
-	default:
-		d.failure = 1
-		if ev.Final() {
-			d.lost = 1
+// deltaOf sums up the attempts event e records; false if it records none.
+func deltaOf(e domain.RecordedEvent) (deliveryDelta, bool) {
+	as := domain.AttemptsOf(e.EventID, e.Event)
+	d := deliveryDelta{run: e.StreamID, first: e.Version, last: e.Version}
+	for _, a := range as {
+		d.total++
+		if a.AttemptedAt.After(d.lastAt) {
+			d.lastAt = a.AttemptedAt
 		}
-		if ev.Bounced() {
-			d.bounced = 1
+		switch {
+		case a.Success:
+			d.success++
+		case a.Skipped != "":
+			d.skipped++
+		default:
+			d.failure++
+			if a.Final() {
+				d.lost++
+			}
+			if a.Bounced() {
+				d.bounced++
+			}
+		}
+		if a.Deferred() {
+			d.deferred++
+		}
+		if a.Attempt > 1 {
+			d.deferred--
 		}
 	}
-	if ev.Deferred() {
-		d.deferred++
-	}
-	if ev.Attempt > 1 {
-		d.deferred--
-	}
-	return d
+	return d, as != nil
 }
 
 // addDeliveries adds attempts to their runs and, through the runs that took
@@ -315,7 +324,7 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 			items = append(items, reportItem{id: e.StreamID, kind: "message", owner: ev.OwnerID, version: e.Version})
 			continue
 		}
-		ev, ok := e.Event.(domain.DeliveryAttempted)
+		d, ok := deltaOf(e)
 		if !ok {
 			if err := flush(); err != nil {
 				return err
@@ -325,7 +334,6 @@ func (p ReportsProjector) ApplyBatch(ctx context.Context, tx pgx.Tx, events []do
 			}
 			continue
 		}
-		d := deltaOf(e, ev)
 		cur := pending[d.run]
 		if cur == nil {
 			pending[d.run] = &d

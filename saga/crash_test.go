@@ -45,7 +45,7 @@ func (g *gate) open() {
 }
 
 func (e *env) successes(runID uuid.UUID) int {
-	return e.count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' AND (data->>'success')::boolean`, runID)
+	return e.count(`SELECT count(*) FROM run_attempts($1) WHERE success`, runID)
 }
 
 // messageIDs counts the messages the sink holds by Message-ID, and returns
@@ -107,8 +107,7 @@ func TestCrashMidRunThenRestartMailsEveryClientExactlyOnce(t *testing.T) {
 	var clientsWithOne, total int
 	if err := e.pool.QueryRow(e.ctx, `
 SELECT count(*) FILTER (WHERE k = 1), coalesce(sum(k), 0) FROM (
-  SELECT count(*) AS k FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' AND (data->>'success')::boolean
-  GROUP BY data->>'client_id') s`, run).Scan(&clientsWithOne, &total); err != nil {
+  SELECT count(*) AS k FROM run_attempts($1) WHERE success GROUP BY client_id) s`, run).Scan(&clientsWithOne, &total); err != nil {
 		t.Fatal(err)
 	}
 	if clientsWithOne != n || total != n {

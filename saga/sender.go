@@ -35,7 +35,7 @@ type EventStore interface {
 // RunRecorder is how the sender writes (commands.Runs, decorated): a run's
 // attempts and end, and the pause of a mailing whose run fails too often.
 type RunRecorder interface {
-	RecordAttempts(ctx context.Context, runID uuid.UUID, attempts []commands.Attempt, meta domain.Metadata) (eventstore.Result, error)
+	RecordAttempts(ctx context.Context, runID uuid.UUID, batch commands.AttemptBatch, meta domain.Metadata) (eventstore.Result, error)
 	FinishRun(ctx context.Context, cmd commands.FinishRun, meta domain.Metadata) (eventstore.Result, error)
 	PauseMailing(ctx context.Context, mailingID uuid.UUID, reason string, meta domain.Metadata) (eventstore.Result, error)
 }
@@ -414,15 +414,18 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 		close(attempts)
 	}()
 
-	buf := make([]commands.Attempt, 0, s.cfg.BatchSize)
+	buf := make([]domain.DeliveryAttempted, 0, s.cfg.BatchSize)
 	var flushErr error
 	flush := func() {
 		if len(buf) > 0 && flushErr == nil {
-			if err := s.appendAttempts(ctx, run.ID(), buf, meta); err != nil {
+			// The batch's id is fixed before its first append, so a retried
+			// append stores it once.
+			batch := commands.AttemptBatch{ID: uuid.Must(uuid.NewV7()), Attempts: buf}
+			if err := s.appendAttempts(ctx, run.ID(), batch, meta); err != nil {
 				flushErr = err
 				stop() // stop sending what could not be recorded
 			} else {
-				s.recordBounces(ctx, buf, meta)
+				s.recordBounces(ctx, batch, meta)
 			}
 		}
 		for range buf {
@@ -432,7 +435,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 	}
 	add := func(a domain.DeliveryAttempted) {
 		stats.Attempts++
-		buf = append(buf, commands.Attempt{ID: uuid.Must(uuid.NewV7()), Event: a})
+		buf = append(buf, a)
 		switch {
 		case a.Skipped != "":
 			stats.Skipped++
@@ -514,21 +517,21 @@ func (t *tally) final(success bool) {
 // clients (after the attempts, which they follow from). A bounce that
 // cannot be recorded is logged and dropped: the delivery's outcome is
 // recorded, and only the count towards suppression misses it.
-func (s *Sender) recordBounces(ctx context.Context, batch []commands.Attempt, meta domain.Metadata) {
+func (s *Sender) recordBounces(ctx context.Context, batch commands.AttemptBatch, meta domain.Metadata) {
 	if s.cfg.Bounces == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	for _, a := range batch {
-		if !a.Event.Permanent || !a.Event.Bounced() {
+	for i, a := range batch.Attempts {
+		if !a.Permanent || !a.Bounced() {
 			continue
 		}
 		m := meta
-		m.CausationID = a.ID
-		_, err := s.cfg.Bounces.RecordBounce(ctx, m, commands.RecordBounce{ClientID: a.Event.ClientID, AttemptID: a.ID, Reply: a.Event.ServerResponse})
+		m.CausationID = batch.ID
+		_, err := s.cfg.Bounces.RecordBounce(ctx, m, commands.RecordBounce{ClientID: a.ClientID, AttemptID: batch.AttemptID(i), Reply: a.ServerResponse})
 		if err != nil {
-			s.log.Warn().Err(err).Str("client_id", a.Event.ClientID.String()).Msg("bounce not recorded")
+			s.log.Warn().Err(err).Str("client_id", a.ClientID.String()).Msg("bounce not recorded")
 		}
 	}
 }
@@ -537,16 +540,16 @@ func (s *Sender) recordBounces(ctx context.Context, batch []commands.Attempt, me
 // up to 30 s: the attempts were made, and each one the store loses is mailed
 // again when the run resumes. Meanwhile the batch holds its in-flight slots,
 // so nothing more is sent; a database that restarts within the budget costs
-// no duplicate. The event ids are fixed, so retrying an append that did
-// commit is harmless.
-func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, attempts []commands.Attempt, meta domain.Metadata) error {
+// no duplicate. Every try appends the same batch under its id, so retrying
+// an append that did commit is harmless.
+func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, batch commands.AttemptBatch, meta domain.Metadata) error {
 	// Attempts made must be recorded even when shutdown began meanwhile:
 	// an unrecorded success would be mailed again on resume.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	wait := 100 * time.Millisecond
 	for {
-		_, err := s.runs.RecordAttempts(ctx, runID, attempts, meta)
+		_, err := s.runs.RecordAttempts(ctx, runID, batch, meta)
 		if err == nil {
 			return nil
 		}
@@ -838,14 +841,10 @@ func (p *runProgress) plan(ids []uuid.UUID, gone map[uuid.UUID]bool, now time.Ti
 // one's time and the last one's retry time (retries are later each time).
 // An attempt recorded before deliveries were deferred has no retry_at and
 // is due at once.
-const progressSQL = `SELECT client, bool_or(success), bool_or(success OR permanent OR skipped), bool_or(skipped), max(attempt),
+const progressSQL = `SELECT client_id, bool_or(success), bool_or(success OR permanent OR skipped), bool_or(skipped), max(attempt),
     min(attempted_at), max(retry_at)
-FROM (SELECT (data->>'client_id')::uuid AS client, (data->>'success')::boolean AS success,
-        coalesce((data->>'permanent')::boolean, false) AS permanent, data ? 'skipped' AS skipped,
-        coalesce((data->>'attempt')::int, 1) AS attempt,
-        (data->>'attempted_at')::timestamptz AS attempted_at, (data->>'retry_at')::timestamptz AS retry_at
-      FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted') a
-GROUP BY client`
+FROM run_attempts($1)
+GROUP BY client_id`
 
 // progress reads where the run's deliveries stand.
 func (s *Sender) progress(ctx context.Context, runID uuid.UUID) (*runProgress, error) {
@@ -1043,11 +1042,10 @@ func (w *RunWatch) Read(ctx context.Context, pool *pgxpool.Pool) (RunProgress, e
 	var last int64
 	var final int
 	var replies []string
-	err = pool.QueryRow(ctx, `SELECT coalesce(max(version), $2), count(*) FILTER (WHERE type = 'run.delivery_attempted'
-  AND ((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false) OR data ? 'skipped')),
-  coalesce(array_agg(data->>'server_response') FILTER (WHERE type = 'run.delivery_attempted'
-  AND NOT (data->>'success')::boolean AND coalesce((data->>'permanent')::boolean, false) AND NOT data ? 'skipped'), '{}')
-FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&last, &final, &replies)
+	err = pool.QueryRow(ctx, `SELECT coalesce((SELECT max(version) FROM events WHERE stream_id = $1 AND version > $2), $2),
+  count(*) FILTER (WHERE success OR permanent OR skipped),
+  coalesce(array_agg(server_response) FILTER (WHERE NOT success AND permanent AND NOT skipped), '{}')
+FROM run_attempts($1) WHERE version > $2`, w.runID, w.version).Scan(&last, &final, &replies)
 	if err != nil {
 		return p, err
 	}
@@ -1072,7 +1070,6 @@ FROM events WHERE stream_id = $1 AND version > $2`, w.runID, w.version).Scan(&la
 	}
 	p.RetryAt = *retryAt
 	err = pool.QueryRow(ctx, `SELECT count(*) FROM (
-  SELECT 1 FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' GROUP BY data->>'client_id'
-  HAVING NOT bool_or((data->>'success')::boolean OR coalesce((data->>'permanent')::boolean, false) OR data ? 'skipped')) d`, w.runID).Scan(&p.Deferred)
+  SELECT 1 FROM run_attempts($1) GROUP BY client_id HAVING NOT bool_or(success OR permanent OR skipped)) d`, w.runID).Scan(&p.Deferred)
 	return p, err
 }

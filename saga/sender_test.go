@@ -26,24 +26,31 @@ func attemptAppend(runID, mailingID, clientID uuid.UUID, success bool) eventstor
 	}
 }
 
+// attempts reads a run's recorded attempts in store order, from both kinds
+// of event.
 func (e *env) attempts(runID uuid.UUID) []domain.DeliveryAttempted {
 	e.t.Helper()
-	rows, err := e.pool.Query(e.ctx, `SELECT data FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' ORDER BY version`, runID)
+	rows, err := e.pool.Query(e.ctx, `SELECT event_id, type, data FROM events WHERE stream_id = $1
+  AND type IN ('run.delivery_attempted', 'run.deliveries_attempted') ORDER BY version`, runID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer rows.Close()
 	var out []domain.DeliveryAttempted
 	for rows.Next() {
+		var id uuid.UUID
+		var typ string
 		var data []byte
-		if err := rows.Scan(&data); err != nil {
+		if err := rows.Scan(&id, &typ, &data); err != nil {
 			e.t.Fatal(err)
 		}
-		var a domain.DeliveryAttempted
-		if err := json.Unmarshal(data, &a); err != nil {
+		ev, err := domain.DecodeEvent(typ, data)
+		if err != nil {
 			e.t.Fatal(err)
 		}
-		out = append(out, a)
+		for _, a := range domain.AttemptsOf(id, ev) {
+			out = append(out, a.DeliveryAttempted)
+		}
 	}
 	return out
 }

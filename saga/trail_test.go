@@ -59,8 +59,8 @@ func checkRunTrail(t *testing.T, recs []domain.RecordedEvent, runID, corr uuid.U
 	n := 0
 	for _, r := range recs[1:] {
 		switch r.Type {
-		case "run.delivery_attempted":
-			n++
+		case "run.deliveries_attempted":
+			n += len(r.Event.(domain.DeliveriesAttempted).Attempts)
 			checkMeta(t, r, uuid.Nil, corr, started, "RecordAttempts")
 		case "run.finished":
 			if r.EventID != FinishedEventID(runID) {

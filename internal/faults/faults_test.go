@@ -332,7 +332,7 @@ type result struct {
 	recipients  int
 	duplicates  int
 	skips       int
-	attempts    int // run.delivery_attempted events
+	attempts    int // attempts recorded in the run's events
 	attemptRows int // rows of the attempts read model
 	reportOK    bool
 	rebuildOK   bool
@@ -432,10 +432,10 @@ func (c *cluster) play(sc scenario, res *result) {
 	}
 
 	// Every attempt is an event; the sink's deliveries are the successes.
-	res.attempts = c.count("SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted'", runID)
-	success := c.count("SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' AND (data->>'success')::boolean", runID)
+	res.attempts = c.count("SELECT count(*) FROM run_attempts($1)", runID)
+	success := c.count("SELECT count(*) FROM run_attempts($1) WHERE success", runID)
 	failure := res.attempts - success
-	distinct := c.count("SELECT count(DISTINCT data->>'client_id') FROM events WHERE stream_id = $1 AND type = 'run.delivery_attempted' AND (data->>'success')::boolean", runID)
+	distinct := c.count("SELECT count(DISTINCT client_id) FROM run_attempts($1) WHERE success", runID)
 	if success != distinct {
 		t.Errorf("%d successful attempts for %d clients: a client recorded as sent twice", success, distinct)
 	}

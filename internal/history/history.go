@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,10 +39,14 @@ type Entry struct {
 	// CausationID is the event that caused this one (a run's start for its
 	// deliveries and end, a run's end for the pause it led to); null for a
 	// person's direct command.
-	CausationID *uuid.UUID      `json:"causation_id"`
-	Command     string          `json:"command,omitempty"`
-	RunID       *uuid.UUID      `json:"run_id,omitempty"` // deliveries only: the run stream
-	Data        json.RawMessage `json:"data"`
+	CausationID *uuid.UUID `json:"causation_id"`
+	Command     string     `json:"command,omitempty"`
+	RunID       *uuid.UUID `json:"run_id,omitempty"` // deliveries only: the run stream
+	// AttemptID is, for a delivery, the attempt's id as the attempts list
+	// shows it: the event's id for an attempt recorded alone, derived from
+	// it for one of a batch recorded together (which share the event).
+	AttemptID *uuid.UUID      `json:"attempt_id,omitempty"`
+	Data      json.RawMessage `json:"data"`
 }
 
 // State is a mailing as it stood at an instant.
@@ -205,34 +211,74 @@ func (r *Reader) deliveries(ctx context.Context, d Document, evs []domain.Record
 			add(s.RunID)
 		}
 	}
-	var after int64
-	if o.Cursor != "" {
-		n, err := strconv.ParseInt(o.Cursor, 10, 64)
-		if err != nil || n < 0 {
-			return nil, domain.Invalid("cursor", "is not a cursor this server issued")
-		}
-		after = n
+	after, afterIndex, err := parseCursor(o.Cursor)
+	if err != nil {
+		return nil, err
 	}
+	// A batch event holds many attempts, and the page may end inside one:
+	// the cursor is the last item's event position and index in it. limit+2
+	// events hold at least limit+1 items past the cursor, if there are.
 	rows, err := r.store.Pool().Query(ctx, `SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
-FROM events WHERE stream_id = ANY($1) AND type = 'run.delivery_attempted' AND position > $2 ORDER BY position LIMIT $3`,
-		runs, after, limit+1)
+FROM events WHERE stream_id = ANY($1) AND type IN ('run.delivery_attempted', 'run.deliveries_attempted') AND position >= $2
+ORDER BY position LIMIT $3`,
+		runs, after, limit+2)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of mailing %s: %w", d.MailingID, err)
 	}
-	got, err := eventstore.ScanEvents(rows, false)
+	got, err := eventstore.ScanEvents(rows, true)
+	var cursor string
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of mailing %s: %w", d.MailingID, err)
 	}
 	out := &Deliveries{Items: []Entry{}}
-	if len(got) > limit {
-		got = got[:limit]
-		next := strconv.FormatInt(got[limit-1].Position, 10)
-		out.NextCursor = &next
-	}
 	for _, e := range got {
-		out.Items = append(out.Items, entryOf(e, true))
+		_, batch := e.Event.(domain.DeliveriesAttempted)
+		for _, a := range domain.AttemptsOf(e.EventID, e.Event) {
+			if e.Position < after || (e.Position == after && a.Index <= afterIndex) {
+				continue
+			}
+			if len(out.Items) == limit {
+				out.NextCursor = &cursor
+				return out, nil
+			}
+			en := entryOf(e, true)
+			id := a.ID
+			en.AttemptID = &id
+			if batch {
+				// An item per attempt, shaped as an attempt recorded alone.
+				en.Type = domain.DeliveryAttempted{}.EventType()
+				if en.Data, err = json.Marshal(a.DeliveryAttempted); err != nil {
+					return nil, err
+				}
+			}
+			out.Items = append(out.Items, en)
+			cursor = strconv.FormatInt(e.Position, 10)
+			if batch {
+				cursor += "." + strconv.Itoa(a.Index)
+			}
+		}
 	}
 	return out, nil
+}
+
+// parseCursor reads a deliveries cursor: "P" is past every attempt of the
+// event at position P, "P.I" past its attempt I.
+func parseCursor(c string) (after int64, index int, err error) {
+	if c == "" {
+		return 0, math.MaxInt, nil
+	}
+	bad := domain.Invalid("cursor", "is not a cursor this server issued")
+	p, i, found := strings.Cut(c, ".")
+	if after, err = strconv.ParseInt(p, 10, 64); err != nil || after < 0 {
+		return 0, 0, bad
+	}
+	if !found {
+		return after, math.MaxInt, nil
+	}
+	if index, err = strconv.Atoi(i); err != nil || index < 0 {
+		return 0, 0, bad
+	}
+	return after, index, nil
 }
 
 func entryOf(e domain.RecordedEvent, withRun bool) Entry {
