@@ -431,7 +431,7 @@ func (c *cluster) play(sc scenario, res *result) {
 		t.Errorf("%d duplicate copies, more than the bound %d", res.duplicates, sc.dupBound)
 	}
 
-	// Every attempt is an event; the sink's deliveries are the successes.
+	// Every attempt is recorded in the run's events; the sink's deliveries are the successes.
 	res.attempts = c.count("SELECT count(*) FROM run_attempts($1)", runID)
 	success := c.count("SELECT count(*) FROM run_attempts($1) WHERE success", runID)
 	failure := res.attempts - success
@@ -554,7 +554,7 @@ func printTable(t *testing.T, rows []result) {
 		if r.failed {
 			name += " (FAILED)"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d events / %d rows | %s | %s | %.1f |\n", name, r.recipients, r.duplicates, r.skips,
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d recorded / %d rows | %s | %s | %.1f |\n", name, r.recipients, r.duplicates, r.skips,
 			r.attempts, r.attemptRows, yes(r.reportOK), yes(r.rebuildOK), r.recover.Seconds())
 	}
 	t.Log(b.String())
