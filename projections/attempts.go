@@ -25,11 +25,13 @@ func (AttemptsProjector) EventTypes() []string {
 }
 
 // Tables implements Projector.
-func (AttemptsProjector) Tables() []string { return []string{"attempt_runs", "attempts"} }
+func (AttemptsProjector) Tables() []string {
+	return []string{"attempt_runs", "attempts", "attempt_quarters"}
+}
 
-// Apply implements Projector. Rows are keyed by run id and attempt id (the
-// event's, or derived from it for an attempt of a batch), so a redelivered
-// event inserts nothing.
+// Apply implements Projector. Rows are keyed by run id and by the
+// attempt's place in store order (its event's position and its index in
+// the event), so a redelivered event inserts nothing.
 func (AttemptsProjector) Apply(ctx context.Context, tx pgx.Tx, e domain.RecordedEvent) error {
 	if ev, ok := e.Event.(domain.RunStarted); ok {
 		_, err := tx.Exec(ctx, `INSERT INTO attempt_runs (run_id, mailing_id, owner_id) VALUES ($1, $2, $3)
@@ -99,28 +101,21 @@ func (b *attemptRows) add(e domain.RecordedEvent) bool {
 	return true
 }
 
-// insert writes the gathered rows with one statement. Fewer rows than
-// attempts are redelivered ones (already there), or attempts of a run not
+// insert writes the gathered rows with one statement, and counts the
+// ones it inserted into attempt_quarters. Fewer rows than attempts are
+// redelivered ones (already there, and counted), or attempts of a run not
 // started yet: errRowMissing, retried later.
 func (b *attemptRows) insert(ctx context.Context, tx pgx.Tx) error {
 	if len(b.ids) == 0 {
 		return nil
 	}
-	tag, err := tx.Exec(ctx, `
-INSERT INTO attempts (id, mailing_id, owner_id, run_id, client_id, email, attempted_at, success, server_response, attempt, position,
-    final, retry_at, skipped)
-SELECT a.id, r.mailing_id, r.owner_id, r.run_id, a.client_id, a.email, a.attempted_at, a.success, a.server_response, a.attempt,
-    a.position, a.final, a.retry_at, a.skipped
-FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::boolean[], $7::text[], $8::int[], $9::bigint[],
-    $10::boolean[], $11::timestamptz[], $12::text[])
-    AS a (id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at, skipped)
-JOIN attempt_runs r ON r.run_id = a.run_id
-ON CONFLICT (id) DO NOTHING`, b.ids, b.runs, b.clients, b.emails, b.ats, b.successes, b.responses, b.attempts, b.positions,
-		b.finals, b.retries, b.skipped)
+	var inserted int
+	err := tx.QueryRow(ctx, insertAttemptsSQL, b.ids, b.runs, b.clients, b.emails, b.ats, b.successes, b.responses, b.attempts,
+		b.positions, b.finals, b.retries, b.skipped).Scan(&inserted)
 	if err != nil {
 		return fmt.Errorf("attempts: insert %d attempts: %w", len(b.ids), err)
 	}
-	if int(tag.RowsAffected()) == len(b.ids) {
+	if inserted == len(b.ids) {
 		return nil
 	}
 	var missing int
@@ -133,3 +128,28 @@ WHERE NOT EXISTS (SELECT 1 FROM attempt_runs r WHERE r.run_id = a.run_id)`, b.ru
 	}
 	return nil
 }
+
+// insertAttemptsSQL inserts the attempts of $1..$12 whose run has started
+// and adds those it inserted to their owner's quarter hour (date_bin from
+// a midnight UTC), returning how many it inserted.
+const insertAttemptsSQL = `
+WITH ins AS (
+    INSERT INTO attempts (id, mailing_id, owner_id, run_id, client_id, email, attempted_at, success, server_response, attempt,
+        position, final, retry_at, skipped)
+    SELECT a.id, r.mailing_id, r.owner_id, r.run_id, a.client_id, a.email, a.attempted_at, a.success, a.server_response, a.attempt,
+        a.position, a.final, a.retry_at, a.skipped
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::boolean[], $7::text[], $8::int[],
+        $9::bigint[], $10::boolean[], $11::timestamptz[], $12::text[])
+        AS a (id, run_id, client_id, email, attempted_at, success, server_response, attempt, position, final, retry_at, skipped)
+    JOIN attempt_runs r ON r.run_id = a.run_id
+    ON CONFLICT (mailing_id, position) DO NOTHING
+    RETURNING owner_id, attempted_at, success, final
+), quarters AS (
+    INSERT INTO attempt_quarters AS q (owner_id, quarter, sent, failed)
+    SELECT owner_id, date_bin('15 minutes', attempted_at, timestamptz '2000-01-01 00:00:00+00'),
+        count(*) FILTER (WHERE success), count(*) FILTER (WHERE NOT success AND final)
+    FROM ins GROUP BY 1, 2
+    HAVING count(*) FILTER (WHERE success OR final) > 0
+    ON CONFLICT (owner_id, quarter) DO UPDATE SET sent = q.sent + EXCLUDED.sent, failed = q.failed + EXCLUDED.failed
+)
+SELECT count(*) FROM ins`

@@ -62,7 +62,25 @@ func TestDashboardQueries(t *testing.T) {
 		sent(at(4, 5, 0)),      // 4 Nov 00:00 EST: tomorrow
 	)
 	run(w.bob, sent(at(3, 11, 0)), refused(at(3, 11, 1)))
+	// Carol's day in Kathmandu (UTC+5:45) begins at 18:15 UTC: on either
+	// side of it, and a batch of attempts recorded as one event.
+	carol := uuid.New()
+	run(carol, sent(at(2, 18, 14)), sent(at(2, 18, 15)))
+	m, r := uuid.New(), uuid.New()
+	w.append(t, domain.RunStreamType, r, domain.RunStarted{RunID: r, MailingID: m, OwnerID: carol, Trigger: domain.TriggerManual,
+		DueAt: now, StartedAt: now, Clients: 3})
+	batch := []domain.DeliveryAttempted{sent(at(2, 18, 29)), refused(at(2, 18, 30)), deferred(at(2, 18, 31))}
+	for i := range batch {
+		batch[i].MailingID, batch[i].ClientID, batch[i].Email, batch[i].Attempt = m, uuid.New(), "x@x.test", 1
+	}
+	w.append(t, domain.RunStreamType, r, domain.BatchAttempts(batch))
+	// Every event twice, as a redelivery would: each attempt counts once.
 	applyOneByOne(t, pool, AttemptsProjector{}, storedEvents(t, store))
+	applyOneByOne(t, pool, AttemptsProjector{}, storedEvents(t, store))
+	kathmandu, err := time.LoadLocation("Asia/Kathmandu")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	q, err := NewReportQueries(pool)
 	if err != nil {
@@ -88,8 +106,10 @@ func TestDashboardQueries(t *testing.T) {
 			"2026-10-31T00:00 UTC UTC +0 -0; 2026-11-01T00:00 UTC UTC +1 -1; 2026-11-02T00:00 UTC UTC +1 -0; 2026-11-03T00:00 UTC UTC +1 -0; "},
 		{"bob", OwnerScope{Caller: w.bob}, ny, 1, "2026-11-03T00:00 EST America/New_York +1 -1; "},
 		{"alice naming bob sees nothing", OwnerScope{Caller: w.alice, Owner: w.bob}, ny, 1, "2026-11-03T00:00 EST America/New_York +0 -0; "},
+		{"carol in Kathmandu", OwnerScope{Caller: carol}, kathmandu, 2,
+			"2026-11-02T00:00 +0545 Asia/Kathmandu +1 -0; 2026-11-03T00:00 +0545 Asia/Kathmandu +2 -1; "},
 		{"everyone", OwnerScope{All: true}, ny, 3,
-			"2026-11-01T00:00 EDT America/New_York +1 -1; 2026-11-02T00:00 EST America/New_York +1 -0; 2026-11-03T00:00 EST America/New_York +1 -1; "},
+			"2026-11-01T00:00 EDT America/New_York +1 -1; 2026-11-02T00:00 EST America/New_York +4 -1; 2026-11-03T00:00 EST America/New_York +1 -1; "},
 	} {
 		got, err := q.DeliveriesPerDay(ctx, tc.scope, now, tc.loc, tc.days)
 		if err != nil {
