@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,10 @@ import (
 // are done and the streams trimmed. Targets: rows/s ≥ 20,000,
 // deliveries/s ≥ 0.85 of the floor, RSS ≤ 64 MB, ≤ 600 B a delivery,
 // Redis ≤ 50 MB above idle; the timed figures are reported, not asserted.
+// Beside the rate it reports the CPU time a delivery costs the machine
+// (herald, PostgreSQL, Redis and the sink, against the floor's client and
+// sink): where the cores are the limit, the floor's share of it bounds the
+// ratio to the floor.
 //
 // N is 100,000 and 1,000,000 unless HERALD_BENCH_AUDIENCE lists others
 // (comma-separated); SEND_CONCURRENCY, and the floor's connections, are 8
@@ -77,8 +82,11 @@ func benchAudience(b *testing.B, n, concurrency int) {
 
 	// The floor first, on the same sink, while herald idles.
 	floorN := min(n, 100_000)
+	cpu := cpuTimes(b)
 	floor := floorRate(b, r.sink, concurrency, floorN)
-	b.Logf("floor: go-mail sent %d newsletters over %d connections at %.0f/s", floorN, concurrency, floor)
+	floorCPU, floorTotal := cpuPer(cpu, cpuTimes(b), floorN)
+	b.Logf("floor: go-mail sent %d newsletters over %d connections at %.0f/s; CPU µs a delivery: %s",
+		floorN, concurrency, floor, floorCPU)
 
 	// Import.
 	var csv bytes.Buffer
@@ -124,6 +132,7 @@ func benchAudience(b *testing.B, n, concurrency int) {
 	sinkBefore := r.sink.Count()
 
 	b.StartTimer()
+	cpu = cpuTimes(b)
 	start = time.Now()
 	var dispatched struct {
 		RunID uuid.UUID `json:"run_id"`
@@ -162,6 +171,7 @@ func benchAudience(b *testing.B, n, concurrency int) {
 	}
 	took := time.Since(start)
 	b.StopTimer()
+	sendCPU, sendTotal := cpuPer(cpu, cpuTimes(b), n)
 	if rep.AttemptsSuccess != n || rep.AttemptsFailure != 0 {
 		b.Fatalf("report %+v, want %d successes", rep, n)
 	}
@@ -205,9 +215,15 @@ func benchAudience(b *testing.B, n, concurrency int) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
 	b.ReportMetric(float64(dbGrowth)/float64(n), "PG-B/delivery")
 	b.ReportMetric(float64(redisAbove)/(1<<20), "Redis-MB-above-idle")
+	b.ReportMetric(sendTotal/floorTotal, "CPU-of-floor")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("%d deliveries: the sink had them all after %s, the report counted them after %s (%.0f/s, %.2f of the floor)",
 		n, mailed.Round(time.Millisecond), took.Round(time.Millisecond), rate, rate/floor)
+	cores := float64(runtime.NumCPU())
+	b.Logf("CPU µs a delivery: %s; %.0f in all against the floor's %.0f (%.2f×). Cores busy: %.2f sending, %.2f for the floor; "+
+		"all %.0f cores at %.0f µs a delivery would send %.0f/s, %.2f of the floor",
+		sendCPU, sendTotal, floorTotal, sendTotal/floorTotal, rate*sendTotal/1e6, floor*floorTotal/1e6,
+		cores, sendTotal, cores*1e6/sendTotal, cores*1e6/sendTotal/floor)
 	b.Logf("PostgreSQL grew %.1f MB (%.0f B a delivery): %s", float64(dbGrowth)/1e6, float64(dbGrowth)/float64(n), strings.Join(tables, ", "))
 	b.Logf("Redis %.1f MB above idle with %d stream entries left; herald's peak RSS %.1f MB",
 		float64(redisAbove)/(1<<20), entries, float64(peak)/(1<<20))

@@ -416,3 +416,63 @@ func (r *rig) heapProfile(dir, name string) {
 		r.b.Fatal(err)
 	}
 }
+
+// cpuTimes is the CPU time (user and system, with that of reaped
+// children) the processes on this machine used, by command name: herald,
+// postgres (its children's exits counted by the postmaster), redis-server,
+// and this benchmark's own process (the sink, and the floor's client) as
+// "bench".
+func cpuTimes(b testing.TB) map[string]time.Duration {
+	b.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	self := os.Getpid()
+	out := map[string]time.Duration{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid … utime stime cutime cstime are fields 14–17.
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm := string(stat[open+1 : end])
+		if pid == self {
+			comm = "bench"
+		}
+		switch comm {
+		case "herald", "postgres", "redis-server", "bench":
+		default:
+			continue
+		}
+		f := strings.Fields(string(stat[end+1:]))
+		var ticks int64
+		for _, s := range f[11:15] { // fields 14–17, counted after the command
+			n, _ := strconv.ParseInt(s, 10, 64)
+			ticks += n
+		}
+		out[comm] += time.Duration(ticks) * (time.Second / 100) // USER_HZ
+	}
+	return out
+}
+
+// cpuPer is the CPU time each command used between before and after, per
+// delivery of n, in µs, as "herald 123, postgres 45, …", and their sum.
+func cpuPer(before, after map[string]time.Duration, n int) (string, float64) {
+	var parts []string
+	var total float64
+	for _, c := range []string{"herald", "postgres", "redis-server", "bench"} {
+		us := float64(after[c]-before[c]) / float64(time.Microsecond) / float64(n)
+		total += us
+		parts = append(parts, fmt.Sprintf("%s %.0f", c, us))
+	}
+	return strings.Join(parts, ", "), total
+}
