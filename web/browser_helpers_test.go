@@ -47,6 +47,16 @@ func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 var htmxReady = chromedp.Poll[chromedp.Void](`document.readyState === 'complete' && window.htmx !== undefined &&
 	document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added') === null`)
 
+// localDateTime is t as a datetime-local input holds it. The browser keeps
+// a value on the minute without its ":00" seconds, and SetValue reads the
+// value back: given the seconds, it fails one time in sixty.
+func localDateTime(t time.Time) string {
+	if t.Second() == 0 {
+		return t.Format("2006-01-02T15:04")
+	}
+	return t.Format("2006-01-02T15:04:05")
+}
+
 // text reads sel once it is on the page; a read that races a document
 // being replaced (the node it found is gone) is made again.
 func (b *tab) text(sel string) string {

@@ -92,8 +92,8 @@ func TestBrowserStory(t *testing.T) {
 			// The box's htmx request swaps the form's choice: set the rest
 			// once it has settled, not on nodes it replaces.
 			htmxReady,
-			chromedp.SetValue(chromedp.CSS("#start_at"), start.UTC().Format("2006-01-02T15:04:05")),
-			chromedp.SetValue(chromedp.CSS("#end_at"), end.UTC().Format("2006-01-02T15:04:05")),
+			chromedp.SetValue(chromedp.CSS("#start_at"), localDateTime(start.UTC())),
+			chromedp.SetValue(chromedp.CSS("#end_at"), localDateTime(end.UTC())),
 			chromedp.SetValue(chromedp.CSS("#periodicity"), periodicity),
 			chromedp.SetValue(chromedp.CSS("#timezone"), "UTC"),
 			chromedp.Click(chromedp.CSS("#mailing-save")),
