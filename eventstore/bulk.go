@@ -247,7 +247,7 @@ func (s *Store) createOnce(ctx context.Context, b *bulk, careful bool) (Result, 
 	}
 	// COPY rather than an INSERT from unnest: less work for the server per
 	// row (docs/BENCHMARKS.md). Positions are drawn in row order, so the
-	// session's last one is the last event's.
+	// transaction's last one is the last event's.
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns,
 		pgx.CopyFromSlice(len(b.ids), func(i int) ([]any, error) {
 			return []any{b.ids[i], b.streamTypes[i], b.streamIDs[i], b.versions[i], b.types[i], b.datas[i], b.metas[i]}, nil

@@ -204,8 +204,8 @@ func TestCreateStreamsStartsAgainAfterADeadlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	// This session waits longer than the bulk call's before it looks for
-	// a deadlock, so the server rolls the bulk call back.
+	// This connection waits longer than the bulk call's before it looks
+	// for a deadlock, so the server rolls the bulk call back.
 	if _, err := conn.Exec(ctx, `SET deadlock_timeout = '30s'`); err != nil {
 		t.Fatal(err)
 	}
