@@ -143,12 +143,31 @@ func BatchAttempts(attempts []DeliveryAttempted) DeliveriesAttempted {
 // events would have recorded them.
 func (e DeliveriesAttempted) Expand() []DeliveryAttempted {
 	out := make([]DeliveryAttempted, len(e.Attempts))
-	for i, a := range e.Attempts {
-		out[i] = DeliveryAttempted{MailingID: e.MailingID, ClientID: a.ClientID, Email: a.Email, Success: a.Success,
-			ServerResponse: a.ServerResponse, AttemptedAt: a.AttemptedAt, Attempt: a.Attempt, Permanent: a.Permanent,
-			RetryAt: a.RetryAt, Skipped: a.Skipped}
+	for i := range e.Attempts {
+		out[i] = e.attempt(i)
 	}
 	return out
+}
+
+// attempt is the batch's i-th attempt as a DeliveryAttempted.
+func (e DeliveriesAttempted) attempt(i int) DeliveryAttempted {
+	a := e.Attempts[i]
+	return DeliveryAttempted{MailingID: e.MailingID, ClientID: a.ClientID, Email: a.Email, Success: a.Success,
+		ServerResponse: a.ServerResponse, AttemptedAt: a.AttemptedAt, Attempt: a.Attempt, Permanent: a.Permanent,
+		RetryAt: a.RetryAt, Skipped: a.Skipped}
+}
+
+// AttemptsIn returns the attempts an event records, without their ids:
+// one for a DeliveryAttempted, each of a DeliveriesAttempted's, none for
+// another event.
+func AttemptsIn(e Event) []DeliveryAttempted {
+	switch e := e.(type) {
+	case DeliveryAttempted:
+		return []DeliveryAttempted{e}
+	case DeliveriesAttempted:
+		return e.Expand()
+	}
+	return nil
 }
 
 // AttemptID is the id of the index-th attempt of the DeliveriesAttempted
@@ -171,17 +190,16 @@ type RecordedAttempt struct {
 	DeliveryAttempted
 }
 
-// AttemptsOf returns the attempts an event records: one for a
-// DeliveryAttempted, each of a DeliveriesAttempted's, none for another
-// event.
+// AttemptsOf returns the attempts event eventID records with their ids,
+// as AttemptsIn does.
 func AttemptsOf(eventID uuid.UUID, e Event) []RecordedAttempt {
 	switch e := e.(type) {
 	case DeliveryAttempted:
 		return []RecordedAttempt{{ID: eventID, DeliveryAttempted: e}}
 	case DeliveriesAttempted:
 		out := make([]RecordedAttempt, len(e.Attempts))
-		for i, a := range e.Expand() {
-			out[i] = RecordedAttempt{ID: AttemptID(eventID, i), Index: i, DeliveryAttempted: a}
+		for i := range e.Attempts {
+			out[i] = RecordedAttempt{ID: AttemptID(eventID, i), Index: i, DeliveryAttempted: e.attempt(i)}
 		}
 		return out
 	}

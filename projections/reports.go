@@ -161,7 +161,7 @@ type deliveryDelta struct {
 
 // deltaOf sums up the attempts event e records; false if it records none.
 func deltaOf(e domain.RecordedEvent) (deliveryDelta, bool) {
-	as := domain.AttemptsOf(e.EventID, e.Event)
+	as := domain.AttemptsIn(e.Event)
 	d := deliveryDelta{run: e.StreamID, first: e.Version, last: e.Version}
 	for _, a := range as {
 		d.total++
