@@ -16,6 +16,7 @@ import (
 	"github.com/heraldmail/herald/compose"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -226,24 +227,8 @@ func (e *env) mailingOf(msg uuid.UUID, clients []uuid.UUID) uuid.UUID {
 // sanitized, and a text body of its own.
 func (e *env) personalMessage() uuid.UUID {
 	e.t.Helper()
-	var html strings.Builder
-	html.WriteString(`<table width="100%" cellpadding="0" cellspacing="0"><tr><td align="center">` +
-		`<table width="600" cellpadding="0" cellspacing="0">` +
-		`<tr><td><a href="https://news.example.test/"><img src="https://news.example.test/logo.png" alt="Herald News" width="200" height="60"></a></td></tr>` +
-		`<tr><td><h1>Hello {{.FullName}},</h1><p>Here is what happened this month at Example Corp. ` +
-		`We picked the stories we think matter to you{{if .Comment}} ({{.Comment}}){{end}}.</p></td></tr>`)
-	for i := range 8 {
-		fmt.Fprintf(&html, `<tr><td><h2>Story %d: a headline long enough to wrap on a phone screen</h2>`+
-			`<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit. Integer nec odio praesent libero, sed cursus ante dapibus diam. `+
-			`Sed nisi, nulla quis sem at nibh elementum imperdiet. <strong>Duis sagittis ipsum</strong>, praesent mauris.</p>`+
-			`<p><a href="https://news.example.test/stories/%d?utm_source=herald">Read the full story</a></p></td></tr>`, i+1, i+1)
-	}
-	html.WriteString(`<tr><td><p>This mail was sent to {{.FullName}} &lt;{{.Email}}&gt;. ` +
-		`<a href="https://news.example.test/unsubscribe">Unsubscribe</a>.</p></td></tr></table></td></tr></table>`)
-	text := "Hello {{.FullName}},\n\nHere is what happened this month at Example Corp.\n\n" +
-		strings.Repeat("A story: https://news.example.test/stories\n", 8) +
-		"\nThis mail was sent to {{.FullName}} <{{.Email}}>.\n"
-	fields, err := compose.Prepare(domain.MessageFields{Subject: "{{.FullName}}, your monthly news", Body: text, BodyHTML: html.String()})
+	fields, err := compose.Prepare(domain.MessageFields{Subject: testenv.NewsletterSubject, Body: testenv.NewsletterText,
+		BodyHTML: testenv.NewsletterHTML()})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/heraldmail/herald/internal/testenv"
 	"github.com/heraldmail/herald/mail"
 )
 
@@ -122,8 +123,8 @@ func benchAudience(b *testing.B, n, concurrency int) {
 	var msg, mailing struct {
 		ID uuid.UUID `json:"id"`
 	}
-	r.call("POST", "/api/v1/messages", map[string]any{"subject": "{{.FullName}}, your monthly news",
-		"body": newsletterText, "body_html": newsletterHTML()}, 201, &msg)
+	r.call("POST", "/api/v1/messages", map[string]any{"subject": testenv.NewsletterSubject,
+		"body": testenv.NewsletterText, "body_html": testenv.NewsletterHTML()}, 201, &msg)
 	startAt := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
 	r.call("POST", "/api/v1/mailings", map[string]any{"message_id": msg.ID, "all_clients": true,
 		"start_at": startAt.Format(time.RFC3339), "end_at": startAt.Add(24 * time.Hour).Format(time.RFC3339),
@@ -256,7 +257,7 @@ func floorRate(b *testing.B, sink *mail.Sink, conns, n int) float64 {
 		}
 		clients[i] = c
 	}
-	html := newsletterHTML()
+	html := testenv.NewsletterHTML()
 	before := sink.Count()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -281,10 +282,10 @@ func floorRate(b *testing.B, sink *mail.Sink, conns, n int) float64 {
 					errs <- err
 					return
 				}
-				m.Subject(name + ", your monthly news")
+				m.Subject(personal(testenv.NewsletterSubject, name, to))
 				m.SetGenHeader("List-Unsubscribe", "<http://127.0.0.1/unsubscribe/floor>")
 				m.SetGenHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-				m.SetBodyString(gomail.TypeTextPlain, personal(newsletterText, name, to))
+				m.SetBodyString(gomail.TypeTextPlain, personal(testenv.NewsletterText, name, to))
 				m.AddAlternativeString(gomail.TypeTextHTML, personal(html, name, to))
 				if err := c.Send(m); err != nil {
 					errs <- err
@@ -308,31 +309,4 @@ func floorRate(b *testing.B, sink *mail.Sink, conns, n int) float64 {
 // personal fills the newsletter's fields as the message's template does.
 func personal(s, name, email string) string {
 	return strings.NewReplacer("{{.FullName}}", name, "{{.Email}}", email, "{{if .Comment}} ({{.Comment}}){{end}}", "").Replace(s)
-}
-
-const newsletterText = "Hello {{.FullName}},\n\nHere is what happened this month at Example Corp.\n\n" +
-	"A story: https://news.example.test/stories/1\nA story: https://news.example.test/stories/2\n" +
-	"A story: https://news.example.test/stories/3\nA story: https://news.example.test/stories/4\n" +
-	"A story: https://news.example.test/stories/5\nA story: https://news.example.test/stories/6\n" +
-	"A story: https://news.example.test/stories/7\nA story: https://news.example.test/stories/8\n" +
-	"\nThis mail was sent to {{.FullName}} <{{.Email}}>.\n"
-
-// newsletterHTML is a newsletter of about 4 KB: a header, eight stories,
-// a footer naming the reader.
-func newsletterHTML() string {
-	var html strings.Builder
-	html.WriteString(`<table width="100%" cellpadding="0" cellspacing="0"><tr><td align="center">` +
-		`<table width="600" cellpadding="0" cellspacing="0">` +
-		`<tr><td><a href="https://news.example.test/"><img src="https://news.example.test/logo.png" alt="Example News" width="200" height="60"></a></td></tr>` +
-		`<tr><td><h1>Hello {{.FullName}},</h1><p>Here is what happened this month at Example Corp. ` +
-		`We picked the stories we think matter to you{{if .Comment}} ({{.Comment}}){{end}}.</p></td></tr>`)
-	for i := range 8 {
-		fmt.Fprintf(&html, `<tr><td><h2>Story %d: a headline long enough to wrap on a phone screen</h2>`+
-			`<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit. Integer nec odio praesent libero, sed cursus ante dapibus diam. `+
-			`Sed nisi, nulla quis sem at nibh elementum imperdiet. <strong>Duis sagittis ipsum</strong>, praesent mauris.</p>`+
-			`<p><a href="https://news.example.test/stories/%d?utm_source=herald">Read the full story</a></p></td></tr>`, i+1, i+1)
-	}
-	html.WriteString(`<tr><td><p>This mail was sent to {{.FullName}} &lt;{{.Email}}&gt;. ` +
-		`<a href="https://news.example.test/unsubscribe">Unsubscribe</a>.</p></td></tr></table></td></tr></table>`)
-	return html.String()
 }
