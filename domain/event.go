@@ -1,12 +1,13 @@
 package domain
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"sync"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // Event is a fact that happened to an aggregate. Its type name is stable: it

@@ -3,15 +3,17 @@ package domain_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/heraldmail/herald/domain"
 )
 
 // FuzzDecodeEvent feeds arbitrary stored data to every registered event
-// type: decoding never panics, and what it accepts is stable: encoded and
-// decoded again it encodes to the same bytes, so a rebuild reads an event
-// as the first read did.
+// type: decoding never panics, it accepts what encoding/json accepts and
+// reads the same value from it (DecodeEvent uses a faster decoder), and
+// what it accepts is stable: encoded and decoded again it encodes to the
+// same bytes, so a rebuild reads an event as the first read did.
 func FuzzDecodeEvent(f *testing.F) {
 	types := domain.RegisteredEventTypes()
 	if len(types) == 0 {
@@ -27,9 +29,24 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		typ := types[int(which)%len(types)]
+		zero, err := domain.DecodeEvent(typ, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		std := reflect.New(reflect.TypeOf(zero))
+		stdErr := json.Unmarshal(data, std.Interface())
 		ev, err := domain.DecodeEvent(typ, data)
+		if len(data) == 0 {
+			stdErr = nil // no data is the event's zero value
+		}
+		if (err == nil) != (stdErr == nil) {
+			t.Fatalf("%s from %q: DecodeEvent says %v, encoding/json %v", typ, data, err, stdErr)
+		}
 		if err != nil {
 			return
+		}
+		if want, got := mustJSON(t, std.Elem().Interface()), mustJSON(t, ev); !bytes.Equal(want, got) {
+			t.Fatalf("%s from %q: DecodeEvent read %s, encoding/json %s", typ, data, got, want)
 		}
 		if ev.EventType() != typ {
 			t.Fatalf("decoded %q as %q", typ, ev.EventType())
@@ -50,4 +67,13 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("%s is not stable:\n%s\n%s", typ, once, twice)
 		}
 	})
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
