@@ -61,6 +61,12 @@ type SenderConfig struct {
 	// BatchSize is the most attempts one append records; an append takes
 	// whatever has arrived since the last one committed. Default 100.
 	BatchSize int
+	// Gather is how long an append waits, from the first attempt of its
+	// batch, for more to join it while the batch holds fewer than half of
+	// InFlight: one event of many attempts costs the store, the relay, the
+	// bus and every projector about what one of a few does. Default 10 ms;
+	// negative appends at once.
+	Gather time.Duration
 	// PauseRatio is SEND_FAILURE_PAUSE_RATIO: a run whose final failures
 	// exceed this share of its finished deliveries stops and pauses the
 	// mailing. Default 0.5; 1 or more never pauses.
@@ -107,6 +113,9 @@ func (c SenderConfig) withDefaults() SenderConfig {
 	}
 	if c.InFlight <= 0 {
 		c.InFlight = 8 * c.Concurrency
+	}
+	if c.Gather == 0 {
+		c.Gather = 10 * time.Millisecond
 	}
 	if c.PauseRatio <= 0 {
 		c.PauseRatio = 0.5
@@ -372,8 +381,8 @@ type job struct {
 
 // deliverAll makes one attempt for every delivery due now: Concurrency
 // workers, at most InFlight deliveries in flight, attempts recorded by group
-// commit (each append takes what arrived while the last one committed). It
-// returns how many of them were deferred. Memory holds the id list, the
+// commit (each append takes what arrived while the last one committed, and
+// up to Gather more while its batch is small). It returns how many of them were deferred. Memory holds the id list, the
 // progress and a few batches, never a message per client.
 func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
 	gone map[uuid.UUID]bool, tpl *compose.Template, owner *ownerWatch, stats *RunStats) (deferred int, err error) {
@@ -451,20 +460,41 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 			deliveries.WithLabelValues("temporary").Inc()
 		}
 	}
+	// A batch waits for more attempts only while it holds fewer than
+	// enough, so the workers keep slots to send with meanwhile.
+	enough := max(1, s.cfg.InFlight/2)
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	defer gather.Stop()
 	for a := range attempts {
 		add(a)
-	gather:
-		for len(buf) < s.cfg.BatchSize {
-			select {
-			case a, ok := <-attempts:
-				if !ok {
-					break gather
-				}
-				add(a)
-			default:
-				break gather
-			}
+		waited := s.cfg.Gather <= 0
+		if !waited {
+			gather.Reset(s.cfg.Gather)
 		}
+	collect:
+		for len(buf) < s.cfg.BatchSize {
+			var a domain.DeliveryAttempted
+			var ok bool
+			select {
+			case a, ok = <-attempts:
+			default:
+				if waited || len(buf) >= enough {
+					break collect
+				}
+				select {
+				case a, ok = <-attempts:
+				case <-gather.C:
+					waited = true
+					continue
+				}
+			}
+			if !ok {
+				break collect
+			}
+			add(a)
+		}
+		gather.Stop()
 		flush()
 	}
 	flush()

@@ -17,7 +17,8 @@ import (
 	"github.com/heraldmail/herald/mail"
 )
 
-// attemptAppend is a recorded delivery, as an earlier session left it.
+// attemptAppend is a recorded delivery, one attempt to an event as senders
+// wrote them before batches.
 func attemptAppend(runID, mailingID, clientID uuid.UUID, success bool) eventstore.StreamAppend {
 	return eventstore.StreamAppend{
 		Stream: domain.Stream{Type: domain.RunStreamType, ID: runID}, Expected: eventstore.Any,
