@@ -14,7 +14,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
-	"github.com/segmentio/encoding/json"
 
 	"github.com/heraldmail/herald/domain"
 )
@@ -167,11 +166,9 @@ func WithClaim(maxIdle, interval time.Duration) SubscriberOption {
 
 // Message metadata keys set on every event message.
 const (
-	MetaEventType   = "event_type"
-	MetaPosition    = "position"
-	MetaTxID        = "tx_id"
-	MetaPrevTxID    = "prev_tx_id"
-	MetaPrevPositon = "prev_position"
+	MetaEventType = "event_type"
+	MetaPosition  = "position"
+	MetaTxID      = "tx_id"
 )
 
 // Cursor is a place in the store's commit order (see eventstore.Cursor; it is
@@ -181,54 +178,26 @@ type Cursor struct {
 	Position int64  `json:"position"`
 }
 
-// EventMessage encodes a stored event as a message, naming prev: the event
-// published before it on the same topic, so consumers can tell a gap.
-func EventMessage(e domain.RecordedEvent, prev Cursor) (*message.Message, error) {
-	payload, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("bus: encode event %d: %w", e.Position, err)
-	}
-	m := message.NewMessage(e.EventID.String(), payload)
+// EventMessage is the message announcing a stored event: its id, type and
+// place in the store's commit order. It carries no payload: consumers read
+// events from the store, so a message takes about a hundred bytes of Redis
+// whatever its event holds.
+func EventMessage(e domain.RecordedEvent) *message.Message {
+	m := message.NewMessage(e.EventID.String(), nil)
 	m.Metadata.Set(MetaEventType, e.Type)
 	m.Metadata.Set(MetaPosition, strconv.FormatInt(e.Position, 10))
 	m.Metadata.Set(MetaTxID, strconv.FormatUint(e.TxID, 10))
-	m.Metadata.Set(MetaPrevTxID, strconv.FormatUint(prev.TxID, 10))
-	m.Metadata.Set(MetaPrevPositon, strconv.FormatInt(prev.Position, 10))
-	return m, nil
+	return m
 }
 
-// DecodeEventMessage reverses EventMessage. The event itself is decoded only
-// when decode is true (a consumer may not handle, or know, every type).
-func DecodeEventMessage(m *message.Message, decode bool) (domain.RecordedEvent, Cursor, error) {
-	var e domain.RecordedEvent
-	if err := json.Unmarshal(m.Payload, &e); err != nil {
-		return e, Cursor{}, fmt.Errorf("bus: decode message %s: %w", m.UUID, err)
-	}
-	prev, err := metaCursor(m, MetaPrevTxID, MetaPrevPositon)
+// MessageCursor reads where an event message's event stands in the store's
+// commit order.
+func MessageCursor(m *message.Message) (Cursor, error) {
+	at, err := metaCursor(m, MetaTxID, MetaPosition)
 	if err != nil {
-		return e, Cursor{}, fmt.Errorf("bus: message %s: bad predecessor: %w", m.UUID, err)
+		return at, fmt.Errorf("bus: message %s: bad cursor: %w", m.UUID, err)
 	}
-	if decode {
-		ev, err := domain.DecodeEvent(e.Type, e.Data)
-		if err != nil {
-			return e, Cursor{}, err
-		}
-		e.Event = ev
-	}
-	return e, prev, nil
-}
-
-// MessageCursors reads where an event message stands in the store's commit
-// order, and its predecessor on the topic, from the metadata alone: a
-// consumer that has the event already (or reads it from the store) skips
-// decoding the payload.
-func MessageCursors(m *message.Message) (at, prev Cursor, err error) {
-	at, err = metaCursor(m, MetaTxID, MetaPosition)
-	prev, err2 := metaCursor(m, MetaPrevTxID, MetaPrevPositon)
-	if err := errors.Join(err, err2); err != nil {
-		return at, prev, fmt.Errorf("bus: message %s: bad cursors: %w", m.UUID, err)
-	}
-	return at, prev, nil
+	return at, nil
 }
 
 // metaCursor reads the cursor whose transaction id and position m's

@@ -118,19 +118,21 @@ func (r *Relay) queueCheckpoint(b *pgx.Batch, st relayState) error {
 	return nil
 }
 
-// read returns the next events after st. With save, the same round trip
+// read returns the next events after st, without their data and metadata
+// (a message does not carry them). With save, the same round trip
 // first stores st as the checkpoint: PostgreSQL runs the pipeline as one
 // implicit transaction, so the relay pays no round trip of its own for its
 // checkpoint, which trails what Redis accepted by one read.
 func (r *Relay) read(ctx context.Context, st relayState, save bool) ([]domain.RecordedEvent, error) {
 	if !save {
-		return ReadAllFrom(ctx, r.store.pool, st.At, r.batch, false)
+		rows, err := r.store.pool.Query(ctx, readHeadsSQL, readAllArgs(st.At, r.batch)...)
+		return scanHeads(rows, err)
 	}
 	b := &pgx.Batch{}
 	if err := r.queueCheckpoint(b, st); err != nil {
 		return nil, err
 	}
-	b.Queue(readAllSQL, readAllArgs(st.At, r.batch)...)
+	b.Queue(readHeadsSQL, readAllArgs(st.At, r.batch)...)
 	br := r.store.pool.SendBatch(ctx, b)
 	defer br.Close()
 	for range 2 {
@@ -139,7 +141,41 @@ func (r *Relay) read(ctx context.Context, st relayState, save bool) ([]domain.Re
 		}
 	}
 	rows, err := br.Query()
-	return scanReadAll(rows, err, false)
+	return scanHeads(rows, err)
+}
+
+// readHeadsSQL is readAllSQL for what a message names of an event (see
+// bus.EventMessage): its data and metadata stay in the table.
+const readHeadsSQL = `SELECT position, tx_id::text, event_id, stream_type, type FROM events
+WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
+  AND tx_id < events_read_bound()
+ORDER BY events.tx_id, events.position
+LIMIT $3`
+
+// scanHeads reads the rows of readHeadsSQL.
+func scanHeads(rows pgx.Rows, err error) ([]domain.RecordedEvent, error) {
+	if err != nil {
+		return nil, fmt.Errorf("relay: read the store: %w", err)
+	}
+	defer rows.Close()
+	var out []domain.RecordedEvent
+	for rows.Next() {
+		var (
+			e  domain.RecordedEvent
+			tx string
+		)
+		if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamType, &e.Type); err != nil {
+			return nil, fmt.Errorf("relay: read the store: %w", err)
+		}
+		if e.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return nil, fmt.Errorf("relay: tx id %q: %w", tx, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("relay: read the store: %w", err)
+	}
+	return out, nil
 }
 
 // saveState stores st on its own (on the way out).
@@ -254,10 +290,7 @@ func (r *Relay) publish(ctx context.Context, st relayState, evs []domain.Recorde
 			}
 			topic = t
 		}
-		m, err := bus.EventMessage(e, bus.Cursor(next.Topics[t]))
-		if err != nil {
-			return st, err
-		}
+		m := bus.EventMessage(e)
 		m.SetContext(ctx)
 		msgs = append(msgs, m)
 		next.Topics[t] = CursorOf(e)

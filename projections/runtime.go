@@ -133,13 +133,10 @@ const (
 	busMisses      = 3
 )
 
-// item is one delivered event message: where it stands and its
-// predecessor on the topic. The payload is decoded only when the event is
-// applied from the message (past the read-ahead), which is rare: most
-// events come from the store.
+// item is one delivered event message: where its event stands in the
+// store's commit order (the event itself is read from the store).
 type item struct {
-	at, prev eventstore.Cursor
-	m        *message.Message
+	at eventstore.Cursor
 }
 
 // feed applies one topic's events to one projector.
@@ -228,18 +225,18 @@ func (rt *Runtime) follow(ctx context.Context, p Projector, feeds []*feed, log z
 // subscription ends. Messages are acknowledged once handed over, which lets
 // watermill deliver the next one at once. An acknowledged event that never
 // got applied (a crash) is not lost: the next run's catch-up, or the next
-// message's predecessor check, reads it from the store.
+// transaction's read of the store, applies it.
 func (f *feed) receive(ctx context.Context, msgs <-chan *message.Message, items chan<- item, errs chan<- error) {
 	defer close(items)
 	for m := range msgs {
-		at, prev, err := bus.MessageCursors(m)
+		at, err := bus.MessageCursor(m)
 		m.Ack()
 		if err != nil {
 			f.log.Error().Err(err).Str("message", m.UUID).Msg("undecodable message dropped; the store fills the gap")
 			continue
 		}
 		select {
-		case items <- item{at: eventstore.Cursor(at), prev: eventstore.Cursor(prev), m: m}:
+		case items <- item{at: eventstore.Cursor(at)}:
 		case <-ctx.Done():
 			return
 		}
@@ -523,50 +520,35 @@ func (f *feed) readAheadBatch() *pgx.Batch {
 
 // applyLate applies the delivered events past cp, those of transactions
 // that committed after the store's read bound was taken, and returns the
-// checkpoint after them. Redelivered messages change nothing.
+// checkpoint after them. The relay publishes an event only once every
+// transaction before it has ended, so the store holds every event of the
+// topic up to the last one delivered, and they are read from there in one
+// statement, with those no message named (a gap the bus left) among them.
+// Redelivered messages change nothing.
 func (f *feed) applyLate(ctx context.Context, tx pgx.Tx, cp eventstore.Cursor, batch []item, parked map[uuid.UUID]string) (eventstore.Cursor, *domain.RecordedEvent, error) {
+	last, delivered := cp, 0
 	for _, it := range batch {
-		if !cp.Less(it.at) {
+		if !last.Less(it.at) { // applied already, or earlier in the batch
 			duplicateEvents.WithLabelValues(f.p.Name()).Inc()
 			continue
 		}
-		evs, err := f.gapBefore(ctx, tx, cp, it)
-		if err != nil {
-			return cp, nil, err
-		}
-		e, _, derr := bus.DecodeEventMessage(it.m, false)
-		if derr == nil {
-			evs = append(evs, e)
-		}
-		if failed, err := f.applyEach(ctx, tx, evs, parked); err != nil {
-			return cp, failed, err
-		}
-		if derr != nil {
-			// The checkpoint stops before this event, which the store
-			// supplies to a later read-ahead or gap check.
-			f.log.Warn().Err(derr).Str("message", it.m.UUID).Msg("undecodable message; the store supplies its event")
-			if len(evs) > 0 {
-				cp = eventstore.CursorOf(evs[len(evs)-1])
-			}
-			return cp, nil, nil
-		}
-		cp = it.at
+		delivered++
+		last = it.at
 	}
-	return cp, nil, nil
-}
-
-// gapBefore reads from the store the topic's events between cp and it,
-// when its predecessor lies past cp.
-func (f *feed) gapBefore(ctx context.Context, tx pgx.Tx, cp eventstore.Cursor, it item) ([]domain.RecordedEvent, error) {
-	if !cp.Less(it.prev) {
-		return nil, nil
+	if delivered == 0 {
+		return cp, nil, nil
 	}
-	gap, err := readTopic(ctx, tx, streamTypeOf(f.topic), cp, it.at)
+	evs, err := readTopic(ctx, tx, streamTypeOf(f.topic), cp, eventstore.Cursor{TxID: last.TxID, Position: last.Position + 1})
 	if err != nil {
-		return nil, err
+		return cp, nil, err
 	}
-	gapFilled.WithLabelValues(f.p.Name()).Add(float64(len(gap)))
-	return gap, nil
+	if n := len(evs) - delivered; n > 0 {
+		gapFilled.WithLabelValues(f.p.Name()).Add(float64(n))
+	}
+	if failed, err := f.applyEach(ctx, tx, evs, parked); err != nil {
+		return cp, failed, err
+	}
+	return last, nil, nil
 }
 
 // commit moves the checkpoint from start to cp, when it moved, and commits.

@@ -542,19 +542,13 @@ func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var prev eventstore.Cursor
 		for _, e := range evs {
 			if e.EventID == id {
-				msg, err := bus.EventMessage(e, bus.Cursor(prev))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := pub.Publish(p.pingTopic(), msg); err != nil {
+				if err := pub.Publish(p.pingTopic(), bus.EventMessage(e)); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			prev = eventstore.CursorOf(e)
 		}
 		t.Fatalf("event %s not read from the store", id)
 	}
@@ -569,6 +563,61 @@ func TestRuntimeReadsAheadFromTheStore(t *testing.T) {
 	ids := p.appendPings(t, texts...)
 	wake(ids[0])
 	p.waitApplied(t, 1201)
+}
+
+// A message past the read-ahead (its event committed after the
+// transaction took the store's read bound) is applied from the store,
+// together with the events before it that no message named, each once.
+func TestDeliveredEventsPastTheReadAheadComeFromTheStoreWithTheirGaps(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, testenv.Redis(t))
+	ctx := context.Background()
+	ids := p.appendPings(t, "a", "b", "c", "d", "e")
+	at := map[uuid.UUID]eventstore.Cursor{}
+	rows, err := p.pool.Query(ctx, `SELECT event_id, tx_id::text::bigint, position FROM events WHERE event_id = ANY($1)`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id uuid.UUID
+		var c eventstore.Cursor
+		if err := rows.Scan(&id, &c.TxID, &c.Position); err != nil {
+			t.Fatal(err)
+		}
+		at[id] = c
+	}
+	if err := rows.Err(); err != nil || len(at) != len(ids) {
+		t.Fatalf("cursors of %d events, want %d: %v", len(at), len(ids), err)
+	}
+	topic := eventstore.TopicOfStream("ping")
+	// "a" is applied (the checkpoint); messages come for a again, c and e.
+	cp, err := projections.ApplyLate(ctx, p.pool, &pingProjector{}, topic, at[ids[0]], at[ids[0]], at[ids[2]], at[ids[4]])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp != at[ids[4]] {
+		t.Fatalf("checkpoint %+v, want e's %+v", cp, at[ids[4]])
+	}
+	// e's message again changes nothing.
+	if cp, err = projections.ApplyLate(ctx, p.pool, &pingProjector{}, topic, cp, at[ids[4]]); err != nil || cp != at[ids[4]] {
+		t.Fatalf("redelivered e: checkpoint %+v, %v", cp, err)
+	}
+	rows, err = p.pool.Query(ctx, `SELECT text, applied FROM test_pings ORDER BY text`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var text string
+		var applied int
+		err := r.Scan(&text, &applied)
+		return fmt.Sprintf("%s×%d", text, applied), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"b×1", "c×1", "d×1", "e×1"}; !slices.Equal(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
 }
 
 // batchPingProjector is pingProjector with ApplyBatch: the runtime hands it

@@ -233,6 +233,11 @@ func benchAudience(b *testing.B, n, concurrency int) {
 		sendCPU, sendTotal, floorTotal, sendTotal/floorTotal, rate*sendTotal/1e6, floor*floorTotal/1e6,
 		cores, sendTotal, cores*1e6/sendTotal, cores*1e6/sendTotal/floor)
 	b.Logf("PostgreSQL grew %.1f MB (%.0f B a delivery): %s", float64(dbGrowth)/1e6, float64(dbGrowth)/float64(n), strings.Join(tables, ", "))
+	var batches int
+	if err := r.db.QueryRow(r.ctx, `SELECT count(*) FROM events WHERE type = 'run.deliveries_attempted'`).Scan(&batches); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("the sender recorded the attempts in %d events, %.1f attempts an event", batches, float64(n)/float64(max(batches, 1)))
 	b.Logf("Redis %.1f MB above idle with %d stream entries left; herald's peak RSS %.1f MB",
 		float64(redisAbove)/(1<<20), entries, float64(peak)/(1<<20))
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
