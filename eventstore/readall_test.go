@@ -136,3 +136,44 @@ func TestReadAllOrderWithConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// ReadAllFromWithoutMetadata reads what ReadAllFrom reads, in the same
+// order, with each event's Metadata left zero.
+func TestReadAllWithoutMetadataLeavesOnlyTheMetadataOut(t *testing.T) {
+	t.Parallel()
+	s, ctx := newStore(t), context.Background()
+	for i := range 3 {
+		if _, err := s.Append(ctx, stream(), eventstore.NoStream, note(fmt.Sprintf("n%d", i)), note("again")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 30*time.Second, "the events below the read bound", func() bool {
+		evs, err := eventstore.ReadAllFrom(ctx, s.Pool(), eventstore.Cursor{}, 100, false)
+		return err == nil && len(evs) == 6
+	})
+	full, err := eventstore.ReadAllFrom(ctx, s.Pool(), eventstore.Cursor{}, 100, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := eventstore.ReadAllFromWithoutMetadata(ctx, s.Pool(), eventstore.Cursor{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bare) != len(full) {
+		t.Fatalf("%d events without metadata, %d with", len(bare), len(full))
+	}
+	for i, e := range full {
+		if e.Metadata.ActorID == uuid.Nil || e.Metadata.Command != "TakeNote" {
+			t.Fatalf("ReadAllFrom lost the metadata: %+v", e.Metadata)
+		}
+		b := bare[i]
+		if b.Metadata != (domain.Metadata{}) {
+			t.Fatalf("event %d read with metadata %+v", b.Position, b.Metadata)
+		}
+		b.Metadata = e.Metadata
+		if b.Position != e.Position || b.TxID != e.TxID || b.EventID != e.EventID || b.StreamID != e.StreamID ||
+			b.Version != e.Version || b.Type != e.Type || string(b.Data) != string(e.Data) || !b.RecordedAt.Equal(e.RecordedAt) {
+			t.Fatalf("event %d read as %+v without metadata, %+v with", e.Position, bare[i], e)
+		}
+	}
+}

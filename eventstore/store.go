@@ -332,6 +332,10 @@ func (s *Store) alreadyStored(ctx context.Context, c Commit, args [][]any) (Resu
 
 const selectEvent = `SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at FROM events`
 
+// SelectEventWithoutMetadata selects the columns ScanEvents reads with the
+// metadata left out (NULL): ScanEvents leaves Metadata zero.
+const SelectEventWithoutMetadata = `SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, NULL::jsonb, recorded_at FROM events`
+
 // Load returns a stream's events in version order (none for a new stream).
 func (s *Store) Load(ctx context.Context, streamID uuid.UUID) ([]domain.RecordedEvent, error) {
 	return s.load(ctx, streamID, "")
@@ -385,9 +389,19 @@ func ReadAllFrom(ctx context.Context, q querier, from Cursor, limit int, decode 
 	return scanReadAll(rows, err, decode)
 }
 
+// ReadAllFromWithoutMetadata is ReadAllFrom leaving each event's metadata
+// in the table (Metadata is zero), for readers that do not use it: the
+// projectors build read models from what happened, not from who asked.
+func ReadAllFromWithoutMetadata(ctx context.Context, q querier, from Cursor, limit int) ([]domain.RecordedEvent, error) {
+	rows, err := q.Query(ctx, SelectEventWithoutMetadata+readAllFromSQL, readAllArgs(from, limit)...)
+	return scanReadAll(rows, err, false)
+}
+
 // readAllSQL reads up to $3 events past the cursor ($1, $2) in commit
 // order, below the store's read bound.
-const readAllSQL = selectEvent + `
+const readAllSQL = selectEvent + readAllFromSQL
+
+const readAllFromSQL = `
 WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
   AND tx_id < events_read_bound()
 ORDER BY events.tx_id, events.position
@@ -410,7 +424,7 @@ func scanReadAll(rows pgx.Rows, err error, decode bool) ([]domain.RecordedEvent,
 
 // ScanEvents reads rows selected with the events table's columns in the
 // order position, tx_id::text, event_id, stream_type, stream_id, version,
-// type, data, metadata, recorded_at.
+// type, data, metadata, recorded_at; a NULL metadata leaves Metadata zero.
 func ScanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
 	defer rows.Close()
 	var out []domain.RecordedEvent
@@ -428,8 +442,10 @@ func ScanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
 		if e.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
 			return nil, fmt.Errorf("tx id %q: %w", tx, err)
 		}
-		if err := json.Unmarshal(metadata, &e.Metadata); err != nil {
-			return nil, fmt.Errorf("metadata of %d: %w", e.Position, err)
+		if metadata != nil {
+			if err := json.Unmarshal(metadata, &e.Metadata); err != nil {
+				return nil, fmt.Errorf("metadata of %d: %w", e.Position, err)
+			}
 		}
 		e.Data = data
 		if decode {

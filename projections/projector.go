@@ -15,6 +15,9 @@ import (
 //
 // Apply must write only through tx and use unqualified table names: a
 // rebuild runs the same Apply with search_path pointing at fresh tables.
+// Events reach it without their metadata (RecordedEvent.Metadata is zero),
+// live and in a rebuild alike: a read model is built from what happened;
+// who asked for it is the history's to show.
 type Projector interface {
 	// Name is stable: it names the consumer group and the checkpoint.
 	Name() string

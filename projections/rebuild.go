@@ -89,7 +89,7 @@ func (r RebuildResult) Rate() float64 {
 //   - schema rebuild_<name> gets `CREATE UNLOGGED TABLE … (LIKE live
 //     INCLUDING ALL)` for each of p.Tables(), indexes renamed to the live
 //     names (made LOGGED once the copy has caught up, before the swap);
-//   - events are read in commit order with eventstore.ReadAllFrom, in
+//   - events are read in commit order (without their metadata) in
 //     batches of BatchSize, each applied in its own transaction with
 //     search_path = rebuild_<name>, <the usual path> (projectors use
 //     unqualified names), through BatchApplier when p offers it;
@@ -418,7 +418,7 @@ func (g *group) copyAll(ctx context.Context) error {
 		defer close(reads)
 		from := g.cursor
 		for {
-			evs, err := eventstore.ReadAllFrom(ctx, g.pool, from, g.opts.BatchSize, false)
+			evs, err := eventstore.ReadAllFromWithoutMetadata(ctx, g.pool, from, g.opts.BatchSize)
 			select {
 			case reads <- read{evs, err}:
 			case <-ctx.Done():
@@ -632,7 +632,7 @@ func (r *rebuild) swap(ctx context.Context) error {
 	cursor, topics := g.cursor, cloneCursors(r.topics)
 	var events, applied int64
 	for {
-		evs, err := eventstore.ReadAllFrom(ctx, tx, cursor, g.opts.BatchSize, false)
+		evs, err := eventstore.ReadAllFromWithoutMetadata(ctx, tx, cursor, g.opts.BatchSize)
 		if err != nil {
 			return fmt.Errorf("rebuild %s: %w", r.p.Name(), err)
 		}

@@ -674,18 +674,14 @@ ON CONFLICT (projector, topic) DO UPDATE SET tx_id = EXCLUDED.tx_id, position = 
 
 // readTopic returns the events of one stream type strictly between from and
 // to in commit order, undecoded.
-const selectTopic = `
-SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
-FROM events
+const selectTopic = eventstore.SelectEventWithoutMetadata + `
 WHERE stream_type = $1
   AND (tx_id, position) > ($2::text::xid8, $3::bigint)`
 
 // readAheadSQL reads up to $4 events of stream type $1 past the checkpoint
 // of projector $2 on topic $3, below the store's read bound as the
 // transaction took it (herald.read_bound).
-const readAheadSQL = `
-SELECT position, tx_id::text, event_id, stream_type, stream_id, version, type, data, metadata, recorded_at
-FROM events
+const readAheadSQL = eventstore.SelectEventWithoutMetadata + `
 WHERE stream_type = $1
   AND (tx_id, position) > (
       coalesce((SELECT tx_id FROM projection_checkpoints WHERE projector = $2 AND topic = $3), '0'::xid8),

@@ -103,9 +103,11 @@ func benchAudience(b *testing.B, n, concurrency int) {
 		Rejected []any `json:"rejected"`
 	}
 	importProfile := r.profile(profiles, fmt.Sprintf("import-%d.pprof", n), 30*time.Second)
+	importCPU := cpuTimes(b)
 	start := time.Now()
 	r.do("POST", "/api/v1/clients/import", "text/csv", bytes.NewReader(csv.Bytes()), 200, &imported)
 	importTook := time.Since(start)
+	importCPUPer, importCPUTotal := cpuPer(importCPU, cpuTimes(b), n)
 	csv = bytes.Buffer{}
 	if imported.Created != n || imported.Skipped != 0 || len(imported.Rejected) != 0 {
 		b.Fatalf("import: %+v", imported)
@@ -116,8 +118,10 @@ func benchAudience(b *testing.B, n, concurrency int) {
 	catchUp := r.caughtUp(30 * time.Minute)
 	importPeak := r.peakRSS()
 	r.heapProfile(profiles, fmt.Sprintf("import-%d.heap", n))
-	b.Logf("imported %d clients in %s (%.0f/s); the projectors caught up %s later; peak RSS so far %.1f MB",
-		n, importTook.Round(time.Millisecond), float64(n)/importTook.Seconds(), catchUp.Round(time.Millisecond), float64(importPeak)/(1<<20))
+	b.Logf("imported %d clients in %s (%.0f/s); the projectors caught up %s later; peak RSS so far %.1f MB; "+
+		"CPU µs a client until the import answered: %s (cores busy %.2f)",
+		n, importTook.Round(time.Millisecond), float64(n)/importTook.Seconds(), catchUp.Round(time.Millisecond), float64(importPeak)/(1<<20),
+		importCPUPer, importCPUTotal*float64(n)/1e6/importTook.Seconds())
 
 	// The mailing.
 	var msg, mailing struct {
