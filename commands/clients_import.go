@@ -72,11 +72,9 @@ type ImportReport struct {
 }
 
 // ImportStore is what an import needs of the event store: the bulk
-// creation of streams with their claims, and which email claims the owner
-// holds already (*eventstore.Store).
+// creation of streams with their claims (*eventstore.Store).
 type ImportStore interface {
 	CreateStreams(ctx context.Context, streams []eventstore.NewStream) (eventstore.Result, error)
-	Claimed(ctx context.Context, scope string, keys []string) ([]string, error)
 }
 
 // ClientImporter handles ImportClients.
@@ -111,9 +109,8 @@ func NewClientImporter(store ImportStore) (*ClientImporter, error) {
 // CreateClient decides it (domain.NewClient) and created with its email
 // claimed in the same commit, a batch of clients per commit, so every row
 // is created completely or not at all. A row whose email the owner has
-// already is skipped: the claims say so before each commit, and a claim
-// taken meanwhile by a concurrent change drops that row and the commit is
-// made again without it.
+// already is skipped: its claim is taken, the commit fails naming every
+// such key, and it is made again without those rows.
 func (h *ClientImporter) Import(ctx context.Context, meta domain.Metadata, cmd ImportClients) (ImportReport, error) {
 	if cmd.Owner == uuid.Nil || cmd.CSV == nil {
 		return ImportReport{}, errors.New("commands: an import needs an owner and a file")
@@ -256,21 +253,14 @@ func (imp *clientImport) add(line int, rec []string) error {
 
 // flush creates the pending clients whose email the owner does not have
 // yet, in one commit. An email of an earlier batch is claimed by then, so
-// a duplicate across batches is skipped here.
+// a duplicate across batches is skipped here. The claims are not looked up
+// first: a file of new addresses, the usual import, commits at the first
+// try, and one whose batch holds known addresses pays a failed try for it.
 func (imp *clientImport) flush(ctx context.Context) error {
 	if len(imp.pending) == 0 {
 		return nil
 	}
 	first := imp.pending[0].line
-	keys := make([]string, len(imp.pending))
-	for i, p := range imp.pending {
-		keys[i] = p.key
-	}
-	taken, err := imp.h.store.Claimed(ctx, imp.scope, keys)
-	if err != nil {
-		return fmt.Errorf("create the clients from line %d: %w", first, err)
-	}
-	imp.drop(taken...)
 	if err := imp.inherit(ctx); err != nil {
 		return fmt.Errorf("create the clients from line %d: %w", first, err)
 	}
