@@ -146,11 +146,7 @@ func (r *Relay) read(ctx context.Context, st relayState, save bool) ([]domain.Re
 
 // readHeadsSQL is readAllSQL for what a message names of an event (see
 // bus.EventMessage): its data and metadata stay in the table.
-const readHeadsSQL = `SELECT position, tx_id::text, event_id, stream_type, type FROM events
-WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
-  AND tx_id < events_read_bound()
-ORDER BY events.tx_id, events.position
-LIMIT $3`
+const readHeadsSQL = `SELECT position, tx_id::text, event_id, stream_type, type FROM events` + readAllFromSQL
 
 // scanHeads reads the rows of readHeadsSQL.
 func scanHeads(rows pgx.Rows, err error) ([]domain.RecordedEvent, error) {

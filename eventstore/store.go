@@ -401,6 +401,8 @@ func ReadAllFromWithoutMetadata(ctx context.Context, q querier, from Cursor, lim
 // order, below the store's read bound.
 const readAllSQL = selectEvent + readAllFromSQL
 
+// readAllFromSQL is readAllSQL after its column list, for the readers that
+// select fewer columns.
 const readAllFromSQL = `
 WHERE (tx_id, position) > ($1::text::xid8, $2::bigint)
   AND tx_id < events_read_bound()

@@ -382,8 +382,9 @@ type job struct {
 // deliverAll makes one attempt for every delivery due now: Concurrency
 // workers, at most InFlight deliveries in flight, attempts recorded by group
 // commit (each append takes what arrived while the last one committed, and
-// up to Gather more while its batch is small). It returns how many of them were deferred. Memory holds the id list, the
-// progress and a few batches, never a message per client.
+// what arrives within Gather while its batch is small). It returns how many
+// of them were deferred. Memory holds the id list, the progress and a few
+// batches, never a message per client.
 func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
 	gone map[uuid.UUID]bool, tpl *compose.Template, owner *ownerWatch, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
