@@ -5,5 +5,6 @@
 // consumer-group subscriber that projectors use (both speak
 // watermill-redisstream's format), the trimming of streams to what the
 // consumer groups still need, topic naming with a per-deployment
-// prefix, and the envelope that carries a stored event over the wire.
+// prefix, and the message that announces a stored event (its id, type and
+// place in commit order; consumers read the event from the store).
 package bus
