@@ -148,39 +148,12 @@ func (c *child) kill() {
 }
 
 // peakRSS is the child's VmHWM (peak resident set) in bytes.
-func (c *child) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", c.cmd.Process.Pid)
-}
+func (c *child) peakRSS() (int64, error) { return testenv.PeakRSS(c.cmd.Process.Pid) }
 
-// cpuSeconds is the child's user+system CPU time so far (/proc/<pid>/stat).
+// cpuSeconds is the child's user+system CPU time so far.
 func (c *child) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the parenthesised command name; utime and stime are the
-	// 14th and 15th fields of the line, in clock ticks (100 per second).
-	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", c.cmd.Process.Pid)
-	}
-	u, err1 := strconv.ParseFloat(f[11], 64)
-	s, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parse /proc/%d/stat", c.cmd.Process.Pid)
-	}
-	return (u + s) / 100, nil
+	_, cpu, err := testenv.ProcCPU(c.cmd.Process.Pid, false)
+	return cpu.Seconds(), err
 }
 
 // stop ends the child with SIGTERM (a CPU profile, if asked for, is written).

@@ -267,21 +267,11 @@ func (r *rig) caughtUp(within time.Duration) time.Duration {
 // peakRSS is the herald process's VmHWM in bytes.
 func (r *rig) peakRSS() int64 {
 	r.b.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	peak, err := testenv.PeakRSS(r.cmd.Process.Pid)
 	if err != nil {
 		r.b.Fatal(err)
 	}
-	for l := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				r.b.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	r.b.Fatal("no VmHWM")
-	return 0
+	return peak
 }
 
 // redisUsed is Redis's used_memory in bytes.
@@ -437,31 +427,17 @@ func cpuTimes(b testing.TB) map[string]time.Duration {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		comm, cpu, err := testenv.ProcCPU(pid, true)
 		if err != nil {
 			continue // gone meanwhile
 		}
-		// pid (comm) state ppid … utime stime cutime cstime are fields 14–17.
-		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		comm := string(stat[open+1 : end])
 		if pid == self {
 			comm = "bench"
 		}
 		switch comm {
 		case "herald", "postgres", "redis-server", "bench":
-		default:
-			continue
+			out[comm] += cpu
 		}
-		f := strings.Fields(string(stat[end+1:]))
-		var ticks int64
-		for _, s := range f[11:15] { // fields 14–17, counted after the command
-			n, _ := strconv.ParseInt(s, 10, 64)
-			ticks += n
-		}
-		out[comm] += time.Duration(ticks) * (time.Second / 100) // USER_HZ
 	}
 	return out
 }
