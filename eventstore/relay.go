@@ -153,25 +153,21 @@ func scanHeads(rows pgx.Rows, err error) ([]domain.RecordedEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: read the store: %w", err)
 	}
-	defer rows.Close()
-	var out []domain.RecordedEvent
-	for rows.Next() {
+	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.RecordedEvent, error) {
 		var (
 			e  domain.RecordedEvent
 			tx string
 		)
-		if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamType, &e.Type); err != nil {
-			return nil, fmt.Errorf("relay: read the store: %w", err)
+		if err := row.Scan(&e.Position, &tx, &e.EventID, &e.StreamType, &e.Type); err != nil {
+			return e, err
 		}
-		if e.TxID, err = strconv.ParseUint(tx, 10, 64); err != nil {
-			return nil, fmt.Errorf("relay: tx id %q: %w", tx, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		e.TxID, err = strconv.ParseUint(tx, 10, 64)
+		return e, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("relay: read the store: %w", err)
 	}
-	return out, nil
+	return evs, nil
 }
 
 // saveState stores st on its own (on the way out).

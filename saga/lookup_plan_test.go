@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/heraldmail/herald/internal/testenv"
 )
@@ -35,19 +36,12 @@ FROM generate_series(1, 20000) AS i`)
 	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stats WHERE tablename = 'events' AND attname = 'stream_id')`).Scan(&analysed); err != nil || analysed {
 		t.Fatalf("the events table has statistics (%v): the test needs it without", err)
 	}
-	var ids []uuid.UUID
 	rows, err := pool.Query(ctx, `SELECT stream_id FROM events ORDER BY position LIMIT 500`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil || len(ids) != 500 {
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil || len(ids) != 500 {
 		t.Fatalf("%d ids (%v)", len(ids), err)
 	}
 
