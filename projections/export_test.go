@@ -20,16 +20,12 @@ func SetRecheck(w *Waiter, d time.Duration) { w.recheck = d }
 // reached cp, and returns the checkpoint it reached.
 func ApplyLate(ctx context.Context, pool *pgxpool.Pool, p Projector, topic string, cp eventstore.Cursor, delivered ...eventstore.Cursor) (eventstore.Cursor, error) {
 	f := &feed{rt: &Runtime{pool: pool, retry: DefaultRetry}, p: p, handled: handledTypes(p), topic: topic, log: zerolog.Nop()}
-	batch := make([]item, len(delivered))
-	for i, at := range delivered {
-		batch[i] = item{at: at}
-	}
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return cp, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	cp, _, err = f.applyLate(ctx, tx, cp, batch, map[uuid.UUID]string{})
+	cp, _, err = f.applyLate(ctx, tx, cp, delivered, map[uuid.UUID]string{})
 	if err != nil {
 		return cp, err
 	}

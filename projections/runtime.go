@@ -133,12 +133,6 @@ const (
 	busMisses      = 3
 )
 
-// item is one delivered event message: where its event stands in the
-// store's commit order (the event itself is read from the store).
-type item struct {
-	at eventstore.Cursor
-}
-
 // feed applies one topic's events to one projector.
 type feed struct {
 	rt      *Runtime
@@ -198,7 +192,7 @@ func (rt *Runtime) follow(ctx context.Context, p Projector, feeds []*feed, log z
 		if err != nil {
 			return fmt.Errorf("subscribe %s: %w", f.topic, err)
 		}
-		items := make(chan item, maxBatch)
+		items := make(chan eventstore.Cursor, maxBatch)
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -221,12 +215,12 @@ func (rt *Runtime) follow(ctx context.Context, p Projector, feeds []*feed, log z
 	return failure
 }
 
-// receive hands each message's cursors to the applier until the
+// receive hands the applier where each message's event stands, until the
 // subscription ends. Messages are acknowledged once handed over, which lets
 // watermill deliver the next one at once. An acknowledged event that never
 // got applied (a crash) is not lost: the next run's catch-up, or the next
 // transaction's read of the store, applies it.
-func (f *feed) receive(ctx context.Context, msgs <-chan *message.Message, items chan<- item, errs chan<- error) {
+func (f *feed) receive(ctx context.Context, msgs <-chan *message.Message, items chan<- eventstore.Cursor, errs chan<- error) {
 	defer close(items)
 	for m := range msgs {
 		at, err := bus.MessageCursor(m)
@@ -236,7 +230,7 @@ func (f *feed) receive(ctx context.Context, msgs <-chan *message.Message, items 
 			continue
 		}
 		select {
-		case items <- item{at: eventstore.Cursor(at)}:
+		case items <- eventstore.Cursor(at):
 		case <-ctx.Done():
 			return
 		}
@@ -268,7 +262,7 @@ type applier struct {
 
 // applyMessages applies what items brings until it closes or an apply
 // fails.
-func (f *feed) applyMessages(ctx context.Context, items <-chan item, errs chan<- error) {
+func (f *feed) applyMessages(ctx context.Context, items <-chan eventstore.Cursor, errs chan<- error) {
 	a := &applier{feed: f, silence: time.NewTimer(f.rt.silence)}
 	defer a.silence.Stop()
 	for {
@@ -289,7 +283,7 @@ func (f *feed) applyMessages(ctx context.Context, items <-chan item, errs chan<-
 // polled when busSilence passed without any; open is false once the
 // receiver has stopped. A batch whose events are all applied already is
 // dropped, unless the store was last read readAheadEvery ago.
-func (a *applier) next(items <-chan item) (batch []item, polled, open bool) {
+func (a *applier) next(items <-chan eventstore.Cursor) (batch []eventstore.Cursor, polled, open bool) {
 	for {
 		select {
 		case first, ok := <-items:
@@ -310,7 +304,7 @@ func (a *applier) next(items <-chan item) (batch []item, polled, open bool) {
 
 // drain applies batch, then reads the store until the topic is drained. A
 // poll that found events counts as a miss of the bus.
-func (a *applier) drain(ctx context.Context, batch []item, polled bool) error {
+func (a *applier) drain(ctx context.Context, batch []eventstore.Cursor, polled bool) error {
 	fromStore := 0
 	for more := true; more; batch = nil {
 		var read int
@@ -330,9 +324,9 @@ func (a *applier) drain(ctx context.Context, batch []item, polled bool) error {
 	return nil
 }
 
-// collect gathers first and the items already waiting, up to maxBatch.
-func collect(first item, items <-chan item) []item {
-	batch := []item{first}
+// collect gathers first and the cursors already waiting, up to maxBatch.
+func collect(first eventstore.Cursor, items <-chan eventstore.Cursor) []eventstore.Cursor {
+	batch := []eventstore.Cursor{first}
 	for len(batch) < maxBatch {
 		select {
 		case it, ok := <-items:
@@ -347,11 +341,11 @@ func collect(first item, items <-chan item) []item {
 	return batch
 }
 
-// fresh returns the items past applied, in place.
-func fresh(batch []item, applied eventstore.Cursor) []item {
+// fresh returns the cursors of batch past applied, in place.
+func fresh(batch []eventstore.Cursor, applied eventstore.Cursor) []eventstore.Cursor {
 	out := batch[:0]
 	for _, it := range batch {
-		if applied.Less(it.at) {
+		if applied.Less(it) {
 			out = append(out, it)
 		}
 	}
@@ -377,7 +371,7 @@ func streamTypeOf(topic string) string { return strings.TrimPrefix(topic, "event
 // checkpoint after the transaction, how many of the topic's events the
 // read-ahead found in the store, and whether it was cut short by maxBatch
 // (more is waiting in the store); an error only when ctx ends.
-func (f *feed) handle(ctx context.Context, batch []item) (eventstore.Cursor, int, bool, error) {
+func (f *feed) handle(ctx context.Context, batch []eventstore.Cursor) (eventstore.Cursor, int, bool, error) {
 	retry := f.rt.retry
 	parked := map[uuid.UUID]string{}
 	delay := retry.Base
@@ -422,7 +416,7 @@ func (f *feed) handle(ctx context.Context, batch []item) (eventstore.Cursor, int
 // ended, and a later event of the topic lies beyond. Otherwise a projector
 // of a quiet topic would read the whole store written since its last event
 // on every poll.
-func (f *feed) applyOnce(ctx context.Context, batch []item, parked map[uuid.UUID]string) (cp eventstore.Cursor, read int, more bool, failed *domain.RecordedEvent, err error) {
+func (f *feed) applyOnce(ctx context.Context, batch []eventstore.Cursor, parked map[uuid.UUID]string) (cp eventstore.Cursor, read int, more bool, failed *domain.RecordedEvent, err error) {
 	tx, err := f.rt.pool.Begin(ctx)
 	if err != nil {
 		return cp, 0, false, nil, err
@@ -525,15 +519,15 @@ func (f *feed) readAheadBatch() *pgx.Batch {
 // topic up to the last one delivered, and they are read from there in one
 // statement, with those no message named (a gap the bus left) among them.
 // Redelivered messages change nothing.
-func (f *feed) applyLate(ctx context.Context, tx pgx.Tx, cp eventstore.Cursor, batch []item, parked map[uuid.UUID]string) (eventstore.Cursor, *domain.RecordedEvent, error) {
+func (f *feed) applyLate(ctx context.Context, tx pgx.Tx, cp eventstore.Cursor, batch []eventstore.Cursor, parked map[uuid.UUID]string) (eventstore.Cursor, *domain.RecordedEvent, error) {
 	last, delivered := cp, 0
 	for _, it := range batch {
-		if !last.Less(it.at) { // applied already, or earlier in the batch
+		if !last.Less(it) { // applied already, or earlier in the batch
 			duplicateEvents.WithLabelValues(f.p.Name()).Inc()
 			continue
 		}
 		delivered++
-		last = it.at
+		last = it
 	}
 	if delivered == 0 {
 		return cp, nil, nil
