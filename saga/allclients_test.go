@@ -3,6 +3,7 @@ package saga
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/heraldmail/herald/commands"
 	"github.com/heraldmail/herald/domain"
 	"github.com/heraldmail/herald/eventstore"
+	"github.com/heraldmail/herald/mail"
 )
 
 // allClientsMailing creates an active all-clients mailing of the env's
@@ -134,7 +136,8 @@ func TestResumedAllClientsRunMailsTheSetItsStartFixed(t *testing.T) {
 	// The resumed run (a second sender, as after a restart) mails the rest
 	// of the set it started with: not the newcomers, not the deleted
 	// client; the unsubscribed one is skipped at send time, as ever.
-	stats, err := e.newSender(SenderConfig{}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m})
+	// Pages of four: the done clients fill whole pages and part of one.
+	stats, err := e.newSender(SenderConfig{RosterPage: 4}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,5 +155,60 @@ func TestResumedAllClientsRunMailsTheSetItsStartFixed(t *testing.T) {
 	}
 	if f, ok := e.finished(run); !ok || f.Sent != 28 || f.Skipped != 1 {
 		t.Fatalf("finished %+v", f)
+	}
+}
+
+func TestAllClientsRunReadsItsRecipientsPageByPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noScheduler: true, noSender: true})
+	cs := e.clients(23)
+	e.clientEvent(cs[8], domain.ClientDeleted{}) // the last of the second page
+	m := e.allClientsMailing()
+	run := e.dispatchNow(m)
+	// Pages of four and lookups of three, so neither lines up with the
+	// other or with the set's 22 clients.
+	stats, err := e.newSender(SenderConfig{RosterPage: 4, LookupBatch: 3}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sorted(append(slices.Clone(cs[:8]), cs[9:]...)...)
+	if got := e.attempted(run); !slices.Equal(got, want) {
+		t.Fatalf("run mailed %d clients %v, want the 22 of its set %v", len(got), got, want)
+	}
+	if stats.Attempts != 22 || stats.Sent != 22 || e.sink.Count() != 22 {
+		t.Fatalf("stats %+v, sink %d: want 22 attempts, each sent once", stats, e.sink.Count())
+	}
+}
+
+func TestAllClientsRunRetriesItsDeferredDeliveries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{sender: SenderConfig{RetrySchedule: []time.Duration{time.Minute}, RosterPage: 2},
+		reply: func(_, to string, attempt int) *mail.Reply {
+			if attempt == 1 && (strings.HasPrefix(to, "c0-") || strings.HasPrefix(to, "c3-")) {
+				return &mail.Reply{Code: 450, Text: "4.2.0 greylisted, try again later"}
+			}
+			return nil
+		}})
+	cs := e.clients(5)
+	start := e.clock.Now()
+	run := e.dispatchNow(e.allClientsMailing())
+	// Two deliveries wait a minute; the run counts them without reading
+	// its set again and parks until then.
+	e.waitParkedUntil(run, start.Add(time.Minute))
+	if n := e.sink.Count(); n != 3 {
+		t.Fatalf("sink holds %d before the retry, want the 3 not deferred", n)
+	}
+	e.clock.Set(start.Add(time.Minute))
+	if f := e.waitFinished(run); f.Sent != 5 || f.Failed != 0 || f.Unsent != 0 {
+		t.Fatalf("finished %+v, want 5 sent", f)
+	}
+	per := byClient(e.attempts(run))
+	for i, c := range cs {
+		if want := map[bool]int{true: 2, false: 1}[i == 0 || i == 3]; len(per[c]) != want {
+			t.Fatalf("client %d: %d attempts, want %d", i, len(per[c]), want)
+		}
+	}
+	if n := e.sink.Count(); n != 5 {
+		t.Fatalf("sink holds %d, want 5", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/heraldmail/herald/domain"
@@ -37,7 +38,7 @@ func NewRoster(pool *pgxpool.Pool) (*Roster, error) {
 // are an index range (events_client_owner, migration 00090); each client's
 // later events are found through its stream.
 const recipientsSQL = `
-SELECT c.stream_id FROM events c
+SELECT c.stream_id, c.position FROM events c
 WHERE c.type = 'client.created' AND c.data->>'owner_id' = $1
   AND pg_visible_in_snapshot(c.tx_id, $2::text::pg_snapshot)
   AND NOT EXISTS (SELECT 1 FROM events x WHERE x.stream_id = c.stream_id
@@ -61,24 +62,38 @@ func (r *Roster) Fix(ctx context.Context, owner uuid.UUID) (domain.RunRecipients
 	return all, nil
 }
 
-// Recipients reads the client ids a run's recipients snapshot fixed, in
-// the order the clients were created.
-func (r *Roster) Recipients(ctx context.Context, owner uuid.UUID, all domain.RunRecipients) ([]uuid.UUID, error) {
-	rows, err := r.pool.Query(ctx, recipientsSQL+` ORDER BY c.position`, owner.String(), all.AsOf)
-	if err != nil {
-		return nil, fmt.Errorf("read the recipients of owner %s: %w", owner, err)
+// Each calls yield with the client ids a run's recipients snapshot fixed,
+// in the order the clients were created. It reads them from the store page
+// ids at a time, each page a range of the owner's client.created events by
+// position, so a run of a million recipients never holds them all. It
+// stops early, with no error, when yield returns false.
+func (r *Roster) Each(ctx context.Context, owner uuid.UUID, all domain.RunRecipients, page int, yield func(uuid.UUID) bool) error {
+	type recipient struct {
+		id       uuid.UUID
+		position int64
 	}
-	defer rows.Close()
-	ids := make([]uuid.UUID, 0, all.Count)
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+	var after int64
+	for {
+		rows, err := r.pool.Query(ctx, recipientsSQL+` AND c.position > $3 ORDER BY c.position LIMIT $4`,
+			owner.String(), all.AsOf, after, page)
+		if err != nil {
+			return fmt.Errorf("read the recipients of owner %s: %w", owner, err)
 		}
-		ids = append(ids, id)
+		got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (recipient, error) {
+			var c recipient
+			return c, row.Scan(&c.id, &c.position)
+		})
+		if err != nil {
+			return fmt.Errorf("read the recipients of owner %s: %w", owner, err)
+		}
+		for _, c := range got {
+			if !yield(c.id) {
+				return nil
+			}
+		}
+		if len(got) < page {
+			return nil
+		}
+		after = got[len(got)-1].position
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the recipients of owner %s: %w", owner, err)
-	}
-	return ids, nil
 }

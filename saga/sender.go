@@ -76,6 +76,9 @@ type SenderConfig struct {
 	PauseMinSample int
 	// LookupBatch is how many clients are looked up per query. Default 500.
 	LookupBatch int
+	// RosterPage is how many of an all-clients run's recipients are read
+	// from the store at a time. Default 10,000 (160 KB of ids).
+	RosterPage int
 	// OwnerCheck is how old, by the sender's clock, a run's last look at
 	// whether its owner is blocked may be before a delivery looks again: a
 	// block stops a run in progress within about this long, at the cost of
@@ -125,6 +128,9 @@ func (c SenderConfig) withDefaults() SenderConfig {
 	}
 	if c.LookupBatch <= 0 {
 		c.LookupBatch = 500
+	}
+	if c.RosterPage <= 0 {
+		c.RosterPage = 10_000
 	}
 	if c.OwnerCheck <= 0 {
 		c.OwnerCheck = time.Second
@@ -244,11 +250,9 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 	}
 	// A run of a listed mailing mails the mailing's list; an all-clients
 	// run the clients its start fixed (Roster), the same set on every resume.
-	ids := mailing.ClientIDs()
-	if run.AllClients() && stats.Stopped == "" {
-		if ids, err = (&Roster{pool: s.pool}).Recipients(ctx, run.OwnerID(), run.Recipients()); err != nil {
-			return stats, err
-		}
+	set := recipients{listed: mailing.ClientIDs()}
+	if run.AllClients() {
+		set = recipients{roster: &Roster{pool: s.pool}, owner: run.OwnerID(), all: run.Recipients(), page: s.cfg.RosterPage}
 	}
 	// The message is compiled once per run and rendered per client.
 	tpl := compose.Compile(msg.Fields())
@@ -266,7 +270,7 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 				log.Info().Int("done", stats.Resumed).Int("deferred", len(p.deferred)).Msg("resuming run")
 			}
 		}
-		plan := p.plan(ids, gone, s.clock.Now())
+		plan := p.plan(set, gone, s.clock.Now())
 		stats.Deferred, stats.RetryAt = plan.waiting, plan.next
 		if stats.Stopped != "" {
 			// What was never attempted, or deferred and not retried.
@@ -279,7 +283,7 @@ func (s *Sender) deliverRun(ctx context.Context, runID uuid.UUID) (RunStats, err
 		if plan.due == 0 {
 			return stats, s.park(ctx, run, plan, log)
 		}
-		deferred, err := s.deliverAll(ctx, run, meta, ids, p, gone, tpl, owner, &stats)
+		deferred, err := s.deliverAll(ctx, run, meta, set, p, gone, tpl, owner, &stats)
 		if err != nil {
 			return stats, err
 		}
@@ -383,9 +387,9 @@ type job struct {
 // workers, at most InFlight deliveries in flight, attempts recorded by group
 // commit (each append takes what arrived while the last one committed, and
 // what arrives within Gather while its batch is small). It returns how many
-// of them were deferred. Memory holds the id list, the progress and a few
-// batches, never a message per client.
-func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, clientIDs []uuid.UUID, p *runProgress,
+// of them were deferred. Memory holds the progress, a page of recipients
+// and a few batches, never a message per client.
+func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Metadata, set recipients, p *runProgress,
 	gone map[uuid.UUID]bool, tpl *compose.Template, owner *ownerWatch, stats *RunStats) (deferred int, err error) {
 	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -399,7 +403,7 @@ func (s *Sender) deliverAll(ctx context.Context, run *domain.Run, meta domain.Me
 	var producerErr error
 	go func() {
 		defer close(jobs)
-		producerErr = s.produce(stopCtx, clientIDs, p, gone, s.clock.Now(), jobs)
+		producerErr = s.produce(stopCtx, set, p, gone, s.clock.Now(), jobs)
 	}()
 	// The workers tally final outcomes themselves, so the pause threshold
 	// stops them at once, not when the recorder catches up.
@@ -596,19 +600,10 @@ func (s *Sender) appendAttempts(ctx context.Context, runID uuid.UUID, batch comm
 // produce looks up the clients due at now in batches and hands them to the
 // workers: those not yet attempted and the deferred ones whose retry is
 // due. A due client deleted since is added to gone.
-func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, p *runProgress, gone map[uuid.UUID]bool,
+func (s *Sender) produce(ctx context.Context, set recipients, p *runProgress, gone map[uuid.UUID]bool,
 	now time.Time, jobs chan<- job) error {
 	batch := make([]uuid.UUID, 0, s.cfg.LookupBatch)
-	for i := 0; i < len(ids); {
-		batch = batch[:0]
-		for ; i < len(ids) && len(batch) < s.cfg.LookupBatch; i++ {
-			if p.isDue(ids[i], gone, now) {
-				batch = append(batch, ids[i])
-			}
-		}
-		if len(batch) == 0 {
-			continue
-		}
+	hand := func() error {
 		found, err := s.lookupClients(ctx, batch)
 		if err != nil {
 			return err
@@ -631,8 +626,24 @@ func (s *Sender) produce(ctx context.Context, ids []uuid.UUID, p *runProgress, g
 				gone[id] = true
 			}
 		}
+		batch = batch[:0]
+		return nil
 	}
-	return nil
+	var err error
+	if readErr := set.each(ctx, func(id uuid.UUID) bool {
+		if p.isDue(id, gone, now) {
+			if batch = append(batch, id); len(batch) == s.cfg.LookupBatch {
+				err = hand()
+			}
+		}
+		return err == nil
+	}); readErr != nil {
+		return readErr
+	}
+	if err == nil && len(batch) > 0 {
+		err = hand()
+	}
+	return err
 }
 
 // deliver makes one attempt for a client. A temporary failure is deferred
@@ -844,6 +855,30 @@ func (p *runProgress) isDue(id uuid.UUID, gone map[uuid.UUID]bool, now time.Time
 	return !ok || !d.retryAt.After(now)
 }
 
+// recipients is the client ids a run mails, in order: a listed mailing's
+// list, held with the mailing, or the set an all-clients run's start fixed,
+// read from the store a page at a time (Roster.Each) each time it is gone
+// through.
+type recipients struct {
+	listed []uuid.UUID
+	roster *Roster
+	owner  uuid.UUID
+	all    domain.RunRecipients
+	page   int
+}
+
+func (r recipients) each(ctx context.Context, yield func(uuid.UUID) bool) error {
+	if r.roster != nil {
+		return r.roster.Each(ctx, r.owner, r.all, r.page, yield)
+	}
+	for _, id := range r.listed {
+		if !yield(id) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // runPlan counts a run's deliveries that are not final: due now, and
 // waiting for a later retry (the earliest at next).
 type runPlan struct {
@@ -851,17 +886,32 @@ type runPlan struct {
 	next         time.Time
 }
 
-func (p *runProgress) plan(ids []uuid.UUID, gone map[uuid.UUID]bool, now time.Time) runPlan {
+func (p *runProgress) plan(set recipients, gone map[uuid.UUID]bool, now time.Time) runPlan {
 	var pl runPlan
-	for _, id := range ids {
+	wait := func(d deferral) {
+		pl.waiting++
+		if pl.next.IsZero() || d.retryAt.Before(pl.next) {
+			pl.next = d.retryAt
+		}
+	}
+	if set.roster != nil {
+		// An all-clients run's set is fixed, and every client with an
+		// attempt in the run or gone from it is one of the set: the plan
+		// is counted without reading the set again.
+		for id, d := range p.deferred {
+			if !gone[id] && d.retryAt.After(now) {
+				wait(d)
+			}
+		}
+		pl.due = max(0, set.all.Count-len(p.done)-len(gone)-pl.waiting)
+		return pl
+	}
+	for _, id := range set.listed {
 		switch d, deferred := p.deferred[id]; {
 		case p.isDue(id, gone, now):
 			pl.due++
 		case deferred && !gone[id]:
-			pl.waiting++
-			if pl.next.IsZero() || d.retryAt.Before(pl.next) {
-				pl.next = d.retryAt
-			}
+			wait(d)
 		}
 	}
 	return pl
