@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -18,8 +19,18 @@ import (
 // (scripts/redoc.sh), and a small module of ours starts it, so the page
 // holds no inline script and keeps a strict Content-Security-Policy.
 
-//go:embed apidocs/redoc.standalone.js apidocs/docs.js templates/docs.html
+//go:embed templates/docs.html
 var docsFS embed.FS
+
+// The page's scripts, embedded as strings: they stay in the binary's
+// read-only data and are written from there, never copied to the heap
+// (Redoc's bundle is over 2 MB).
+var (
+	//go:embed apidocs/redoc.standalone.js
+	redocScript string
+	//go:embed apidocs/docs.js
+	docsScript string
+)
 
 // docsSpecURL is where the page's Redoc reads the document (routes.go
 // serves it there).
@@ -37,31 +48,34 @@ const docsPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'uns
 
 // docsAsset is a script of the page under its fingerprinted name.
 type docsAsset struct {
-	body []byte
+	body string
 	url  string // /api/docs/<name>.<hash>.js
 }
 
-var (
-	docsAssets = map[string]docsAsset{}         // by fingerprinted file name
-	docsPage   = mustRenderDocsPage(docsAssets) // the page, the same for every caller
-)
+// docsSite is the page and its scripts by fingerprinted file name.
+type docsSite struct {
+	page   []byte
+	assets map[string]docsAsset
+}
 
-// mustRenderDocsPage fingerprints the page's scripts into assets (a changed
-// file is a new URL, so browsers may keep each a year) and renders the page
-// that names them. It panics if an embedded file is missing, which every
-// test of the package would show.
-func mustRenderDocsPage(assets map[string]docsAsset) []byte {
+// docs makes the site on the reference's first request: fingerprinting
+// reads the whole of Redoc's bundle, which a process whose reference
+// nobody opens then never pages in.
+var docs = sync.OnceValue(mustRenderDocs)
+
+// mustRenderDocs fingerprints the page's scripts (a changed file is a new
+// URL, so browsers may keep each a year) and renders the page that names
+// them. It panics if the template does not render, which every test of the
+// reference would show.
+func mustRenderDocs() docsSite {
+	site := docsSite{assets: map[string]docsAsset{}}
 	urls := map[string]string{}
-	for _, name := range []string{"redoc.standalone.js", "docs.js"} {
-		body, err := docsFS.ReadFile("apidocs/" + name)
-		if err != nil {
-			panic("http: embedded API reference: " + err.Error())
-		}
-		sum := sha256.Sum256(body)
+	for name, body := range map[string]string{"redoc.standalone.js": redocScript, "docs.js": docsScript} {
+		sum := sha256.Sum256([]byte(body))
 		ext := path.Ext(name)
 		file := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
 		a := docsAsset{body: body, url: "/api/docs/" + file}
-		assets[file] = a
+		site.assets[file] = a
 		urls[name] = a.url
 	}
 	tmpl := template.Must(template.ParseFS(docsFS, "templates/docs.html"))
@@ -70,7 +84,8 @@ func mustRenderDocsPage(assets map[string]docsAsset) []byte {
 	if err := tmpl.Execute(&buf, data); err != nil {
 		panic("http: render the API reference page: " + err.Error())
 	}
-	return buf.Bytes()
+	site.page = buf.Bytes()
+	return site
 }
 
 // apiReference is GET /api/docs, open to everyone.
@@ -81,13 +96,13 @@ func apiReference(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-cache") // names the scripts of this build
-	respondDocument(w, r, "text/html; charset=utf-8", docsPage)
+	respondDocument(w, r, "text/html; charset=utf-8", docs().page)
 }
 
 // apiReferenceAsset is GET /api/docs/{asset}: a script of the page, under
 // its fingerprinted name.
 func apiReferenceAsset(w http.ResponseWriter, r *http.Request) {
-	a, ok := docsAssets[chi.URLParam(r, "asset")]
+	a, ok := docs().assets[chi.URLParam(r, "asset")]
 	if !ok {
 		respondError(w, r, problem(CodeNotFound, "no such file of the API reference: "+r.URL.Path))
 		return
