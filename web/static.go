@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -27,6 +26,11 @@ type staticFile struct {
 // changed file is a new URL.
 var staticByName, staticURL = fingerprint()
 
+// staticTypes is the Content-Type of each kind of static file. Named here
+// rather than asked of package mime, which would load the system's table of
+// a few thousand types into the heap for the sake of two.
+var staticTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
 func fingerprint() (map[string]staticFile, map[string]string) {
 	byName, urls := map[string]staticFile{}, map[string]string{}
 	entries, err := fs.ReadDir(staticFiles, "static")
@@ -41,7 +45,11 @@ func fingerprint() (map[string]staticFile, map[string]string) {
 		sum := sha256.Sum256(body)
 		ext := path.Ext(e.Name())
 		name := strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:6]) + ext
-		byName[name] = staticFile{body: body, contentType: mime.TypeByExtension(ext)}
+		ct, ok := staticTypes[ext]
+		if !ok {
+			panic("web: no content type for static file " + e.Name())
+		}
+		byName[name] = staticFile{body: body, contentType: ct}
 		urls[e.Name()] = "/static/" + name
 	}
 	return byName, urls
