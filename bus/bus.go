@@ -37,6 +37,13 @@ func Connect(ctx context.Context, url string) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: REDIS_URL: %w", err)
 	}
+	// Every reply and command of the bus is small (a message names its event
+	// in about 150 bytes): buffers of a few KiB instead of go-redis's 32 KiB
+	// (128 KiB for pipelines) a connection, as a subscriber holds a
+	// connection per topic in its blocking read. Larger replies stream
+	// through them.
+	opts.ReadBufferSize, opts.WriteBufferSize = 16<<10, 8<<10
+	opts.PipelineReadBufferSize, opts.PipelineWriteBufferSize = 16<<10, 64<<10
 	c := redis.NewClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
