@@ -18,6 +18,7 @@ import (
 	api "github.com/heraldmail/herald/http"
 	"github.com/heraldmail/herald/internal/app"
 	"github.com/heraldmail/herald/internal/config"
+	"github.com/heraldmail/herald/internal/memlimit"
 	"github.com/heraldmail/herald/migrations"
 )
 
@@ -115,6 +116,10 @@ func runServe(ctx context.Context, c *cli, roles roleSet) error {
 	cfg, log, err := c.setup(needsFor(roles)...)
 	if err != nil {
 		return err
+	}
+	if stop, ok := memlimit.Start(int64(cfg.MemoryTargetMiB) << 20); ok {
+		defer stop()
+		log.Debug().Int("memory_target_mib", cfg.MemoryTargetMiB).Msg("memory target set (MEMORY_TARGET_MIB)")
 	}
 	pool, err := openPool(ctx, cfg)
 	if err != nil {

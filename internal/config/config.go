@@ -90,6 +90,10 @@ type Config struct {
 	ClockOffset           time.Duration // CLOCK_OFFSET, default 0: added to this process's clock
 	BusTopicPrefix        string        // BUS_TOPIC_PREFIX, default "herald."
 	BusMaxLen             int64         // BUS_MAXLEN, default 1000000
+	// MemoryTargetMiB is MEMORY_TARGET_MIB: the memory `herald serve`'s Go
+	// runtime aims to stay within while what it holds live leaves room
+	// (internal/memlimit); 0 leaves the runtime's default. Default 36.
+	MemoryTargetMiB int
 	// SendRetrySchedule is SEND_RETRY_SCHEDULE: the delays after a
 	// delivery's first attempt at which it is retried after a temporary
 	// failure, strictly increasing. Default 1m,5m,15m,30m,1h,2h,4h.
@@ -136,6 +140,7 @@ func Defaults() Config {
 		ShutdownTimeout:        15 * time.Second,
 		BusTopicPrefix:         "herald.",
 		BusMaxLen:              1_000_000,
+		MemoryTargetMiB:        36,
 	}
 }
 
@@ -246,6 +251,7 @@ func Parse(lookup func(string) (string, bool), needs ...Need) (Config, error) {
 		c.BusTopicPrefix = v
 	}
 	c.BusMaxLen = int64(p.positiveInt("BUS_MAXLEN", int(c.BusMaxLen)))
+	c.MemoryTargetMiB = p.nonNegativeInt("MEMORY_TARGET_MIB", c.MemoryTargetMiB)
 
 	if len(p.errs) > 0 {
 		return c, p.errs

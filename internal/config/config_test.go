@@ -40,7 +40,7 @@ func TestParseDefaults(t *testing.T) {
 	if c.HTTPAddr != "127.0.0.1:8080" || c.SendConcurrency != 8 || c.SendRate != 0 || c.SendConnections != 0 ||
 		c.TokenTTL != 24*time.Hour || c.SessionIdleTimeout != 2*time.Hour || c.SchedulerGrace != time.Hour || c.SendFailurePauseRatio != 0.5 ||
 		c.LoginAccountLimit != 5 || c.LoginAddrLimit != 20 || c.AccountMailAddrLimit != 10 ||
-		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 ||
+		c.ShutdownTimeout != 15*time.Second || c.BusTopicPrefix != "herald." || c.BusMaxLen != 1_000_000 || c.MemoryTargetMiB != 36 ||
 		c.LogLevel != "info" || c.LogFormat != "json" || c.SMTPHELOName != "" || c.SMTPRootCAs != nil ||
 		!slices.Equal(c.SendRetrySchedule, []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}) {
 		t.Fatalf("defaults differ from .env.sample: %+v", c)
@@ -75,6 +75,7 @@ func TestParseEverything(t *testing.T) {
 		"SHUTDOWN_TIMEOUT":          "3s",
 		"BUS_TOPIC_PREFIX":          "t1.",
 		"BUS_MAXLEN":                "5000",
+		"MEMORY_TARGET_MIB":         "0",
 		"UNSUBSCRIBE_SECRET":        "0123456789abcdef0123456789abcdef",
 		"SUPPRESS_AFTER_NO_MAILBOX": "2",
 		"SUPPRESS_AFTER_BOUNCES":    "5",
@@ -270,6 +271,7 @@ func TestParseErrors(t *testing.T) {
 			"config: LOGIN_ADDR_LIMIT: must be more than LOGIN_ACCOUNT_LIMIT (8), got 8"},
 		{"account mail limit zero", map[string]string{"ACCOUNT_MAIL_ADDR_LIMIT": "0"}, nil, `config: ACCOUNT_MAIL_ADDR_LIMIT: must be a positive integer, got "0"`},
 		{"maxlen", map[string]string{"BUS_MAXLEN": "1e6"}, nil, `config: BUS_MAXLEN: must be a positive integer, got "1e6"`},
+		{"memory target", map[string]string{"MEMORY_TARGET_MIB": "36MiB"}, nil, `config: MEMORY_TARGET_MIB: must be an integer, 0 or more, got "36MiB"`},
 		{"log level", map[string]string{"LOG_LEVEL": "verbose"}, nil, `config: LOG_LEVEL: must be one of trace|debug|info|warn|error, got "verbose"`},
 		{"log format", map[string]string{"LOG_FORMAT": "text"}, nil, `config: LOG_FORMAT: must be one of json|console, got "text"`},
 		{"http addr", map[string]string{"HTTP_ADDR": "8080"}, nil, `config: HTTP_ADDR: must be host:port such as 127.0.0.1:8080, got "8080"`},

@@ -56,6 +56,7 @@ func (c Config) Settings() []Setting {
 		{"DEBUG_ADDR", c.DebugAddr},
 		{"BUS_TOPIC_PREFIX", c.BusTopicPrefix},
 		{"BUS_MAXLEN", strconv.FormatInt(c.BusMaxLen, 10)},
+		{"MEMORY_TARGET_MIB", strconv.Itoa(c.MemoryTargetMiB)},
 	}
 }
 

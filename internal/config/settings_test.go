@@ -35,7 +35,7 @@ func TestSettingsDurations(t *testing.T) {
 	}
 	// Every setting is listed, defaults included, none without a name.
 	s := Defaults().Settings()
-	if len(s) != 34 || s[0].Name != "DATABASE_URL" || s[len(s)-1] != (Setting{"BUS_MAXLEN", "1000000"}) {
+	if len(s) != 35 || s[0].Name != "DATABASE_URL" || s[len(s)-1] != (Setting{"MEMORY_TARGET_MIB", "36"}) {
 		t.Fatalf("%+v", s)
 	}
 }

@@ -43,7 +43,9 @@ import (
 // unless HERALD_BENCH_CONCURRENCY says otherwise. HERALD_BENCH_PROFILE_DIR
 // keeps a 30-second CPU profile of the process during the import and
 // during the send (DEBUG_ADDR), and its heap after each;
-// HERALD_BENCH_GOMEMLIMIT runs it with that GOMEMLIMIT.
+// HERALD_BENCH_GOMEMLIMIT runs it with that GOMEMLIMIT and
+// HERALD_BENCH_MEMORY_TARGET_MIB with that MEMORY_TARGET_MIB (0: Go's
+// default heap growth).
 func BenchmarkAudience(b *testing.B) {
 	if os.Getenv("HERALD_BENCH") == "" && testing.Short() {
 		b.Skip("needs the test services")

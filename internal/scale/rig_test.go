@@ -98,6 +98,9 @@ func startRig(b testing.TB, concurrency int) *rig {
 	if v := os.Getenv("HERALD_BENCH_GOMEMLIMIT"); v != "" {
 		r.env = append(r.env, "GOMEMLIMIT="+v)
 	}
+	if v := os.Getenv("HERALD_BENCH_MEMORY_TARGET_MIB"); v != "" {
+		r.env = append(r.env, "MEMORY_TARGET_MIB="+v)
+	}
 	r.run("", "create-groups")
 	const password = "scale benchmark password"
 	r.run(password+"\n", "ccsu", "--email", "owner@scale.example.test", "--name", "Scale", "--password-stdin")
