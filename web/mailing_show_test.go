@@ -267,10 +267,13 @@ func TestMailingShowPollsWhileSending(t *testing.T) {
 	path := "/mailings/" + id.String()
 	mailingShowDispatch(t, env, a.Token, id)
 
+	// The runs and the attempts are read models of their own projectors:
+	// the page shows both once both have caught up.
 	var body string
-	testenv.Eventually(t, 30*time.Second, "the run's figures so far", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the run's figures and its attempts so far", func() bool {
 		_, body = get(t, env, path, "Cookie", cookie)
-		return strings.Contains(mailingShowText(body, "mailing-runs"), "1 sent, 0 failed, 1 deferred of 2")
+		return strings.Contains(mailingShowText(body, "mailing-runs"), "1 sent, 0 failed, 1 deferred of 2") &&
+			strings.Contains(mailingShowText(body, "mailing-attempts"), "4.2.0 Greylisted")
 	})
 	poll := fmt.Sprintf(`hx-get="%s/progress" hx-trigger="every 2s" hx-swap="outerHTML"`, path)
 	if !strings.Contains(body, poll) || !strings.Contains(body, `class="run run-started"`) {
