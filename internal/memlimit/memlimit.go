@@ -57,8 +57,8 @@ func (g *governor) arm() {
 	runtime.AddCleanup(new(sentinel), (*governor).collected, g)
 }
 
-// collected runs once a collection has ended (on the runtime's cleanup
-// goroutine, one at a time).
+// collected runs once a collection has ended, on a goroutine of the
+// runtime's cleanups; mu orders it with stop.
 func (g *governor) collected() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
