@@ -429,14 +429,17 @@ func scanReadAll(rows pgx.Rows, err error, decode bool) ([]domain.RecordedEvent,
 // type, data, metadata, recorded_at; a NULL metadata leaves Metadata zero.
 func ScanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
 	defer rows.Close()
-	var out []domain.RecordedEvent
+	var (
+		out      []domain.RecordedEvent
+		tx       string
+		data     []byte // pgx scans a fresh slice each row, which the event keeps
+		metadata []byte
+	)
 	for rows.Next() {
-		var (
-			e        domain.RecordedEvent
-			tx       string
-			data     []byte
-			metadata []byte
-		)
+		// Scanned in place: the destinations escape to pgx, and a row's own
+		// would be a heap allocation per event.
+		out = append(out, domain.RecordedEvent{})
+		e := &out[len(out)-1]
 		if err := rows.Scan(&e.Position, &tx, &e.EventID, &e.StreamType, &e.StreamID, &e.Version, &e.Type, &data, &metadata, &e.RecordedAt); err != nil {
 			return nil, err
 		}
@@ -455,7 +458,6 @@ func ScanEvents(rows pgx.Rows, decode bool) ([]domain.RecordedEvent, error) {
 				return nil, fmt.Errorf("event %d: %w", e.Position, err)
 			}
 		}
-		out = append(out, e)
 	}
 	return out, rows.Err()
 }
