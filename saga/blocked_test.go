@@ -163,9 +163,25 @@ func TestBlockingTheOwnerStopsARunInProgress(t *testing.T) {
 // (or one handed back for its deferred deliveries) sends nothing.
 func TestRunTakenUpAfterTheBlockSendsNothing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{noScheduler: true, noSender: true})
-	e.ownerAccount()
-	m := e.manualMailing(e.clients(4))
+	t.Run("listed", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOptions{noScheduler: true, noSender: true})
+		e.ownerAccount()
+		runTakenUpAfterTheBlock(e, e.manualMailing(e.clients(4)))
+	})
+	// An all-clients run counts its fixed set as unsent, without reading it.
+	t.Run("all clients", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOptions{noScheduler: true, noSender: true})
+		e.ownerAccount()
+		e.clients(4)
+		runTakenUpAfterTheBlock(e, e.allClientsMailing())
+	})
+}
+
+func runTakenUpAfterTheBlock(e *env, m uuid.UUID) {
+	t := e.t
+	t.Helper()
 	run := e.dispatchNow(m)
 	e.setOwnerActive(false)
 	stats, err := e.newSender(SenderConfig{}).handle(e.ctx, commands.Dispatch{RunID: run, MailingID: m})
