@@ -72,6 +72,9 @@ func (r *Roster) Each(ctx context.Context, owner uuid.UUID, all domain.RunRecipi
 		id       uuid.UUID
 		position int64
 	}
+	if page <= 0 {
+		return fmt.Errorf("saga: a page of recipients holds at least one, not %d", page)
+	}
 	var after int64
 	for {
 		rows, err := r.pool.Query(ctx, recipientsSQL+` AND c.position > $3 ORDER BY c.position LIMIT $4`,
