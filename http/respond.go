@@ -3,7 +3,6 @@ package http
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,27 +127,19 @@ func respondError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // respondDocument answers 200 with a document that is not JSON.
-func respondDocument[B string | []byte](w http.ResponseWriter, r *http.Request, contentType string, body B) {
+func respondDocument(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
 	writeBody(w, r, http.StatusOK, contentType, body)
 }
 
 // writeBody sends status and body with their Content-Type and
-// Content-Length; a HEAD request gets the headers alone. A body embedded as
-// a string (a script of the API reference) is written from where it is,
-// not copied.
-func writeBody[B string | []byte](w http.ResponseWriter, r *http.Request, status int, contentType string, body B) {
+// Content-Length; a HEAD request gets the headers alone.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	switch b := any(body).(type) {
-	case string:
-		_, _ = io.WriteString(w, b)
-	case []byte:
-		_, _ = w.Write(b)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
 	}
 }
 
