@@ -23,10 +23,11 @@ const liveHeap = "/gc/heap/live:bytes"
 
 // governor adjusts the limit after each collection until stopped.
 type governor struct {
-	target  int64
-	sample  []metrics.Sample
-	mu      sync.Mutex // orders an adjustment and stop
-	stopped bool
+	target   int64
+	sample   []metrics.Sample
+	mu       sync.Mutex // orders an adjustment and stop
+	stopped  bool
+	adjusted int // collections seen, for tests
 }
 
 // sentinel is allocated after each collection and left unreachable, so
@@ -39,18 +40,28 @@ type sentinel [32]byte
 // limit. It does nothing, and reports false, when target is not positive
 // or GOMEMLIMIT is set.
 func Start(target int64) (stop func(), ok bool) {
-	if target <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+	g := start(target)
+	if g == nil {
 		return func() {}, false
+	}
+	return g.stop, true
+}
+
+func start(target int64) *governor {
+	if target <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
 	}
 	g := &governor{target: target, sample: []metrics.Sample{{Name: liveHeap}}}
 	debug.SetMemoryLimit(target)
 	g.arm()
-	return func() {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.stopped = true
-		debug.SetMemoryLimit(math.MaxInt64)
-	}, true
+	return g
+}
+
+func (g *governor) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	debug.SetMemoryLimit(math.MaxInt64)
 }
 
 func (g *governor) arm() {
@@ -73,5 +84,6 @@ func (g *governor) collected() {
 	if debug.SetMemoryLimit(-1) != limit {
 		debug.SetMemoryLimit(limit)
 	}
+	g.adjusted++
 	g.arm()
 }

@@ -10,29 +10,37 @@ import (
 	"github.com/heraldmail/herald/internal/testenv"
 )
 
-// limitBecomes collects until the limit is want, and fails after a while.
-func limitBecomes(t *testing.T, what string, want func(int64) bool) int64 {
+// afterAdjusting collects until g has adjusted the limit after a
+// collection that began after the call, then returns the limit.
+func afterAdjusting(t *testing.T, g *governor) int64 {
 	t.Helper()
-	var got int64
-	testenv.Eventually(t, 30*time.Second, what, func() bool {
+	g.mu.Lock()
+	from := g.adjusted
+	g.mu.Unlock()
+	testenv.Eventually(t, 30*time.Second, "an adjustment after a collection", func() bool {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond) // the cleanup runs on the runtime's goroutine
-		got = debug.SetMemoryLimit(-1)
-		return want(got)
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		// The first adjustment seen may belong to a collection that began
+		// before the call; the second cannot.
+		return g.adjusted >= from+2
 	})
-	return got
+	return debug.SetMemoryLimit(-1)
 }
 
 // The tests change the process's limit, so none runs in parallel.
 
 func TestTheLimitIsTheTargetWhileTheLiveHeapIsSmall(t *testing.T) {
 	const target = 256 << 20
-	stop, ok := Start(target)
-	if !ok {
+	g := start(target)
+	if g == nil {
 		t.Fatal("not started")
 	}
-	limitBecomes(t, "the limit at the target", func(l int64) bool { return l == target })
-	stop()
+	if l := afterAdjusting(t, g); l != target {
+		t.Fatalf("limit %d MiB after a collection, want the target's 256", l>>20)
+	}
+	g.stop()
 	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
 		t.Fatalf("limit %d after stop, want none", l)
 	}
@@ -40,11 +48,11 @@ func TestTheLimitIsTheTargetWhileTheLiveHeapIsSmall(t *testing.T) {
 
 func TestTheLimitRisesToTwiceALargeLiveHeapAndComesBack(t *testing.T) {
 	const target = 32 << 20
-	stop, ok := Start(target)
-	if !ok {
+	g := start(target)
+	if g == nil {
 		t.Fatal("not started")
 	}
-	defer stop()
+	defer g.stop()
 	// 64 MiB kept live: a limit of 32 MiB would have the collector run
 	// without pause; the limit follows the heap instead.
 	live := make([][]byte, 64)
@@ -52,13 +60,14 @@ func TestTheLimitRisesToTwiceALargeLiveHeapAndComesBack(t *testing.T) {
 		live[i] = make([]byte, 1<<20)
 		live[i][0] = byte(i)
 	}
-	got := limitBecomes(t, "the limit at twice the live heap", func(l int64) bool { return l >= 2*64<<20 })
-	if got > 2*80<<20 {
-		t.Fatalf("limit %d MiB, want about twice the 64 MiB live", got>>20)
+	if l := afterAdjusting(t, g); l < 2*64<<20 || l > 2*80<<20 {
+		t.Fatalf("limit %d MiB with 64 MiB live, want about twice that", l>>20)
 	}
 	runtime.KeepAlive(live)
 	live = nil
-	limitBecomes(t, "the limit back at the target", func(l int64) bool { return l == target })
+	if l := afterAdjusting(t, g); l != target {
+		t.Fatalf("limit %d MiB once the heap was freed, want the target's 32", l>>20)
+	}
 }
 
 func TestGOMEMLIMITTakesPrecedence(t *testing.T) {
