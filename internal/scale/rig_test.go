@@ -419,28 +419,9 @@ func (r *rig) heapProfile(dir, name string) {
 // "bench".
 func cpuTimes(b testing.TB) map[string]time.Duration {
 	b.Helper()
-	dirs, err := os.ReadDir("/proc")
+	out, err := testenv.CPUTimes("bench", "herald", "postgres", "redis-server")
 	if err != nil {
 		b.Fatal(err)
-	}
-	self := os.Getpid()
-	out := map[string]time.Duration{}
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		comm, cpu, err := testenv.ProcCPU(pid, true)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if pid == self {
-			comm = "bench"
-		}
-		switch comm {
-		case "herald", "postgres", "redis-server", "bench":
-			out[comm] += cpu
-		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,4 +56,33 @@ func ProcCPU(pid int, children bool) (comm string, cpu time.Duration, err error)
 		ticks += n
 	}
 	return string(stat[open+1 : end]), time.Duration(ticks) * (time.Second / 100), nil
+}
+
+// CPUTimes is the CPU time (user and system, with that of reaped children)
+// the processes on this machine whose command is one of commands used, by
+// command name; this process counts as self whatever its command.
+func CPUTimes(self string, commands ...string) (map[string]time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	me := os.Getpid()
+	out := map[string]time.Duration{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, cpu, err := ProcCPU(pid, true)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if pid == me {
+			comm = self
+		}
+		if comm == self || slices.Contains(commands, comm) {
+			out[comm] += cpu
+		}
+	}
+	return out, nil
 }
