@@ -108,11 +108,16 @@ func authenticate(a Authenticator) func(http.Handler) http.Handler {
 			}
 			ctx := context.WithValue(r.Context(), principalKey{}, res)
 			if res.principal.Authenticated() {
-				if info := infoOf(ctx); info != nil {
-					info.userID = res.principal.UserID
+				user := res.principal.UserID.String()
+				if infoOf(ctx) != nil {
+					// The logger is the request's own (requestContext's),
+					// which the access log writes with too: it takes the
+					// user in place.
+					zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("user_id", user) })
+				} else {
+					log := zerolog.Ctx(ctx).With().Str("user_id", user).Logger()
+					ctx = log.WithContext(ctx)
 				}
-				log := zerolog.Ctx(ctx).With().Str("user_id", res.principal.UserID.String()).Logger()
-				ctx = log.WithContext(ctx)
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -27,12 +26,10 @@ type BodyLimiter interface {
 	BodyLimit(r *http.Request) int64
 }
 
-type bodyLimitKey struct{}
-
 // bodyLimitOf is the body limit limitBody set for r.
 func bodyLimitOf(r *http.Request) int64 {
-	if n, ok := r.Context().Value(bodyLimitKey{}).(int64); ok {
-		return n
+	if info := infoOf(r.Context()); info != nil && info.bodyLimit > 0 {
+		return info.bodyLimit
 	}
 	return maxBodyBytes
 }
@@ -44,30 +41,47 @@ func bodyLimitOf(r *http.Request) int64 {
 func limitBody(pages BodyLimiter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hasBody := r.Body != nil && r.Body != http.NoBody
 			limit := int64(maxBodyBytes)
-			if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
-				if mux, ok := rc.Routes.(interface {
-					Find(*chi.Context, string, string) string
-				}); ok {
-					if n, ok := largeBodies[r.Method+" "+mux.Find(chi.NewRouteContext(), r.Method, r.URL.Path)]; ok {
-						limit = n
-					}
-				}
-			}
-			if pages != nil {
-				if n := pages.BodyLimit(r); n > limit {
-					limit = n
-				}
+			// A body declared within the default cannot grow past it
+			// (net/http reads no more than Content-Length): only a larger
+			// or undeclared one needs its route's limit looked up.
+			if r.ContentLength > maxBodyBytes || (r.ContentLength < 0 && hasBody) {
+				limit = routeBodyLimit(r, pages)
 			}
 			if r.ContentLength > limit {
 				w.Header().Set("Connection", "close")
 				respondError(w, r, problem(CodePayloadTooLarge, fmt.Sprintf("the request body must be at most %d bytes", limit)))
 				return
 			}
-			if r.Body != nil && r.Body != http.NoBody {
+			if hasBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyLimitKey{}, limit)))
+			if info := infoOf(r.Context()); info != nil {
+				info.bodyLimit = limit
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// routeBodyLimit is the body limit of the route r is for: maxBodyBytes
+// unless largeBodies or the pages say more.
+func routeBodyLimit(r *http.Request, pages BodyLimiter) int64 {
+	limit := int64(maxBodyBytes)
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
+		if mux, ok := rc.Routes.(interface {
+			Find(*chi.Context, string, string) string
+		}); ok {
+			if n, ok := largeBodies[r.Method+" "+mux.Find(chi.NewRouteContext(), r.Method, r.URL.Path)]; ok {
+				limit = n
+			}
+		}
+	}
+	if pages != nil {
+		if n := pages.BodyLimit(r); n > limit {
+			limit = n
+		}
+	}
+	return limit
 }

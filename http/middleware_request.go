@@ -18,12 +18,13 @@ import (
 // client may send its own; anything else is replaced by a fresh UUID v7.
 const HeaderRequestID = "X-Request-ID"
 
-// requestInfo is per-request state shared by the middlewares: set by
-// requestContext, completed by authenticate (user id), read by accessLog,
-// which sits outside authenticate and cannot see the context it makes.
+// requestInfo is per-request state shared by the middlewares, carried in
+// the one context value requestContext adds: the request id, the router's
+// deps, and the body limit limitBody decided.
 type requestInfo struct {
-	id     uuid.UUID
-	userID uuid.UUID
+	id        uuid.UUID
+	deps      *deps
+	bodyLimit int64 // 0 until limitBody runs: maxBodyBytes
 }
 
 type requestInfoKey struct{}
@@ -60,18 +61,20 @@ func requestID(header string) (uuid.UUID, bool) {
 	return id, err == nil && id != uuid.Nil
 }
 
-// requestContext gives every request an id (echoed in X-Request-ID) and a
-// logger carrying it in the context, where zerolog.Ctx finds it.
-func requestContext(base zerolog.Logger) func(http.Handler) http.Handler {
+// requestContext gives every request an id (echoed in X-Request-ID), the
+// router's deps and a logger carrying the id in the context, where
+// zerolog.Ctx finds it.
+func requestContext(base zerolog.Logger, d *deps) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, ok := requestID(r.Header.Get(HeaderRequestID))
 			if !ok {
 				id = uuid.Must(uuid.NewV7())
 			}
-			w.Header().Set(HeaderRequestID, id.String())
-			log := base.With().Str("request_id", id.String()).Logger()
-			ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})
+			idText := id.String()
+			w.Header().Set(HeaderRequestID, idText)
+			log := base.With().Str("request_id", idText).Logger()
+			ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id, deps: d})
 			ctx = log.WithContext(ctx)
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
@@ -94,7 +97,8 @@ var quietRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics":
 
 // accessLog writes one structured line per request: method, path (never the
 // query, which may hold tokens), route, status, bytes, duration, request id,
-// user id. No bodies and no Authorization header are logged.
+// user id (which authenticate adds to the request's logger). No bodies and
+// no Authorization header are logged.
 func accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -117,9 +121,6 @@ func accessLog(next http.Handler) http.Handler {
 		}
 		ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Str("route", route).
 			Int("status", status).Int("bytes", ww.BytesWritten()).Dur("duration", time.Since(start))
-		if info := infoOf(r.Context()); info != nil && info.userID != uuid.Nil {
-			ev = ev.Str("user_id", info.userID.String())
-		}
 		ev.Msg("http request")
 	})
 }

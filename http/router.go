@@ -47,8 +47,6 @@ type Config struct {
 	Registry *prometheus.Registry
 }
 
-type depsKey struct{}
-
 // deps are router-wide values handlers reach through the request context.
 type deps struct {
 	waiter      Waiter
@@ -56,8 +54,10 @@ type deps struct {
 }
 
 func depsOf(ctx context.Context) deps {
-	d, _ := ctx.Value(depsKey{}).(deps)
-	return d
+	if info := infoOf(ctx); info != nil && info.deps != nil {
+		return *info.deps
+	}
+	return deps{}
 }
 
 // NewRouter builds the HTTP handler: global middleware, the route table
@@ -81,15 +81,10 @@ func NewRouter(cfg Config) http.Handler {
 	r := chi.NewRouter()
 	// Outermost first: metrics and the access log must see the status the
 	// recoverer writes after a panic.
-	r.Use(requestContext(cfg.Logger))
+	r.Use(requestContext(cfg.Logger, &d))
 	r.Use(metrics.middleware)
 	r.Use(accessLog)
 	r.Use(recoverer)
-	r.Use(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), depsKey{}, d)))
-		})
-	})
 	r.Use(authenticate(cfg.Authenticator))
 	r.Use(apiHeaders)
 	pages, _ := cfg.Pages.(BodyLimiter)

@@ -180,6 +180,13 @@ func TestRouterBasics(t *testing.T) {
 	if line == nil {
 		t.Fatalf("no access log line for %s", req1)
 	}
+	logs.mu.Lock()
+	for l := range strings.SplitSeq(logs.b.String(), "\n") {
+		if strings.Contains(l, req1) && strings.Contains(l, `"message":"http request"`) && strings.Count(l, `"user_id"`) != 1 {
+			t.Fatalf("access log line names the user %d times: %s", strings.Count(l, `"user_id"`), l)
+		}
+	}
+	logs.mu.Unlock()
 	if line["method"] != "GET" || line["path"] != "/api/v1/things/42" || line["route"] != "/api/v1/things/{id}" ||
 		line["status"] != 200.0 || line["user_id"] != testUser.UserID.String() || line["level"] != "info" {
 		t.Fatalf("access log fields: %v", line)
