@@ -258,6 +258,16 @@ func BenchmarkClients(b *testing.B) {
 		floorPost := func() error {
 			return benchPost(floorLoad, real[rand.IntN(len(real))].Token, seq.Add(1))
 		}
+		// What the application and PostgreSQL use at rest (the relay's and
+		// the projectors' polling, PostgreSQL's own processes): a cost per
+		// second every round pays whatever its rate, so a slower kind of
+		// call carries more of it per call.
+		var idle benchCost
+		stopIdle := benchProfile(b, "rest")
+		idle.around(b, true, func() int64 { time.Sleep(3 * time.Second); return 3 })
+		stopIdle()
+		idleSelf, idlePG := idle.perCall()
+		b.Logf("at rest: this process %.0f ms/s, PostgreSQL %.0f ms/s", idleSelf/1000, idlePG/1000)
 		var appends, posts, ratio, directs, directRatio, postOfDirect, floorPosts []float64
 		var postCost, directCost benchCost
 		for range 7 {
