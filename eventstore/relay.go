@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -28,7 +29,12 @@ type Relay struct {
 	// Name is the checkpoint and lock name; one per deployment.
 	name  string
 	batch int
-	idle  time.Duration
+	// A relay that read nothing waits for an append of this process or
+	// idle, which doubles over empty reads up to maxIdle: appends of
+	// other processes are seen within maxIdle of a quiet spell, and a
+	// quiet store is read 1/maxIdle times a second instead of 1/idle.
+	idle, maxIdle time.Duration
+	reads         atomic.Int64 // reads of the store, for tests
 }
 
 // NewRelay returns a relay publishing store's events through pub.
@@ -37,7 +43,7 @@ func NewRelay(store *Store, pub message.Publisher, cfg bus.Config, log zerolog.L
 		return nil, errors.New("eventstore: relay needs a store and a publisher")
 	}
 	return &Relay{store: store, pub: pub, bus: cfg, log: log.With().Str("component", "relay").Logger(),
-		name: RelayName(cfg.Prefix), batch: 500, idle: 5 * time.Millisecond}, nil
+		name: RelayName(cfg.Prefix), batch: 500, idle: 5 * time.Millisecond, maxIdle: 50 * time.Millisecond}, nil
 }
 
 // Run relays until ctx ends, taking part in the leader election.
@@ -124,6 +130,7 @@ func (r *Relay) queueCheckpoint(b *pgx.Batch, st relayState) error {
 // implicit transaction, so the relay pays no round trip of its own for its
 // checkpoint, which trails what Redis accepted by one read.
 func (r *Relay) read(ctx context.Context, st relayState, save bool) ([]domain.RecordedEvent, error) {
+	r.reads.Add(1)
 	if !save {
 		rows, err := r.store.pool.Query(ctx, readHeadsSQL, readAllArgs(st.At, r.batch)...)
 		return scanHeads(rows, err)
@@ -200,6 +207,7 @@ func (r *Relay) publishLoop(ctx context.Context) error {
 		}
 	}()
 	backoff := time.Duration(0)
+	idle := r.idle
 	for {
 		if backoff > 0 {
 			select {
@@ -224,10 +232,13 @@ func (r *Relay) publishLoop(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			case <-r.store.appended:
-			case <-time.After(r.idle):
+				idle = r.idle
+			case <-time.After(idle):
+				idle = min(2*idle, r.maxIdle)
 			}
 			continue
 		}
+		idle = r.idle
 		next, err := r.publish(ctx, cur, evs)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -437,3 +437,46 @@ func TestRelayCheckpointNeverMovesBack(t *testing.T) {
 		t.Fatalf("checkpoint %+v (%v), want it moved on to %+v", got, err, further.At)
 	}
 }
+
+// A quiet store is read a few times a second, not every few milliseconds,
+// and an append of another process (a second Store on the same database,
+// which cannot wake this relay) is still published.
+func TestRelayReadsAQuietStoreSeldom(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("r") + ".", Logger: zerolog.Nop()}
+	pub, err := bus.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := eventstore.NewRelay(s, pub, cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	testenv.Eventually(t, 10*time.Second, "the relay reads the store", func() bool { return eventstore.RelayReads(relay) > 0 })
+	// Its wait grows to the longest within about 125 ms; a busy machine
+	// only makes it read less.
+	time.Sleep(500 * time.Millisecond)
+	before := eventstore.RelayReads(relay)
+	time.Sleep(time.Second)
+	if n := eventstore.RelayReads(relay) - before; n > 30 {
+		t.Fatalf("%d reads of a quiet store in a second", n)
+	}
+
+	other, err := eventstore.New(s.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := other.Append(ctx, stream(), eventstore.NoStream, note("from another process"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the other process's event published", func() bool {
+		st, err := eventstore.LoadRelayState(ctx, s.Pool(), eventstore.RelayName(cfg.Prefix))
+		return err == nil && st.At.Position >= res.LastPosition
+	})
+}
