@@ -2,14 +2,12 @@ package eventstore_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/heraldmail/herald/bus"
 	"github.com/heraldmail/herald/eventstore"
 	"github.com/heraldmail/herald/internal/testenv"
 )
@@ -38,7 +36,7 @@ func TestRelayLagFollowsTheRelay(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
-	cfg := bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("r") + ".", Logger: zerolog.Nop()}
+	cfg := relayBus(t)
 	lag := eventstore.NewRelayLag(s.Pool(), cfg.Prefix, zerolog.Nop())
 	if n := gauge(t, lag, "herald_relay_lag_events"); n != 0 {
 		t.Fatalf("an empty store: lag %v events, want 0", n)
@@ -54,19 +52,7 @@ func TestRelayLagFollowsTheRelay(t *testing.T) {
 		t.Fatalf("lag %v s before the relay ran, want the oldest event's age", age)
 	}
 
-	pub, err := bus.NewPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay, err := eventstore.NewRelay(s, pub, cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = relay.Run(runCtx) }()
-	t.Cleanup(func() { stop(); wg.Wait() })
+	runRelay(t, newRelay(t, s, cfg))
 	testenv.Eventually(t, 30*time.Second, "the relay caught up", func() bool {
 		return gauge(t, lag, "herald_relay_lag_events") == 0 && gauge(t, lag, "herald_relay_lag_seconds") == 0
 	})

@@ -404,15 +404,8 @@ func TestRelayCheckpointNeverMovesBack(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
-	cfg := bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("r") + ".", Logger: zerolog.Nop()}
-	pub, err := bus.NewPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay, err := eventstore.NewRelay(s, pub, cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := relayBus(t)
+	relay := newRelay(t, s, cfg)
 	ahead := eventstore.RelayState{At: eventstore.Cursor{TxID: 900, Position: 40},
 		Topics: map[string]eventstore.Cursor{"events.note": {TxID: 900, Position: 40}}}
 	behind := eventstore.RelayState{At: eventstore.Cursor{TxID: 800, Position: 30},
@@ -444,19 +437,10 @@ func TestRelayCheckpointNeverMovesBack(t *testing.T) {
 func TestRelayReadsAQuietStoreSeldom(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg := bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("r") + ".", Logger: zerolog.Nop()}
-	pub, err := bus.NewPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay, err := eventstore.NewRelay(s, pub, cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = relay.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := context.Background()
+	cfg := relayBus(t)
+	relay := newRelay(t, s, cfg)
+	runRelay(t, relay)
 	testenv.Eventually(t, 10*time.Second, "the relay reads the store", func() bool { return eventstore.RelayReads(relay) > 0 })
 	// Its wait grows to the longest within about 125 ms; a busy machine
 	// only makes it read less.
@@ -479,4 +463,31 @@ func TestRelayReadsAQuietStoreSeldom(t *testing.T) {
 		st, err := eventstore.LoadRelayState(ctx, s.Pool(), eventstore.RelayName(cfg.Prefix))
 		return err == nil && st.At.Position >= res.LastPosition
 	})
+}
+
+// relayBus is a bus of the test's own: a prefix no other test uses.
+func relayBus(t *testing.T) bus.Config {
+	return bus.Config{Client: testenv.Redis(t), Prefix: testenv.Name("r") + ".", Logger: zerolog.Nop()}
+}
+
+// newRelay returns a relay of s publishing on cfg.
+func newRelay(t *testing.T, s *eventstore.Store, cfg bus.Config) *eventstore.Relay {
+	t.Helper()
+	pub, err := bus.NewPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := eventstore.NewRelay(s, pub, cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relay
+}
+
+// runRelay runs relay until the test ends.
+func runRelay(t *testing.T, relay *eventstore.Relay) {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = relay.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
 }
