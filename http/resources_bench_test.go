@@ -79,9 +79,9 @@ func benchEnvInt(b *testing.B, name string, def int) int {
 // measured in the same interleaved rounds.
 //
 // The default is the size the targets are set for, 10,000 owners × 100
-// clients (1M clients): about 7 minutes of loading at 2,400 commands/s and 8 minutes
-// in all on the 2-core machine. HERALD_BENCH_CLIENT_USERS=1000 runs a tenth
-// of it in under 2 minutes; the list query's cost does not depend on the
+// clients (1M clients): about 7 minutes of loading at 2,400 commands/s and
+// 8 minutes in all on the 2-core machine. HERALD_BENCH_CLIENT_USERS=1000
+// runs a tenth of it in under 2 minutes; the list query's cost does not depend on the
 // table size (an index range of one owner's 50 rows).
 func BenchmarkClients(b *testing.B) {
 	users := benchEnvInt(b, "HERALD_BENCH_CLIENT_USERS", 10_000)
@@ -262,7 +262,7 @@ func BenchmarkClients(b *testing.B) {
 		// the projectors' polling, PostgreSQL's own processes): a cost per
 		// second every round pays whatever its rate, so a slower kind of
 		// call carries more of it per call.
-		var idle benchCost
+		var idle benchCost // its "calls" are the seconds at rest
 		stopIdle := benchProfile(b, "rest")
 		idle.around(b, true, func() int64 { time.Sleep(3 * time.Second); return 3 })
 		stopIdle()
