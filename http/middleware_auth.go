@@ -107,17 +107,12 @@ func authenticate(a Authenticator) func(http.Handler) http.Handler {
 				}
 			}
 			ctx := context.WithValue(r.Context(), principalKey{}, res)
-			if res.principal.Authenticated() {
+			// The request's own logger (requestContext's), which the access
+			// log writes with too, takes the user in place. Outside a
+			// request context there is no logger of the request's to take it.
+			if res.principal.Authenticated() && infoOf(ctx) != nil {
 				user := res.principal.UserID.String()
-				if infoOf(ctx) != nil {
-					// The logger is the request's own (requestContext's),
-					// which the access log writes with too: it takes the
-					// user in place.
-					zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("user_id", user) })
-				} else {
-					log := zerolog.Ctx(ctx).With().Str("user_id", user).Logger()
-					ctx = log.WithContext(ctx)
-				}
+				zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("user_id", user) })
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
