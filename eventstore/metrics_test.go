@@ -36,7 +36,7 @@ func TestRelayLagFollowsTheRelay(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
-	cfg := relayBus(t)
+	relay, cfg := newRelay(t, s)
 	lag := eventstore.NewRelayLag(s.Pool(), cfg.Prefix, zerolog.Nop())
 	if n := gauge(t, lag, "herald_relay_lag_events"); n != 0 {
 		t.Fatalf("an empty store: lag %v events, want 0", n)
@@ -52,7 +52,7 @@ func TestRelayLagFollowsTheRelay(t *testing.T) {
 		t.Fatalf("lag %v s before the relay ran, want the oldest event's age", age)
 	}
 
-	runRelay(t, newRelay(t, s, cfg))
+	runRelay(t, relay)
 	testenv.Eventually(t, 30*time.Second, "the relay caught up", func() bool {
 		return gauge(t, lag, "herald_relay_lag_events") == 0 && gauge(t, lag, "herald_relay_lag_seconds") == 0
 	})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -34,7 +33,6 @@ type Relay struct {
 	// other processes are seen within maxIdle of a quiet spell, and a
 	// quiet store is read 1/maxIdle times a second instead of 1/idle.
 	idle, maxIdle time.Duration
-	reads         atomic.Int64 // reads of the store, for tests
 }
 
 // NewRelay returns a relay publishing store's events through pub.
@@ -130,7 +128,6 @@ func (r *Relay) queueCheckpoint(b *pgx.Batch, st relayState) error {
 // implicit transaction, so the relay pays no round trip of its own for its
 // checkpoint, which trails what Redis accepted by one read.
 func (r *Relay) read(ctx context.Context, st relayState, save bool) ([]domain.RecordedEvent, error) {
-	r.reads.Add(1)
 	if !save {
 		rows, err := r.store.pool.Query(ctx, readHeadsSQL, readAllArgs(st.At, r.batch)...)
 		return scanHeads(rows, err)
