@@ -74,13 +74,11 @@ func CPUTimes(self string, commands ...string) (map[string]time.Duration, error)
 			continue
 		}
 		comm, cpu, err := ProcCPU(pid, true)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if pid == me {
-			comm = self
-		}
-		if comm == self || slices.Contains(commands, comm) {
+		switch {
+		case err != nil: // gone meanwhile
+		case pid == me:
+			out[self] += cpu
+		case slices.Contains(commands, comm):
 			out[comm] += cpu
 		}
 	}

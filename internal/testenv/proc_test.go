@@ -40,3 +40,24 @@ func TestProcReadsThisProcess(t *testing.T) {
 }
 
 var sink int
+
+// CPUTimes counts this process under the name it is given and no other
+// process under that name, though another carries it as its command (here
+// the parent, which started this test and has used CPU of its own).
+func TestCPUTimesCountsThisProcessAsSelf(t *testing.T) {
+	parent, parentCPU, err := ProcCPU(os.Getppid(), true)
+	if err != nil || parentCPU == 0 {
+		t.Fatalf("the parent %q has used %s of CPU (%v): the test needs one that has used some", parent, parentCPU, err)
+	}
+	times, err := CPUTimes(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mine, err := ProcCPU(os.Getpid(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != 1 || times[parent] > mine {
+		t.Fatalf("CPUTimes(%q) = %v; this process has used %s, its parent %s", parent, times, mine, parentCPU)
+	}
+}
