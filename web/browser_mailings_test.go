@@ -99,7 +99,7 @@ func TestBrowserMailings(t *testing.T) {
 	// unticked then leaves its client out, on the page and in the mailing.
 	b.do("a new form, every client",
 		chromedp.Navigate(env.URL+"/mailings/new"),
-		chromedp.WaitVisible(chromedp.CSS("#all_matching")),
+		chromedp.WaitVisible(chromedp.CSS("#all_matching")), htmxReady,
 		chromedp.SetValue(chromedp.CSS("#message_id"), msg.String()),
 		chromedp.Click(chromedp.CSS("#all_matching")))
 	ticked := func() []string {
@@ -113,7 +113,9 @@ func TestBrowserMailings(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "three chosen, three boxes ticked", func() bool {
 		return b.text("#chosen-count") == "3 clients chosen." && len(ticked()) == 3
 	})
-	b.do("untick Bob", chromedp.Click(chromedp.CSS(`#client-picks li:nth-child(2) input[type=checkbox]`)))
+	// The boxes the count brought are htmx's once it has settled them; a
+	// click before that changes a box nobody listens to.
+	b.do("untick Bob", htmxReady, chromedp.Click(chromedp.CSS(`#client-picks li:nth-child(2) input[type=checkbox]`)))
 	bob, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('#client-picks li:nth-child(2) label').textContent`))
 	if err != nil {
 		t.Fatal(err)
